@@ -1,0 +1,186 @@
+"""SMS segmentation: GSM 03.38 7-bit or UCS-2, as in 3GPP TS 23.038 / 23.040.
+
+Pure functions, no I/O. Limits:
+
+* GSM 7-bit: one part up to 160 septets; concatenated parts carry a 6-octet UDH and hold
+  153 septets each. Extension-table characters take 2 septets (ESC + code) and are never
+  split across parts.
+* UCS-2: one part up to 70 UTF-16 code units; concatenated parts hold 67 each. Characters
+  outside the BMP (most emoji) take a surrogate pair (2 units) that is never split.
+
+Parts are cut at code-point boundaries, as the standard allows. Grapheme clusters (ZWJ
+emoji sequences, flags, a letter plus a combining mark) may therefore be split across parts;
+see the note in tests/core/test_segments_oracle.py about the reference calculator, which keeps
+clusters whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final, Literal
+
+__all__ = [
+    "Encoding",
+    "Segmentation",
+    "gsm7_units",
+    "is_gsm7",
+    "segment",
+    "segment_as",
+]
+
+Encoding = Literal["gsm7", "ucs2"]
+
+GSM7_SINGLE: Final = 160
+GSM7_MULTI: Final = 153
+UCS2_SINGLE: Final = 70
+UCS2_MULTI: Final = 67
+
+# GSM 03.38 default alphabet, in code order 0x00..0x7F (8 rows of 16). 0x1B is the escape
+# to the extension table, not a character, so it is excluded from the set below.
+# 0x09 is "Ç" (capital C cedilla) per the current standard; lowercase "ç" (U+00E7) is NOT in
+# the alphabet (some old phones rendered 0x09 as "ç"). The reference calculator
+# (npm sms-segments-calculator) agrees: it maps only U+00C7 and treats "ç" as UCS-2.
+_GSM7_BASIC_TABLE: Final = (
+    "@£$¥èéùìòÇ\nØø\rÅå"
+    "Δ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
+    " !\"#¤%&'()*+,-./"
+    "0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNO"
+    "PQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmno"
+    "pqrstuvwxyzäöñüà"
+)
+assert len(_GSM7_BASIC_TABLE) == 128
+
+# Extension table (after ESC 0x1B): form feed, ^ { } \ [ ~ ] | €.
+_GSM7_EXTENSION_TABLE: Final = {
+    0x0A: "\f",
+    0x14: "^",
+    0x28: "{",
+    0x29: "}",
+    0x2F: "\\",
+    0x3C: "[",
+    0x3D: "~",
+    0x3E: "]",
+    0x40: "|",
+    0x65: "€",
+}
+
+GSM7_BASIC: Final[frozenset[str]] = frozenset(_GSM7_BASIC_TABLE) - {"\x1b"}
+GSM7_EXTENSION: Final[frozenset[str]] = frozenset(_GSM7_EXTENSION_TABLE.values())
+GSM7_ALL: Final[frozenset[str]] = GSM7_BASIC | GSM7_EXTENSION
+# Septets per character, for the part-splitting loop.
+_GSM7_SEPTETS: Final[dict[str, int]] = {c: 1 for c in GSM7_BASIC} | {c: 2 for c in GSM7_EXTENSION}
+
+_CACHE_SIZE: Final = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class Segmentation:
+    """How a text is sent: its encoding, the text of each part, and its total size.
+
+    ``units`` is septets for gsm7 (extension characters count 2) and UTF-16 code units for
+    ucs2 (non-BMP characters count 2).
+    """
+
+    encoding: Encoding
+    parts: tuple[str, ...]
+    units: int
+
+    @property
+    def count(self) -> int:
+        """Number of SMS parts (0 for empty text)."""
+        return len(self.parts)
+
+
+def is_gsm7(text: str) -> bool:
+    """True if every character is in the GSM 03.38 basic or extension table."""
+    return GSM7_ALL.issuperset(text)
+
+
+def gsm7_units(text: str) -> int:
+    """Septets needed for ``text`` in GSM 7-bit; extension characters count 2.
+
+    Raises ValueError if ``text`` has a character outside GSM 03.38.
+    """
+    if not GSM7_ALL.issuperset(text):
+        bad = sorted({c for c in text if c not in GSM7_ALL})
+        raise ValueError(f"not representable in GSM 03.38: {bad!r}")
+    return _gsm7_units_unchecked(text)
+
+
+def _gsm7_units_unchecked(text: str) -> int:
+    # str.count runs in C; ten short scans beat a Python-level loop over the text.
+    return len(text) + sum(text.count(c) for c in GSM7_EXTENSION)
+
+
+def _ucs2_units(text: str) -> int:
+    # UTF-16 code units; "surrogatepass" so a lone surrogate counts 1 instead of raising.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _chunk(text: str, size: int) -> tuple[str, ...]:
+    return tuple(text[i : i + size] for i in range(0, len(text), size))
+
+
+def _pack_gsm7(text: str, limit: int) -> tuple[str, ...]:
+    septets = _GSM7_SEPTETS
+    parts: list[str] = []
+    start = used = 0
+    for i, ch in enumerate(text):
+        w = septets[ch]
+        if used + w > limit:  # an extension char that does not fit moves whole to the next part
+            parts.append(text[start:i])
+            start, used = i, 0
+        used += w
+    parts.append(text[start:])
+    return tuple(parts)
+
+
+def _pack_ucs2(text: str, limit: int) -> tuple[str, ...]:
+    # Python str indexes by code point, so a non-BMP character is one element here and its
+    # surrogate pair can never be split.
+    parts: list[str] = []
+    start = used = 0
+    for i, ch in enumerate(text):
+        w = 2 if ord(ch) > 0xFFFF else 1
+        if used + w > limit:
+            parts.append(text[start:i])
+            start, used = i, 0
+        used += w
+    parts.append(text[start:])
+    return tuple(parts)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def segment_as(text: str, encoding: Encoding) -> Segmentation:
+    """Split ``text`` into SMS parts in the given encoding.
+
+    Raises ValueError for gsm7 if ``text`` is not GSM 03.38, or for an unknown encoding.
+    """
+    if encoding == "gsm7":
+        units = gsm7_units(text)
+        if units <= GSM7_SINGLE:
+            parts: tuple[str, ...] = (text,) if text else ()
+        elif units == len(text):  # no extension characters: fixed-size slices
+            parts = _chunk(text, GSM7_MULTI)
+        else:
+            parts = _pack_gsm7(text, GSM7_MULTI)
+    elif encoding == "ucs2":
+        units = _ucs2_units(text)
+        if units <= UCS2_SINGLE:
+            parts = (text,) if text else ()
+        elif units == len(text):  # BMP only: fixed-size slices
+            parts = _chunk(text, UCS2_MULTI)
+        else:
+            parts = _pack_ucs2(text, UCS2_MULTI)
+    else:
+        raise ValueError(f"unknown encoding: {encoding!r}")
+    return Segmentation(encoding=encoding, parts=parts, units=units)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def segment(text: str) -> Segmentation:
+    """Split ``text`` into SMS parts: GSM 7-bit if every character allows it, else UCS-2."""
+    return segment_as(text, "gsm7" if GSM7_ALL.issuperset(text) else "ucs2")
