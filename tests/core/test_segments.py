@@ -1,0 +1,243 @@
+"""Unit tests for smsgate.core.segments, written from GSM 03.38 / 3GPP TS 23.040."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from smsgate.core.segments import (
+    Segmentation,
+    gsm7_units,
+    is_gsm7,
+    segment,
+    segment_as,
+)
+
+EXTENSION = "^{}\\[~]|€\f"
+# The GSM 03.38 default alphabet minus ESC (0x1B), from the standard's table.
+BASIC = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+EMOJI = "😀"  # U+1F600, a surrogate pair in UTF-16
+
+
+def check_invariants(s: Segmentation, text: str) -> None:
+    assert "".join(s.parts) == text
+    assert s.count == len(s.parts)
+    assert all(s.parts), "no empty part"
+
+
+# --- alphabet -------------------------------------------------------------------------
+
+
+def test_basic_table_is_gsm7_and_one_septet_each() -> None:
+    assert len(BASIC) == 127
+    assert is_gsm7(BASIC)
+    assert gsm7_units(BASIC) == 127
+
+
+@pytest.mark.parametrize("ch", list(EXTENSION))
+def test_extension_chars_count_two(ch: str) -> None:
+    assert is_gsm7(ch)
+    assert gsm7_units(ch) == 2
+    assert segment(ch) == Segmentation("gsm7", (ch,), 2)
+
+
+@pytest.mark.parametrize("ch", ["Ç", "É", "Δ", "Ω", "¤", "§", "¿", "¡", "ß", "Æ"])
+def test_less_common_basic_chars(ch: str) -> None:
+    assert segment(ch).encoding == "gsm7"
+    assert gsm7_units(ch) == 1
+
+
+@pytest.mark.parametrize(
+    "ch",
+    # ç: 0x09 is capital Ç in GSM 03.38; lowercase ç is not in the alphabet.
+    ["ç", "`", "\t", "á", "í", "ó", "ú", "ê", "â", "Ё", "\x1b", "\x00", "α", "₽"],
+)
+def test_non_gsm_chars_force_ucs2(ch: str) -> None:
+    assert not is_gsm7(ch)
+    assert not is_gsm7("hello " + ch)
+    assert segment("hello " + ch).encoding == "ucs2"
+    with pytest.raises(ValueError):
+        gsm7_units(ch)
+
+
+def test_empty_text() -> None:
+    s = segment("")
+    assert s == Segmentation("gsm7", (), 0)
+    assert s.count == 0
+    assert segment_as("", "ucs2") == Segmentation("ucs2", (), 0)
+    assert is_gsm7("")
+    assert gsm7_units("") == 0
+
+
+# --- GSM 7-bit boundaries -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n", "count"),
+    [(1, 1), (159, 1), (160, 1), (161, 2), (306, 2), (307, 3), (459, 3), (460, 4)],
+)
+def test_gsm7_length_boundaries(n: int, count: int) -> None:
+    text = "a" * n
+    s = segment(text)
+    check_invariants(s, text)
+    assert (s.encoding, s.count, s.units) == ("gsm7", count, n)
+    if count > 1:
+        assert [len(p) for p in s.parts[:-1]] == [153] * (count - 1)
+
+
+def test_gsm7_extension_chars_fill_single_part() -> None:
+    assert segment("€" * 80).count == 1
+    assert segment("€" * 80).units == 160
+    assert segment("€" * 80 + "a").count == 2
+
+
+def test_gsm7_extension_char_at_boundary_moves_to_next_part() -> None:
+    # 152 septets then "[" (2 septets) would make 154 > 153: "[" opens part 2.
+    text = "a" * 152 + "[" + "b" * 10
+    s = segment(text)
+    check_invariants(s, text)
+    assert s.parts[0] == "a" * 152
+    assert s.parts[1] == "[" + "b" * 10
+    assert s.units == 152 + 2 + 10
+
+
+def test_gsm7_extension_char_exactly_fitting_stays() -> None:
+    text = "a" * 151 + "]" + "b" * 10
+    s = segment(text)
+    assert s.parts[0] == "a" * 151 + "]"
+    assert s.count == 2
+
+
+def test_gsm7_all_extension_chars_multipart() -> None:
+    # 153 is odd: each part holds 76 extension chars (152 septets).
+    text = "|" * 200  # 400 septets
+    s = segment(text)
+    check_invariants(s, text)
+    assert [len(p) for p in s.parts] == [76, 76, 48]
+    assert s.units == 400
+
+
+def test_gsm7_single_part_counts_extension_chars() -> None:
+    # 159 septets + one extension char = 161 septets: needs two parts.
+    s = segment("a" * 159 + "~")
+    assert s.units == 161
+    assert s.count == 2
+
+
+# --- UCS-2 boundaries -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("n", "count"),
+    [(1, 1), (69, 1), (70, 1), (71, 2), (134, 2), (135, 3), (201, 3), (202, 4)],
+)
+def test_ucs2_length_boundaries(n: int, count: int) -> None:
+    text = "ж" * n
+    s = segment(text)
+    check_invariants(s, text)
+    assert (s.encoding, s.count, s.units) == ("ucs2", count, n)
+    if count > 1:
+        assert [len(p) for p in s.parts[:-1]] == [67] * (count - 1)
+
+
+def test_ucs2_gsm_chars_count_one_unit() -> None:
+    # One non-GSM char forces the whole text to UCS-2; "€" and "[" count 1 there.
+    text = "ç" + "€[" * 34 + "a"
+    s = segment(text)
+    assert (s.encoding, s.units, s.count) == ("ucs2", 70, 1)
+
+
+def test_emoji_counts_two_units() -> None:
+    assert segment(EMOJI * 35) == Segmentation("ucs2", (EMOJI * 35,), 70)
+    assert segment(EMOJI * 35 + "a").count == 2
+
+
+def test_surrogate_pair_at_boundary_moves_to_next_part() -> None:
+    # 66 units then an emoji (2 units) would make 68 > 67: the emoji opens part 2.
+    text = "ж" * 66 + EMOJI + "ж" * 10
+    s = segment(text)
+    check_invariants(s, text)
+    assert s.parts[0] == "ж" * 66
+    assert s.parts[1] == EMOJI + "ж" * 10
+    assert s.units == 78
+
+
+def test_all_emoji_multipart() -> None:
+    text = EMOJI * 40  # 80 units; 67 is odd, so 33 emoji (66 units) per part
+    s = segment(text)
+    check_invariants(s, text)
+    assert [len(p) for p in s.parts] == [33, 7]
+    assert s.units == 80
+
+
+def test_bmp_emoji_counts_one_unit() -> None:
+    s = segment("☺" * 70)
+    assert (s.encoding, s.units, s.count) == ("ucs2", 70, 1)
+
+
+# --- scripts ------------------------------------------------------------------------
+
+
+def test_cyrillic() -> None:
+    text = "Ваш код подтверждения: 1234"
+    s = segment(text)
+    assert (s.encoding, s.units, s.count) == ("ucs2", len(text), 1)
+
+
+@pytest.mark.parametrize("ch", list("әіңғүұқөһӘІҢҒҮҰҚӨҺ"))
+def test_kazakh_letters_are_ucs2_bmp(ch: str) -> None:
+    assert not is_gsm7(ch)
+    s = segment(ch * 71)
+    assert (s.encoding, s.units, s.count) == ("ucs2", 71, 2)
+
+
+@pytest.mark.parametrize("ch", list("ӣӯҳҷқғӢӮҲҶҚҒ"))
+def test_tajik_letters_are_ucs2_bmp(ch: str) -> None:
+    assert not is_gsm7(ch)
+    s = segment(ch * 70)
+    assert (s.encoding, s.units, s.count) == ("ucs2", 70, 1)
+
+
+def test_kazakh_sentence() -> None:
+    text = "Сіздің растау кодыңыз: 4821. Оны ешкімге айтпаңыз."
+    s = segment(text)
+    assert (s.encoding, s.count) == ("ucs2", 1)
+
+
+# --- segment_as -----------------------------------------------------------------------
+
+
+def test_segment_as_ucs2_on_gsm_text() -> None:
+    s = segment_as("a" * 71, "ucs2")
+    assert (s.encoding, s.units, s.count) == ("ucs2", 71, 2)
+
+
+def test_segment_as_gsm7_rejects_non_gsm() -> None:
+    with pytest.raises(ValueError):
+        segment_as("привет", "gsm7")
+
+
+def test_segment_as_unknown_encoding() -> None:
+    with pytest.raises(ValueError):
+        segment_as("a", "latin1")  # type: ignore[arg-type]
+
+
+def test_segmentation_is_frozen_and_cached() -> None:
+    s = segment("hello")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.units = 3  # type: ignore[misc]
+    assert segment("hello") is s
+
+
+def test_mixed_long_text_roundtrip() -> None:
+    text = ("Привет 😀 [код] ә " * 40).strip()
+    s = segment(text)
+    check_invariants(s, text)
+    assert s.encoding == "ucs2"
+    assert s.units == len(text.encode("utf-16-le")) // 2
+    for p in s.parts:
+        assert len(p.encode("utf-16-le")) // 2 <= 67
