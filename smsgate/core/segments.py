@@ -153,12 +153,11 @@ def _pack_ucs2(text: str, limit: int) -> tuple[str, ...]:
     return tuple(parts)
 
 
+# Cached (bulk sends repeat one text for many recipients; Segmentation is immutable, so
+# sharing it is safe). The public functions below are thin wrappers so that callers keep
+# precise signatures: functools.lru_cache erases parameter types for mypy.
 @lru_cache(maxsize=_CACHE_SIZE)
-def segment_as(text: str, encoding: Encoding) -> Segmentation:
-    """Split ``text`` into SMS parts in the given encoding.
-
-    Raises ValueError for gsm7 if ``text`` is not GSM 03.38, or for an unknown encoding.
-    """
+def _segment_as(text: str, encoding: Encoding) -> Segmentation:
     if encoding == "gsm7":
         units = gsm7_units(text)
         if units <= GSM7_SINGLE:
@@ -181,6 +180,18 @@ def segment_as(text: str, encoding: Encoding) -> Segmentation:
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
+def _segment(text: str) -> Segmentation:
+    return _segment_as(text, "gsm7" if GSM7_ALL.issuperset(text) else "ucs2")
+
+
+def segment_as(text: str, encoding: Encoding) -> Segmentation:
+    """Split ``text`` into SMS parts in the given encoding.
+
+    Raises ValueError for gsm7 if ``text`` is not GSM 03.38, or for an unknown encoding.
+    """
+    return _segment_as(text, encoding)
+
+
 def segment(text: str) -> Segmentation:
     """Split ``text`` into SMS parts: GSM 7-bit if every character allows it, else UCS-2."""
-    return segment_as(text, "gsm7" if GSM7_ALL.issuperset(text) else "ucs2")
+    return _segment(text)
