@@ -1,0 +1,23 @@
+"""Storage: one interface (base.Store), a backend per database URL scheme."""
+
+from __future__ import annotations
+
+from .base import Store, StoreUnavailable
+
+
+def open_store(url: str, *, synchronous: str = "FULL") -> Store:
+    """`sqlite:///path/to/file.db` or `postgresql://user@host/db`."""
+    if url.startswith("sqlite:") or "://" not in url:
+        from .sqlite import SQLiteStore
+
+        return SQLiteStore(url, synchronous=synchronous)
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from .postgres import PostgresStore  # type: ignore[import-not-found,unused-ignore]
+        except ImportError as exc:
+            raise ValueError("the PostgreSQL backend is not available in this build") from exc
+        return PostgresStore(url)  # type: ignore[no-any-return,unused-ignore]
+    raise ValueError(f"unsupported database URL: {url.split('://', 1)[0]}://...")
+
+
+__all__ = ["Store", "StoreUnavailable", "open_store"]

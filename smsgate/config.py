@@ -1,0 +1,76 @@
+"""Configuration: a TOML file, then SMSGATE_* environment variables, then command-line flags.
+
+Nested keys use a double underscore in the environment: SMSGATE_SIMULATOR__DR_DELAY=0.5.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from .connectors.simulator import SimulatorConfig
+from .core.validate import Limits
+
+
+class DispatcherConfig(msgspec.Struct, kw_only=True):
+    batch: int = 500
+    poll: float = 0.02
+    lease: float = 60.0
+    max_inflight: int = 4
+
+
+class NotifierConfig(msgspec.Struct, kw_only=True):
+    poll: float = 0.1
+    concurrency: int = 64
+    timeout: float = 10.0
+    # Scale every dialect's retry delays (tests use a small factor; the policy stays the seed's).
+    delay_scale: float = 1.0
+
+
+class Config(msgspec.Struct, kw_only=True):
+    database: str = "sqlite:///var/smsgate.db"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 0  # 0: one per CPU core
+    log_level: str = "info"
+    max_body: int = 16 * 1024 * 1024
+    sqlite_synchronous: str = "FULL"
+    connector: str = "simulator"
+    dialects: list[str] = msgspec.field(default_factory=list)  # empty: all
+    limits: Limits = msgspec.field(default_factory=Limits)
+    simulator: SimulatorConfig = msgspec.field(default_factory=SimulatorConfig)
+    dispatcher: DispatcherConfig = msgspec.field(default_factory=DispatcherConfig)
+    notifier: NotifierConfig = msgspec.field(default_factory=NotifierConfig)
+
+    def worker_count(self) -> int:
+        return self.workers if self.workers > 0 else (os.cpu_count() or 1)
+
+
+def _set(tree: dict[str, Any], path: list[str], value: str) -> None:
+    for key in path[:-1]:
+        tree = tree.setdefault(key, {})
+    tree[path[-1]] = value
+
+
+def load(
+    path: str | Path | None = None, env: dict[str, str] | None = None, **overrides: Any
+) -> Config:
+    raw: dict[str, Any] = {}
+    if path:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    env = dict(os.environ) if env is None else env
+    for key, value in env.items():
+        if key.startswith("SMSGATE_") and key != "SMSGATE_CONFIG":
+            _set(raw, key[len("SMSGATE_") :].lower().split("__"), value)
+    for key, value in overrides.items():
+        if value is not None:
+            raw[key] = value
+    try:
+        return msgspec.convert(raw, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"bad configuration: {exc}") from None

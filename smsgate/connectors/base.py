@@ -1,0 +1,53 @@
+"""The southbound seam: a connector hands messages to a carrier and reports what became of them."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+
+from ..core.models import Message, Report
+
+
+class Incoming(msgspec.Struct, kw_only=True):
+    """An SMS a carrier delivered to us: from a subscriber to one of our numbers."""
+
+    phone: str
+    to: str
+    text: str
+    at: float
+    account_id: int | None = None  # when the connector knows it (a reply to our message)
+    reply_to: str | None = None
+
+
+class ReportSink(Protocol):
+    """Where a connector sends receipts and incoming SMS (the engine's reports component)."""
+
+    async def reports(self, reports: Sequence[Report]) -> None: ...
+
+    async def incoming(self, messages: Sequence[Incoming]) -> None: ...
+
+
+class Connector(abc.ABC):
+    name: str = "connector"
+    tps: int = 0  # the link's throughput limit; 0 = unlimited
+
+    @abc.abstractmethod
+    async def start(self, sink: ReportSink) -> None: ...
+
+    @abc.abstractmethod
+    async def stop(self) -> None: ...
+
+    @abc.abstractmethod
+    async def submit(self, messages: Sequence[Message]) -> list[Report]:
+        """Hand messages over. One report each: SUBMITTED with a carrier id, or a refusal."""
+
+    async def recover(self, messages: Sequence[Message]) -> tuple[list[Report], list[Message]]:
+        """After a crash: reports for messages the carrier already has, and those to send again.
+
+        A connector that cannot ask the carrier returns all of them to be sent again (at least
+        once); one that keeps a durable log (the simulator) answers exactly.
+        """
+        return [], list(messages)

@@ -1,0 +1,200 @@
+"""The built-in carrier simulator: the default connector, so everything works with no carrier.
+
+It behaves like a carrier that keeps its own durable records: every submission is written to
+the connector log before it is acknowledged, so after a crash the dispatcher can ask whether a
+message was already taken (and nothing is sent twice), and receipts still owed are sent after a
+restart. Outcomes are a pure function of (seed, phone, text): deterministic for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import heapq
+import time
+from collections.abc import Sequence
+
+import msgspec
+
+from ..core.errors import ErrorCode
+from ..core.models import Message, Report
+from ..core.status import Status
+from ..store.base import ConnectorEntry, Store
+from .base import Connector, Incoming, ReportSink
+
+
+class SimulatorConfig(msgspec.Struct, kw_only=True):
+    submit_latency: float = 0.0  # seconds per submit call
+    dr_delay: float = 0.05  # seconds from submit to receipt
+    delivery_ratio: float = 1.0  # share of accepted messages that are delivered
+    reject_ratio: float = 0.0  # share refused at submit time
+    expire_ratio: float = 0.0  # share of failures that expire instead of being undelivered
+    failure_codes: list[str] = msgspec.field(
+        default_factory=lambda: [
+            ErrorCode.ABSENT_SUBSCRIBER.value,
+            ErrorCode.UNKNOWN_SUBSCRIBER.value,
+        ]
+    )
+    fail_prefixes: list[str] = msgspec.field(default_factory=list)  # always undelivered
+    reject_prefixes: list[str] = msgspec.field(default_factory=list)  # always refused at submit
+    mo_reply: bool = False  # every delivered message gets a reply from its recipient
+    mo_reply_text: str = "Reply to: {text}"
+    seed: int = 1
+    tps: int = 0
+
+
+class Simulator(Connector):
+    def __init__(
+        self, store: Store, config: SimulatorConfig | None = None, name: str = "simulator"
+    ) -> None:
+        self.store = store
+        self.config = config or SimulatorConfig()
+        self.name = name
+        self.tps = self.config.tps
+        self._sink: ReportSink | None = None
+        self._due: list[
+            tuple[float, int, str, str, str]
+        ] = []  # (due, n, message_id, carrier_id, outcome)
+        self._counter = 0
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._replies: dict[str, tuple[int, str, str, str]] = {}  # message_id -> reply data
+
+    async def start(self, sink: ReportSink) -> None:
+        self._sink = sink
+        for entry in await self.store.connector_log_pending(self.name, limit=1_000_000):
+            self._schedule(
+                entry.report_due or time.time(),
+                entry.message_id,
+                entry.carrier_id,
+                entry.outcome or "delivered",
+            )
+        self._task = asyncio.create_task(self._receipts(), name="simulator-receipts")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    def outcome(self, message: Message) -> tuple[Status, str | None]:
+        """What this carrier does with a message: a pure function of seed, phone and text."""
+        cfg = self.config
+        if any(message.phone.startswith(p) for p in cfg.reject_prefixes):
+            return Status.REJECTED, ErrorCode.CARRIER_REJECTED.value
+        if any(message.phone.startswith(p) for p in cfg.fail_prefixes):
+            return Status.UNDELIVERED, cfg.failure_codes[0] if cfg.failure_codes else None
+        digest = hashlib.sha256(f"{cfg.seed}:{message.phone}:{message.text}".encode()).digest()
+        roll = int.from_bytes(digest[:8], "big") / 2**64
+        if roll < cfg.reject_ratio:
+            return Status.REJECTED, ErrorCode.CARRIER_REJECTED.value
+        if roll < cfg.reject_ratio + (1 - cfg.reject_ratio) * cfg.delivery_ratio:
+            return Status.DELIVERED, None
+        second = int.from_bytes(digest[8:16], "big") / 2**64
+        if second < cfg.expire_ratio:
+            return Status.EXPIRED, ErrorCode.EXPIRED.value
+        codes = cfg.failure_codes or [ErrorCode.UNKNOWN_SUBSCRIBER.value]
+        return Status.UNDELIVERED, codes[digest[16] % len(codes)]
+
+    async def submit(self, messages: Sequence[Message]) -> list[Report]:
+        if self.config.submit_latency:
+            await asyncio.sleep(self.config.submit_latency)
+        now = time.time()
+        results: list[Report] = []
+        entries: list[ConnectorEntry] = []
+        for m in messages:
+            status, error = self.outcome(m)
+            if status is Status.REJECTED:
+                results.append(Report(message_id=m.id, status=status, error_code=error, at=now))
+                continue
+            carrier_id = hashlib.sha1(f"{self.name}:{m.id}".encode()).hexdigest()[:16]
+            outcome = status.value if error is None else f"{status.value}:{error}"
+            due = now + self.config.dr_delay
+            entries.append(
+                ConnectorEntry(
+                    message_id=m.id,
+                    carrier_id=carrier_id,
+                    submitted_at=now,
+                    outcome=outcome,
+                    report_due=due,
+                )
+            )
+            results.append(
+                Report(message_id=m.id, status=Status.SUBMITTED, carrier_id=carrier_id, at=now)
+            )
+            if self.config.mo_reply and status is Status.DELIVERED:
+                text = self.config.mo_reply_text.format(text=m.text[:100])
+                self._replies[m.id] = (m.account_id, m.phone, m.sender or "", text)
+        if entries:
+            await self.store.connector_log_add(self.name, entries)  # durable before we acknowledge
+            for e in entries:
+                self._schedule(
+                    e.report_due or now, e.message_id, e.carrier_id, e.outcome or "delivered"
+                )
+        return results
+
+    async def recover(self, messages: Sequence[Message]) -> tuple[list[Report], list[Message]]:
+        known = {
+            e.message_id: e
+            for e in await self.store.connector_log_find(self.name, [m.id for m in messages])
+        }
+        reports = [
+            Report(
+                message_id=m.id,
+                status=Status.SUBMITTED,
+                carrier_id=known[m.id].carrier_id,
+                at=known[m.id].submitted_at,
+            )
+            for m in messages
+            if m.id in known
+        ]
+        return reports, [m for m in messages if m.id not in known]
+
+    def _schedule(self, due: float, message_id: str, carrier_id: str, outcome: str) -> None:
+        self._counter += 1
+        heapq.heappush(self._due, (due, self._counter, message_id, carrier_id, outcome))
+        self._wakeup.set()
+
+    async def _receipts(self) -> None:
+        assert self._sink is not None
+        while True:
+            now = time.time()
+            batch: list[Report] = []
+            while self._due and self._due[0][0] <= now and len(batch) < 1000:
+                _due, _n, message_id, carrier_id, outcome = heapq.heappop(self._due)
+                status, _, error = outcome.partition(":")
+                batch.append(
+                    Report(
+                        message_id=message_id,
+                        status=Status(status),
+                        carrier_id=carrier_id,
+                        error_code=error or None,
+                        carrier_error=error or None,
+                        at=now,
+                    )
+                )
+            if batch:
+                await self._sink.reports(batch)
+                await self.store.connector_log_reported(self.name, [r.message_id for r in batch])
+                replies = [
+                    self._replies.pop(r.message_id) for r in batch if r.message_id in self._replies
+                ]
+                if replies:
+                    await self._sink.incoming(
+                        [
+                            Incoming(
+                                phone=phone, to=sender, text=text, at=now, account_id=account_id
+                            )
+                            for account_id, phone, sender, text in replies
+                        ]
+                    )
+                continue
+            self._wakeup.clear()
+            timeout = max(0.0, self._due[0][0] - time.time()) if self._due else None
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+            except TimeoutError:
+                pass

@@ -1,0 +1,31 @@
+"""Money as integer micro-units (1/1,000,000 of the account's currency): exact and atomic in SQL."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+MICROS = 1_000_000
+
+
+def to_micros(amount: str | int | float | Decimal) -> int:
+    try:
+        value = Decimal(str(amount))
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount: {amount!r}") from exc
+    if not value.is_finite():
+        raise ValueError(f"not an amount: {amount!r}")
+    return int((value * MICROS).to_integral_value(ROUND_HALF_UP))
+
+
+def from_micros(micros: int) -> Decimal:
+    return (Decimal(micros) / MICROS).quantize(Decimal("0.000001")).normalize()
+
+
+def format_amount(micros: int, places: int = 2) -> str:
+    """Human/dialect form, e.g. 12.50 (rounded half up to `places`)."""
+    q = Decimal(1).scaleb(-places)
+    return str((Decimal(micros) / MICROS).quantize(q, ROUND_HALF_UP))
+
+
+def price(segments: int, price_per_segment: int) -> int:
+    return segments * price_per_segment

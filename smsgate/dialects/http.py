@@ -1,0 +1,100 @@
+"""Request helpers every dialect shares: bounded bodies, credentials, client address, forms."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+from functools import lru_cache
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+from ..core.errors import ErrorCode, GatewayError
+
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+
+
+async def read_body(request: Request, limit: int | None = None) -> bytes:
+    """The request body, refusing more than `limit` bytes (BODY_TOO_LARGE) without reading it all."""
+    if limit is None:
+        limit = getattr(request.app.state, "max_body", DEFAULT_MAX_BODY)
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise GatewayError(ErrorCode.BODY_TOO_LARGE, f"request body over {limit} bytes")
+        except ValueError:
+            raise GatewayError(ErrorCode.BAD_REQUEST, "bad Content-Length") from None
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise GatewayError(ErrorCode.BODY_TOO_LARGE, f"request body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "basic" or not value:
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return value.strip() or None
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+@lru_cache(maxsize=1024)
+def _networks(
+    entries: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(e, strict=False) for e in entries)
+
+
+def ip_allowed(allowlist: list[str], address: str) -> bool:
+    """An empty allow-list allows everyone; entries are addresses or CIDR networks."""
+    if not allowlist:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in _networks(tuple(allowlist)))
+
+
+def media_type(request: Request) -> str:
+    """'text/json; charset=utf-8;' -> 'text/json' (lenient about spaces and stray ';')."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+async def params(request: Request, body: bytes | None = None) -> dict[str, str]:
+    """Query string merged with a urlencoded or multipart form body (body values win)."""
+    values = dict(request.query_params)
+    kind = media_type(request)
+    if kind == "application/x-www-form-urlencoded" or (kind == "" and body and b"=" in body):
+        raw = body if body is not None else await read_body(request)
+        try:
+            values.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            values.update(parse_qsl(raw.decode("cp1251"), keep_blank_values=True))
+    elif kind == "multipart/form-data":
+        form = await request.form()
+        values.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return values

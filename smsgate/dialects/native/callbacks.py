@@ -1,0 +1,78 @@
+"""Native callbacks: one JSON event per POST, signed with HMAC-SHA256.
+
+Headers: `X-Smsgate-Event-Id` (stable across retries: dedupe on it), `X-Smsgate-Timestamp`
+(UNIX seconds of this attempt) and `X-Smsgate-Signature: v1=<hex>`, the HMAC-SHA256 under the
+account's callback secret of `<timestamp>.<body>`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Sequence
+
+import msgspec
+
+from ...core.models import Account, Notice
+from ...core.status import Status
+from ..base import CallbackPolicy, CallbackRequest
+from .schemas import iso, message_out
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+class NativeCallbacks(CallbackPolicy):
+    wants_mo = True
+    mo_on_dr_url = True
+    statuses = frozenset(
+        {
+            Status.SUBMITTED,
+            Status.DELIVERED,
+            Status.UNDELIVERED,
+            Status.EXPIRED,
+            Status.REJECTED,
+            Status.CANCELLED,
+            Status.UNKNOWN,
+        }
+    )
+
+    def render(self, notices: Sequence[Notice], url: str, account: Account) -> CallbackRequest:
+        notice = notices[0]
+        if notice.kind == "mo" and notice.mo is not None:
+            mo = notice.mo
+            payload: dict[str, object] = {
+                "event_id": notice.event_id,
+                "type": "incoming",
+                "incoming": {
+                    "id": mo.id,
+                    "from": "+" + mo.phone,
+                    "to": mo.to,
+                    "text": mo.text,
+                    "received_at": iso(mo.received_at),
+                },
+            }
+        else:
+            assert notice.message is not None and notice.event is not None
+            payload = {
+                "event_id": notice.event_id,
+                "type": "status",
+                "status": notice.event.status.value,
+                "error": notice.event.error_code,
+                "at": iso(notice.event.at),
+                "message": message_out(notice.message),
+            }
+        body = msgspec.json.encode(payload)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Smsgate-Event-Id": notice.event_id,
+            "X-Smsgate-Timestamp": timestamp,
+        }
+        secret = account.settings.get("callback_secret")
+        if isinstance(secret, str) and secret:
+            headers["X-Smsgate-Signature"] = sign(secret, timestamp, body)
+        return CallbackRequest(url=url, headers=headers, body=body)

@@ -1,0 +1,117 @@
+"""Request and response bodies of the native API (msgspec: strict types, fast)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ...core.models import Message
+
+
+class SendRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    to: str | int
+    text: str
+    sender: str | None = msgspec.field(default=None, name="from")
+    client_ref: str | None = None
+    schedule_at: str | float | None = None  # ISO 8601 with offset, or UNIX seconds
+    ttl: int | None = None  # seconds
+    priority: int = 0
+    flash: bool = False
+    tag: str | None = None
+    callback_url: str | None = None
+    confidential: bool = False
+
+
+class Recipient(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    to: str | int
+    text: str | None = None
+    client_ref: str | None = None
+    vars: dict[str, str | int | float] | None = None
+
+
+class BulkRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    recipients: list[Recipient]
+    text: str | None = None  # default text; %var% filled from each recipient's vars
+    sender: str | None = msgspec.field(default=None, name="from")
+    client_ref: str | None = None  # the job's reference
+    schedule_at: str | float | None = None
+    ttl: int | None = None
+    priority: int = 0
+    tag: str | None = None
+    callback_url: str | None = None
+    atomic: bool = False
+
+
+class MessageOut(msgspec.Struct, kw_only=True):
+    id: str
+    to: str
+    sender: str | None = msgspec.field(name="from")
+    text: str | None
+    status: str
+    error: str | None
+    client_ref: str | None
+    job_id: str | None
+    encoding: str
+    segments: int
+    price: str
+    created_at: str
+    updated_at: str
+    scheduled_at: str | None
+    expires_at: str | None
+    submitted_at: str | None
+    done_at: str | None
+    tag: str | None
+    priority: int
+
+
+class BulkError(msgspec.Struct):
+    index: int
+    code: str
+    message: str
+
+
+class BulkResponse(msgspec.Struct, kw_only=True):
+    job_id: str | None
+    accepted: int
+    duplicates: int
+    rejected: list[BulkError]
+    message_ids: list[str | None]
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def message_out(m: Message) -> MessageOut:
+    from ...core.money import format_amount
+
+    return MessageOut(
+        id=m.id,
+        to="+" + m.phone,
+        sender=m.sender,
+        text=None if m.confidential else m.text,
+        status=m.status.value,
+        error=m.error_code,
+        client_ref=m.client_ref,
+        job_id=m.job_id,
+        encoding=m.encoding,
+        segments=m.segments,
+        price=format_amount(m.price, 4),
+        created_at=iso(m.created_at) or "",
+        updated_at=iso(m.updated_at) or "",
+        scheduled_at=iso(m.not_before),
+        expires_at=iso(m.expires_at),
+        submitted_at=iso(m.submitted_at),
+        done_at=iso(m.done_at),
+        tag=m.tag,
+        priority=m.priority,
+    )
+
+
+def dump(value: Any) -> bytes:
+    return msgspec.json.encode(value)

@@ -1,0 +1,204 @@
+"""Claims due messages in priority order and hands them to the connector.
+
+Exactly-once towards the connector: a message is claimed (leased to this dispatcher) in one
+commit before it is handed over, and its SUBMITTED report is committed after. Messages found
+claimed by a dead dispatcher are first offered to `connector.recover`, which knows whether the
+carrier already has them; only the others are sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Sequence
+
+from ..connectors.base import Connector
+from ..core.errors import ErrorCode
+from ..core.ids import new_id
+from ..core.models import Account, Message, Report
+from ..core.status import Status
+from ..store.base import Store, StoreUnavailable
+from . import metrics
+from .ratelimit import TokenBucket
+from .reports import Reports
+
+log = logging.getLogger("smsgate.dispatcher")
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        connector: Connector,
+        reports: Reports,
+        *,
+        batch: int = 500,
+        poll: float = 0.05,
+        lease: float = 60.0,
+        max_inflight: int = 4,
+        exclusive: bool = True,
+    ) -> None:
+        self.store = store
+        self.connector = connector
+        self.reports = reports
+        self.batch = batch
+        self.poll = poll
+        self.lease = lease
+        self.exclusive = exclusive  # the only dispatcher on this database (SQLite)
+        self.token = new_id()
+        self.wakeup = asyncio.Event()
+        self._inflight = asyncio.Semaphore(max_inflight)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._held: dict[int, deque[Message]] = {}
+        self._account_buckets: dict[int, TokenBucket] = {}
+        self._account_tps: dict[int, tuple[int, float]] = {}
+        self._link = TokenBucket(connector.tps, time.monotonic())
+
+    async def run(self) -> None:
+        await self.recover()
+        while True:
+            try:
+                worked = await self.step()
+            except StoreUnavailable as exc:
+                log.warning("store unavailable, retrying: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            if not worked:
+                self.wakeup.clear()
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), self.poll)
+                except TimeoutError:
+                    pass
+
+    async def recover(self) -> None:
+        """Messages left claimed by a dispatcher that died: ask the connector, resend the rest."""
+        now = math.inf if self.exclusive else time.time()
+        orphans = await self.store.claimed_by_others(now, self.token)
+        if not orphans:
+            return
+        reports, resend = await self.connector.recover(orphans)
+        log.info(
+            "recovered %d claimed messages: %d already with the carrier", len(orphans), len(reports)
+        )
+        await self.reports.reports(reports)
+        if resend:
+            await self.store.release([m.id for m in resend], None)
+
+    async def step(self) -> bool:
+        """One round: release held messages within limits, claim more, send. True if it did work."""
+        now = time.time()
+        ready = self._drain_held(now)
+        room = self.batch - len(ready)
+        if room > 0:
+            claimed = await self.store.claim_due(
+                now, room, self.token, self.lease, list(self._held)
+            )
+            ready += await self._admit(claimed, now)
+        if not ready:
+            return bool(self._held) and await self._sleep_for_tokens()
+        await self._send(ready)
+        return True
+
+    async def _admit(self, claimed: Sequence[Message], now: float) -> list[Message]:
+        expired: list[Report] = []
+        deferred: dict[float, list[str]] = {}
+        ready: list[Message] = []
+        for m in claimed:
+            if m.expires_at is not None and m.expires_at <= now:
+                expired.append(
+                    Report(
+                        message_id=m.id,
+                        status=Status.EXPIRED,
+                        error_code=ErrorCode.EXPIRED.value,
+                        at=now,
+                    )
+                )
+            elif m.window is not None and not m.window.contains(now):
+                deferred.setdefault(m.window.next_open(now), []).append(m.id)
+            else:
+                ready.append(m)
+        if expired:
+            await self.reports.reports(expired)
+        for when, ids in deferred.items():
+            await self.store.release(ids, when)
+        return await self._limit_accounts(ready, now)
+
+    async def _limit_accounts(self, messages: list[Message], now: float) -> list[Message]:
+        out = []
+        for m in messages:
+            bucket = await self._bucket(m.account_id, now)
+            if bucket is None or (not self._held.get(m.account_id) and bucket.take(1, now)):
+                out.append(m)
+            else:
+                self._held.setdefault(m.account_id, deque()).append(m)
+        return out
+
+    def _drain_held(self, now: float) -> list[Message]:
+        out: list[Message] = []
+        for account_id in list(self._held):
+            queue = self._held[account_id]
+            bucket = self._account_buckets[account_id]
+            granted = bucket.take(len(queue), now)
+            for _ in range(granted):
+                out.append(queue.popleft())
+            if not queue:
+                del self._held[account_id]
+        return out
+
+    async def _sleep_for_tokens(self) -> bool:
+        waits = [self._account_buckets[a].wait_time(time.time()) for a in self._held]
+        await asyncio.sleep(min([*waits, self.poll]))
+        return True
+
+    async def _bucket(self, account_id: int, now: float) -> TokenBucket | None:
+        cached = self._account_tps.get(account_id)
+        if cached is None or cached[1] < now:
+            account: Account | None = await self.store.get_account(account_id)
+            tps = account.tps if account else 0
+            self._account_tps[account_id] = (tps, now + 5.0)
+            if tps and (
+                account_id not in self._account_buckets
+                or self._account_buckets[account_id].rate != tps
+            ):
+                self._account_buckets[account_id] = TokenBucket(tps, now)
+        else:
+            tps = cached[0]
+        return self._account_buckets.get(account_id) if tps else None
+
+    async def _send(self, messages: list[Message]) -> None:
+        """Respect the link's rate, then submit in the background (bounded in-flight batches)."""
+        while messages:
+            granted = self._link.take(len(messages), time.monotonic())
+            if granted == 0:
+                await asyncio.sleep(self._link.wait_time(time.monotonic()))
+                continue
+            chunk, messages = messages[:granted], messages[granted:]
+            await self._inflight.acquire()
+            task = asyncio.create_task(self._submit(chunk))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _submit(self, messages: list[Message]) -> None:
+        try:
+            results = await self.connector.submit(messages)
+            metrics.SENT.labels(self.connector.name).inc(
+                sum(1 for r in results if r.status is Status.SUBMITTED)
+            )
+            await self.reports.reports(results)
+        except Exception:
+            # The carrier's answer is unknown: leave the messages claimed; recovery sorts them out.
+            log.exception("submit of %d messages failed", len(messages))
+            await asyncio.sleep(1.0)
+            reports, resend = await self.connector.recover(messages)
+            await self.reports.reports(reports)
+            await self.store.release([m.id for m in resend], time.time() + 1.0)
+        finally:
+            self._inflight.release()
+
+    async def drain(self) -> None:
+        """Wait for in-flight submits (for an orderly stop)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,157 @@
+"""The façade dialects talk to: authentication, submission, reads. Dialects never see the store."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ..connectors.base import Incoming
+from ..core import secrets
+from ..core.models import Account, Job, JobCounts, Message, MoMessage, StatusEvent, Submission
+from ..core.validate import Limits
+from ..store.base import MessageFilter, Outcome, Store
+from .accept import Acceptor
+from .reports import Reports
+from .routing import CallbackRouter
+
+_DUMMY_HASH = secrets.hash_password("not a password")
+AUTH_TTL = 2.0  # seconds a verified credential or an account is reused without a read
+
+
+class Gateway:
+    def __init__(
+        self,
+        store: Store,
+        limits: Limits,
+        router: CallbackRouter,
+        *,
+        reports: Reports | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
+        self.store = store
+        self.limits = limits
+        self.router = router
+        self.acceptor = Acceptor(store, limits)
+        self.reports = reports  # set where an engine runs in this process (the simulator's MO)
+        self.settings = settings or {}
+        self._accounts: dict[int, tuple[Account, float]] = {}
+        self._verified: dict[tuple[str, str, str, str], tuple[int, float]] = {}
+        self._credential_cache: dict[tuple[str, str, str, str], Any] = {}
+
+    # Authentication -------------------------------------------------------------------------
+    async def account(self, account_id: int, *, fresh: bool = False) -> Account | None:
+        now = time.monotonic()
+        cached = self._accounts.get(account_id)
+        if cached is not None and cached[1] > now and not fresh:
+            return cached[0]
+        account = await self.store.get_account(account_id)
+        if account is not None:
+            self._accounts[account_id] = (account, now + AUTH_TTL)
+        return account
+
+    async def login(
+        self, dialect: str, kind: str, identifier: str, password: str
+    ) -> Account | None:
+        """An account whose `kind` credential for `dialect` is (identifier, password)."""
+        key = (dialect, kind, identifier, hashlib.sha256(password.encode()).hexdigest())
+        now = time.monotonic()
+        hit = self._verified.get(key)
+        if hit is not None and hit[1] > now:
+            return await self._active(hit[0])
+        credential = await self.store.find_credential(dialect, kind, identifier)
+        stored = credential.secret if credential else _DUMMY_HASH
+        if not secrets.verify_password(password, stored) or credential is None:
+            return None
+        if len(self._verified) > 100_000:
+            self._verified.clear()
+        self._verified[key] = (credential.account_id, now + AUTH_TTL)
+        return await self._active(credential.account_id)
+
+    async def token(self, dialect: str, token: str) -> Account | None:
+        """An account holding bearer/API `token` for `dialect` (looked up by its SHA-256)."""
+        if not token:
+            return None
+        credential = await self._cached_credential(dialect, "token", secrets.token_id(token))
+        return await self._active(credential.account_id) if credential else None
+
+    async def shared_secret(
+        self, dialect: str, kind: str, identifier: str
+    ) -> tuple[Account, str] | None:
+        """For protocols that sign with a secret both sides know (OsonSMS hash, SMSC api key)."""
+        credential = await self._cached_credential(dialect, kind, identifier)
+        if credential is None:
+            return None
+        account = await self._active(credential.account_id)
+        return (account, credential.secret) if account else None
+
+    async def _cached_credential(self, dialect: str, kind: str, identifier: str) -> Any:
+        key = (dialect, kind, identifier, "")
+        now = time.monotonic()
+        hit = self._verified.get(key)
+        if hit is not None and hit[1] > now:
+            return self._credential_cache.get(key)
+        credential = await self.store.find_credential(dialect, kind, identifier)
+        if credential is not None:
+            self._verified[key] = (credential.account_id, now + AUTH_TTL)
+            self._credential_cache[key] = credential
+        return credential
+
+    async def _active(self, account_id: int) -> Account | None:
+        account = await self.account(account_id)
+        return account if account is not None and account.active else None
+
+    # Sending --------------------------------------------------------------------------------
+    async def submit(
+        self, account: Account, dialect: str, items: Sequence[Submission], **options: Any
+    ) -> tuple[list[Outcome], Job | None]:
+        return await self.acceptor.submit(account, dialect, items, **options)
+
+    async def cancel(self, account: Account, message_id: str) -> Message:
+        return await self.store.cancel(account.id, message_id, self.router)
+
+    async def inject_incoming(self, incoming: Sequence[Incoming]) -> None:
+        if self.reports is None:
+            raise RuntimeError("no engine in this process")
+        await self.reports.incoming(incoming)
+
+    # Reads ----------------------------------------------------------------------------------
+    async def balance(self, account: Account) -> int:
+        fresh = await self.account(account.id, fresh=True)
+        return fresh.balance if fresh else 0
+
+    async def get_message(self, account: Account, message_id: str) -> Message | None:
+        return await self.store.get_message(account.id, message_id)
+
+    async def get_messages(self, account: Account, message_ids: Sequence[str]) -> list[Message]:
+        return await self.store.get_messages(account.id, message_ids)
+
+    async def message_by_ref(
+        self, account: Account, dialect: str, client_ref: str
+    ) -> Message | None:
+        return await self.store.message_by_ref(account.id, dialect, client_ref)
+
+    async def message_by_seq(self, account: Account, seq: int) -> Message | None:
+        return await self.store.message_by_seq(account.id, seq)
+
+    async def list_messages(
+        self, account: Account, flt: MessageFilter, *, after_seq: int = 0, limit: int = 100
+    ) -> list[Message]:
+        return await self.store.list_messages(account.id, flt, after_seq=after_seq, limit=limit)
+
+    async def get_job(self, account: Account, job_id: str) -> JobCounts | None:
+        return await self.store.get_job(account.id, job_id)
+
+    async def job_messages(
+        self, account: Account, job_id: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[Message]:
+        return await self.store.job_messages(account.id, job_id, after_seq=after_seq, limit=limit)
+
+    async def events_of(self, account: Account, message_id: str) -> list[StatusEvent]:
+        return await self.store.events_of(account.id, message_id)
+
+    async def list_mo(
+        self, account: Account, *, after_seq: int = 0, limit: int = 100
+    ) -> list[MoMessage]:
+        return await self.store.list_mo(account.id, after_seq=after_seq, limit=limit)

@@ -1,0 +1,182 @@
+"""The durable outbox's delivery side: push callbacks in each dialect's format, retry, never lose.
+
+Rows are written by the store in the same transaction as the event they report, so a callback
+exists as soon as its event does. Delivery is at least once: a row is marked done only after
+the client accepted it, so a crash between the two repeats it, with the same event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+import aiohttp
+import msgspec
+
+from ..core.models import Account, Notice
+from ..dialects.base import CallbackPolicy, CallbackRequest
+from ..store.base import OutboxItem, Store, StoreUnavailable
+from . import metrics
+
+log = logging.getLogger("smsgate.notifier")
+_decode_notice = msgspec.json.Decoder(Notice).decode
+
+# (request) -> (HTTP status, body); a connection failure raises.
+Sender = Callable[[CallbackRequest], Awaitable[tuple[int, bytes]]]
+
+
+class HttpSender:
+    """aiohttp, one pooled session, bounded time per attempt; redirects are not followed."""
+
+    def __init__(self, timeout: float = 10.0, max_body: int = 65536) -> None:
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self.max_body = max_body
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __call__(self, request: CallbackRequest) -> tuple[int, bytes]:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=self.timeout,
+                connector=aiohttp.TCPConnector(limit=256, limit_per_host=64),
+                headers={"User-Agent": "smsgate"},
+            )
+        async with self._session.request(
+            request.method,
+            request.url,
+            data=request.body if request.method != "GET" else None,
+            headers=request.headers,
+            allow_redirects=False,
+        ) as response:
+            body = await response.content.read(self.max_body)
+            return response.status, body
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class Notifier:
+    def __init__(
+        self,
+        store: Store,
+        policies: Mapping[str, CallbackPolicy],
+        send: Sender,
+        *,
+        poll: float = 0.2,
+        lease: float = 120.0,
+        concurrency: int = 64,
+        claim: int = 1000,
+    ) -> None:
+        self.store = store
+        self.policies = dict(policies)
+        self.send = send
+        self.poll = poll
+        self.lease = lease
+        self.claim = claim
+        self.wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._accounts: dict[int, tuple[Account, float]] = {}
+
+    async def run(self) -> None:
+        while True:
+            try:
+                worked = await self.step()
+            except StoreUnavailable as exc:
+                log.warning("store unavailable, retrying: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            if not worked:
+                self.wakeup.clear()
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), self.poll)
+                except TimeoutError:
+                    pass
+
+    async def step(self) -> bool:
+        now = time.time()
+        items = await self.store.outbox_claim(now, self.claim, self.lease)
+        if not items:
+            return False
+        groups: dict[tuple[str, str, str, int], list[OutboxItem]] = {}
+        for item in items:
+            groups.setdefault((item.dialect, item.url, item.kind, item.account_id), []).append(item)
+        for (dialect, url, _kind, account_id), group in groups.items():
+            policy = self.policies.get(dialect)
+            account = await self._account(account_id)
+            if policy is None or account is None:
+                await self.store.outbox_dead([i.id for i in group], "no dialect or account")
+                continue
+            size = max(1, policy.max_batch(account))
+            linger = policy.linger(account)
+            if linger and len(group) < size:
+                oldest = min(i.created_at for i in group)
+                if oldest + linger > now:
+                    await self.store.outbox_defer([i.id for i in group], oldest + linger)
+                    continue
+            for start in range(0, len(group), size):
+                await self._slots.acquire()
+                task = asyncio.create_task(
+                    self._deliver(policy, account, url, group[start : start + size])
+                )
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        return len(items) >= self.claim
+
+    async def _account(self, account_id: int) -> Account | None:
+        cached = self._accounts.get(account_id)
+        now = time.monotonic()
+        if cached is None or cached[1] < now:
+            account = await self.store.get_account(account_id)
+            if account is None:
+                return None
+            self._accounts[account_id] = (account, now + 5.0)
+            return account
+        return cached[0]
+
+    async def _deliver(
+        self, policy: CallbackPolicy, account: Account, url: str, items: Sequence[OutboxItem]
+    ) -> None:
+        ids = [i.id for i in items]
+        dialect = items[0].dialect
+        try:
+            notices = [_decode_notice(i.payload) for i in items]
+            request = policy.render(notices, url, account)
+            try:
+                status, body = await self.send(request)
+                verdict = policy.verdict(status, body)
+                error = f"HTTP {status}"
+            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+                verdict, error = "retry", f"{type(exc).__name__}: {exc}"[:200]
+            metrics.CALLBACKS.labels(dialect, verdict).inc()
+            if verdict == "ok":
+                await self.store.outbox_done(ids, time.time())
+            elif verdict == "stop":
+                await self.store.outbox_dead(ids, error)
+            else:
+                delay = policy.retry_delay(max(i.attempts for i in items) + 1)
+                if delay is None:
+                    log.warning("callback to %s given up after retries: %s", _host(url), error)
+                    await self.store.outbox_dead(ids, error)
+                else:
+                    await self.store.outbox_retry(ids, time.time() + delay, error)
+        except Exception:
+            log.exception("callback delivery failed unexpectedly; will retry")
+            try:
+                await self.store.outbox_retry(ids, time.time() + 30.0, "internal error")
+            except Exception:
+                pass  # the lease expires and the row is claimed again
+        finally:
+            self._slots.release()
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _host(url: str) -> str:
+    """For logs: never the query string, which may carry secrets."""
+    return url.split("?", 1)[0]

@@ -1,0 +1,65 @@
+"""Connector results, receipts and incoming SMS into the store (with their callbacks)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+
+from ..connectors.base import Incoming
+from ..core.ids import new_id
+from ..core.models import MoMessage, Report
+from ..core.status import Status
+from ..store.base import Store
+from . import metrics
+from .routing import CallbackRouter
+
+log = logging.getLogger("smsgate.reports")
+
+
+class Reports:
+    def __init__(
+        self,
+        store: Store,
+        router: CallbackRouter,
+        resolve_number: Callable[[str], int | None],
+        connector: str = "simulator",
+    ) -> None:
+        self.store = store
+        self.router = router
+        self.resolve_number = resolve_number
+        self.connector = connector
+        self.changed = asyncio.Event()  # the notifier waits on this
+
+    async def reports(self, reports: Sequence[Report]) -> None:
+        if not reports:
+            return
+        events = await self.store.record_reports(reports, self.router)
+        for event in events:
+            if event.status is Status.DELIVERED:
+                metrics.DELIVERED.labels(self.connector).inc()
+            elif event.status in (Status.UNDELIVERED, Status.EXPIRED, Status.REJECTED):
+                metrics.FAILED.labels(self.connector, event.status.value).inc()
+        self.changed.set()
+
+    async def incoming(self, messages: Sequence[Incoming]) -> None:
+        mos = []
+        for m in messages:
+            account_id = m.account_id if m.account_id is not None else self.resolve_number(m.to)
+            if account_id is None:
+                log.warning("incoming SMS to %s matches no account; dropped", m.to)
+                continue
+            mos.append(
+                MoMessage(
+                    id=new_id(),
+                    account_id=account_id,
+                    phone=m.phone,
+                    to=m.to,
+                    text=m.text,
+                    received_at=m.at,
+                    reply_to=m.reply_to,
+                )
+            )
+        if mos:
+            await self.store.store_mo(mos, self.router)
+            self.changed.set()

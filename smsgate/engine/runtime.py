@@ -1,0 +1,125 @@
+"""The engine of one node: connector, dispatcher, reports and notifier, started and stopped together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from ..config import Config
+from ..connectors.base import Connector
+from ..connectors.simulator import Simulator
+from ..dialects.base import CallbackPolicy, Dialect
+from ..store.base import Store
+from . import metrics
+from .dispatcher import Dispatcher
+from .notifier import HttpSender, Notifier, Sender
+from .reports import Reports
+from .routing import CallbackRouter
+
+log = logging.getLogger("smsgate.engine")
+
+
+def callback_policies(
+    dialects: list[Dialect], delay_scale: float = 1.0
+) -> dict[str, CallbackPolicy]:
+    policies = {d.name: d.callbacks for d in dialects if d.callbacks is not None}
+    if delay_scale != 1.0:
+        for policy in policies.values():
+            policy.delay_scale = delay_scale
+    return policies
+
+
+class NumberBook:
+    """Which account owns a number or sender name, for incoming SMS (refreshed periodically)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.owners: dict[str, int] = {}
+
+    async def refresh(self) -> None:
+        owners: dict[str, int] = {}
+        for account in await self.store.list_accounts():
+            for number in [*account.senders, *account.settings.get("numbers", [])]:
+                owners.setdefault(str(number), account.id)
+        self.owners = owners
+
+    def __call__(self, number: str) -> int | None:
+        return self.owners.get(number) or self.owners.get(number.lstrip("+"))
+
+
+class Engine:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        dialects: list[Dialect],
+        *,
+        connector: Connector | None = None,
+        send: Sender | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        policies = callback_policies(dialects, config.notifier.delay_scale)
+        self.router = CallbackRouter(policies)
+        self.numbers = NumberBook(store)
+        self.connector = connector or Simulator(store, config.simulator)
+        self.reports = Reports(store, self.router, self.numbers, self.connector.name)
+        self.dispatcher = Dispatcher(
+            store,
+            self.connector,
+            self.reports,
+            batch=config.dispatcher.batch,
+            poll=config.dispatcher.poll,
+            lease=config.dispatcher.lease,
+            max_inflight=config.dispatcher.max_inflight,
+            exclusive=store.exclusive_dispatch,
+        )
+        self._http = HttpSender(timeout=config.notifier.timeout) if send is None else None
+        self.notifier = Notifier(
+            store,
+            policies,
+            send or self._http,  # type: ignore[arg-type]
+            poll=config.notifier.poll,
+            concurrency=config.notifier.concurrency,
+        )
+        self.reports.changed = self.notifier.wakeup
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        await self.store.lock_engine()
+        await self.numbers.refresh()
+        await self.connector.start(self.reports)
+        self._tasks = [
+            asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
+            asyncio.create_task(self.notifier.run(), name="notifier"),
+            asyncio.create_task(self._housekeeping(), name="housekeeping"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.dispatcher.drain()
+        await self.notifier.drain()
+        await self.connector.stop()
+        if self._http is not None:
+            await self._http.close()
+
+    def wake(self) -> None:
+        self.dispatcher.wakeup.set()
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(2.0)
+            try:
+                await self.numbers.refresh()
+                counts = await self.store.counts()
+                for status in ("scheduled", "queued", "submitted"):
+                    metrics.QUEUE_DEPTH.labels(status).set(counts.get(status, 0))
+                metrics.OUTBOX_DEPTH.set(counts.get("outbox", 0))
+            except Exception as exc:
+                log.warning("housekeeping failed at %s: %s", time.strftime("%X"), exc)

@@ -1,0 +1,276 @@
+"""The one storage interface. Backends: sqlite.py (embedded default), postgres.py (scale-out)."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Literal
+
+import msgspec
+
+from ..core.errors import GatewayError
+from ..core.models import (
+    Account,
+    Credential,
+    Job,
+    JobCounts,
+    Message,
+    MoMessage,
+    Report,
+    StatusEvent,
+)
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or written; callers answer 503 and keep nothing half-done."""
+
+
+class Outcome(msgspec.Struct):
+    """What became of one recipient of an accept request."""
+
+    kind: Literal["new", "duplicate", "error"]
+    message: Message | None = None
+    error: GatewayError | None = None
+
+
+class OutboxItem(msgspec.Struct, kw_only=True):
+    id: int
+    event_id: str
+    account_id: int
+    dialect: str
+    kind: str  # 'dr' | 'mo'
+    url: str
+    payload: bytes
+    attempts: int
+    created_at: float
+
+
+class ConnectorEntry(msgspec.Struct, kw_only=True):
+    """One line of a connector's durable log: message handed over, carrier id, report pending."""
+
+    message_id: str
+    carrier_id: str
+    submitted_at: float
+    outcome: str | None = None
+    report_due: float | None = None
+
+
+class MessageFilter(msgspec.Struct, kw_only=True):
+    status: str | None = None
+    phone: str | None = None
+    job_id: str | None = None
+    dialect: str | None = None
+    since: float | None = None
+    until: float | None = None
+
+
+# Decides where a status event or MO is pushed: given the message (None for an MO), the event
+# or MO, and the account's callback URLs, the (dialect, url) targets. Pure: runs in the writer.
+CallbackRoute = Callable[
+    [Message | None, StatusEvent | MoMessage, dict[str, str]], list[tuple[str, str]]
+]
+
+
+class Store(abc.ABC):
+    """Every query smsgate makes. Writes are durable when the awaited call returns."""
+
+    # Lifecycle ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def open(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def migrate(self) -> int:
+        """Apply pending schema migrations; return the schema version."""
+
+    # Only one dispatcher may run on this database (SQLite): recovery need not wait for leases.
+    exclusive_dispatch: bool = False
+
+    async def lock_engine(self) -> None:
+        """Claim the right to run an engine on this database, where only one may (SQLite)."""
+        return None
+
+    # Accounts and provisioning -----------------------------------------------------------
+    @abc.abstractmethod
+    async def create_account(self, account: Account) -> Account: ...
+
+    @abc.abstractmethod
+    async def update_account(self, account_id: int, **fields: Any) -> Account: ...
+
+    @abc.abstractmethod
+    async def get_account(self, account_id: int) -> Account | None: ...
+
+    @abc.abstractmethod
+    async def account_by_name(self, name: str) -> Account | None: ...
+
+    @abc.abstractmethod
+    async def list_accounts(self) -> list[Account]: ...
+
+    @abc.abstractmethod
+    async def adjust_balance(self, account_id: int, delta: int) -> int:
+        """Add `delta` (may be negative) atomically; refuse to go below zero. New balance."""
+
+    @abc.abstractmethod
+    async def put_credential(self, credential: Credential) -> None: ...
+
+    @abc.abstractmethod
+    async def find_credential(
+        self, dialect: str, kind: str, identifier: str
+    ) -> Credential | None: ...
+
+    @abc.abstractmethod
+    async def credentials_of(self, account_id: int) -> list[Credential]: ...
+
+    @abc.abstractmethod
+    async def delete_credential(self, dialect: str, kind: str, identifier: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def add_sender(self, account_id: int, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def remove_sender(self, account_id: int, name: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def stoplist_add(self, account_id: int, phones: Sequence[str]) -> int: ...
+
+    @abc.abstractmethod
+    async def stoplist_remove(self, account_id: int, phones: Sequence[str]) -> int: ...
+
+    @abc.abstractmethod
+    async def stoplist(self, account_id: int) -> list[str]: ...
+
+    # Accept ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def accept(
+        self,
+        account_id: int,
+        messages: Sequence[Message],
+        *,
+        job: Job | None = None,
+        atomic: bool = False,
+    ) -> list[Outcome]:
+        """Store new messages in one transaction, shared with concurrent callers.
+
+        Per message: a repeated client_ref returns the stored message ('duplicate'); a
+        stop-listed phone is an error. The total price of the new ones is debited at once
+        and never below zero (INSUFFICIENT_BALANCE fails them all). With `atomic`, any
+        error stores nothing.
+        """
+
+    # Reads for the APIs --------------------------------------------------------------------
+    @abc.abstractmethod
+    async def get_message(self, account_id: int, message_id: str) -> Message | None: ...
+
+    @abc.abstractmethod
+    async def get_messages(self, account_id: int, message_ids: Sequence[str]) -> list[Message]: ...
+
+    @abc.abstractmethod
+    async def message_by_ref(
+        self, account_id: int, dialect: str, client_ref: str
+    ) -> Message | None: ...
+
+    @abc.abstractmethod
+    async def message_by_seq(self, account_id: int, seq: int) -> Message | None: ...
+
+    @abc.abstractmethod
+    async def list_messages(
+        self, account_id: int, flt: MessageFilter, *, after_seq: int = 0, limit: int = 100
+    ) -> list[Message]: ...
+
+    @abc.abstractmethod
+    async def get_job(self, account_id: int, job_id: str) -> JobCounts | None: ...
+
+    @abc.abstractmethod
+    async def job_messages(
+        self, account_id: int, job_id: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[Message]: ...
+
+    @abc.abstractmethod
+    async def events_of(self, account_id: int, message_id: str) -> list[StatusEvent]: ...
+
+    @abc.abstractmethod
+    async def events_after(self, after_seq: int, limit: int = 500) -> list[StatusEvent]: ...
+
+    @abc.abstractmethod
+    async def list_mo(
+        self, account_id: int, *, after_seq: int = 0, limit: int = 100
+    ) -> list[MoMessage]: ...
+
+    @abc.abstractmethod
+    async def cancel(self, account_id: int, message_id: str, route: CallbackRoute) -> Message:
+        """Cancel a message not yet handed to a connector and refund it; GatewayError if not."""
+
+    # Dispatcher --------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def claim_due(
+        self, now: float, limit: int, token: str, lease: float, skip_accounts: Collection[int] = ()
+    ) -> list[Message]:
+        """Take up to `limit` due messages, highest priority first, leased to `token`."""
+
+    @abc.abstractmethod
+    async def release(self, message_ids: Sequence[str], not_before: float | None) -> None:
+        """Give claimed messages back to the queue (optionally not before a time)."""
+
+    @abc.abstractmethod
+    async def claimed_by_others(self, now: float, token: str) -> list[Message]:
+        """Messages whose lease lapsed while handed to a connector: for crash recovery."""
+
+    @abc.abstractmethod
+    async def record_reports(
+        self, reports: Sequence[Report], route: CallbackRoute
+    ) -> list[StatusEvent]:
+        """Apply legal status changes, keep each as an event, queue callbacks; one commit."""
+
+    @abc.abstractmethod
+    async def message_by_carrier_id(self, carrier_id: str) -> Message | None: ...
+
+    @abc.abstractmethod
+    async def counts(self) -> dict[str, int]:
+        """Messages by status, plus 'outbox' pending callbacks: for metrics and health."""
+
+    # Incoming SMS --------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def store_mo(self, mos: Sequence[MoMessage], route: CallbackRoute) -> None: ...
+
+    # Notifier outbox -------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def outbox_claim(self, now: float, limit: int, lease: float) -> list[OutboxItem]: ...
+
+    @abc.abstractmethod
+    async def outbox_done(self, ids: Sequence[int], now: float) -> None: ...
+
+    @abc.abstractmethod
+    async def outbox_retry(self, ids: Sequence[int], next_at: float, error: str) -> None: ...
+
+    @abc.abstractmethod
+    async def outbox_defer(self, ids: Sequence[int], next_at: float) -> None:
+        """Hold rows back (to fill a batch) without counting an attempt."""
+
+    @abc.abstractmethod
+    async def outbox_dead(self, ids: Sequence[int], error: str) -> None: ...
+
+    @abc.abstractmethod
+    async def outbox_items(
+        self, account_id: int | None = None, state: str | None = None
+    ) -> list[OutboxItem]: ...
+
+    # Connector log ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def connector_log_add(
+        self, connector: str, entries: Sequence[ConnectorEntry]
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def connector_log_find(
+        self, connector: str, message_ids: Sequence[str]
+    ) -> list[ConnectorEntry]: ...
+
+    @abc.abstractmethod
+    async def connector_log_pending(
+        self, connector: str, limit: int = 10000
+    ) -> list[ConnectorEntry]: ...
+
+    @abc.abstractmethod
+    async def connector_log_reported(self, connector: str, message_ids: Sequence[str]) -> None: ...

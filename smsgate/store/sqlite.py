@@ -1,0 +1,1057 @@
+"""SQLite backend: WAL, one writer thread per process with group commit, reads on the caller."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Collection, Iterable, Sequence
+from importlib import resources
+from typing import Any
+
+import msgspec
+
+from ..core.errors import ErrorCode, GatewayError
+from ..core.models import (
+    Account,
+    Credential,
+    Job,
+    JobCounts,
+    Message,
+    MoMessage,
+    Notice,
+    Report,
+    StatusEvent,
+)
+from ..core.status import CANCELLABLE, Status, can_transition
+from ..core.windows import Window
+from ._sqlite_writer import Writer
+from .base import (
+    CallbackRoute,
+    ConnectorEntry,
+    MessageFilter,
+    OutboxItem,
+    Outcome,
+    Store,
+    StoreUnavailable,
+)
+
+_json_encode = msgspec.json.encode
+_json_decode = msgspec.json.decode
+_window_decode = msgspec.json.Decoder(Window).decode
+_notice_encode = msgspec.json.Encoder().encode
+
+MSG_COLS = (
+    "seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding, segments,"
+    " priority, not_before, expires_at, window, flash, tag, callback_url, status, error_code,"
+    " price, created_at, updated_at, submitted_at, done_at, carrier_id, confidential, meta"
+)
+_INSERT_MSG = (
+    "INSERT INTO messages (seq, id, account_id, dialect, client_ref, job_id, sender, phone, text,"
+    " encoding, segments, priority, not_before, expires_at, window, flash, tag, callback_url,"
+    " status, error_code, price, created_at, updated_at, confidential, meta)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+ACCOUNT_COLS = (
+    "id, name, balance, price, currency, tps, timezone, active, ip_allowlist, callback_urls,"
+    " settings, created_at"
+)
+_ACCOUNT_JSON = {"ip_allowlist", "callback_urls", "settings"}
+_ACCOUNT_FIELDS = set(ACCOUNT_COLS.replace(" ", "").split(",")) - {"id"}
+CHUNK = 500  # bound on '?' parameters per IN (...)
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def row_to_message(r: Sequence[Any]) -> Message:
+    return Message(
+        seq=r[0],
+        id=r[1],
+        account_id=r[2],
+        dialect=r[3],
+        client_ref=r[4],
+        job_id=r[5],
+        sender=r[6],
+        phone=r[7],
+        text=r[8],
+        encoding=r[9],
+        segments=r[10],
+        priority=r[11],
+        not_before=r[12],
+        expires_at=r[13],
+        window=_window_decode(r[14]) if r[14] else None,
+        flash=bool(r[15]),
+        tag=r[16],
+        callback_url=r[17],
+        status=Status(r[18]),
+        error_code=r[19],
+        price=r[20],
+        created_at=r[21],
+        updated_at=r[22],
+        submitted_at=r[23],
+        done_at=r[24],
+        carrier_id=r[25],
+        confidential=bool(r[26]),
+        meta=_json_decode(r[27]) if r[27] else None,
+    )
+
+
+def message_row(m: Message) -> tuple[Any, ...]:
+    return (
+        m.seq,
+        m.id,
+        m.account_id,
+        m.dialect,
+        m.client_ref,
+        m.job_id,
+        m.sender,
+        m.phone,
+        m.text,
+        m.encoding,
+        m.segments,
+        m.priority,
+        m.not_before,
+        m.expires_at,
+        _json_encode(m.window).decode() if m.window else None,
+        int(m.flash),
+        m.tag,
+        m.callback_url,
+        m.status.value,
+        m.error_code,
+        m.price,
+        m.created_at,
+        m.updated_at,
+        int(m.confidential),
+        _json_encode(m.meta).decode() if m.meta else None,
+    )
+
+
+def _row_to_account(r: Sequence[Any], senders: list[str]) -> Account:
+    return Account(
+        id=r[0],
+        name=r[1],
+        balance=r[2],
+        price=r[3],
+        currency=r[4],
+        tps=r[5],
+        timezone=r[6],
+        active=bool(r[7]),
+        ip_allowlist=_json_decode(r[8]),
+        callback_urls=_json_decode(r[9]),
+        settings=_json_decode(r[10]),
+        created_at=r[11],
+        senders=senders,
+    )
+
+
+def _event(r: Sequence[Any]) -> StatusEvent:
+    return StatusEvent(
+        seq=r[0],
+        message_id=r[1],
+        account_id=r[2],
+        status=Status(r[3]),
+        error_code=r[4],
+        carrier_error=r[5],
+        at=r[6],
+    )
+
+
+def _mo(r: Sequence[Any]) -> MoMessage:
+    return MoMessage(
+        seq=r[0],
+        id=r[1],
+        account_id=r[2],
+        phone=r[3],
+        to=r[4],
+        text=r[5],
+        received_at=r[6],
+        reply_to=r[7],
+        meta=_json_decode(r[8]) if r[8] else None,
+    )
+
+
+def _outbox(r: Sequence[Any]) -> OutboxItem:
+    return OutboxItem(
+        id=r[0],
+        event_id=r[1],
+        account_id=r[2],
+        dialect=r[3],
+        kind=r[4],
+        url=r[5],
+        payload=bytes(r[6]),
+        attempts=r[7],
+        created_at=r[8],
+    )
+
+
+def _path_of(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///") :]
+    if url.startswith("sqlite://"):
+        return url[len("sqlite://") :]
+    return url
+
+
+def snapshot(message: Message) -> Message:
+    """The message as a callback carries it: a confidential text never leaves the store."""
+    if message.confidential and message.text:
+        return msgspec.structs.replace(message, text="")
+    return message
+
+
+class SQLiteStore(Store):
+    exclusive_dispatch = True
+
+    def __init__(self, url: str, *, synchronous: str = "FULL") -> None:
+        self.path = _path_of(url)
+        self._engine_lock: int | None = None
+        self.synchronous = synchronous
+        self._reader: sqlite3.Connection | None = None
+        self._writer: Writer | None = None
+
+    # Lifecycle -----------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    async def open(self) -> None:
+        if self._reader is not None:
+            return
+        directory = os.path.dirname(os.path.abspath(self.path))
+        os.makedirs(directory, exist_ok=True)
+        try:
+            self._reader = self._connect()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
+        self._writer = Writer(self._connect, self.path + ".lock")
+        self._writer.start()
+
+    async def lock_engine(self) -> None:
+        if self._engine_lock is not None:
+            return
+        fd = os.open(self.path + ".engine", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreUnavailable(f"another smsgate engine is running on {self.path}") from None
+        self._engine_lock = fd
+
+    async def close(self) -> None:
+        if self._engine_lock is not None:
+            os.close(self._engine_lock)
+            self._engine_lock = None
+        if self._writer is not None:
+            self._writer.stop()
+            self._writer = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    @property
+    def commits(self) -> int:
+        return self._writer.commits if self._writer else 0
+
+    async def _write(self, fn: Any) -> Any:
+        if self._writer is None:
+            raise StoreUnavailable("store is closed")
+        return await self._writer.run(fn)
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        if self._reader is None:
+            raise StoreUnavailable("store is closed")
+        try:
+            return self._reader.execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    async def migrate(self) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+            current = row[0] or 0
+            for version, sql in migrations("sqlite"):
+                if version > current:
+                    for statement in sql.split(";\n"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
+                    current = version
+            return int(current)
+
+        return int(await self._write(op))
+
+    # Accounts -------------------------------------------------------------------------------
+    async def create_account(self, account: Account) -> Account:
+        def op(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "INSERT INTO accounts (name, balance, price, currency, tps, timezone, active,"
+                " ip_allowlist, callback_urls, settings, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    account.name,
+                    account.balance,
+                    account.price,
+                    account.currency,
+                    account.tps,
+                    account.timezone,
+                    int(account.active),
+                    _json_encode(account.ip_allowlist).decode(),
+                    _json_encode(account.callback_urls).decode(),
+                    _json_encode(account.settings).decode(),
+                    account.created_at or time.time(),
+                ),
+            )
+            for sender in account.senders:
+                conn.execute("INSERT OR IGNORE INTO senders VALUES (?, ?)", (cur.lastrowid, sender))
+            return int(cur.lastrowid or 0)
+
+        try:
+            account_id = await self._write(op)
+        except sqlite3.IntegrityError as exc:
+            raise GatewayError(ErrorCode.DUPLICATE, f"account {account.name!r} exists") from exc
+        found = await self.get_account(account_id)
+        assert found is not None
+        return found
+
+    async def update_account(self, account_id: int, **fields: Any) -> Account:
+        unknown = set(fields) - _ACCOUNT_FIELDS
+        if unknown:
+            raise ValueError(f"unknown account fields: {sorted(unknown)}")
+        if fields:
+            names = sorted(fields)
+            values = [
+                _json_encode(fields[n]).decode() if n in _ACCOUNT_JSON else fields[n] for n in names
+            ]
+            sql = f"UPDATE accounts SET {', '.join(n + ' = ?' for n in names)} WHERE id = ?"
+            await self._write(lambda conn: conn.execute(sql, (*values, account_id)))
+        found = await self.get_account(account_id)
+        if found is None:
+            raise GatewayError(ErrorCode.NOT_FOUND, f"no account {account_id}")
+        return found
+
+    def _account_where(self, where: str, params: Sequence[Any]) -> list[Account]:
+        rows = self._read(f"SELECT {ACCOUNT_COLS} FROM accounts WHERE {where} ORDER BY id", params)
+        out = []
+        for r in rows:
+            senders = [
+                s[0]
+                for s in self._read(
+                    "SELECT name FROM senders WHERE account_id = ? ORDER BY name", (r[0],)
+                )
+            ]
+            out.append(_row_to_account(r, senders))
+        return out
+
+    async def get_account(self, account_id: int) -> Account | None:
+        found = self._account_where("id = ?", (account_id,))
+        return found[0] if found else None
+
+    async def account_by_name(self, name: str) -> Account | None:
+        found = self._account_where("name = ?", (name,))
+        return found[0] if found else None
+
+    async def list_accounts(self) -> list[Account]:
+        return self._account_where("1 = 1", ())
+
+    async def adjust_balance(self, account_id: int, delta: int) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "UPDATE accounts SET balance = balance + ? WHERE id = ? AND balance + ? >= 0",
+                (delta, account_id, delta),
+            )
+            if cur.rowcount == 0:
+                exists = conn.execute(
+                    "SELECT 1 FROM accounts WHERE id = ?", (account_id,)
+                ).fetchone()
+                if not exists:
+                    raise GatewayError(ErrorCode.NOT_FOUND, f"no account {account_id}")
+                raise GatewayError(ErrorCode.INSUFFICIENT_BALANCE, "balance would go below zero")
+            row = conn.execute(
+                "SELECT balance FROM accounts WHERE id = ?", (account_id,)
+            ).fetchone()
+            return int(row[0])
+
+        return int(await self._write(op))
+
+    async def put_credential(self, credential: Credential) -> None:
+        c = credential
+        await self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO credentials VALUES (?,?,?,?,?) ON CONFLICT (dialect, kind, identifier)"
+                " DO UPDATE SET account_id = excluded.account_id, secret = excluded.secret",
+                (c.account_id, c.dialect, c.kind, c.identifier, c.secret),
+            )
+        )
+
+    async def find_credential(self, dialect: str, kind: str, identifier: str) -> Credential | None:
+        rows = self._read(
+            "SELECT account_id, dialect, kind, identifier, secret FROM credentials"
+            " WHERE dialect = ? AND kind = ? AND identifier = ?",
+            (dialect, kind, identifier),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return Credential(account_id=r[0], dialect=r[1], kind=r[2], identifier=r[3], secret=r[4])
+
+    async def credentials_of(self, account_id: int) -> list[Credential]:
+        rows = self._read(
+            "SELECT account_id, dialect, kind, identifier, secret FROM credentials"
+            " WHERE account_id = ? ORDER BY dialect, kind, identifier",
+            (account_id,),
+        )
+        return [
+            Credential(account_id=r[0], dialect=r[1], kind=r[2], identifier=r[3], secret=r[4])
+            for r in rows
+        ]
+
+    async def delete_credential(self, dialect: str, kind: str, identifier: str) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "DELETE FROM credentials WHERE dialect = ? AND kind = ? AND identifier = ?",
+                (dialect, kind, identifier),
+            )
+            return cur.rowcount > 0
+
+        return bool(await self._write(op))
+
+    async def add_sender(self, account_id: int, name: str) -> None:
+        await self._write(
+            lambda conn: conn.execute(
+                "INSERT OR IGNORE INTO senders VALUES (?, ?)", (account_id, name)
+            )
+        )
+
+    async def remove_sender(self, account_id: int, name: str) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "DELETE FROM senders WHERE account_id = ? AND name = ?", (account_id, name)
+            )
+            return cur.rowcount > 0
+
+        return bool(await self._write(op))
+
+    async def stoplist_add(self, account_id: int, phones: Sequence[str]) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO stoplist VALUES (?, ?)", [(account_id, p) for p in phones]
+            )
+            return conn.total_changes - before
+
+        return int(await self._write(op))
+
+    async def stoplist_remove(self, account_id: int, phones: Sequence[str]) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            before = conn.total_changes
+            conn.executemany(
+                "DELETE FROM stoplist WHERE account_id = ? AND phone = ?",
+                [(account_id, p) for p in phones],
+            )
+            return conn.total_changes - before
+
+        return int(await self._write(op))
+
+    async def stoplist(self, account_id: int) -> list[str]:
+        rows = self._read(
+            "SELECT phone FROM stoplist WHERE account_id = ? ORDER BY phone", (account_id,)
+        )
+        return [r[0] for r in rows]
+
+    # Accept ---------------------------------------------------------------------------------
+    async def accept(
+        self,
+        account_id: int,
+        messages: Sequence[Message],
+        *,
+        job: Job | None = None,
+        atomic: bool = False,
+    ) -> list[Outcome]:
+        def op(conn: sqlite3.Connection) -> list[Outcome]:
+            return _accept(conn, account_id, messages, job, atomic)
+
+        result: list[Outcome] = await self._write(op)
+        return result
+
+    # Reads ------------------------------------------------------------------------------------
+    def _messages(self, where: str, params: Sequence[Any], tail: str = "") -> list[Message]:
+        rows = self._read(f"SELECT {MSG_COLS} FROM messages WHERE {where} {tail}", params)
+        return [row_to_message(r) for r in rows]
+
+    async def get_message(self, account_id: int, message_id: str) -> Message | None:
+        found = self._messages("id = ? AND account_id = ?", (message_id, account_id))
+        return found[0] if found else None
+
+    async def get_messages(self, account_id: int, message_ids: Sequence[str]) -> list[Message]:
+        out: list[Message] = []
+        for chunk in _chunks(list(message_ids)):
+            out += self._messages(
+                f"account_id = ? AND id IN ({_marks(len(chunk))})", (account_id, *chunk)
+            )
+        order = {mid: i for i, mid in enumerate(message_ids)}
+        return sorted(out, key=lambda m: order[m.id])
+
+    async def message_by_ref(
+        self, account_id: int, dialect: str, client_ref: str
+    ) -> Message | None:
+        found = self._messages(
+            "account_id = ? AND dialect = ? AND client_ref = ?", (account_id, dialect, client_ref)
+        )
+        return found[0] if found else None
+
+    async def message_by_seq(self, account_id: int, seq: int) -> Message | None:
+        found = self._messages("seq = ? AND account_id = ?", (seq, account_id))
+        return found[0] if found else None
+
+    async def list_messages(
+        self, account_id: int, flt: MessageFilter, *, after_seq: int = 0, limit: int = 100
+    ) -> list[Message]:
+        where = ["account_id = ?", "seq > ?"]
+        params: list[Any] = [account_id, after_seq]
+        for column, value in (
+            ("status", flt.status),
+            ("phone", flt.phone),
+            ("job_id", flt.job_id),
+            ("dialect", flt.dialect),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if flt.since is not None:
+            where.append("created_at >= ?")
+            params.append(flt.since)
+        if flt.until is not None:
+            where.append("created_at < ?")
+            params.append(flt.until)
+        return self._messages(" AND ".join(where), params, f"ORDER BY seq LIMIT {int(limit)}")
+
+    async def get_job(self, account_id: int, job_id: str) -> JobCounts | None:
+        rows = self._read(
+            "SELECT id, account_id, dialect, client_ref, total, created_at, meta FROM jobs"
+            " WHERE id = ? AND account_id = ?",
+            (job_id, account_id),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        job = Job(
+            id=r[0],
+            account_id=r[1],
+            dialect=r[2],
+            client_ref=r[3],
+            total=r[4],
+            created_at=r[5],
+            meta=_json_decode(r[6]) if r[6] else None,
+        )
+        counts = self._read(
+            "SELECT status, count(*) FROM messages WHERE job_id = ? AND account_id = ? GROUP BY status",
+            (job_id, account_id),
+        )
+        return JobCounts(job=job, by_status={s: n for s, n in counts})
+
+    async def job_messages(
+        self, account_id: int, job_id: str, *, after_seq: int = 0, limit: int = 1000
+    ) -> list[Message]:
+        return self._messages(
+            "job_id = ? AND account_id = ? AND seq > ?",
+            (job_id, account_id, after_seq),
+            f"ORDER BY seq LIMIT {int(limit)}",
+        )
+
+    async def events_of(self, account_id: int, message_id: str) -> list[StatusEvent]:
+        rows = self._read(
+            "SELECT seq, message_id, account_id, status, error_code, carrier_error, at FROM events"
+            " WHERE message_id = ? AND account_id = ? ORDER BY seq",
+            (message_id, account_id),
+        )
+        return [_event(r) for r in rows]
+
+    async def events_after(self, after_seq: int, limit: int = 500) -> list[StatusEvent]:
+        rows = self._read(
+            "SELECT seq, message_id, account_id, status, error_code, carrier_error, at FROM events"
+            " WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        )
+        return [_event(r) for r in rows]
+
+    async def list_mo(
+        self, account_id: int, *, after_seq: int = 0, limit: int = 100
+    ) -> list[MoMessage]:
+        rows = self._read(
+            "SELECT seq, id, account_id, phone, to_number, text, received_at, reply_to, meta"
+            " FROM mo_messages WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            (account_id, after_seq, limit),
+        )
+        return [_mo(r) for r in rows]
+
+    async def cancel(self, account_id: int, message_id: str, route: CallbackRoute) -> Message:
+        def op(conn: sqlite3.Connection) -> Message:
+            rows = conn.execute(
+                f"SELECT {MSG_COLS}, dispatch_token FROM messages WHERE id = ? AND account_id = ?",
+                (message_id, account_id),
+            ).fetchall()
+            if not rows:
+                raise GatewayError(ErrorCode.NOT_FOUND, "message not found")
+            message = row_to_message(rows[0])
+            if message.status not in CANCELLABLE or rows[0][-1] is not None:
+                raise GatewayError(
+                    ErrorCode.NOT_CANCELLABLE, f"message is {message.status.value}, not cancellable"
+                )
+            report = Report(message_id=message_id, status=Status.CANCELLED, at=time.time())
+            _apply_reports(conn, [report], route)
+            return row_to_message(
+                conn.execute(
+                    f"SELECT {MSG_COLS} FROM messages WHERE id = ?", (message_id,)
+                ).fetchone()
+            )
+
+        result: Message = await self._write(op)
+        return result
+
+    # Dispatcher -------------------------------------------------------------------------------
+    async def claim_due(
+        self, now: float, limit: int, token: str, lease: float, skip_accounts: Collection[int] = ()
+    ) -> list[Message]:
+        def op(conn: sqlite3.Connection) -> list[Message]:
+            conn.execute(
+                "UPDATE messages SET status = 'queued', updated_at = ?"
+                " WHERE status = 'scheduled' AND not_before <= ?",
+                (now, now),
+            )
+            skip = f"AND account_id NOT IN ({_marks(len(skip_accounts))})" if skip_accounts else ""
+            rows = conn.execute(
+                f"SELECT {MSG_COLS} FROM messages WHERE status IN ('accepted', 'queued')"
+                f" AND dispatch_token IS NULL {skip} ORDER BY priority DESC, seq LIMIT ?",
+                (*skip_accounts, limit),
+            ).fetchall()
+            if rows:
+                conn.executemany(
+                    "UPDATE messages SET dispatch_token = ?, lease_until = ?, status = 'queued'"
+                    " WHERE seq = ?",
+                    [(token, now + lease, r[0]) for r in rows],
+                )
+            return [row_to_message(r) for r in rows]
+
+        result: list[Message] = await self._write(op)
+        return result
+
+    async def release(self, message_ids: Sequence[str], not_before: float | None) -> None:
+        status = "scheduled" if not_before else "queued"
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "UPDATE messages SET dispatch_token = NULL, lease_until = NULL, not_before = ?,"
+                " status = ? WHERE id = ? AND status IN ('accepted', 'queued', 'scheduled')",
+                [(not_before, status, mid) for mid in message_ids],
+            )
+
+        await self._write(op)
+
+    async def claimed_by_others(self, now: float, token: str) -> list[Message]:
+        return self._messages(
+            "status = 'queued' AND dispatch_token IS NOT NULL AND dispatch_token != ?"
+            " AND lease_until < ?",
+            (token, now),
+        )
+
+    async def record_reports(
+        self, reports: Sequence[Report], route: CallbackRoute
+    ) -> list[StatusEvent]:
+        result: list[StatusEvent] = await self._write(
+            lambda conn: _apply_reports(conn, reports, route)
+        )
+        return result
+
+    async def message_by_carrier_id(self, carrier_id: str) -> Message | None:
+        found = self._messages("carrier_id = ?", (carrier_id,), "ORDER BY seq DESC LIMIT 1")
+        return found[0] if found else None
+
+    async def counts(self) -> dict[str, int]:
+        rows = self._read(
+            "SELECT status, count(*) FROM messages"
+            " WHERE status IN ('accepted', 'scheduled', 'queued', 'submitted', 'unknown') GROUP BY status"
+        )
+        out = {s: int(n) for s, n in rows}
+        out["outbox"] = int(self._read("SELECT count(*) FROM outbox WHERE state = 'pending'")[0][0])
+        return out
+
+    # MO ---------------------------------------------------------------------------------------
+    async def store_mo(self, mos: Sequence[MoMessage], route: CallbackRoute) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            cache: dict[int, dict[str, str]] = {}
+            for mo in mos:
+                cur = conn.execute(
+                    "INSERT INTO mo_messages (id, account_id, phone, to_number, text, received_at,"
+                    " reply_to, meta) VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        mo.id,
+                        mo.account_id,
+                        mo.phone,
+                        mo.to,
+                        mo.text,
+                        mo.received_at,
+                        mo.reply_to,
+                        _json_encode(mo.meta).decode() if mo.meta else None,
+                    ),
+                )
+                stored = msgspec.structs.replace(mo, seq=int(cur.lastrowid or 0))
+                for target in route(None, stored, _callback_urls(conn, mo.account_id, cache)):
+                    notice = Notice(kind="mo", event_id=f"mo-{stored.id}", mo=stored)
+                    _queue_callback(conn, notice, stored.account_id, target, stored.received_at)
+
+        await self._write(op)
+
+    # Outbox -----------------------------------------------------------------------------------
+    async def outbox_claim(self, now: float, limit: int, lease: float) -> list[OutboxItem]:
+        def op(conn: sqlite3.Connection) -> list[OutboxItem]:
+            rows = conn.execute(
+                "SELECT id, event_id, account_id, dialect, kind, url, payload, attempts, created_at"
+                " FROM outbox WHERE state = 'pending' AND next_at <= ?"
+                " AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_at, id LIMIT ?",
+                (now, now, limit),
+            ).fetchall()
+            conn.executemany(
+                "UPDATE outbox SET lease_until = ? WHERE id = ?",
+                [(now + lease, r[0]) for r in rows],
+            )
+            return [_outbox(r) for r in rows]
+
+        result: list[OutboxItem] = await self._write(op)
+        return result
+
+    async def outbox_done(self, ids: Sequence[int], now: float) -> None:
+        await self._write(
+            lambda conn: conn.executemany(
+                "UPDATE outbox SET state = 'done', done_at = ?, attempts = attempts + 1,"
+                " lease_until = NULL WHERE id = ?",
+                [(now, i) for i in ids],
+            )
+        )
+
+    async def outbox_retry(self, ids: Sequence[int], next_at: float, error: str) -> None:
+        await self._write(
+            lambda conn: conn.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?,"
+                " lease_until = NULL WHERE id = ?",
+                [(next_at, error[:500], i) for i in ids],
+            )
+        )
+
+    async def outbox_defer(self, ids: Sequence[int], next_at: float) -> None:
+        await self._write(
+            lambda conn: conn.executemany(
+                "UPDATE outbox SET next_at = ?, lease_until = NULL WHERE id = ?",
+                [(next_at, i) for i in ids],
+            )
+        )
+
+    async def outbox_dead(self, ids: Sequence[int], error: str) -> None:
+        await self._write(
+            lambda conn: conn.executemany(
+                "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?,"
+                " lease_until = NULL WHERE id = ?",
+                [(error[:500], i) for i in ids],
+            )
+        )
+
+    async def outbox_items(
+        self, account_id: int | None = None, state: str | None = None
+    ) -> list[OutboxItem]:
+        where: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        if account_id is not None:
+            where.append("account_id = ?")
+            params.append(account_id)
+        if state is not None:
+            where.append("state = ?")
+            params.append(state)
+        rows = self._read(
+            "SELECT id, event_id, account_id, dialect, kind, url, payload, attempts, created_at"
+            f" FROM outbox WHERE {' AND '.join(where)} ORDER BY id",
+            params,
+        )
+        return [_outbox(r) for r in rows]
+
+    # Connector log ----------------------------------------------------------------------------
+    async def connector_log_add(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
+        await self._write(
+            lambda conn: conn.executemany(
+                "INSERT INTO connector_log (connector, message_id, carrier_id, submitted_at,"
+                " outcome, report_due) VALUES (?,?,?,?,?,?)",
+                [
+                    (connector, e.message_id, e.carrier_id, e.submitted_at, e.outcome, e.report_due)
+                    for e in entries
+                ],
+            )
+        )
+
+    def _log_rows(self, where: str, params: Sequence[Any]) -> list[ConnectorEntry]:
+        rows = self._read(
+            "SELECT message_id, carrier_id, submitted_at, outcome, report_due FROM connector_log"
+            f" WHERE {where}",
+            params,
+        )
+        return [
+            ConnectorEntry(
+                message_id=r[0], carrier_id=r[1], submitted_at=r[2], outcome=r[3], report_due=r[4]
+            )
+            for r in rows
+        ]
+
+    async def connector_log_find(
+        self, connector: str, message_ids: Sequence[str]
+    ) -> list[ConnectorEntry]:
+        out: list[ConnectorEntry] = []
+        for chunk in _chunks(list(message_ids)):
+            out += self._log_rows(
+                f"connector = ? AND message_id IN ({_marks(len(chunk))}) ORDER BY seq",
+                (connector, *chunk),
+            )
+        return out
+
+    async def connector_log_pending(
+        self, connector: str, limit: int = 10000
+    ) -> list[ConnectorEntry]:
+        return self._log_rows(
+            "connector = ? AND reported = 0 ORDER BY report_due LIMIT ?", (connector, limit)
+        )
+
+    async def connector_log_reported(self, connector: str, message_ids: Sequence[str]) -> None:
+        await self._write(
+            lambda conn: conn.executemany(
+                "UPDATE connector_log SET reported = 1 WHERE connector = ? AND message_id = ?",
+                [(connector, m) for m in message_ids],
+            )
+        )
+
+
+def migrations(backend: str) -> list[tuple[int, str]]:
+    """Numbered SQL files for a backend, in order: '001_init.sql' is version 1."""
+    folder = resources.files("smsgate.store").joinpath("sql", backend)
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+# Write operations, run inside the writer's transaction ----------------------------------------
+
+
+def _accept(
+    conn: sqlite3.Connection,
+    account_id: int,
+    messages: Sequence[Message],
+    job: Job | None,
+    atomic: bool,
+) -> list[Outcome]:
+    outcomes: list[Outcome | None] = [None] * len(messages)
+    existing: dict[tuple[str, str], Message] = {}
+    refs = sorted({(m.dialect, m.client_ref) for m in messages if m.client_ref is not None})
+    for dialect in {d for d, _ in refs}:
+        wanted = [r for d, r in refs if d == dialect]
+        for chunk in _chunks(wanted):
+            rows = conn.execute(
+                f"SELECT {MSG_COLS} FROM messages WHERE account_id = ? AND dialect = ?"
+                f" AND client_ref IN ({_marks(len(chunk))})",
+                (account_id, dialect, *chunk),
+            ).fetchall()
+            for r in rows:
+                found = row_to_message(r)
+                existing[(found.dialect, found.client_ref or "")] = found
+    phones = sorted({m.phone for m in messages})
+    stopped: set[str] = set()
+    for chunk in _chunks(phones):
+        rows = conn.execute(
+            f"SELECT phone FROM stoplist WHERE account_id IN (0, ?) AND phone IN ({_marks(len(chunk))})",
+            (account_id, *chunk),
+        ).fetchall()
+        stopped.update(r[0] for r in rows)
+
+    fresh: list[tuple[int, Message]] = []
+    for i, m in enumerate(messages):
+        key = (m.dialect, m.client_ref or "")
+        if m.client_ref is not None and key in existing:
+            outcomes[i] = Outcome("duplicate", message=existing[key])
+        elif m.phone in stopped:
+            outcomes[i] = Outcome(
+                "error", error=GatewayError(ErrorCode.STOP_LISTED, f"{m.phone} is on the stop list")
+            )
+        else:
+            fresh.append((i, m))
+            if m.client_ref is not None:
+                existing[key] = m  # a repeat inside the same request is a duplicate of this one
+    if atomic and any(o is not None and o.kind == "error" for o in outcomes):
+        return [
+            o or Outcome("error", error=GatewayError(ErrorCode.BAD_REQUEST, "batch refused"))
+            for o in outcomes
+        ]
+
+    cost = sum(m.price for _, m in fresh)
+    if cost:
+        cur = conn.execute(
+            "UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ?",
+            (cost, account_id, cost),
+        )
+        if cur.rowcount == 0:
+            error = GatewayError(ErrorCode.INSUFFICIENT_BALANCE, "insufficient balance")
+            for i, _ in fresh:
+                outcomes[i] = Outcome("error", error=error)
+            return [o for o in outcomes if o is not None]
+    if job is not None and fresh:
+        conn.execute(
+            "INSERT INTO jobs VALUES (?,?,?,?,?,?,?)",
+            (
+                job.id,
+                job.account_id,
+                job.dialect,
+                job.client_ref,
+                job.total,
+                job.created_at,
+                _json_encode(job.meta).decode() if job.meta else None,
+            ),
+        )
+    row = conn.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()
+    next_seq = int(row[0]) + 1
+    stored: list[tuple[int, Message]] = []
+    for offset, (i, m) in enumerate(fresh):
+        stored.append((i, msgspec.structs.replace(m, seq=next_seq + offset)))
+    conn.executemany(_INSERT_MSG, [message_row(m) for _, m in stored])
+    for i, m in stored:
+        outcomes[i] = Outcome("new", message=m)
+    # In-request repeats point at the stored first occurrence.
+    by_ref = {(m.dialect, m.client_ref or ""): m for _, m in stored if m.client_ref is not None}
+    for i in range(len(messages)):
+        o = outcomes[i]
+        if o is not None and o.kind == "duplicate" and o.message is not None:
+            key = (o.message.dialect, o.message.client_ref or "")
+            if key in by_ref and o.message.seq == 0:
+                outcomes[i] = Outcome("duplicate", message=by_ref[key])
+    return [o for o in outcomes if o is not None]
+
+
+def _refundable(status: Status, submitted_at: float | None) -> bool:
+    return status in (Status.REJECTED, Status.CANCELLED, Status.EXPIRED) and submitted_at is None
+
+
+def _apply_reports(
+    conn: sqlite3.Connection, reports: Sequence[Report], route: CallbackRoute
+) -> list[StatusEvent]:
+    events: list[StatusEvent] = []
+    cache: dict[int, dict[str, str]] = {}
+    for report in reports:
+        row = conn.execute(
+            f"SELECT {MSG_COLS} FROM messages WHERE id = ?", (report.message_id,)
+        ).fetchone()
+        if row is None:
+            continue
+        message = row_to_message(row)
+        if report.status == message.status:
+            if report.carrier_id and not message.carrier_id:
+                conn.execute(
+                    "UPDATE messages SET carrier_id = ? WHERE seq = ?",
+                    (report.carrier_id, message.seq),
+                )
+            continue
+        if not can_transition(message.status, report.status):
+            continue
+        final = report.status.is_final
+        submitted_at = message.submitted_at
+        if report.status is Status.SUBMITTED:
+            submitted_at = report.at
+        conn.execute(
+            "UPDATE messages SET status = ?, error_code = ?, updated_at = ?,"
+            " carrier_id = coalesce(?, carrier_id), submitted_at = ?, done_at = ?,"
+            " dispatch_token = CASE WHEN ? THEN NULL ELSE dispatch_token END,"
+            " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END,"
+            " text = CASE WHEN confidential = 1 AND ? THEN '' ELSE text END"
+            " WHERE seq = ?",
+            (
+                report.status.value,
+                report.error_code,
+                report.at,
+                report.carrier_id,
+                submitted_at,
+                report.at if final else None,
+                report.status is not Status.QUEUED,
+                report.status is not Status.QUEUED,
+                report.status is Status.SUBMITTED or final,
+                message.seq,
+            ),
+        )
+        if _refundable(report.status, message.submitted_at) and message.price:
+            conn.execute(
+                "UPDATE accounts SET balance = balance + ? WHERE id = ?",
+                (message.price, message.account_id),
+            )
+        cur = conn.execute(
+            "INSERT INTO events (message_id, account_id, status, error_code, carrier_error, at)"
+            " VALUES (?,?,?,?,?,?)",
+            (
+                message.id,
+                message.account_id,
+                report.status.value,
+                report.error_code,
+                report.carrier_error,
+                report.at,
+            ),
+        )
+        event = StatusEvent(
+            seq=int(cur.lastrowid or 0),
+            message_id=message.id,
+            account_id=message.account_id,
+            status=report.status,
+            error_code=report.error_code,
+            carrier_error=report.carrier_error,
+            at=report.at,
+        )
+        events.append(event)
+        updated = msgspec.structs.replace(
+            message,
+            status=report.status,
+            error_code=report.error_code,
+            updated_at=report.at,
+            carrier_id=report.carrier_id or message.carrier_id,
+            submitted_at=submitted_at,
+            done_at=report.at if final else None,
+        )
+        for target in route(updated, event, _callback_urls(conn, message.account_id, cache)):
+            notice = Notice(
+                kind="dr", event_id=f"ev-{event.seq}", event=event, message=snapshot(updated)
+            )
+            _queue_callback(conn, notice, message.account_id, target, report.at)
+    return events
+
+
+def _callback_urls(
+    conn: sqlite3.Connection, account_id: int, cache: dict[int, dict[str, str]]
+) -> dict[str, str]:
+    if account_id not in cache:
+        row = conn.execute(
+            "SELECT callback_urls FROM accounts WHERE id = ?", (account_id,)
+        ).fetchone()
+        cache[account_id] = _json_decode(row[0]) if row else {}
+    return cache[account_id]
+
+
+def _queue_callback(
+    conn: sqlite3.Connection, notice: Notice, account_id: int, target: tuple[str, str], now: float
+) -> None:
+    dialect, url = target
+    conn.execute(
+        "INSERT OR IGNORE INTO outbox (event_id, account_id, dialect, kind, url, payload, next_at,"
+        " created_at) VALUES (?,?,?,?,?,?,?,?)",
+        (notice.event_id, account_id, dialect, notice.kind, url, _notice_encode(notice), now, now),
+    )

@@ -1,0 +1,174 @@
+"""Real servers for tests: smsgate on uvicorn (in this loop), and an aiohttp callback receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import msgspec
+import uvicorn
+from aiohttp import web
+
+from smsgate.app import build_app
+from smsgate.config import Config, DispatcherConfig, NotifierConfig
+from smsgate.connectors.simulator import SimulatorConfig
+from smsgate.engine.runtime import Engine
+from smsgate.provision import AccountSpec, CredentialSpec, Document, apply
+from smsgate.store.base import Store
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_config(database: str, **overrides: Any) -> Config:
+    """Fast timings for tests; the policies are unchanged, only scaled."""
+    base = Config(
+        database=database,
+        workers=1,
+        simulator=SimulatorConfig(dr_delay=0.01),
+        dispatcher=DispatcherConfig(poll=0.01),
+        notifier=NotifierConfig(poll=0.02, delay_scale=0.001, timeout=5.0),
+    )
+    return msgspec.structs.replace(base, **overrides)
+
+
+@dataclass
+class Gateway:
+    """A running smsgate: its base URL, its store and its engine."""
+
+    url: str
+    config: Config
+    app: Any
+    store: Store
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    @property
+    def engine(self) -> Engine:
+        return self.app.app.state.engine["engine"]  # type: ignore[no-any-return]
+
+    async def provision(self, *accounts: AccountSpec) -> list[int]:
+        await apply(self.store, Document(accounts=list(accounts)))
+        ids = []
+        for spec in accounts:
+            found = await self.store.account_by_name(spec.name)
+            assert found is not None
+            ids.append(found.id)
+        return ids
+
+    async def wait_for(
+        self, predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0
+    ) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await predicate():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("condition not met in time")
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await self.task
+
+
+async def start_gateway(config: Config) -> Gateway:
+    app = build_app(config, run_engine=True)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, loop="asyncio")
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    store = app.state.store if hasattr(app, "state") else app.app.state.store
+    return Gateway(f"http://127.0.0.1:{port}", config, app, store, server, task)
+
+
+def account(name: str = "acme", **fields: Any) -> AccountSpec:
+    """An account with a credential of every kind, named after it (password = name + '-pw')."""
+    creds = fields.pop("credentials", None) or [
+        CredentialSpec(dialect="native", kind="token", secret=f"{name}-token"),
+        CredentialSpec(dialect="msghub", kind="basic", identifier=name, secret=f"{name}-pw"),
+        CredentialSpec(dialect="smsgw2", kind="basic", identifier=name, secret=f"{name}-pw"),
+        CredentialSpec(dialect="osonsms", kind="salt", identifier=name, secret=f"{name}-salt"),
+        CredentialSpec(dialect="mysmpp", kind="login", identifier=name, secret=f"{name}-pw"),
+        CredentialSpec(dialect="smsc", kind="login", identifier=name, secret=f"{name}-pw"),
+        CredentialSpec(dialect="smpp", kind="smpp", identifier=name, secret=f"{name}-pw"),
+    ]
+    defaults: dict[str, Any] = {"balance": "1000", "price": "0.5", "senders": ["ACME", "Test"]}
+    defaults.update(fields)
+    return AccountSpec(name=name, credentials=creds, **defaults)
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return msgspec.json.decode(self.body)
+
+
+Responder = Callable[[Received, int], tuple[int, bytes]]
+
+
+@dataclass
+class Receiver:
+    """A real aiohttp server recording every callback; `respond` decides each answer."""
+
+    url: str = ""
+    requests: list[Received] = field(default_factory=list)
+    respond: Responder = lambda req, n: (200, b"OK")
+    runner: web.AppRunner | None = None
+
+    async def wait_count(self, n: int, timeout: float = 10.0) -> list[Received]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(self.requests) < n:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"got {len(self.requests)} callbacks, wanted {n}")
+            await asyncio.sleep(0.01)
+        return self.requests
+
+
+async def start_receiver() -> Receiver:
+    receiver = Receiver()
+
+    async def handle(request: web.Request) -> web.Response:
+        received = Received(
+            request.method,
+            request.path,
+            dict(request.query),
+            dict(request.headers),
+            await request.read(),
+        )
+        receiver.requests.append(received)
+        status, body = receiver.respond(received, len(receiver.requests))
+        return web.Response(status=status, body=body)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    receiver.url = f"http://127.0.0.1:{port}"
+    receiver.runner = runner
+    return receiver
+
+
+def client(base_url: str) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(base_url=base_url)
