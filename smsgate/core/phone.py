@@ -16,6 +16,10 @@ def normalize(raw: str | int, *, trunk_8_to_7: bool = False) -> str:
     prefix. With `trunk_8_to_7`, an 11-digit number starting with the RU/KZ trunk prefix 8 is
     read as +7 (the form Russian and Kazakh clients often send).
     """
+    if type(raw) is str and raw[:1] == "+" and raw[1:].isdigit() and raw.isascii():
+        digits = raw[1:]  # the common case, without the general clean-up below
+        if digits[0] != "0" and MIN_DIGITS <= len(digits) <= MAX_DIGITS:
+            return digits
     if isinstance(raw, bool):
         raise GatewayError(ErrorCode.INVALID_PHONE, "phone number must be digits")
     if isinstance(raw, int):
@@ -24,8 +28,10 @@ def normalize(raw: str | int, *, trunk_8_to_7: bool = False) -> str:
         digits = raw.strip().translate(_STRIP)
         if digits.startswith("+"):
             digits = digits[1:]
+            trunk_8_to_7 = False  # '+8...' is an international number, not a trunk prefix
         elif digits.startswith("00"):
             digits = digits[2:]
+            trunk_8_to_7 = False
     else:
         raise GatewayError(ErrorCode.INVALID_PHONE, "phone number must be digits")
     if not (digits.isascii() and digits.isdigit()):

@@ -16,6 +16,7 @@ clusters whole.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Literal
@@ -111,8 +112,14 @@ def gsm7_units(text: str) -> int:
 
 
 def _gsm7_units_unchecked(text: str) -> int:
+    # Most texts have no extension character: one regex scan in C answers that.
+    if _EXTENSION_RE.search(text) is None:
+        return len(text)
     # str.count runs in C; ten short scans beat a Python-level loop over the text.
     return len(text) + sum(text.count(c) for c in GSM7_EXTENSION)
+
+
+_EXTENSION_RE = re.compile("[" + re.escape("".join(sorted(GSM7_EXTENSION))) + "]")
 
 
 def _ucs2_units(text: str) -> int:
@@ -157,9 +164,9 @@ def _pack_ucs2(text: str, limit: int) -> tuple[str, ...]:
 # sharing it is safe). The public functions below are thin wrappers so that callers keep
 # precise signatures: functools.lru_cache erases parameter types for mypy.
 @lru_cache(maxsize=_CACHE_SIZE)
-def _segment_as(text: str, encoding: Encoding) -> Segmentation:
+def _segment_as(text: str, encoding: Encoding, encoding_checked: bool = False) -> Segmentation:
     if encoding == "gsm7":
-        units = gsm7_units(text)
+        units = gsm7_units(text) if encoding_checked is False else _gsm7_units_unchecked(text)
         if units <= GSM7_SINGLE:
             parts: tuple[str, ...] = (text,) if text else ()
         elif units == len(text):  # no extension characters: fixed-size slices
@@ -181,7 +188,9 @@ def _segment_as(text: str, encoding: Encoding) -> Segmentation:
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _segment(text: str) -> Segmentation:
-    return _segment_as(text, "gsm7" if GSM7_ALL.issuperset(text) else "ucs2")
+    if GSM7_ALL.issuperset(text):
+        return _segment_as(text, "gsm7", True)
+    return _segment_as(text, "ucs2")
 
 
 def segment_as(text: str, encoding: Encoding) -> Segmentation:

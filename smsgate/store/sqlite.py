@@ -124,7 +124,7 @@ def message_row(m: Message) -> tuple[Any, ...]:
         int(m.flash),
         m.tag,
         m.callback_url,
-        m.status.value,
+        m.status,  # a StrEnum is a str: sqlite3 stores it as text without .value
         m.error_code,
         m.price,
         m.created_at,
