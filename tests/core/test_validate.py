@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from smsgate.core.errors import ErrorCode, GatewayError
+from smsgate.core.models import Account, Submission
+from smsgate.core.status import Status
+from smsgate.core.validate import Limits, build_message
+
+NOW = 1_800_000_000.0
+ACCOUNT = Account(
+    id=7, name="acme", price=500_000, senders=["ACME"], settings={"default_sender": "ACME"}
+)
+
+
+def build(limits: Limits | None = None, **fields: object) -> object:
+    item = Submission(**{"phone": "+79651111111", "text": "hello", **fields})  # type: ignore[arg-type]
+    return build_message(ACCOUNT, "native", item, NOW, limits or Limits())
+
+
+def test_priced_segmented_and_queued() -> None:
+    m = build(text="é" * 71)
+    assert m.phone == "79651111111"  # type: ignore[attr-defined]
+    assert m.encoding == "gsm7" and m.segments == 1  # type: ignore[attr-defined]
+    m = build(text="ж" * 71)
+    assert (m.encoding, m.segments, m.price) == ("ucs2", 2, 1_000_000)  # type: ignore[attr-defined]
+    assert m.status is Status.QUEUED and m.sender == "ACME"  # type: ignore[attr-defined]
+    assert m.expires_at == NOW + 86400  # type: ignore[attr-defined]
+
+
+def test_scheduled() -> None:
+    m = build(not_before=NOW + 3600, ttl=600)
+    assert m.status is Status.SCHEDULED and m.not_before == NOW + 3600  # type: ignore[attr-defined]
+    assert m.expires_at == NOW + 3600 + 600  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"phone": "not a phone"}, ErrorCode.INVALID_PHONE),
+        ({"text": ""}, ErrorCode.EMPTY_TEXT),
+        ({"text": "   "}, ErrorCode.EMPTY_TEXT),
+        ({"text": "a" * (153 * 10 + 1)}, ErrorCode.TEXT_TOO_LONG),
+        ({"sender": "OTHER"}, ErrorCode.SENDER_NOT_ALLOWED),
+        ({"not_before": NOW - 7200}, ErrorCode.BAD_SCHEDULE),
+        ({"not_before": NOW + 31 * 86400}, ErrorCode.BAD_SCHEDULE),
+        ({"ttl": 0}, ErrorCode.BAD_VALIDITY),
+        ({"ttl": 8 * 86400}, ErrorCode.BAD_VALIDITY),
+        ({"expires_at": NOW - 1}, ErrorCode.BAD_VALIDITY),
+    ],
+)
+def test_refusals(fields: dict[str, object], code: ErrorCode) -> None:
+    with pytest.raises(GatewayError) as err:
+        build(**fields)
+    assert err.value.code is code
+
+
+def test_part_limit_boundary() -> None:
+    assert build(text="a" * 153 * 10).segments == 10  # type: ignore[attr-defined]
+    with pytest.raises(GatewayError):
+        build(Limits(max_parts=1), text="a" * 161)
