@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from smsgate.core.status import CANCELLABLE, FINAL, Status, can_transition
@@ -7,7 +9,7 @@ from smsgate.core.status import CANCELLABLE, FINAL, Status, can_transition
 
 def test_happy_path_is_legal() -> None:
     path = [Status.ACCEPTED, Status.SCHEDULED, Status.QUEUED, Status.SUBMITTED, Status.DELIVERED]
-    for current, new in zip(path, path[1:], strict=False):
+    for current, new in itertools.pairwise(path):
         assert can_transition(current, new)
 
 
