@@ -62,7 +62,16 @@ def _bind(config: Config) -> socket.socket:
     return sock
 
 
+def _die_with_parent() -> None:
+    """Linux: a worker gets SIGTERM when the supervisor dies, even by SIGKILL."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _worker(raw_config: bytes, sock: socket.socket) -> None:
+    _die_with_parent()
     from .app import build_app
     from .logs import setup
 

@@ -82,6 +82,8 @@ class Notifier:
         self._accounts: dict[int, tuple[Account, float]] = {}
 
     async def run(self) -> None:
+        if self.store.exclusive_dispatch:  # the only notifier: leases of a dead one are void
+            await self.store.outbox_unlease()
         while True:
             try:
                 worked = await self.step()

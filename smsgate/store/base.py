@@ -239,6 +239,10 @@ class Store(abc.ABC):
     async def outbox_claim(self, now: float, limit: int, lease: float) -> list[OutboxItem]: ...
 
     @abc.abstractmethod
+    async def outbox_unlease(self) -> int:
+        """Free every lease on pending rows (the only notifier restarted: SQLite)."""
+
+    @abc.abstractmethod
     async def outbox_done(self, ids: Sequence[int], now: float) -> None: ...
 
     @abc.abstractmethod

@@ -731,6 +731,15 @@ class SQLiteStore(Store):
         result: list[OutboxItem] = await self._write(op)
         return result
 
+    async def outbox_unlease(self) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL"
+            )
+            return cur.rowcount
+
+        return int(await self._write(op))
+
     async def outbox_done(self, ids: Sequence[int], now: float) -> None:
         await self._write(
             lambda conn: conn.executemany(
