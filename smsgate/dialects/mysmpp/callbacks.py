@@ -27,17 +27,13 @@ def _options(account: Account) -> dict[str, Any]:
 
 
 def _acknowledged_json(body: bytes) -> bool:
+    """`[{"id_sms": 3234}, ...]` (or one such object) naming at least one id."""
     try:
         data = msgspec.json.decode(body)
     except msgspec.DecodeError:
         return False
     items = data if isinstance(data, list) else [data]
-    for item in items:
-        if isinstance(item, dict) and item.get("id_sms") not in (None, ""):
-            return True
-        if isinstance(item, int | str) and not isinstance(item, bool) and str(item).strip():
-            return isinstance(data, list)
-    return False
+    return any(isinstance(i, dict) and i.get("id_sms") not in (None, "") for i in items)
 
 
 class MysmppCallbacks(CallbackPolicy):
