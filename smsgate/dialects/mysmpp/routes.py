@@ -54,7 +54,11 @@ async def parse_json(request: Request, body: bytes) -> Parsed:
             return schemas.from_params(dict(request.query_params))
         raise no_post_data()
     if _looks_like_form(request, body):
-        return schemas.from_params(await params(request, body))
+        try:
+            values = await params(request, body)
+        except Exception:  # a broken multipart body is the client's malformed document
+            raise format_error(xml=False) from None
+        return schemas.from_params(values)
     try:
         return schemas.parse(body)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError):

@@ -132,3 +132,18 @@ async def test_too_many_recipients_is_a_format_error(
     request["message"][0]["phones"] = phones[:3]  # type: ignore[index]
     status, answer = await post_json(http, "/json", request)
     assert status == 200 and len(answer["information"]) == 3
+
+
+async def test_form_bodies(http: aiohttp.ClientSession, provision: Provision) -> None:
+    await provision()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, answer = await post_json(
+        http, "/json/balance.php", b"login=acme&password=acme-pw", form
+    )
+    assert status == 200 and answer["currency"] == "RUR"
+    broken = {"Content-Type": "multipart/form-data; boundary=xyz"}
+    status, answer = await post_json(http, "/json/balance.php", b"--xyz\r\ngarbage", broken)
+    assert status == 400 and answer["error"] in (
+        "Incorrect JSON document format",
+        "Incorrect login or password",
+    )
