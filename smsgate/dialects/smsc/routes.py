@@ -168,9 +168,18 @@ def _recipients(p: Params) -> list[tuple[str, str]]:
 
 
 async def _send(gateway: Gateway, p: Params, account: Account) -> Response:
-    now = time.time()
     client_id = check_id(p.get("id"))
     msg_id = client_id or _new_id()
+    try:
+        return await _send_as(gateway, p, account, client_id, msg_id)
+    except GatewayError as exc:
+        raise from_gateway(exc, msg_id) from None
+
+
+async def _send_as(
+    gateway: Gateway, p: Params, account: Account, client_id: str | None, msg_id: str
+) -> Response:
+    now = time.time()
     cost_mode = p.flag("cost")
     if cost_mode not in (0, 1, 2, 3):
         raise SmscError(1)
