@@ -402,3 +402,33 @@ async def test_storage_unavailable_is_503_in_smsc_format(
     )
     assert status == 503
     assert json.loads(body) == {"error": "too many concurrent requests", "error_code": 9}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"cost": "x"},
+        {"cost": "7"},
+        {"flash": "yes"},
+        {"id": "0000"},
+        {"id": "a b"},
+        {"time": "+x"},
+        {"time": "25-26"},
+        {"time": "99.99.99 99:99"},
+        {"valid": "1:5"},
+        {"phones": ";;;"},
+        {"list": "no colon here"},
+        {"charset": "ebcdic"},
+        {"fmt": "-1"},
+    ],
+)
+async def test_junk_never_fails_the_server(
+    gateway: Gateway, http: aiohttp.ClientSession, acme: int, params: dict[str, str]
+) -> None:
+    fields = {"phones": "79651111111", "mes": "hi", "fmt": "3", **AUTH, **params}
+    status, body, _ = await call(http, "/sys/send.php", "POST", **fields)
+    assert status == 200
+    answer = json.loads(body) if fields["fmt"] == "3" else None
+    if answer is not None:
+        assert set(answer) <= {"id", "cnt", "error", "error_code"}
+        assert answer.get("error_code") in (None, 1, 5, 7)
