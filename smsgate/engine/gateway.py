@@ -135,6 +135,11 @@ class Gateway:
     async def message_by_seq(self, account: Account, seq: int) -> Message | None:
         return await self.store.message_by_seq(account.id, seq)
 
+    async def owned_by_other(self, account: Account, seq: int) -> bool:
+        """True when message `seq` exists but belongs to another account (403 rather than 404)."""
+        owner = await self.store.owner_by_seq(seq)
+        return owner is not None and owner != account.id
+
     async def list_messages(
         self, account: Account, flt: MessageFilter, *, after_seq: int = 0, limit: int = 100
     ) -> list[Message]:
