@@ -61,7 +61,7 @@ async def body_object(request: Request, limit: int | None) -> Any:
         raise Smsgw2Error("Request body is empty")
     try:
         return msgspec.json.decode(stripped)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         pass
     try:  # a client that sent its JSON in Windows-1251
         return msgspec.json.decode(stripped.decode("cp1251").encode())
