@@ -194,23 +194,32 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
             items = await _checked_batch(account, raw)
             positions = list(range(len(items)))
         else:
-            items, positions, first_error = [], [], None
+            # Without fail-fast a bad recipient, text or alias is stored and reported in a
+            # delivery report; a message that cannot even be read refuses the batch.
+            items = []
             for i, obj in enumerate(raw):
                 try:
-                    items.append(submission(obj, account))
-                    positions.append(i)
+                    items.append(submission(obj, account, with_sender_check=False))
                 except Smsgw2Error as exc:
-                    first_error = first_error or with_index(exc, i)
-            if not items:
-                assert first_error is not None
-                raise first_error
+                    raise with_index(exc, i) from None
+            positions = list(range(len(items)))
         outcomes, _ = await gateway.submit(
-            account, DIALECT, items, job=True, atomic=fail_fast, trunk_8_to_7=True
+            account,
+            DIALECT,
+            items,
+            job=True,
+            atomic=fail_fast,
+            keep_rejected=not fail_fast,
+            trunk_8_to_7=True,
         )
-        new = [o.message.seq for o in outcomes if o.kind == "new" and o.message is not None]
-        if not new:
+        stored = [
+            o.message.seq
+            for o in outcomes
+            if o.message is not None and o.kind != "duplicate" and o.message.seq
+        ]
+        if not stored:
             raise _batch_refusal(outcomes, items, positions)
-        batch_id = min(new)
+        batch_id = min(stored)
         return json_response(
             {"batch_id": str(batch_id)},
             201,
