@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -15,6 +17,7 @@ from tests.support.servers import Gateway, Receiver, account, start_gateway, tes
 BASE = "/app/smsgw/rest/v2"
 FAILING = "7702"  # Kcell numbers 7702...: undelivered, absent subscriber
 REJECTED = "7705"  # Beeline numbers 7705...: refused by the carrier at submit
+ALMATY = ZoneInfo("Asia/Almaty")
 
 
 def basic(user: str, password: str | None = None) -> dict[str, str]:
@@ -82,3 +85,16 @@ def message(client_id: str = "1", **fields: Any) -> dict[str, Any]:
     }
     body.update(fields)
     return body
+
+
+def grid_slot(after: timedelta) -> datetime:
+    """The first 15-minute slot at least `after` from now, in Almaty time."""
+    t = datetime.now(ALMATY) + after
+    t = t.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    while t.minute % 15:
+        t += timedelta(minutes=1)
+    return t
+
+
+def stamp(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S")

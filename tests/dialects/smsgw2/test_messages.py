@@ -12,23 +12,9 @@ import pytest
 from smsgate.store.base import MessageFilter
 from tests.support.servers import Gateway
 
-from .conftest import BASE, KZ, OTHER, basic, kz_account, message, send
+from .conftest import ALMATY, BASE, KZ, OTHER, basic, grid_slot, kz_account, message, send, stamp
 
-ALMATY = ZoneInfo("Asia/Almaty")
 SCHEDULE_ERROR = 10012
-
-
-def grid_slot(after: timedelta) -> datetime:
-    """The first 15-minute slot at least `after` from now, in Almaty time."""
-    t = datetime.now(ALMATY) + after
-    t = t.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    while t.minute % 15:
-        t += timedelta(minutes=1)
-    return t
-
-
-def stamp(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d %H:%M:%S")
 
 
 async def test_client_message_id_64_ok_65_refused(http: aiohttp.ClientSession, kz: int) -> None:
