@@ -302,3 +302,22 @@ async def test_senders_and_unknown_paths(http: aiohttp.ClientSession, kz: int) -
     r = await http.put(BASE + "/messages", headers=KZ)
     assert r.status == 405 and r.headers["Allow"] == "POST"
     assert "error_message" in await r.json()
+
+
+async def test_storage_outage_is_503_in_the_dialects_format(
+    gateway: Gateway, http: aiohttp.ClientSession, kz: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smsgate.store.base import StoreUnavailable
+
+    async def down(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable("disk gone")
+
+    monkeypatch.setattr(gateway.store, "accept", down)
+    monkeypatch.setattr(gateway.store, "message_by_seq", down)
+    status, body = await send(http, message("outage"))
+    assert (status, body) == (
+        503,
+        {"error_message": "Service temporarily unavailable, retry later"},
+    )
+    r = await http.get(f"{BASE}/messages/1", headers=KZ)
+    assert r.status == 503 and "error_message" in await r.json()
