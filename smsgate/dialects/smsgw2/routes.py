@@ -156,8 +156,9 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
     # /messages ------------------------------------------------------------------------------
     async def send(request: Request, account: Account, user: str) -> Response:
         raw = await body_object(request, SINGLE_BODY_LIMIT)
-        item = submission(raw, account)
-        outcomes, _ = await gateway.submit(account, DIALECT, [item], trunk_8_to_7=True)
+        now = time.time()  # one clock for the defaults (expire_date) and init_time
+        item = submission(raw, account, now=now)
+        outcomes, _ = await gateway.submit(account, DIALECT, [item], trunk_8_to_7=True, now=now)
         message = _accepted(outcomes[0], item)
         return json_response(
             {"message_id": str(message.seq)},
@@ -190,8 +191,9 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
             raise Smsgw2Error("Field messages is required and must be a non-empty array")
         if len(raw) > gateway.limits.max_recipients:
             raise coded(51)
+        now = time.time()
         if fail_fast:
-            items = await _checked_batch(account, raw)
+            items = await _checked_batch(account, raw, now)
             positions = list(range(len(items)))
         else:
             # Without fail-fast a bad recipient, text or alias is stored and reported in a
@@ -199,7 +201,7 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
             items = []
             for i, obj in enumerate(raw):
                 try:
-                    items.append(submission(obj, account, with_sender_check=False))
+                    items.append(submission(obj, account, now=now, with_sender_check=False))
                 except Smsgw2Error as exc:
                     raise with_index(exc, i) from None
             positions = list(range(len(items)))
@@ -211,6 +213,7 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
             atomic=fail_fast,
             keep_rejected=not fail_fast,
             trunk_8_to_7=True,
+            now=now,
         )
         stored = [
             o.message.seq
@@ -226,9 +229,8 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
             {"Location": location(request, f"/batches/{batch_id}")},
         )
 
-    async def _checked_batch(account: Account, raw: list[Any]) -> list[Submission]:
+    async def _checked_batch(account: Account, raw: list[Any], now: float) -> list[Submission]:
         """fail-fast: every message checked before anything is stored; the first bad one wins."""
-        now = time.time()
         items: list[Submission] = []
         seen: set[str] = set()
         for i, obj in enumerate(raw):
