@@ -8,7 +8,8 @@ from typing import Any
 
 from ..core.errors import ErrorCode, GatewayError
 from ..core.ids import new_id
-from ..core.models import Account, Job, Submission
+from ..core.models import Account, Job, Message, Submission
+from ..core.status import Status
 from ..core.validate import Limits, build_message
 from ..store.base import Outcome, Store
 from . import metrics
@@ -31,12 +32,17 @@ class Acceptor:
         job_ref: str | None = None,
         job_meta: dict[str, Any] | None = None,
         trunk_8_to_7: bool = False,
+        keep_rejected: bool = False,
         now: float | None = None,
     ) -> tuple[list[Outcome], Job | None]:
         """Accept a request. Outcomes come back in the order of `items`.
 
         `atomic`: one bad recipient refuses the whole request (nothing stored).
         `job`: the messages form a batch whose id is returned (and stored when any is new).
+        `keep_rejected` (not with `atomic`): a recipient that fails validation is stored too,
+        unpriced and held back, so that it can be reported REJECTED like any message (for
+        dialects whose batches report bad recipients in delivery reports). Its Outcome is an
+        `error` that carries the stored message; the caller records the rejection.
         """
         if not items:
             raise GatewayError(ErrorCode.MISSING_FIELD, "no recipients")
@@ -78,15 +84,27 @@ class Acceptor:
                 outcomes[i] = Outcome("error", error=exc)
                 if atomic:
                     break
+                if keep_rejected:
+                    valid.append(_held_back(account, dialect, item, now, job_id))
+                    positions.append(i)
             else:
                 valid.append(message)
                 positions.append(i)
         if atomic and any(o is not None for o in outcomes):
             return [o for o in outcomes if o is not None], None
+        kept = 0
         if valid:
             stored = await self.store.accept(account.id, valid, job=batch, atomic=atomic)
             for i, outcome in zip(positions, stored, strict=True):
-                outcomes[i] = outcome
+                refusal = outcomes[i]
+                if refusal is not None and refusal.error is not None:
+                    if outcome.kind == "new":
+                        kept += 1
+                        outcomes[i] = Outcome("error", message=outcome.message, error=refusal.error)
+                    elif outcome.kind == "duplicate":
+                        outcomes[i] = outcome
+                else:
+                    outcomes[i] = outcome
         final = [o for o in outcomes if o is not None]
         new = sum(1 for o in final if o.kind == "new")
         if new and self.on_accept is not None:
@@ -95,4 +113,38 @@ class Acceptor:
         rejected = sum(1 for o in final if o.kind == "error")
         if rejected:
             metrics.REFUSED.labels(dialect).inc(rejected)
-        return final, batch if new else None
+        return final, batch if new or kept else None
+
+
+HELD_BACK = 3600.0  # a kept rejection is recorded at once; this only bounds a crash in between
+
+
+def _held_back(
+    account: Account, dialect: str, item: Submission, now: float, job_id: str | None
+) -> Message:
+    """A refused recipient as a stored message: scheduled far enough ahead never to be sent
+    before its rejection is recorded (and expiring, should a crash come in between)."""
+    return Message(
+        id=new_id(),
+        account_id=account.id,
+        dialect=dialect,
+        client_ref=item.client_ref,
+        job_id=job_id,
+        sender=item.sender,
+        phone=str(item.phone)[:32],
+        text=item.text if isinstance(item.text, str) else "",
+        encoding="gsm7",
+        segments=1,
+        priority=item.priority,
+        not_before=now + HELD_BACK,
+        expires_at=now + HELD_BACK,
+        flash=item.flash,
+        tag=item.tag,
+        callback_url=item.callback_url,
+        status=Status.SCHEDULED,
+        price=0,
+        created_at=now,
+        updated_at=now,
+        confidential=item.confidential,
+        meta=item.meta,
+    )

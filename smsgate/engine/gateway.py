@@ -9,7 +9,17 @@ from typing import Any
 
 from ..connectors.base import Incoming
 from ..core import secrets
-from ..core.models import Account, Job, JobCounts, Message, MoMessage, StatusEvent, Submission
+from ..core.models import (
+    Account,
+    Job,
+    JobCounts,
+    Message,
+    MoMessage,
+    Report,
+    StatusEvent,
+    Submission,
+)
+from ..core.status import Status
 from ..core.validate import Limits
 from ..store.base import MessageFilter, Outcome, Store
 from .accept import Acceptor
@@ -106,7 +116,24 @@ class Gateway:
     async def submit(
         self, account: Account, dialect: str, items: Sequence[Submission], **options: Any
     ) -> tuple[list[Outcome], Job | None]:
-        return await self.acceptor.submit(account, dialect, items, **options)
+        outcomes, job = await self.acceptor.submit(account, dialect, items, **options)
+        if options.get("keep_rejected"):
+            now = time.time()
+            refused = [
+                Report(
+                    message_id=o.message.id,
+                    status=Status.REJECTED,
+                    error_code=o.error.code.value,
+                    at=now,
+                )
+                for o in outcomes
+                if o.kind == "error" and o.message is not None and o.error is not None
+            ]
+            if refused and self.reports is not None:
+                await self.reports.reports(refused)  # also wakes the notifier
+            elif refused:
+                await self.store.record_reports(refused, self.router)
+        return outcomes, job
 
     async def cancel(self, account: Account, message_id: str) -> Message:
         return await self.store.cancel(account.id, message_id, self.router)
@@ -134,6 +161,11 @@ class Gateway:
 
     async def message_by_seq(self, account: Account, seq: int) -> Message | None:
         return await self.store.message_by_seq(account.id, seq)
+
+    async def owned_by_other(self, account: Account, seq: int) -> bool:
+        """True when message `seq` exists but belongs to another account (403 rather than 404)."""
+        owner = await self.store.owner_by_seq(seq)
+        return owner is not None and owner != account.id
 
     async def list_messages(
         self, account: Account, flt: MessageFilter, *, after_seq: int = 0, limit: int = 100

@@ -515,6 +515,10 @@ class SQLiteStore(Store):
         found = self._messages("seq = ? AND account_id = ?", (seq, account_id))
         return found[0] if found else None
 
+    async def owner_by_seq(self, seq: int) -> int | None:
+        rows = self._read("SELECT account_id FROM messages WHERE seq = ?", (seq,))
+        return int(rows[0][0]) if rows else None
+
     async def list_messages(
         self, account_id: int, flt: MessageFilter, *, after_seq: int = 0, limit: int = 100
     ) -> list[Message]:

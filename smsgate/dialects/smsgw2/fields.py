@@ -1,0 +1,200 @@
+"""One SMSGW2 message object (JSON or form) -> a core Submission, with the seed's rules.
+
+Lenient like the real service: numbers may come as strings and strings as numbers, `recipient`
+with or without '+' (or a trunk 8), `priority` outside 0..3 counts as 0. Every refusal is a
+Smsgw2Error carrying the seed's code and text.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ...core.models import Account, Submission
+from ...core.windows import Window
+from .errors import SCHEDULE_CODE, SCHEDULE_TEXT, Smsgw2Error, alias_error, coded
+
+DIALECT = "smsgw2"
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+MAX_CLIENT_ID = 64
+SCHEDULE_STEP_MINUTES = 15
+SCHEDULE_MIN_AHEAD = 10 * 60.0
+SCHEDULE_MAX_AHEAD = 10 * 86400.0
+DEFAULT_EXPIRY = 86400.0
+DEFAULT_TIME_BOUNDS = "def"
+
+_WEEKDAYS = (0, 1, 2, 3, 4)
+_ALL_DAYS = (0, 1, 2, 3, 4, 5, 6)
+# time_bounds -> (days, start minute, end minute); "full" has no window.
+TIME_BOUNDS: dict[str, tuple[tuple[int, ...], int, int] | None] = {
+    "def": (_WEEKDAYS, 9 * 60, 18 * 60),
+    "wd99": (_WEEKDAYS, 9 * 60, 21 * 60),
+    "wd911": (_WEEKDAYS, 9 * 60, 23 * 60),
+    "ad96": (_ALL_DAYS, 9 * 60, 18 * 60),
+    "ad99": (_ALL_DAYS, 9 * 60, 21 * 60),
+    "ad911": (_ALL_DAYS, 9 * 60, 23 * 60),
+    "full": None,
+}
+
+_TRUE = {"true", "1", "yes", "y"}
+_FALSE = {"false", "0", "no", "n", ""}
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def format_time(ts: float | None, tz: str) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, zone(tz)).strftime(TIME_FORMAT)
+
+
+def parse_time(value: str, tz: str) -> datetime:
+    """'YYYY-MM-DD HH:mm:ss' (a 'T' and missing seconds tolerated) in the account's zone."""
+    text = value.strip().replace("T", " ")
+    for fmt in (TIME_FORMAT, "%Y-%m-%d %H:%M"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=zone(tz))
+        except ValueError:
+            continue
+    raise ValueError(value)
+
+
+def options(account: Account) -> dict[str, Any]:
+    found = account.settings.get(DIALECT)
+    return found if isinstance(found, dict) else {}
+
+
+def text_field(raw: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        if required:
+            raise Smsgw2Error(f"Field {name} is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise Smsgw2Error(f"Field {name} must be a string")
+    if isinstance(value, float):
+        value = int(value) if value.is_integer() else value
+    text = str(value)
+    if required and not text.strip():
+        raise Smsgw2Error(f"Field {name} is required")
+    return text
+
+
+def priority_of(value: Any) -> int:
+    """The seed: values outside 0..3 are taken as 0 (so are values that are not numbers)."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and 0 <= value <= 3 else 0
+
+
+def flash_of(value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise Smsgw2Error("Field flash must be true or false")
+
+
+def window_of(bounds: str, tz: str) -> Window | None:
+    rule = TIME_BOUNDS[bounds]
+    if rule is None:
+        return None
+    days, start, end = rule
+    return Window(days=days, start_minute=start, end_minute=end, tz=tz)
+
+
+def schedule_of(value: str, tz: str, now: float) -> float:
+    """A schedule on the 15-minute grid, 10 minutes to 10 days ahead; else error 10012."""
+    try:
+        when = parse_time(value, tz)
+    except ValueError:
+        raise coded(SCHEDULE_CODE, text=SCHEDULE_TEXT) from None
+    at = when.timestamp()
+    on_grid = when.minute % SCHEDULE_STEP_MINUTES == 0 and when.second == 0
+    if not on_grid or not now + SCHEDULE_MIN_AHEAD <= at <= now + SCHEDULE_MAX_AHEAD:
+        raise coded(SCHEDULE_CODE, text=SCHEDULE_TEXT)
+    return at
+
+
+def submission(
+    raw: Any, account: Account, *, now: float | None = None, with_sender_check: bool = True
+) -> Submission:
+    """Parse and check one message object; the core still checks phone, text and balance."""
+    if not isinstance(raw, dict):
+        raise Smsgw2Error("Message must be a JSON object")
+    now = time.time() if now is None else now
+    tz = account.timezone
+    client_id = text_field(raw, "client_message_id")
+    assert client_id is not None
+    client_id = client_id.strip()
+    if len(client_id) > MAX_CLIENT_ID:
+        raise Smsgw2Error(f"Field client_message_id is longer than {MAX_CLIENT_ID} characters")
+    sender = text_field(raw, "sender")
+    assert sender is not None
+    sender = sender.strip()
+    if with_sender_check and sender not in account.senders:
+        raise alias_error(sender)
+    recipient = raw.get("recipient")
+    if recipient is None or (isinstance(recipient, str) and not recipient.strip()):
+        raise Smsgw2Error("Field recipient is required")
+    if isinstance(recipient, bool) or not isinstance(recipient, str | int):
+        raise coded(11)
+    text = raw.get("message_text")
+    if text is None:
+        raise Smsgw2Error("Field message_text is required")
+    if not isinstance(text, str):
+        if isinstance(text, bool) or not isinstance(text, int | float):
+            raise Smsgw2Error("Field message_text must be a string")
+        text = str(text)
+
+    bounds = text_field(raw, "time_bounds", required=False)
+    if bounds is None or not bounds.strip():
+        bounds = str(options(account).get("default_time_bounds", DEFAULT_TIME_BOUNDS))
+    bounds = bounds.strip().lower()
+    if bounds not in TIME_BOUNDS:
+        raise coded(25)
+
+    schedule = text_field(raw, "schedule", required=False)
+    not_before = schedule_of(schedule, tz, now) if schedule and schedule.strip() else None
+
+    expire = text_field(raw, "expire_date", required=False)
+    if expire and expire.strip():
+        try:
+            expires_at = parse_time(expire, tz).timestamp()
+        except ValueError:
+            raise coded(98) from None
+        if expires_at <= max(now, not_before or now):
+            raise coded(98)
+    else:
+        expires_at = (not_before or now) + DEFAULT_EXPIRY
+
+    meta: dict[str, Any] = {"tb": bounds}
+    if not_before is not None:
+        meta["schedule"] = format_time(not_before, tz)
+    return Submission(
+        phone=recipient.strip() if isinstance(recipient, str) else recipient,
+        text=text,
+        sender=sender,
+        client_ref=client_id,
+        priority=priority_of(raw.get("priority")),
+        not_before=not_before,
+        expires_at=expires_at,
+        window=window_of(bounds, tz),
+        flash=flash_of(raw.get("flash")),
+        meta=meta,
+    )
