@@ -49,7 +49,7 @@ def require(request: Request, v: dict[str, str], fields: tuple[str, ...], text: 
     for name in fields:
         if token and name in AUTH_FIELDS:
             continue
-        if not v.get(name, "").strip():
+        if not v.get(name):
             raise Problem(422, 100, text)
 
 

@@ -64,7 +64,9 @@ def balance_params(name: str = "acme", *, txn_id: str | None = None) -> dict[str
     return {"login": name, "str_hash": sha256(f"{txn_id};{name};{name}-salt"), "txn_id": txn_id}
 
 
-async def call(http: aiohttp.ClientSession, path: str, params: dict[str, str], **kw: Any) -> tuple[int, Any]:
+async def call(
+    http: aiohttp.ClientSession, path: str, params: dict[str, str], **kw: Any
+) -> tuple[int, Any]:
     async with http.get(path, params=params, **kw) as r:
         return r.status, await r.json(content_type=None)
 
@@ -73,3 +75,20 @@ async def call(http: aiohttp.ClientSession, path: str, params: dict[str, str], *
 async def acme(gateway: Gateway) -> int:
     (account_id,) = await gateway.provision(account("acme"))
     return account_id
+
+
+TIMESTAMP = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"  # the seed's YYYY-MM-DD HH24:MI:SS
+
+
+def error_of(body: Any) -> tuple[int, str]:
+    """The seed's error object: {"error": {"code", "msg", "timestamp"}}, nothing else."""
+    import re
+
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "msg", "timestamp"}, body
+    assert re.match(TIMESTAMP, body["error"]["timestamp"]), body
+    return body["error"]["code"], body["error"]["msg"]
+
+
+def database_file(gateway: Gateway) -> str:
+    return gateway.config.database.removeprefix("sqlite:///")
