@@ -17,6 +17,7 @@ from .requests import recipient
 
 REPORTED_INVALID = 100
 _CELL = re.compile(r"[,;\t|]")
+_LINE = re.compile(r"[^\r\n]+")
 _QUOTES = "\"' \t\ufeff"
 
 
@@ -38,17 +39,29 @@ def decode(data: bytes) -> str:
 
 
 def parse(data: bytes) -> PhoneList:
+    text = decode(data)
+    if "\n" not in text:
+        text = text.replace("\r", "\n")  # old Mac line ends
     result = PhoneList(phones=[])
+    result.lines = text.count("\n") + (0 if not text or text.endswith("\n") else 1)
     seen: set[str] = set()
-    lines = decode(data).splitlines()
-    result.lines = len(lines)
     first = True
-    for number, line in enumerate(lines, 1):
+    nonblank = 0
+    at, line_at = 0, 1  # a position and its line number, advanced lazily
+
+    def line_of(pos: int) -> int:
+        nonlocal at, line_at
+        line_at += text.count("\n", at, pos)
+        at = pos
+        return line_at
+
+    for match in _LINE.finditer(text):
+        line = match.group()
         cells = _CELL.split(line) if _CELL.search(line) else [line]
         cell = next((c.strip(_QUOTES) for c in cells if c.strip(_QUOTES)), "")
         if not cell:
-            result.blank += 1
             continue
+        nonblank += 1
         if first:
             first = False
             if not any(ch.isdigit() for ch in line):
@@ -59,11 +72,12 @@ def parse(data: bytes) -> PhoneList:
         except GatewayError:
             result.invalid += 1
             if len(result.invalid_lines) < REPORTED_INVALID:
-                result.invalid_lines.append((number, cell[:64]))
+                result.invalid_lines.append((line_of(match.start()), cell[:64]))
             continue
         if phone in seen:
             result.duplicates += 1
             continue
         seen.add(phone)
         result.phones.append(phone)
+    result.blank = result.lines - nonblank
     return result

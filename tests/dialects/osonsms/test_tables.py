@@ -36,7 +36,7 @@ def test_every_status_has_a_seed_word() -> None:
         Status.CANCELLED: "DELETED",
         Status.UNKNOWN: "UNKNOWN",
     }
-    assert statuses.WORDS == expected
+    assert expected == statuses.WORDS
     assert set(statuses.STATE_CODES) == seed  # SMPP message_state 1..8
     assert sorted(statuses.STATE_CODES.values()) == list(range(1, 9))
 
