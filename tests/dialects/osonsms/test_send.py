@@ -376,3 +376,9 @@ def test_hash_formula() -> None:
     assert str_hash("1", "acme", "ACME", "992900000001", "s") == sha256(
         "1;acme;ACME;992900000001;s"
     )
+
+
+async def test_stop_listed_number(gateway: Gateway, http: aiohttp.ClientSession, acme: int) -> None:
+    await gateway.store.stoplist_add(acme, ["992900000066"])
+    status, body = await call(http, SEND, send_params(phone="992900000066"))
+    assert (status, error_of(body)) == (422, (116, "Phone number is in the stop list"))
