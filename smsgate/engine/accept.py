@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import msgspec
+
 from ..core.errors import ErrorCode, GatewayError
 from ..core.ids import new_id
 from ..core.models import Account, Job, Submission
@@ -31,13 +33,18 @@ class Acceptor:
         job_ref: str | None = None,
         job_meta: dict[str, Any] | None = None,
         trunk_8_to_7: bool = False,
+        max_parts: int | None = None,
         now: float | None = None,
     ) -> tuple[list[Outcome], Job | None]:
         """Accept a request. Outcomes come back in the order of `items`.
 
         `atomic`: one bad recipient refuses the whole request (nothing stored).
         `job`: the messages form a batch whose id is returned (and stored when any is new).
+        `max_parts`: the dialect's own segment limit, where its provider documents one.
         """
+        limits = self.limits
+        if max_parts is not None:
+            limits = msgspec.structs.replace(limits, max_parts=max_parts)
         if not items:
             raise GatewayError(ErrorCode.MISSING_FIELD, "no recipients")
         if len(items) > self.limits.max_recipients:
@@ -70,7 +77,7 @@ class Acceptor:
                     dialect,
                     item,
                     now,
-                    self.limits,
+                    limits,
                     trunk_8_to_7=trunk_8_to_7,
                     job_id=job_id,
                 )
