@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.support.servers import Gateway, account
+from smsgate.core.models import Message
+from smsgate.store.base import MessageFilter
+from tests.support.servers import Gateway, account, start_gateway, test_config
 
 BASE = "/msghub/api"
 
@@ -66,3 +69,44 @@ def sms(**changes: Any) -> dict[str, Any]:
     options: dict[str, Any] = {"text": "Text for SMS", "alpha_name": "Test", "ttl": 300}
     options.update(changes)
     return {k: v for k, v in options.items() if v is not None}
+
+
+def assert_like(actual: Any, expected: Any, path: str = "$") -> None:
+    """Same keys, same JSON types, same values: except ids and times, which are ours."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{path}: {actual!r} is not an object"
+        assert set(actual) == set(expected), f"{path}: keys {sorted(actual)} != {sorted(expected)}"
+        for key, value in expected.items():
+            assert_like(actual[key], value, f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), f"{path}: {actual!r}"
+        for n, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert_like(a, e, f"{path}[{n}]")
+    elif path.rsplit(".", 1)[-1] in IGNORED:
+        assert type(actual) is type(expected), f"{path}: {actual!r} vs {expected!r}"
+    else:
+        assert type(actual) is type(expected) and actual == expected, (
+            f"{path}: {actual!r} != {expected!r}"
+        )
+
+
+IGNORED = {"message_id", "job_id", "time"}
+
+
+@pytest.fixture
+async def make_gateway(database_url: str) -> AsyncIterator[Callable[..., Awaitable[Gateway]]]:
+    """A gateway with its own configuration (simulator outcomes, body limit)."""
+    started: list[Gateway] = []
+
+    async def make(**overrides: Any) -> Gateway:
+        gw = await start_gateway(test_config(database_url, **overrides))
+        started.append(gw)
+        return gw
+
+    yield make
+    for gw in started:
+        await gw.stop()
+
+
+async def messages_of(gateway: Gateway, account_id: int) -> list[Message]:
+    return await gateway.store.list_messages(account_id, MessageFilter(), limit=100_000)
