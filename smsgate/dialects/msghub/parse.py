@@ -132,6 +132,8 @@ def check_url(url: str | None) -> str | None:
 
 
 def check_text(text: str, limits: Mapping[str, tuple[int, int]]) -> str:
+    if all(lo == 0 and 2 * len(text) <= hi for lo, hi in limits.values()):
+        return text  # no character counts more than 2 in either encoding: no need to count
     seg = segment(text)
     low, high = limits[seg.encoding]
     if seg.units > high:
