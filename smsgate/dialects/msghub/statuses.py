@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from ...core.models import Message
 from ...core.status import Status
-from .errors import code_of
+from .errors import DELIVERY_ERROR, code_of
 
 
 class DrStatus(NamedTuple):
@@ -40,6 +40,7 @@ TABLE: dict[Status, DrStatus | None] = {
     Status.REJECTED: None,
 }
 EXPIRED_UNSENT = DrStatus(3, 24, 24015, "SMS expired before sending")
+FAILURE_SUBSTATUSES = frozenset({24, 28, 35, 36})
 
 
 def dr_status(status: Status, error_code: str | None, sent: bool) -> DrStatus:
@@ -50,6 +51,8 @@ def dr_status(status: Status, error_code: str | None, sent: bool) -> DrStatus:
     if row is not None:
         return row
     code, text = code_of(error_code)
+    if code // 1000 not in FAILURE_SUBSTATUSES:  # a request-level code never names a status
+        code, text = DELIVERY_ERROR
     return DrStatus(3, code // 1000, code, text)
 
 
