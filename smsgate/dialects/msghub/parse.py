@@ -152,7 +152,7 @@ class Shared(msgspec.Struct, kw_only=True):
     not_before: float | None
     tag: str | None
     callback_url: str | None
-    meta: dict[str, Any] | None
+    meta: dict[str, Any]
 
 
 def shared(req: Common, timezone: str, now: float, *, templated: bool = False) -> Shared:
@@ -191,9 +191,8 @@ def shared(req: Common, timezone: str, now: float, *, templated: bool = False) -
             f"ttl must be {TTL_MIN}..{TTL_MAX} seconds",
             field="channel_options.sms.ttl",
         )
-    meta = {
-        k: v for k, v in (("is_promotional", req.is_promotional), ("ctr", req.ctr)) if v
-    } or None
+    meta: dict[str, Any] = {"ttl": sms.ttl}  # the advanced DR reports it per channel
+    meta.update((k, v) for k, v in (("is_promotional", req.is_promotional), ("ctr", req.ctr)) if v)
     alpha, tag, url = sms.alpha_name, req.tag, req.callback_url
     if not (templated and "%" in alpha):
         alpha = check_alpha_name(alpha)

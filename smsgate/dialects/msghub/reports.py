@@ -106,6 +106,8 @@ def simple_dr(message: Message) -> SimpleDr:
 
 
 def ttl_of(message: Message) -> int:
+    if message.meta and isinstance(message.meta.get("ttl"), int):
+        return int(message.meta["ttl"])
     due = message.not_before or message.created_at
     return round((message.expires_at or due) - due)
 
