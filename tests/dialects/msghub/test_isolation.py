@@ -87,3 +87,20 @@ async def test_repeats_inside_and_across_bulk_requests(
         http, "/json2/simple", simple_body(start_time=None, callback_url=None, extra_id="r2")
     )
     assert simple["message_id"] == ids[2]
+
+
+async def test_async_campaign_of_only_repeated_simple_sends(
+    gateway: Gateway, http: aiohttp.ClientSession, acme: int
+) -> None:
+    status, _ = await post(
+        http, "/json2/simple", simple_body(start_time=None, callback_url=None, extra_id="d1")
+    )
+    assert status == 200
+    data = {
+        "messages": [{"phone_number": 79651111111, "extra_id": "d1", "text": "hi"}],
+        "channels": ["sms"],
+        "channel_options": {"sms": sms()},
+    }
+    status, answer = await post(http, "/json2/batch", data)
+    assert (status, answer) == (409, {"error_code": 10014, "error_text": "Duplicate extra_id"})
+    assert len(await messages_of(gateway, acme)) == 1
