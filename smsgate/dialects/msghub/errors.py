@@ -91,8 +91,14 @@ def http_status(code: ErrorCode) -> int:
     return HTTP_STATUS.get(code, 400)
 
 
+def refusal(exc: GatewayError) -> tuple[int, str]:
+    """(error_code, error_text) of a refusal."""
+    return code_of(exc.code)[0], error_text(exc)
+
+
 def error_body(exc: GatewayError) -> dict[str, object]:
-    return {"error_code": code_of(exc.code)[0], "error_text": error_text(exc)}
+    code, text = refusal(exc)
+    return {"error_code": code, "error_text": text}
 
 
 def error_response(exc: GatewayError, status: int | None = None) -> Response:

@@ -37,7 +37,6 @@ BROADCAST_LIMITS = {"ucs2": 1340, "gsm7": 3060}
 # character or emoji that may not be split can add a part, hence one spare.
 MAX_PARTS = 16
 BROADCAST_MAX_PARTS = 21
-DEFAULT_TIMEZONE = "Europe/Moscow"  # "the local provider's time": MsgHub is Beeline's, Moscow
 
 _PATH = re.compile(r"at `\$(.*)`$")
 _INDEX = re.compile(r"\[\d+\]")

@@ -16,7 +16,7 @@ from ...engine.gateway import Gateway
 from ...store.base import Outcome, StoreUnavailable
 from ..http import basic_credentials, client_ip, ip_allowed, read_body
 from . import parse
-from .errors import METHOD_NOT_ALLOWED, code_of, error_response, error_text
+from .errors import METHOD_NOT_ALLOWED, error_response, refusal
 from .reports import (
     advanced_dr,
     job_item,
@@ -34,6 +34,7 @@ from .schemas import (
     encode,
     simple_decoder,
 )
+from .settings import client_ids, timezone
 
 DIALECT = "msghub"
 BASE = "/msghub/api"
@@ -46,19 +47,6 @@ Handler = Callable[[Request, Account], Awaitable[Response]]
 
 def _json(value: object, status: int = 200) -> Response:
     return Response(encode(value), status_code=status, media_type="application/json")
-
-
-def _options(account: Account) -> dict[str, Any]:
-    options = account.settings.get(DIALECT)
-    return options if isinstance(options, dict) else {}
-
-
-def client_ids(account: Account, user: str) -> set[str]:
-    """`settings["msghub"]["client_ids"]`, or else the Basic user name itself."""
-    configured = _options(account).get("client_ids")
-    if configured:
-        return {str(c) for c in configured}
-    return {user}
 
 
 def _given(value: object) -> str:
@@ -96,9 +84,6 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
                 return error_response(GatewayError(ErrorCode.UNAVAILABLE))
 
         return run
-
-    def timezone(account: Account) -> str:
-        return str(_options(account).get("timezone") or parse.DEFAULT_TIMEZONE)
 
     # Sending --------------------------------------------------------------------------------
     async def simple(request: Request, account: Account) -> Response:
@@ -155,17 +140,12 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
         meta: dict[str, Any] = {"client_id": request.path_params["client_id"]}
         if not sync:
             refused = [
-                [
-                    _given(given[n][0]),
-                    _ref(given[n][1]),
-                    *code_of(i.error.code),
-                    error_text(i.error),
-                ]
+                [_given(given[n][0]), _ref(given[n][1]), *refusal(i.error)]
                 for n, i in enumerate(items)
                 if isinstance(i, parse.Rejected)
             ]
             if refused:
-                meta["refused"] = [[p, e, c, t] for p, e, c, _, t in refused]
+                meta["refused"] = refused
         outcomes, job = await gateway.submit(
             account,
             DIALECT,
@@ -185,10 +165,7 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
                 out.append(sync_item(outcome.message))
             else:
                 assert outcome.error is not None
-                code, _ = code_of(outcome.error.code)
-                out.append(
-                    refused_item(_given(phone), _ref(extra_id), code, error_text(outcome.error))
-                )
+                out.append(refused_item(_given(phone), _ref(extra_id), *refusal(outcome.error)))
         return out
 
     def _job_answer(results: list[Outcome], job: Job | None) -> Response:
