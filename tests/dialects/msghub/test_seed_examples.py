@@ -93,6 +93,7 @@ async def test_batch_and_broadcast_requests_get_a_job_id(
             ("/json2/broadcast", seed.BROADCAST_REQUEST),
             ("/json2/broadcast", seed.BROADCAST_BOUNDS_REQUEST),
             ("/json", seed.BROADCAST_REQUEST),
+            ("/json", seed.BATCH_REQUEST),
         ]
     ):
         body = body.replace("AD-6640-70", f"AD-{n}-70")  # fresh extra_ids for each replay
@@ -110,6 +111,7 @@ async def test_sync_requests_get_each_message(
             ("/json2/batch/sync", seed.BATCH_REQUEST),
             ("/json2/broadcast/sync", seed.BROADCAST_REQUEST),
             ("", seed.BROADCAST_BOUNDS_REQUEST),  # the older [JSONv2_URL]/{client_id}
+            ("", seed.BATCH_REQUEST),
         ]
     ):
         expected = seed.load(seed.SYNC_RESPONSE.replace("AD-6640-70", f"AD-{n}-70"))
