@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import msgspec
+
 from ..core.errors import ErrorCode, GatewayError
 from ..core.ids import new_id
 from ..core.models import Account, Job, Message, Submission
@@ -33,6 +35,7 @@ class Acceptor:
         job_meta: dict[str, Any] | None = None,
         trunk_8_to_7: bool = False,
         keep_rejected: bool = False,
+        max_parts: int | None = None,
         now: float | None = None,
     ) -> tuple[list[Outcome], Job | None]:
         """Accept a request. Outcomes come back in the order of `items`.
@@ -43,7 +46,11 @@ class Acceptor:
         unpriced and held back, so that it can be reported REJECTED like any message (for
         dialects whose batches report bad recipients in delivery reports). Its Outcome is an
         `error` that carries the stored message; the caller records the rejection.
+        `max_parts`: the dialect's own segment limit, where its provider documents one.
         """
+        limits = self.limits
+        if max_parts is not None:
+            limits = msgspec.structs.replace(limits, max_parts=max_parts)
         if not items:
             raise GatewayError(ErrorCode.MISSING_FIELD, "no recipients")
         if len(items) > self.limits.max_recipients:
@@ -76,7 +83,7 @@ class Acceptor:
                     dialect,
                     item,
                     now,
-                    self.limits,
+                    limits,
                     trunk_8_to_7=trunk_8_to_7,
                     job_id=job_id,
                 )

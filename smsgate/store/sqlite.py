@@ -235,7 +235,7 @@ class SQLiteStore(Store):
             self._reader = self._connect()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
-        self._writer = Writer(self._connect, self.path + ".lock")
+        self._writer = Writer(self._connect, self.path + ".lock", merge=accept_many)
         self._writer.start()
 
     async def lock_engine(self) -> None:
@@ -264,10 +264,11 @@ class SQLiteStore(Store):
     def commits(self) -> int:
         return self._writer.commits if self._writer else 0
 
-    async def _write(self, fn: Any) -> Any:
+    async def _write(self, fn: Any, weight: int = 1) -> Any:
+        """Run `fn(conn)` in the next group commit; `weight` (about: rows) picks the thread."""
         if self._writer is None:
             raise StoreUnavailable("store is closed")
-        return await self._writer.run(fn)
+        return await self._writer.run(fn, weight)
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         if self._reader is None:
@@ -479,10 +480,9 @@ class SQLiteStore(Store):
         job: Job | None = None,
         atomic: bool = False,
     ) -> list[Outcome]:
-        def op(conn: sqlite3.Connection) -> list[Outcome]:
-            return _accept(conn, account_id, messages, job, atomic)
-
-        result: list[Outcome] = await self._write(op)
+        result: list[Outcome] = await self._write(
+            AcceptOp(account_id, messages, job, atomic), len(messages)
+        )
         return result
 
     # Reads ------------------------------------------------------------------------------------
@@ -648,7 +648,7 @@ class SQLiteStore(Store):
                 )
             return [row_to_message(r) for r in rows]
 
-        result: list[Message] = await self._write(op)
+        result: list[Message] = await self._write(op, limit)
         return result
 
     async def release(self, message_ids: Sequence[str], not_before: float | None) -> None:
@@ -661,7 +661,7 @@ class SQLiteStore(Store):
                 [(not_before, status, mid) for mid in message_ids],
             )
 
-        await self._write(op)
+        await self._write(op, len(message_ids))
 
     async def claimed_by_others(self, now: float, token: str) -> list[Message]:
         return self._messages(
@@ -674,7 +674,7 @@ class SQLiteStore(Store):
         self, reports: Sequence[Report], route: CallbackRoute
     ) -> list[StatusEvent]:
         result: list[StatusEvent] = await self._write(
-            lambda conn: _apply_reports(conn, reports, route)
+            lambda conn: _apply_reports(conn, reports, route), 3 * len(reports)
         )
         return result
 
@@ -807,7 +807,8 @@ class SQLiteStore(Store):
                     (connector, e.message_id, e.carrier_id, e.submitted_at, e.outcome, e.report_due)
                     for e in entries
                 ],
-            )
+            ),
+            len(entries),
         )
 
     def _log_rows(self, where: str, params: Sequence[Any]) -> list[ConnectorEntry]:
@@ -846,7 +847,8 @@ class SQLiteStore(Store):
             lambda conn: conn.executemany(
                 "UPDATE connector_log SET reported = 1 WHERE connector = ? AND message_id = ?",
                 [(connector, m) for m in message_ids],
-            )
+            ),
+            len(message_ids),
         )
 
 
@@ -863,19 +865,38 @@ def migrations(backend: str) -> list[tuple[int, str]]:
 # Write operations, run inside the writer's transaction ----------------------------------------
 
 
-def _accept(
-    conn: sqlite3.Connection,
-    account_id: int,
-    messages: Sequence[Message],
-    job: Job | None,
-    atomic: bool,
-) -> list[Outcome]:
-    outcomes: list[Outcome | None] = [None] * len(messages)
-    existing: dict[tuple[str, str], Message] = {}
-    refs = sorted({(m.dialect, m.client_ref) for m in messages if m.client_ref is not None})
-    for dialect in {d for d, _ in refs}:
-        wanted = [r for d, r in refs if d == dialect]
-        for chunk in _chunks(wanted):
+class AcceptOp:
+    """One accept request, as the writer runs it: alone, or merged with the others of its group.
+
+    Merged, a group of concurrent requests costs one query per kind (duplicates, stop list,
+    balances, next seq) and one INSERT for all their messages, not one of each per request.
+    """
+
+    mergeable = True
+
+    def __init__(
+        self, account_id: int, messages: Sequence[Message], job: Job | None, atomic: bool
+    ) -> None:
+        self.account_id = account_id
+        self.messages = messages
+        self.job = job
+        self.atomic = atomic
+
+    def __call__(self, conn: sqlite3.Connection) -> list[Outcome]:
+        return accept_many(conn, [self])[0]
+
+
+def _existing_refs(
+    conn: sqlite3.Connection, ops: Sequence[AcceptOp]
+) -> dict[tuple[int, str, str], Message]:
+    wanted: dict[tuple[int, str], set[str]] = {}
+    for op in ops:
+        for m in op.messages:
+            if m.client_ref is not None:
+                wanted.setdefault((op.account_id, m.dialect), set()).add(m.client_ref)
+    existing: dict[tuple[int, str, str], Message] = {}
+    for (account_id, dialect), refs in wanted.items():
+        for chunk in _chunks(sorted(refs)):
             rows = conn.execute(
                 f"SELECT {MSG_COLS} FROM messages WHERE account_id = ? AND dialect = ?"
                 f" AND client_ref IN ({_marks(len(chunk))})",
@@ -883,47 +904,82 @@ def _accept(
             ).fetchall()
             for r in rows:
                 found = row_to_message(r)
-                existing[(found.dialect, found.client_ref or "")] = found
-    phones = sorted({m.phone for m in messages})
-    stopped: set[str] = set()
+                existing[(account_id, dialect, found.client_ref or "")] = found
+    return existing
+
+
+def _stopped(conn: sqlite3.Connection, ops: Sequence[AcceptOp]) -> set[tuple[int, str]]:
+    """(account_id, phone) pairs refused by the account's or the global (account 0) stop list."""
+    phones = sorted({m.phone for op in ops for m in op.messages})
+    accounts = sorted({op.account_id for op in ops} | {0})
+    stopped: set[tuple[int, str]] = set()
     for chunk in _chunks(phones):
         rows = conn.execute(
-            f"SELECT phone FROM stoplist WHERE account_id IN (0, ?) AND phone IN ({_marks(len(chunk))})",
-            (account_id, *chunk),
+            f"SELECT account_id, phone FROM stoplist WHERE account_id IN ({_marks(len(accounts))})"
+            f" AND phone IN ({_marks(len(chunk))})",
+            (*accounts, *chunk),
         ).fetchall()
-        stopped.update(r[0] for r in rows)
+        stopped.update((a, p) for a, p in rows)
+    return stopped
 
-    fresh: list[tuple[int, Message]] = []
-    for i, m in enumerate(messages):
-        key = (m.dialect, m.client_ref or "")
-        if m.client_ref is not None and key in existing:
-            outcomes[i] = Outcome("duplicate", message=existing[key])
-        elif m.phone in stopped:
-            outcomes[i] = Outcome(
-                "error", error=GatewayError(ErrorCode.STOP_LISTED, f"{m.phone} is on the stop list")
-            )
-        else:
-            fresh.append((i, m))
-            if m.client_ref is not None:
-                existing[key] = m  # a repeat inside the same request is a duplicate of this one
-    if atomic and any(o is not None and o.kind == "error" for o in outcomes):
-        return [
-            o or Outcome("error", error=GatewayError(ErrorCode.BAD_REQUEST, "batch refused"))
-            for o in outcomes
-        ]
 
-    cost = sum(m.price for _, m in fresh)
-    if cost:
-        cur = conn.execute(
-            "UPDATE accounts SET balance = balance - ? WHERE id = ? AND balance >= ?",
-            (cost, account_id, cost),
-        )
-        if cur.rowcount == 0:
+def accept_many(conn: sqlite3.Connection, ops: Sequence[AcceptOp]) -> list[list[Outcome]]:
+    existing = _existing_refs(conn, ops)
+    stopped = _stopped(conn, ops)
+    accounts = sorted({op.account_id for op in ops})
+    balances = dict(
+        conn.execute(
+            f"SELECT id, balance FROM accounts WHERE id IN ({_marks(len(accounts))})", accounts
+        ).fetchall()
+    )
+    spent: dict[int, int] = {}
+    results: list[list[Outcome | None]] = []
+    fresh: list[tuple[int, int, Message]] = []  # (op index, position, message)
+    jobs: list[Job] = []
+    for n, op in enumerate(ops):
+        outcomes: list[Outcome | None] = [None] * len(op.messages)
+        results.append(outcomes)
+        mine: list[tuple[int, Message]] = []
+        tentative: dict[tuple[int, str, str], Message] = {}
+        for i, m in enumerate(op.messages):
+            key = (op.account_id, m.dialect, m.client_ref or "")
+            if m.client_ref is not None and (key in existing or key in tentative):
+                outcomes[i] = Outcome("duplicate", message=existing.get(key) or tentative[key])
+            elif (op.account_id, m.phone) in stopped or (0, m.phone) in stopped:
+                outcomes[i] = Outcome(
+                    "error",
+                    error=GatewayError(ErrorCode.STOP_LISTED, f"{m.phone} is on the stop list"),
+                )
+            else:
+                mine.append((i, m))
+                if m.client_ref is not None:
+                    tentative[key] = (
+                        m  # a repeat inside the same request is a duplicate of this one
+                    )
+        if op.atomic and any(o is not None and o.kind == "error" for o in outcomes):
+            for i in range(len(outcomes)):
+                outcomes[i] = outcomes[i] or Outcome(
+                    "error", error=GatewayError(ErrorCode.BAD_REQUEST, "batch refused")
+                )
+            continue
+        cost = sum(m.price for _, m in mine)
+        balance = balances.get(op.account_id, 0) - spent.get(op.account_id, 0)
+        if cost and cost > balance:
             error = GatewayError(ErrorCode.INSUFFICIENT_BALANCE, "insufficient balance")
-            for i, _ in fresh:
+            for i, _ in mine:
                 outcomes[i] = Outcome("error", error=error)
-            return [o for o in outcomes if o is not None]
-    if job is not None and fresh:
+            continue
+        spent[op.account_id] = spent.get(op.account_id, 0) + cost
+        existing.update(tentative)
+        fresh += [(n, i, m) for i, m in mine]
+        if op.job is not None and mine:
+            jobs.append(op.job)
+    for account_id, amount in spent.items():
+        if amount:
+            conn.execute(
+                "UPDATE accounts SET balance = balance - ? WHERE id = ?", (amount, account_id)
+            )
+    for job in jobs:
         conn.execute(
             "INSERT INTO jobs VALUES (?,?,?,?,?,?,?)",
             (
@@ -936,23 +992,29 @@ def _accept(
                 _json_encode(job.meta).decode() if job.meta else None,
             ),
         )
-    row = conn.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()
-    next_seq = int(row[0]) + 1
-    stored: list[tuple[int, Message]] = []
-    for offset, (i, m) in enumerate(fresh):
-        stored.append((i, msgspec.structs.replace(m, seq=next_seq + offset)))
-    conn.executemany(_INSERT_MSG, [message_row(m) for _, m in stored])
-    for i, m in stored:
-        outcomes[i] = Outcome("new", message=m)
-    # In-request repeats point at the stored first occurrence.
-    by_ref = {(m.dialect, m.client_ref or ""): m for _, m in stored if m.client_ref is not None}
-    for i in range(len(messages)):
-        o = outcomes[i]
-        if o is not None and o.kind == "duplicate" and o.message is not None:
-            key = (o.message.dialect, o.message.client_ref or "")
-            if key in by_ref and o.message.seq == 0:
-                outcomes[i] = Outcome("duplicate", message=by_ref[key])
-    return [o for o in outcomes if o is not None]
+    next_seq = int(conn.execute("SELECT coalesce(max(seq), 0) FROM messages").fetchone()[0]) + 1
+    stored: dict[tuple[int, str, str], Message] = {}
+    rows = []
+    for offset, (n, i, m) in enumerate(fresh):
+        saved = msgspec.structs.replace(m, seq=next_seq + offset)
+        results[n][i] = Outcome("new", message=saved)
+        rows.append(message_row(saved))
+        if m.client_ref is not None:
+            stored[(saved.account_id, saved.dialect, saved.client_ref or "")] = saved
+    if rows:
+        conn.executemany(_INSERT_MSG, rows)
+    # Repeats of a key first seen in this group point at the stored first occurrence.
+    for outcomes in results:
+        for i, o in enumerate(outcomes):
+            if (
+                o is not None
+                and o.kind == "duplicate"
+                and o.message is not None
+                and o.message.seq == 0
+            ):
+                key = (o.message.account_id, o.message.dialect, o.message.client_ref or "")
+                outcomes[i] = Outcome("duplicate", message=stored[key])
+    return [[o for o in outcomes if o is not None] for outcomes in results]
 
 
 def _refundable(status: Status, submitted_at: float | None) -> bool:

@@ -88,9 +88,9 @@ CREATE INDEX messages_job ON messages(job_id) WHERE job_id IS NOT NULL;
 CREATE INDEX messages_carrier ON messages(carrier_id) WHERE carrier_id IS NOT NULL;
 -- The dispatcher's work list: only messages not yet handed to a connector.
 CREATE INDEX messages_due ON messages(priority DESC, seq)
-    WHERE status IN ('accepted', 'scheduled', 'queued');
-CREATE INDEX messages_open ON messages(status, updated_at)
-    WHERE status IN ('submitted', 'unknown');
+    WHERE status IN ('accepted', 'queued');
+-- Scheduled messages wait here until their time: the scheduler's range scan.
+CREATE INDEX messages_scheduled ON messages(not_before) WHERE status = 'scheduled';
 
 CREATE TABLE events (
     seq INTEGER PRIMARY KEY,

@@ -1,0 +1,125 @@
+"""Native single-send rate against a bare Starlette+msgspec route, same run, same worker count.
+
+    python -m bench.http_bench [--workers 1 2] [--seconds 10] [--connections 64]
+
+Both servers run with uvloop and httptools and no access log; wrk (one thread) drives them from
+the same machine. Two smsgate modes: `accept` schedules every message an hour ahead (the engine
+stays idle: the durable accept path alone) and `live` sends at once (the dispatcher and the
+simulator run beside the HTTP front, on the same cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+
+def wait_ready(url: str, timeout: float = 30.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def wrk(url: str, seconds: int, connections: int, extra: str = "") -> float:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(ROOT / "bench/post.lua"), url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BENCH_EXTRA": extra},
+        check=True,
+    ).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{errors.group(1)} failed requests:\n{out}")
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert match, out
+    return float(match.group(1))
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run_bare(workers: int, port: int, seconds: int, connections: int) -> float:
+    proc = subprocess.Popen(
+        [PY, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--workers", str(workers),
+         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT, start_new_session=True,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/")
+        wrk(f"http://127.0.0.1:{port}/api/v1/messages", 2, connections)  # warm-up
+        return wrk(f"http://127.0.0.1:{port}/api/v1/messages", seconds, connections)
+    finally:
+        stop(proc)
+
+
+def run_smsgate(workers: int, port: int, seconds: int, connections: int, mode: str) -> float:
+    tmp = Path(tempfile.mkdtemp(prefix="smsgate-bench-"))
+    db = f"sqlite:///{tmp}/bench.db"
+    accounts = {"accounts": [{"name": "bench", "balance": "100000000", "price": "0.01", "senders": ["Test"],
+                              "credentials": [{"dialect": "native", "kind": "token", "secret": "bench-token"}]}]}
+    (tmp / "accounts.json").write_text(json.dumps(accounts))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SMSGATE_LOG_LEVEL": "warning"}
+    subprocess.run([PY, "-m", "smsgate.cli", "--database", db, "account", "import", str(tmp / "accounts.json")],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
+    proc = subprocess.Popen(
+        [PY, "-m", "smsgate.cli", "serve", "--database", db, "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    extra = f',"schedule_at":{int(time.time()) + 3600}' if mode == "accept" else ""
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/healthz")
+        url = f"http://127.0.0.1:{port}/api/v1/messages"
+        wrk(url, 2, connections, extra)
+        return wrk(url, seconds, connections, extra)
+    finally:
+        stop(proc)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument("--modes", nargs="+", default=["accept", "live"])
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (Debian package 'wrk')")
+    print(f"{'workers':>7} {'bare req/s':>11} " + " ".join(f"{m + ' req/s':>12} {'ratio':>6}" for m in args.modes))
+    for workers in args.workers:
+        bare = run_bare(workers, args.port, args.seconds, args.connections)
+        cells = []
+        for mode in args.modes:
+            rate = run_smsgate(workers, args.port + 1, args.seconds, args.connections, mode)
+            cells.append(f"{rate:12.0f} {rate / bare:6.2f}")
+        print(f"{workers:>7} {bare:11.0f} " + " ".join(cells), flush=True)
+
+
+if __name__ == "__main__":
+    main()
