@@ -116,7 +116,7 @@ class Acceptor:
         new = sum(1 for o in final if o.kind == "new")
         if new and self.on_accept is not None:
             self.on_accept()
-        metrics.ACCEPTED.labels(dialect).inc(new)
+        metrics.accepted(dialect).inc(new)
         rejected = sum(1 for o in final if o.kind == "error")
         if rejected:
             metrics.REFUSED.labels(dialect).inc(rejected)

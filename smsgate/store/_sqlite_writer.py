@@ -36,8 +36,14 @@ class Writer:
         connect: Callable[[], sqlite3.Connection],
         lock_path: str,
         merge: Callable[[sqlite3.Connection, list[Any]], list[Any]] | None = None,
+        wal_path: str | None = None,
     ) -> None:
         self._connect = connect
+        # With a WAL path, COMMIT itself does not fsync (synchronous=NORMAL) and the writer
+        # fsyncs the WAL on a thread before answering: as durable as synchronous=FULL, but the
+        # event loop keeps serving while the disk flushes, and one fsync covers every commit
+        # before it.
+        self._wal_path = wal_path
         self.merge = merge  # runs a run of mergeable operations as one
         self._lock_path = lock_path
         self._conn: sqlite3.Connection | None = None
@@ -46,17 +52,28 @@ class Writer:
         self._scheduled = False
         self._busy = False  # a group is committing on the thread
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._syncer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._wal_fd: int | None = None
         self.commits = 0
 
     def start(self) -> None:
         self._conn = self._connect()
         self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="smsgate-writer")
+        if self._wal_path is not None:
+            self._wal_fd = os.open(self._wal_path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._syncer = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="smsgate-fsync"
+            )
 
     def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        for pool in (self._pool, self._syncer):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        self._pool = self._syncer = None
+        if self._wal_fd is not None:
+            os.close(self._wal_fd)
+            self._wal_fd = None
         if self._conn is not None:
             self._conn.close()
             self._conn = None
@@ -81,7 +98,7 @@ class Writer:
             return
         group, self._pending = self._pending, []
         if sum(weight for _fn, _f, weight in group) <= HEAVY or self._pool is None:
-            _resolve(self._commit_group(group))
+            self._durable(loop, self._commit_group(group))
             return
         self._busy = True
         task = loop.run_in_executor(self._pool, self._commit_group, group)
@@ -89,10 +106,20 @@ class Writer:
 
     def _after_heavy(self, loop: asyncio.AbstractEventLoop, done: asyncio.Future[Any]) -> None:
         self._busy = False
-        _resolve(done.result())
+        self._durable(loop, done.result())
         if self._pending and not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush, loop)
+
+    def _durable(
+        self, loop: asyncio.AbstractEventLoop, results: list[tuple[asyncio.Future[Any], bool, Any]]
+    ) -> None:
+        """Answer the group once its commit is on disk."""
+        if self._syncer is None or self._wal_fd is None or not any(ok for _f, ok, _v in results):
+            _resolve(results)
+            return
+        synced = loop.run_in_executor(self._syncer, os.fsync, self._wal_fd)
+        synced.add_done_callback(lambda done: _resolve(_unless_failed(done, results)))
 
     def _commit_group(self, group: list[Item]) -> list[tuple[asyncio.Future[Any], bool, Any]]:
         conn, lock_fd = self._conn, self._lock_fd
@@ -103,8 +130,7 @@ class Writer:
             conn.execute("BEGIN IMMEDIATE")
             for run in _runs(group):
                 if len(run) > 1 and self.merge is not None:
-                    ops = [fn for fn, _f, _w in run]
-                    ok, values = _try(conn, lambda c, merge=self.merge, ops=ops: merge(c, ops))
+                    ok, values = _try(conn, _merged(self.merge, [fn for fn, _f, _w in run]))
                     if ok:
                         results += [
                             (f, True, v) for (_fn, f, _w), v in zip(run, values, strict=True)
@@ -126,6 +152,12 @@ class Writer:
         finally:
             fcntl.flock(lock_fd, fcntl.LOCK_UN)
         return results
+
+
+def _merged(
+    merge: Callable[[sqlite3.Connection, list[Any]], list[Any]], ops: list[Any]
+) -> Callable[[sqlite3.Connection], list[Any]]:
+    return lambda conn: merge(conn, ops)
 
 
 def _try(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) -> tuple[bool, Any]:
@@ -151,6 +183,19 @@ def _runs(group: list[Item]) -> list[list[Item]]:
         else:
             runs.append([item])
     return runs
+
+
+def _unless_failed(
+    done: asyncio.Future[Any], results: list[tuple[asyncio.Future[Any], bool, Any]]
+) -> list[tuple[asyncio.Future[Any], bool, Any]]:
+    error = done.exception()
+    if error is None:
+        return results
+    from .base import StoreUnavailable
+
+    log.error("fsync of the WAL failed: %s", error)
+    failure = StoreUnavailable(f"database flush failed: {error}")
+    return [(future, False, failure) for future, _ok, _v in results]
 
 
 def _resolve(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:

@@ -221,7 +221,9 @@ class SQLiteStore(Store):
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        # FULL is kept by fsyncing the WAL ourselves after each group (see _sqlite_writer).
+        mode = "NORMAL" if self.synchronous.upper() == "FULL" else self.synchronous
+        conn.execute(f"PRAGMA synchronous={mode}")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
@@ -235,7 +237,8 @@ class SQLiteStore(Store):
             self._reader = self._connect()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
-        self._writer = Writer(self._connect, self.path + ".lock", merge=accept_many)
+        wal = self.path + "-wal" if self.synchronous.upper() == "FULL" else None
+        self._writer = Writer(self._connect, self.path + ".lock", merge=accept_many, wal_path=wal)
         self._writer.start()
 
     async def lock_engine(self) -> None:

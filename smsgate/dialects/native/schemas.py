@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -80,11 +81,16 @@ class BulkResponse(msgspec.Struct, kw_only=True):
 
 
 def iso(ts: float | None) -> str | None:
+    """UTC ISO 8601 with milliseconds, e.g. 2026-11-28T05:37:35.316Z (hot path: no datetime)."""
     if ts is None:
         return None
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    whole = int(ts)
+    t = time.gmtime(whole)
+    millis = int((ts - whole) * 1000)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{millis:03d}Z"
+    )
 
 
 def message_out(m: Message) -> MessageOut:
