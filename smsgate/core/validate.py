@@ -39,10 +39,11 @@ def build_message(
     if len(text) > limits.max_text_chars:
         raise GatewayError(ErrorCode.TEXT_TOO_LONG, "message text is too long", field="text")
     seg = segment(text)
-    if seg.count > limits.max_parts:
+    parts = len(seg.parts)
+    if parts > limits.max_parts:
         raise GatewayError(
             ErrorCode.TEXT_TOO_LONG,
-            f"text needs {seg.count} parts, at most {limits.max_parts} allowed",
+            f"text needs {parts} parts, at most {limits.max_parts} allowed",
             field="text",
         )
     sender = item.sender if item.sender is not None else account.settings.get("default_sender")
@@ -73,7 +74,7 @@ def build_message(
         phone=e164,
         text=text,
         encoding=seg.encoding,
-        segments=seg.count,
+        segments=parts,
         priority=item.priority,
         not_before=not_before,
         expires_at=expires_at,
@@ -82,7 +83,7 @@ def build_message(
         tag=item.tag,
         callback_url=item.callback_url,
         status=Status.SCHEDULED if not_before else Status.QUEUED,
-        price=seg.count * account.price,
+        price=parts * account.price,
         created_at=now,
         updated_at=now,
         confidential=item.confidential,

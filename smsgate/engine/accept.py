@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -113,11 +114,11 @@ class Acceptor:
                 else:
                     outcomes[i] = outcome
         final = [o for o in outcomes if o is not None]
-        new = sum(1 for o in final if o.kind == "new")
+        kinds = Counter(o.kind for o in final)
+        new, rejected = kinds["new"], kinds["error"]
         if new and self.on_accept is not None:
             self.on_accept()
         metrics.accepted(dialect).inc(new)
-        rejected = sum(1 for o in final if o.kind == "error")
         if rejected:
             metrics.REFUSED.labels(dialect).inc(rejected)
         return final, batch if new or kept else None
