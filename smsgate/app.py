@@ -26,6 +26,7 @@ from .dialects import available
 from .dialects.base import Dialect
 from .dialects.http import bearer_token, read_body
 from .dialects.native.errors import error_response
+from .engine import metrics
 from .engine.gateway import Gateway
 from .engine.reports import Reports
 from .engine.routing import CallbackRouter
@@ -43,8 +44,34 @@ def enabled_dialects(config: Config) -> list[Dialect]:
     return dialects
 
 
+_PREFIXES = (
+    ("/api/v1/bulk-sms", "osonsms"),
+    ("/api/", "native"),
+    ("/msghub/", "msghub"),
+    ("/app/smsgw/", "smsgw2"),
+    ("/sendsms_v1.php", "osonsms"),
+    ("/query_sms.php", "osonsms"),
+    ("/check_balance.php", "osonsms"),
+    ("/json", "mysmpp"),
+    ("/xml", "mysmpp"),
+    ("/sys/", "smsc"),
+    ("/rest/", "smsc"),
+)
+
+
+def dialect_of(path: str) -> str:
+    """The dialect a path belongs to, for the request-latency metric's label."""
+    for prefix, name in _PREFIXES:
+        if path.startswith(prefix):
+            return name
+    return "other"
+
+
 class ErrorGuard:
-    """Last line of defence: an unexpected exception becomes a plain 500 JSON without details."""
+    """Last line of defence: an unexpected exception becomes a plain 500 JSON without details.
+
+    It also times every request for the `smsgate_request_seconds` histogram.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -61,6 +88,7 @@ class ErrorGuard:
                 started = True
             await send(message)
 
+        started_at = time.perf_counter()
         try:
             await self.app(scope, receive, tracked)
         except Exception:
@@ -75,6 +103,10 @@ class ErrorGuard:
                     }
                 )
                 await send({"type": "http.response.body", "body": body})
+        finally:
+            metrics.request_seconds(dialect_of(scope["path"])).observe(
+                time.perf_counter() - started_at
+            )
 
 
 def build_app(

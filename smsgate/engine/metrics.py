@@ -31,3 +31,8 @@ REQUEST_SECONDS = Histogram(
 def accepted(dialect: str) -> Any:
     """The per-dialect child, looked up once (labels() costs more than inc())."""
     return ACCEPTED.labels(dialect)
+
+
+@lru_cache(maxsize=64)
+def request_seconds(dialect: str) -> Any:
+    return REQUEST_SECONDS.labels(dialect)
