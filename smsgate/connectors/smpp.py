@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import time
@@ -35,7 +36,7 @@ from ..core.status import Status
 from ..smpp.concat import Reassembler, Scheme, split_text
 from ..smpp.constants import ESM_TYPE_MASK, EsmClass, Tag
 from ..smpp.constants import CommandStatus as S
-from ..smpp.encoding import encode_text
+from ..smpp.encoding import decode_text, encode_text
 from ..smpp.pdu import (
     BindReceiver,
     BindTransceiver,
@@ -520,7 +521,7 @@ class SmppConnector(Connector):
                 EsmClass.INTERMEDIATE_DELIVERY_NOTIFICATION,
             ) or pdu.tlvs.get(Tag.RECEIPTED_MESSAGE_ID):
                 try:
-                    receipt = receipt_from_pdu(pdu)
+                    receipt = _receipt(pdu)
                 except ValueError:
                     log.warning("%s: unreadable receipt ignored", self.name)
                     answers.append(pdu.make_resp())
@@ -638,6 +639,16 @@ class SmppConnector(Connector):
         for session, answers in by_session.items():
             await self._record(session, reports if first else [], [], answers)
             first = False
+
+
+def _receipt(pdu: Pdu) -> DeliveryReceipt:
+    """The receipt of a deliver_sm; a receipt text sent in UCS-2 (some SMSCs do) is read too."""
+    coding = getattr(pdu, "data_coding", 0)
+    if coding == 8 or (coding & 0xEC) == 0x08:
+        raw = getattr(pdu, "short_message", b"")
+        text = decode_text(raw, 8).encode("latin-1", "replace")
+        pdu = dataclasses.replace(pdu, short_message=text, data_coding=0)  # type: ignore[type-var]
+    return receipt_from_pdu(pdu)
 
 
 def _status_name(status: int) -> str:
