@@ -647,7 +647,7 @@ def _receipt(pdu: Pdu) -> DeliveryReceipt:
     if coding == 8 or (coding & 0xEC) == 0x08:
         raw = getattr(pdu, "short_message", b"")
         text = decode_text(raw, 8).encode("latin-1", "replace")
-        pdu = dataclasses.replace(pdu, short_message=text, data_coding=0)  # type: ignore[type-var]
+        pdu = dataclasses.replace(pdu, short_message=text, data_coding=0)  # type: ignore[call-arg]
     return receipt_from_pdu(pdu)
 
 
