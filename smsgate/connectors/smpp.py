@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import itertools
 import logging
 import time
@@ -46,7 +47,7 @@ from ..smpp.pdu import (
     Pdu,
     SubmitSm,
 )
-from ..smpp.receipt import DeliveryReceipt, id_variants, normalize_id, receipt_from_pdu
+from ..smpp.receipt import id_variants, normalize_id, quick_receipt, receipt_from_pdu
 from ..smpp.session import ResponseTimeout, Session, SessionClosed
 from ..smpp.times import format_time
 from ..store.base import Store
@@ -140,7 +141,7 @@ class _Job:
 
 @dataclass(slots=True)
 class _Early:
-    receipt: DeliveryReceipt
+    receipt: tuple[str, str, str]  # id, stat, err
     session: ClientSession
     pdu: Pdu
     at: float
@@ -357,7 +358,11 @@ class SmppConnector(Connector):
                 except SessionClosed:
                     retry += jobs[i:]
                     break
-                in_flight.append((job, session, session.send_request(job.pdu)))
+                fut = session.send_request(job.pdu)
+                # Learn the SMSC's id as soon as the response is read, before any receipt
+                # of the same read is looked up.
+                fut.add_done_callback(functools.partial(self._responded, job))
+                in_flight.append((job, session, fut))
             throttled = False
             for job, session, fut in in_flight:
                 try:
@@ -372,8 +377,8 @@ class SmppConnector(Connector):
                     continue
                 status = resp.command_status
                 if status == 0:
-                    self._acknowledged(job.sent, job.index, getattr(resp, "message_id", ""))
-                elif status in THROTTLING:
+                    continue  # see _responded
+                if status in THROTTLING:
                     throttled = True
                     retry.append(job)
                 elif status in LINK_TROUBLE:
@@ -452,6 +457,13 @@ class SmppConnector(Connector):
             for part in parts
         ]
 
+    def _responded(self, job: _Job, fut: asyncio.Future[Pdu]) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        resp = fut.result()
+        if resp.command_status == 0:
+            self._acknowledged(job.sent, job.index, getattr(resp, "message_id", ""))
+
     # Receipts -----------------------------------------------------------------------------------
     def _variants(self, carrier_id: str) -> set[str]:
         return id_variants(carrier_id, hex_to_dec=self._hex_to_dec, dec_to_hex=self._dec_to_hex)
@@ -473,11 +485,11 @@ class SmppConnector(Connector):
                     if self._ids.get(variant, (None,))[0] is sent:
                         del self._ids[variant]
 
-    def _on_receipt(self, sent: _Sent, index: int, receipt: DeliveryReceipt) -> list[Report]:
-        outcome = RECEIPT_STATUS.get(receipt.stat)
+    def _on_receipt(self, sent: _Sent, index: int, receipt: tuple[str, str, str]) -> list[Report]:
+        outcome = RECEIPT_STATUS.get(receipt[1])
         if outcome is None:
             return []  # ENROUTE, ACCEPTD: not final
-        sent.finals[index] = (outcome[0], receipt.err)
+        sent.finals[index] = (outcome[0], receipt[2])
         if len(sent.finals) < sent.parts:
             return []
         self._forget(sent)
@@ -526,9 +538,9 @@ class SmppConnector(Connector):
                     log.warning("%s: unreadable receipt ignored", self.name)
                     answers.append(pdu.make_resp())
                     continue
-                hit = self._ids.get(normalize_id(receipt.id))
+                key = normalize_id(receipt[0])
+                hit = self._ids.get(key)
                 if hit is None:
-                    key = normalize_id(receipt.id)
                     self._early.setdefault(key, []).append(_Early(receipt, session, pdu, now))
                     continue  # answered when its submit_sm_resp comes, or after the wait
                 reports += self._on_receipt(hit[0], hit[1], receipt)
@@ -581,7 +593,7 @@ class SmppConnector(Connector):
         by_session: dict[ClientSession, tuple[list[Report], list[Pdu]]] = {}
         for e in early:
             reports, answers = by_session.setdefault(e.session, ([], []))
-            hit = self._ids.get(normalize_id(e.receipt.id))
+            hit = self._ids.get(normalize_id(e.receipt[0]))
             if hit is not None:
                 reports += self._on_receipt(hit[0], hit[1], e.receipt)
             answers.append(e.pdu.make_resp())
@@ -609,16 +621,16 @@ class SmppConnector(Connector):
                 self._forget(sent)
 
     async def _from_store(self, entries: list[_Early]) -> None:
-        receipt = entries[0].receipt
+        rid, stat, err = entries[0].receipt
         reports: list[Report] = []
         message = None
         if self.store is not None:
-            for candidate in [receipt.id, *sorted(self._variants(receipt.id))]:
+            for candidate in [rid, *sorted(self._variants(rid))]:
                 message = await self.store.message_by_carrier_id(candidate)
                 if message is not None:
                     break
         if message is not None and message.status in (Status.SUBMITTED, Status.UNKNOWN):
-            outcome = RECEIPT_STATUS.get(receipt.stat)
+            outcome = RECEIPT_STATUS.get(stat)
             if outcome is not None:
                 reports.append(
                     Report(
@@ -626,12 +638,12 @@ class SmppConnector(Connector):
                         status=outcome[0],
                         carrier_id=message.carrier_id,
                         error_code=outcome[1].value if outcome[1] else None,
-                        carrier_error=receipt.err if outcome[0] is not Status.DELIVERED else None,
+                        carrier_error=err if outcome[0] is not Status.DELIVERED else None,
                         at=time.time(),
                     )
                 )
         elif message is None:
-            log.warning("%s: receipt for unknown id %s dropped", self.name, receipt.id)
+            log.warning("%s: receipt for unknown id %s dropped", self.name, rid)
         by_session: dict[ClientSession, list[Pdu]] = {}
         for e in entries:
             by_session.setdefault(e.session, []).append(e.pdu.make_resp())
@@ -641,14 +653,20 @@ class SmppConnector(Connector):
             first = False
 
 
-def _receipt(pdu: Pdu) -> DeliveryReceipt:
-    """The receipt of a deliver_sm; a receipt text sent in UCS-2 (some SMSCs do) is read too."""
+def _receipt(pdu: Pdu) -> tuple[str, str, str]:
+    """(id, stat, err) of a deliver_sm receipt: the standard text form read quickly, else the
+    forgiving parser with the TLVs winning; a receipt text in UCS-2 (some SMSCs) is read too."""
     coding = getattr(pdu, "data_coding", 0)
+    if not pdu.tlvs and coding == 0:
+        quick = quick_receipt(getattr(pdu, "short_message", b""))
+        if quick is not None:
+            return quick
     if coding == 8 or (coding & 0xEC) == 0x08:
         raw = getattr(pdu, "short_message", b"")
         text = decode_text(raw, 8).encode("latin-1", "replace")
         pdu = dataclasses.replace(pdu, short_message=text, data_coding=0)  # type: ignore[call-arg]
-    return receipt_from_pdu(pdu)
+    receipt = receipt_from_pdu(pdu)
+    return receipt.id, receipt.stat, receipt.err
 
 
 def _status_name(status: int) -> str:
