@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from smsgate.provision import Document, apply  # noqa: E402
+from smsgate.smpp.pdu import BindTransceiver, DeliverSm, Pdu, SubmitSm  # noqa: E402
+from smsgate.smpp.session import Session  # noqa: E402
 from smsgate.store import open_store  # noqa: E402
 from tests.smpp.peers import start_kannel, start_smsc  # noqa: E402
 from tests.support.servers import account, free_port  # noqa: E402
@@ -113,8 +115,34 @@ async def sendsms_loop(sendsms: str, n: int, dlr_url: str, concurrency: int = 64
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
+WRK_SECONDS = 0.0  # set by --wrk: drive sendsms with wrk for this long instead of aiohttp
+
+
 def _delivered_dlr(request: bytes) -> bool:
     return b"type=1" in request.split(b"\r\n", 1)[0]
+
+
+async def wrk_loop(sendsms: str, dlr_url: str, seconds: float) -> int:
+    """wrk (Debian's package) hammers sendsms for `seconds`; returns the requests it completed."""
+    dlr = quote(dlr_url + "?type=%d", safe="")
+    url = (
+        f"{sendsms}?username=tester&password=testpw&from=ACME&to=79001234567"
+        f"&text=Bench+message&dlr-mask=1&dlr-url={dlr}"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        "wrk", "-t1", "-c64", f"-d{int(seconds)}s", url, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    text = out.decode()
+    for line in text.splitlines():
+        if "requests in" in line:
+            total = int(line.split()[0])
+            bad = 0
+            for other in text.splitlines():
+                if "Non-2xx" in other:
+                    bad = int(other.split(":")[1])
+            return total - bad
+    raise RuntimeError(f"wrk said: {text}")
 
 
 async def kannel_into(folder: Path, smsc_port: int, user: str, password: str, n: int) -> float:
@@ -123,7 +151,11 @@ async def kannel_into(folder: Path, smsc_port: int, user: str, password: str, n:
     try:
         await asyncio.sleep(2.0)  # bearerbox binds
         started = time.monotonic()
-        await sendsms_loop(kannel.sendsms, n, url + "/dlr")
+        if shutil.which("wrk") and WRK_SECONDS:
+            n = await wrk_loop(kannel.sendsms, url + "/dlr", WRK_SECONDS)
+            print(f"    (wrk: {n} sendsms requests answered 202 in {WRK_SECONDS:.0f} s)")
+        else:
+            await sendsms_loop(kannel.sendsms, n, url + "/dlr")
         await wait_count(state, n, timeout=60 + n / 500)
         return n / (state["last"] - started)
     finally:
@@ -191,17 +223,7 @@ async def stop(proc: asyncio.subprocess.Process) -> None:
             proc.kill()
 
 
-def _delivered_callback(request: bytes) -> bool:
-    return b'"status":"delivered"' in request
-
-
-async def smsgate_e2e(
-    folder: Path, smsc_port: int, smsc_pid: int, n: int, workers: int
-) -> float:
-    url, state, server = await counter(_delivered_callback)
-    database = f"sqlite:///{folder}/e2e.db"
-    await provision(database, url + "/dr")
-    config = f"""
+E2E_CONFIG = """
 database = "{database}"
 workers = {workers}
 log_level = "warning"
@@ -220,34 +242,50 @@ max_inflight = 4
 [notifier]
 concurrency = 128
 """
+
+
+async def bulk_load(port: int, n: int, batch: int = 1000) -> None:
+    """n messages through the native bulk API, 4 requests at a time."""
+    async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as http:
+        sem = asyncio.Semaphore(4)
+
+        async def post(start: int) -> None:
+            body = {
+                "from": "ACME",
+                "text": "Bench message",
+                "recipients": [{"to": f"7900{i:07d}"} for i in range(start, min(n, start + batch))],
+            }
+            async with (
+                sem,
+                http.post(
+                    "/api/v1/messages/bulk",
+                    data=json.dumps(body),
+                    headers={"Authorization": "Bearer acme-token"},
+                ) as r,
+            ):
+                if r.status != 202:
+                    raise RuntimeError(f"bulk answered {r.status}: {await r.text()}")
+
+        await asyncio.gather(*(post(s) for s in range(0, n, batch)))
+
+
+def _delivered_callback(request: bytes) -> bool:
+    return b'"status":"delivered"' in request
+
+
+async def smsgate_e2e(folder: Path, smsc_port: int, smsc_pid: int, n: int, workers: int) -> float:
+    url, state, server = await counter(_delivered_callback)
+    database = f"sqlite:///{folder}/e2e.db"
+    await provision(database, url + "/dr")
+    config = E2E_CONFIG.format(database=database, smsc_port=smsc_port, workers=workers)
     proc, port = await start_smsgate(folder, config)
     try:
         await asyncio.sleep(1.0)  # the SMPP client binds
         cpu0, smsc0, own0 = cpu_seconds(proc.pid), cpu_seconds(smsc_pid), time.process_time()
-        batch = 1000
         started = time.monotonic()
-        async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as http:
-            sem = asyncio.Semaphore(4)
-
-            async def post(start: int) -> None:
-                body = {
-                    "from": "ACME",
-                    "text": "Bench message",
-                    "recipients": [
-                        {"to": f"7900{i:07d}"} for i in range(start, min(n, start + batch))
-                    ],
-                }
-                async with sem, http.post(
-                    "/api/v1/messages/bulk",
-                    data=json.dumps(body),
-                    headers={"Authorization": "Bearer acme-token"},
-                ) as r:
-                    if r.status != 202:
-                        raise RuntimeError(f"bulk answered {r.status}: {await r.text()}")
-
-            await asyncio.gather(*(post(s) for s in range(0, n, batch)))
-            accepted = time.monotonic() - started
-            await wait_count(state, n, timeout=60 + n / 500)
+        await bulk_load(port, n)
+        accepted = time.monotonic() - started
+        await wait_count(state, n, timeout=60 + n / 500)
         elapsed = state["last"] - started
         print(
             f"    (accept of {n}: {accepted:.2f} s, {n / accepted:,.0f} msg/s; in {elapsed:.1f} s"
@@ -283,14 +321,121 @@ concurrency = 128
         await stop(proc)
 
 
+async def smsgate_smpp_path(folder: Path, smsc_port: int, n: int) -> float:
+    """HTTP accept -> submit_sm -> receipt -> stored as delivered (no callbacks): the SMPP path."""
+    import sqlite3
+
+    database = f"sqlite:///{folder}/path.db"
+    await provision(database, None)
+    proc, port = await start_smsgate(
+        folder, E2E_CONFIG.format(database=database, smsc_port=smsc_port, workers=1)
+    )
+    try:
+        await asyncio.sleep(1.0)
+        started = time.monotonic()
+        await bulk_load(port, n)
+        reader = sqlite3.connect(f"{folder}/path.db")
+        deadline = time.monotonic() + 60 + n / 500
+        while True:
+            done = reader.execute(
+                "SELECT count(*) FROM messages WHERE status = 'delivered'"
+            ).fetchone()[0]
+            if done >= n:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {done} of {n} delivered")
+            await asyncio.sleep(0.05)
+        last = reader.execute("SELECT max(done_at) - min(created_at) FROM messages").fetchone()[0]
+        reader.close()
+        print(f"    (accept to last receipt stored: {last:.2f} s)")
+        return n / (time.monotonic() - started)
+    finally:
+        await stop(proc)
+
+
+class BenchEsme(Session):
+    """An SMPP client for the bench: counts receipts, answers them at once."""
+
+    def __init__(self) -> None:
+        super().__init__(window=1000, response_timeout=30.0, enquire_link=0, name="bench-esme")
+        self.receipts = 0
+        self.refused = 0
+
+    def handle_request(self, pdu: Pdu) -> Pdu | None:
+        if isinstance(pdu, DeliverSm):
+            self.receipts += 1
+            return pdu.make_resp()
+        return super().handle_request(pdu)
+
+
+async def esme_through_smsgate(folder: Path, smsc_port: int, n: int) -> float:
+    """An SMPP client binds to smsgate, submits; smsgate sends on to the npm SMSC over SMPP;
+    receipts come back to the bind as deliver_sm. SMPP in, SMPP out, durable in between."""
+    database = f"sqlite:///{folder}/smpp.db"
+    await provision(database, None)
+    smpp_port = free_port()
+    config = E2E_CONFIG.format(database=database, smsc_port=smsc_port, workers=1).replace(
+        "[smpp]\nport = 0", f"[smpp]\nport = {smpp_port}"
+    )
+    proc, _ = await start_smsgate(folder, config)
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.sleep(1.0)
+        _, esme = await loop.create_connection(BenchEsme, "127.0.0.1", smpp_port)
+        bound = await esme.call(BindTransceiver(system_id="acme", password="acme-pw"))
+        assert bound.command_status == 0, bound
+        started = time.monotonic()
+
+        def check(fut: asyncio.Future[Pdu]) -> None:
+            if fut.exception() is not None or fut.result().command_status != 0:
+                esme.refused += 1
+
+        for i in range(n):
+            await esme.acquire_slot()
+            fut = esme.send_request(
+                SubmitSm(
+                    source_addr="ACME",
+                    source_addr_ton=5,
+                    dest_addr_ton=1,
+                    dest_addr_npi=1,
+                    destination_addr=f"7900{i:07d}",
+                    registered_delivery=1,
+                    short_message=b"Bench message",
+                )
+            )
+            fut.add_done_callback(check)
+        deadline = time.monotonic() + 60 + n / 500
+        while esme.receipts < n - esme.refused:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {esme.receipts} of {n} receipts ({esme.refused} refused)")
+            await asyncio.sleep(0.02)
+        elapsed = time.monotonic() - started
+        if esme.refused:
+            print(f"    ({esme.refused} submits refused)")
+        esme.close()
+        return (n - esme.refused) / elapsed
+    finally:
+        await stop(proc)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--only", nargs="*", default=None)
-    parser.add_argument("--keep", action="store_true", help="keep the run's folder (databases, logs)")
+    parser.add_argument(
+        "--wrk",
+        type=float,
+        default=0.0,
+        help="drive Kannel's sendsms with wrk for this many seconds",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the run's folder (databases, logs)"
+    )
     args = parser.parse_args()
     n = args.messages
+    global WRK_SECONDS
+    WRK_SECONDS = args.wrk
     results: dict[str, float] = {}
     root = Path(tempfile.mkdtemp(prefix="smpp-bench-"))
     smsc = await start_smsc(log=False)
@@ -298,6 +443,8 @@ async def main() -> None:
         runs = {
             "kannel->npm": lambda d: kannel_into(d, smsc.port, "carrier", "secret", n),
             "smsgate e2e": lambda d: smsgate_e2e(d, smsc.port, smsc.proc.pid, n, args.workers),
+            "smsgate smpp path": lambda d: smsgate_smpp_path(d, smsc.port, n),
+            "esme->smsgate->npm": lambda d: esme_through_smsgate(d, smsc.port, n),
             "kannel->smsgate": lambda d: kannel_into_smsgate(d, n),
         }
         for name, run in runs.items():

@@ -657,7 +657,7 @@ def _receipt(pdu: Pdu) -> tuple[str, str, str]:
     """(id, stat, err) of a deliver_sm receipt: the standard text form read quickly, else the
     forgiving parser with the TLVs winning; a receipt text in UCS-2 (some SMSCs) is read too."""
     coding = getattr(pdu, "data_coding", 0)
-    if not pdu.tlvs and coding == 0:
+    if coding in (0, 1, 3) and Tag.RECEIPTED_MESSAGE_ID not in pdu.tlvs:
         quick = quick_receipt(getattr(pdu, "short_message", b""))
         if quick is not None:
             return quick
