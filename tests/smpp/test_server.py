@@ -10,7 +10,22 @@ from smsgate.core.status import Status
 from smsgate.smpp.concat import Scheme, split_text
 from smsgate.smpp.constants import CommandStatus as S
 from smsgate.smpp.constants import MessageState, Tag
-from smsgate.smpp.pdu import BindTransceiver, CancelSm, EnquireLink, QuerySm, SubmitSm
+from smsgate.smpp.pdu import (
+    BindTransceiver,
+    CancelSm,
+    DataSm,
+    DataSmResp,
+    EnquireLink,
+    EnquireLinkResp,
+    GenericNack,
+    Pdu,
+    PduReader,
+    QuerySm,
+    SubmitSm,
+    SubmitSmResp,
+    Unbind,
+    UnbindResp,
+)
 from smsgate.smpp.receipt import parse_receipt
 from tests.smpp.conftest import smpp_port
 from tests.smpp.esme import bound, connect
@@ -212,13 +227,65 @@ async def test_incoming_sms_reach_a_bind(smsc: Gateway) -> None:
 
 async def test_malformed_pdus_get_nacks_and_the_session_lives(smsc: Gateway) -> None:
     await smsc.provision(account("acme"))
+    reader, writer = await asyncio.open_connection("127.0.0.1", smpp_port(smsc))
+    frames = PduReader()
+
+    async def next_pdu() -> Pdu:
+        while True:
+            pdu = frames.next_pdu()
+            if pdu is not None:
+                return pdu
+            frames.feed(await asyncio.wait_for(reader.read(4096), 5))
+
+    writer.write(BindTransceiver(sequence_number=1, system_id="acme", password="acme-pw").encode())
+    assert (await next_pdu()).command_status == 0
+    # an unknown command id, then a submit_sm whose service_type is not terminated
+    writer.write(bytes.fromhex("00000010000000ff0000000000000063"))
+    writer.write(bytes.fromhex("00000014000000040000000000000064") + b"abcd")
+    nack = await next_pdu()
+    assert isinstance(nack, GenericNack) and nack.sequence_number == 0x63
+    assert nack.command_status == S.ESME_RINVCMDID
+    bad = await next_pdu()
+    assert isinstance(bad, SubmitSmResp) and bad.command_status == S.ESME_RINVSERTYP
+    writer.write(EnquireLink(sequence_number=7).encode())
+    alive = await next_pdu()
+    assert isinstance(alive, EnquireLinkResp) and alive.sequence_number == 7
+    # data_sm goes through the same accept path
+    writer.write(
+        DataSm(
+            sequence_number=8,
+            source_addr="ACME",
+            destination_addr="79001234567",
+            tlvs={Tag.MESSAGE_PAYLOAD: b"via data_sm"},
+        ).encode()
+    )
+    answer = await next_pdu()
+    assert isinstance(answer, DataSmResp) and answer.command_status == 0
+    assert answer.message_id.isdigit()
+    writer.write(Unbind(sequence_number=9).encode())
+    assert isinstance(await next_pdu(), UnbindResp)
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # closed after unbind_resp
+    writer.close()
+
+
+async def test_a_refused_receipt_is_sent_again(smsc: Gateway) -> None:
+    [acme_id] = await smsc.provision(account("acme"))
     esme = await bound(smpp_port(smsc))
-    assert esme.transport is not None
-    # unknown command id, then a submit_sm with an unterminated C-string
-    esme.transport.write(bytes.fromhex("00000010000000ff0000000000000063"))
-    esme.transport.write(bytes.fromhex("00000014000000040000000000000064") + b"abcd")
-    await asyncio.sleep(0.2)
-    resp = await esme.call(EnquireLink())
-    assert resp.command_status == 0
-    assert esme.is_open
+    refusals = []
+
+    def answer(pdu: object) -> int:
+        if not refusals:
+            refusals.append(pdu)
+            return S.ESME_RX_T_APPN  # "try later"
+        return S.ESME_ROK
+
+    esme.answer = answer  # type: ignore[assignment]
+    resp = await esme.submit(short_message=b"retry me", registered_delivery=1)
+    [dr] = await esme.wait_delivered(1)
+    assert dr.tlvs[Tag.RECEIPTED_MESSAGE_ID] == resp.message_id and len(refusals) == 1
+
+    async def done() -> bool:
+        return not await smsc.store.outbox_items(acme_id, "pending")
+
+    await smsc.wait_for(done)
     esme.close()
