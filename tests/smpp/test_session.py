@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+from typing import ClassVar
 
 import pytest
 
@@ -16,7 +17,7 @@ class Counting(Session):
     """Answers enquire_link; holds submit_sm unanswered; counts transport writes."""
 
     writes = 0
-    instances: list[Counting] = []
+    instances: ClassVar[list[Counting]] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
