@@ -320,6 +320,10 @@ class SmppServer:
     async def submit(self, session: ServerSession, pdus: list[Pdu]) -> None:
         assert session.account is not None
         account = await self.gateway.account(session.account.id) or session.account
+        if not account.active:
+            session.reply_many([pdu.make_resp(S.ESME_RSUBMITFAIL) for pdu in pdus])
+            session.close()
+            return
         link = self.link(account)
         window, tps = self._limits(account)
         now = time.time()
