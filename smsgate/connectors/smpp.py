@@ -461,7 +461,7 @@ class SmppConnector(Connector):
         if fut.cancelled() or fut.exception() is not None:
             return
         resp = fut.result()
-        if resp.command_status == 0:
+        if resp.command_status == 0 and self._sent.get(job.sent.message.id) is job.sent:
             self._acknowledged(job.sent, job.index, getattr(resp, "message_id", ""))
 
     # Receipts -----------------------------------------------------------------------------------
