@@ -145,9 +145,37 @@ async def wrk_loop(sendsms: str, dlr_url: str, seconds: float) -> int:
     raise RuntimeError(f"wrk said: {text}")
 
 
+async def kannel_no_dlr(folder: Path, seconds: float) -> float:
+    """Kannel's sendsms into the npm SMSC without delivery reports: its bare MT rate."""
+    smsc = await start_smsc(log=False, count_every=100, receipt="none")
+    kannel = await start_kannel(folder, smsc.port, user="carrier", password="secret", window=1000)
+    try:
+        await asyncio.sleep(2.0)
+        started_wall = time.time()
+        sendsms = kannel.sendsms
+        url = f"{sendsms}?username=tester&password=testpw&from=ACME&to=79001234567&text=Bench"
+        proc = await asyncio.create_subprocess_exec(
+            "wrk", "-t1", "-c64", f"-d{int(seconds)}s", url, stdout=asyncio.subprocess.PIPE
+        )
+        out, _ = await proc.communicate()
+        total = int(next(x for x in out.decode().splitlines() if "requests in" in x).split()[0])
+        target = total // 100 * 100
+        deadline = time.monotonic() + 60
+        while not smsc.of("count") or smsc.of("count")[-1]["n"] < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the SMSC did not get every message")
+            await asyncio.sleep(0.05)
+        last = next(e for e in smsc.of("count") if e["n"] >= target)["t"] / 1000
+        print(f"    (wrk: {total} sendsms requests in {seconds:.0f} s)")
+        return target / (last - started_wall)
+    finally:
+        await kannel.stop()
+        await smsc.stop()
+
+
 async def kannel_into(folder: Path, smsc_port: int, user: str, password: str, n: int) -> float:
     url, state, server = await counter(_delivered_dlr)
-    kannel = await start_kannel(folder, smsc_port, user=user, password=password)
+    kannel = await start_kannel(folder, smsc_port, user=user, password=password, window=1000)
     try:
         await asyncio.sleep(2.0)  # bearerbox binds
         started = time.monotonic()
@@ -316,7 +344,14 @@ concurrency = 128
 """
     proc, _ = await start_smsgate(folder, config)
     try:
-        return await kannel_into(folder, smpp_port, "acme", "acme-pw", n)
+        cpu0 = cpu_seconds(proc.pid)
+        wall0 = time.monotonic()
+        rate = await kannel_into(folder, smpp_port, "acme", "acme-pw", n)
+        print(
+            f"    (smsgate used {cpu_seconds(proc.pid) - cpu0:.1f} s CPU"
+            f" in {time.monotonic() - wall0:.1f} s)"
+        )
+        return rate
     finally:
         await stop(proc)
 
@@ -441,6 +476,7 @@ async def main() -> None:
     smsc = await start_smsc(log=False)
     try:
         runs = {
+            "kannel->npm, no DLR": lambda d: kannel_no_dlr(d, WRK_SECONDS or 8.0),
             "kannel->npm": lambda d: kannel_into(d, smsc.port, "carrier", "secret", n),
             "smsgate e2e": lambda d: smsgate_e2e(d, smsc.port, smsc.proc.pid, n, args.workers),
             "smsgate smpp path": lambda d: smsgate_smpp_path(d, smsc.port, n),
@@ -450,7 +486,7 @@ async def main() -> None:
         for name, run in runs.items():
             if args.only and name not in args.only:
                 continue
-            folder = root / name.replace(">", "").replace(" ", "-")
+            folder = root / name.replace(">", "").replace(" ", "-").replace(",", "")
             folder.mkdir()
             print(f"{name}: {n} messages ...", flush=True)
             results[name] = await run(folder)

@@ -8,7 +8,8 @@
 //   throttle_every: N (every Nth submit_sm gets ESME_RTHROTTLED),
 //   drop_after: N (after the Nth submit_sm arrives, cut the connection without answering it,
 //   once), fail_prefix (destinations starting with it get stat:UNDELIV),
-//   log: true (one JSON line per submit_sm and per completed message on stdout).
+//   log: true (one JSON line per submit_sm and per completed message on stdout),
+//   count_every: N (with log false: a {"event":"count"} line every N submit_sm, for benches).
 // Prints "LISTENING <port>" when ready. A submit_sm whose text is "MO please" makes the
 // handset answer with an incoming SMS "Reply from handset".
 "use strict";
@@ -27,6 +28,7 @@ const cfg = Object.assign(
     drop_after: 0,
     fail_prefix: "7999",
     log: true,
+    count_every: 0,
   },
   JSON.parse(process.env.SMSC_CONFIG || "{}"),
 );
@@ -125,6 +127,9 @@ const server = smpp.createServer({ debug: false }, (session) => {
   session.on("deliver_sm_resp", () => {});
   session.on("submit_sm", (pdu) => {
     submits += 1;
+    if (cfg.count_every && submits % cfg.count_every === 0) {
+      process.stdout.write(JSON.stringify({ event: "count", n: submits, t: Date.now() }) + "\n");
+    }
     if (cfg.drop_after && submits === cfg.drop_after && !dropped) {
       dropped = true;
       out({ event: "drop", seq: pdu.sequence_number });

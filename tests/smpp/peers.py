@@ -108,7 +108,13 @@ class Kannel:
 
 
 def kannel_conf(
-    folder: Path, smsc_port: int, ports: tuple[int, int, int], *, user: str, password: str
+    folder: Path,
+    smsc_port: int,
+    ports: tuple[int, int, int],
+    *,
+    user: str,
+    password: str,
+    window: int = 100,
 ) -> Path:
     admin, box, sendsms = ports
     conf = folder / "kannel.conf"
@@ -139,7 +145,7 @@ source-addr-npi = 0
 dest-addr-ton = 1
 dest-addr-npi = 1
 enquire-link-interval = 30
-max-pending-submits = 100
+max-pending-submits = {window}
 reconnect-delay = 1
 
 group = smsbox
@@ -160,7 +166,9 @@ concatenation = true
     return conf
 
 
-async def start_kannel(folder: Path, smsc_port: int, *, user: str, password: str) -> Kannel:
+async def start_kannel(
+    folder: Path, smsc_port: int, *, user: str, password: str, window: int = 100
+) -> Kannel:
     require(
         os.access(BEARERBOX, os.X_OK) and os.access(SMSBOX, os.X_OK),
         "kannel is not installed (make peers runs tests/peers/install-debian.sh)",
@@ -168,7 +176,7 @@ async def start_kannel(folder: Path, smsc_port: int, *, user: str, password: str
     from tests.support.servers import free_port
 
     ports = (free_port(), free_port(), free_port())
-    conf = kannel_conf(folder, smsc_port, ports, user=user, password=password)
+    conf = kannel_conf(folder, smsc_port, ports, user=user, password=password, window=window)
     procs = []
     for binary in (BEARERBOX, SMSBOX):
         procs.append(
