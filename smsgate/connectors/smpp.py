@@ -34,10 +34,10 @@ from ..core import phone as phones
 from ..core.errors import ErrorCode, GatewayError
 from ..core.models import Message, Report
 from ..core.status import Status
-from ..smpp.concat import Reassembler, Scheme, split_text
+from ..smpp.concat import Part, Reassembler, Scheme, capacities, split_text
 from ..smpp.constants import ESM_TYPE_MASK, EsmClass, Tag
 from ..smpp.constants import CommandStatus as S
-from ..smpp.encoding import decode_text, encode_text
+from ..smpp.encoding import Alphabet, alphabet, decode_text, encode_text
 from ..smpp.pdu import (
     BindReceiver,
     BindTransceiver,
@@ -413,19 +413,26 @@ class SmppConnector(Connector):
         coding = cfg.gsm_coding if m.encoding == "gsm7" else cfg.ucs2_coding
         packed = cfg.gsm_packed and coding == 0
         try:
-            encode_text(m.text, coding)
+            unpacked = encode_text(m.text, coding)
         except ValueError:
             coding, packed = cfg.ucs2_coding, False
+            unpacked = encode_text(m.text, coding)
         if m.flash:
             coding = 0x18 if coding == 8 else 0x10 if coding == 0 else coding
-        ref_limit = 0xFF if self.scheme is Scheme.UDH8 else 0xFFFF
-        parts = split_text(
-            m.text,
-            coding,
-            ref=next(self._refs) % (ref_limit + 1),
-            scheme=self.scheme,
-            packed=packed,
-        )
+        # One part (most messages): the encoding above is the payload; no splitting needed.
+        units = len(unpacked) // 2 if alphabet(coding) is Alphabet.UCS2 else len(unpacked)
+        if units <= capacities(coding, self.scheme)[0]:
+            payload = encode_text(m.text, coding, packed=True) if packed else unpacked
+            parts = [Part(payload)]
+        else:
+            ref_limit = 0xFF if self.scheme is Scheme.UDH8 else 0xFFFF
+            parts = split_text(
+                m.text,
+                coding,
+                ref=next(self._refs) % (ref_limit + 1),
+                scheme=self.scheme,
+                packed=packed,
+            )
         sender = m.sender or ""
         source_ton, source_npi = cfg.source_ton, cfg.source_npi
         if source_ton < 0:
