@@ -9,8 +9,17 @@ Runs, on this machine, with real processes:
 - ``smsgate e2e``: HTTP accept (native bulk API, committed to SQLite before the answer) ->
   dispatcher -> SMPP client submit_sm to the same npm SMSC -> deliver_sm receipt -> store ->
   native callback (HTTP POST) received. Counted when the "delivered" callback arrives.
-- ``kannel->smsgate``: Kannel's sendsms into smsgate's SMPP server (accepted and stored like any
-  message, sent by the simulator), receipts back to Kannel as deliver_sm, reported to dlr-url.
+- ``kannel->npm, no DLR``: Kannel's bare MT rate, sendsms to the npm SMSC without receipts.
+- ``smsgate smpp path``: as ``smsgate e2e`` without callbacks (until every receipt is stored).
+- ``esme->smsgate->npm``: an SMPP client binds to smsgate's server and submits; smsgate sends on
+  over SMPP to the npm SMSC; receipts come back to the bind as deliver_sm (durable in between).
+- ``kannel->smsgate->npm``: smsgate put between Kannel and the npm SMSC of the baseline: Kannel's
+  sendsms into smsgate's SMPP server (accepted, stored), on through smsgate's SMPP client, receipts
+  back to Kannel as deliver_sm, reported to dlr-url. ``kannel->smsgate(simulator)``: the same
+  with smsgate's built-in simulator as the carrier.
+
+``--wrk SECONDS`` drives Kannel's sendsms with wrk (Debian's package) for that long instead of
+the Python loop; the message count is then what wrk got answered.
 
 Each figure is messages per second from the first request to the last delivery report received.
 """
@@ -327,11 +336,14 @@ async def smsgate_e2e(folder: Path, smsc_port: int, smsc_pid: int, n: int, worke
         server.close()
 
 
-async def kannel_into_smsgate(folder: Path, n: int) -> float:
+async def kannel_into_smsgate(folder: Path, n: int, smsc_port: int | None = None) -> float:
+    """Kannel -> smsgate's SMPP server; smsgate sends on through its SMPP client to the npm SMSC
+    (`smsc_port`), or with its built-in simulator when None."""
     database = f"sqlite:///{folder}/k.db"
     await provision(database, None)
     smpp_port = free_port()
-    config = f"""
+    if smsc_port is None:
+        config = f"""
 database = "{database}"
 workers = 1
 log_level = "warning"
@@ -342,6 +354,10 @@ dr_delay = 0.05
 [notifier]
 concurrency = 128
 """
+    else:
+        config = E2E_CONFIG.format(database=database, smsc_port=smsc_port, workers=1).replace(
+            "[smpp]\nport = 0", f"[smpp]\nport = {smpp_port}"
+        )
     proc, _ = await start_smsgate(folder, config)
     try:
         cpu0 = cpu_seconds(proc.pid)
@@ -481,12 +497,13 @@ async def main() -> None:
             "smsgate e2e": lambda d: smsgate_e2e(d, smsc.port, smsc.proc.pid, n, args.workers),
             "smsgate smpp path": lambda d: smsgate_smpp_path(d, smsc.port, n),
             "esme->smsgate->npm": lambda d: esme_through_smsgate(d, smsc.port, n),
-            "kannel->smsgate": lambda d: kannel_into_smsgate(d, n),
+            "kannel->smsgate->npm": lambda d: kannel_into_smsgate(d, n, smsc.port),
+            "kannel->smsgate(simulator)": lambda d: kannel_into_smsgate(d, n),
         }
         for name, run in runs.items():
             if args.only and name not in args.only:
                 continue
-            folder = root / name.replace(">", "").replace(" ", "-").replace(",", "")
+            folder = root / "".join(c if c.isalnum() else "-" for c in name)
             folder.mkdir()
             print(f"{name}: {n} messages ...", flush=True)
             results[name] = await run(folder)
