@@ -39,8 +39,8 @@ async def carrier_gateway(database_url: str, smsc: Smsc, **client: Any) -> Gatew
 
 @pytest.fixture
 async def peer(request: pytest.FixtureRequest) -> AsyncIterator[Smsc]:
-    marker = request.node.get_closest_marker("smsc")
-    smsc = await start_smsc(**(marker.kwargs if marker else {}))
+    """The npm SMSC; options by indirect parametrisation (see smsc.js for them)."""
+    smsc = await start_smsc(**getattr(request, "param", {}))
     try:
         yield smsc
     finally:
@@ -112,7 +112,9 @@ async def test_long_messages_and_failures(
         await gw.stop()
 
 
-@pytest.mark.smsc(receipt="before", id_format="hex", receipt_ids="dec")
+@pytest.mark.parametrize(
+    "peer", [dict(receipt="before", id_format="hex", receipt_ids="dec")], indirect=True
+)
 async def test_receipts_before_resps_with_hex_and_decimal_ids(
     database_url: str, peer: Smsc, receiver: Receiver
 ) -> None:
@@ -127,7 +129,7 @@ async def test_receipts_before_resps_with_hex_and_decimal_ids(
         await gw.stop()
 
 
-@pytest.mark.smsc(throttle_every=3)
+@pytest.mark.parametrize("peer", [dict(throttle_every=3)], indirect=True)
 async def test_throttling_backs_off_and_retries(
     database_url: str, peer: Smsc, receiver: Receiver
 ) -> None:
@@ -141,7 +143,7 @@ async def test_throttling_backs_off_and_retries(
         await gw.stop()
 
 
-@pytest.mark.smsc(drop_after=5, receipt_delay_ms=50)
+@pytest.mark.parametrize("peer", [dict(drop_after=5, receipt_delay_ms=50)], indirect=True)
 async def test_dropped_link_loses_nothing(
     database_url: str, peer: Smsc, receiver: Receiver
 ) -> None:
