@@ -24,6 +24,7 @@ $(NODE_PEERS): tests/peers/package.json
 	touch $(NODE_PEERS)
 
 peers: $(NODE_PEERS)
+	sh tests/peers/install-debian.sh
 
 run: $(STAMP)
 	mkdir -p $(dir $(DB))

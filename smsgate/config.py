@@ -13,7 +13,9 @@ from typing import Any
 import msgspec
 
 from .connectors.simulator import SimulatorConfig
+from .connectors.smpp import SmppClientConfig
 from .core.validate import Limits
+from .smpp.server import SmppServerConfig
 
 
 class DispatcherConfig(msgspec.Struct, kw_only=True):
@@ -39,12 +41,14 @@ class Config(msgspec.Struct, kw_only=True):
     log_level: str = "info"
     max_body: int = 16 * 1024 * 1024
     sqlite_synchronous: str = "FULL"
-    connector: str = "simulator"
+    connector: str = "simulator"  # or "smpp": the SMPP client of [smpp_client]
     dialects: list[str] = msgspec.field(default_factory=list)  # empty: all
     limits: Limits = msgspec.field(default_factory=Limits)
     simulator: SimulatorConfig = msgspec.field(default_factory=SimulatorConfig)
     dispatcher: DispatcherConfig = msgspec.field(default_factory=DispatcherConfig)
     notifier: NotifierConfig = msgspec.field(default_factory=NotifierConfig)
+    smpp: SmppServerConfig = msgspec.field(default_factory=SmppServerConfig)
+    smpp_client: SmppClientConfig = msgspec.field(default_factory=SmppClientConfig)
 
     def worker_count(self) -> int:
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)

@@ -84,7 +84,9 @@ def _fields(spec: AccountSpec) -> dict[str, Any]:
         fields["timezone"] = check_zone(spec.timezone)
     if spec.callback_urls is not None:
         fields["callback_urls"] = {
-            k: check_callback_url(v, field=k) for k, v in spec.callback_urls.items()
+            # smpp:// sends to the account's SMPP binds (smsgate.smpp.callbacks)
+            k: v if v.startswith("smpp:") else check_callback_url(v, field=k)
+            for k, v in spec.callback_urls.items()
         }
     for name in ("currency", "tps", "active", "ip_allowlist", "settings"):
         value = getattr(spec, name)

@@ -6,7 +6,7 @@ import importlib
 
 from .base import Dialect
 
-NAMES = ("native", "msghub", "smsgw2", "osonsms", "mysmpp", "smsc")
+NAMES = ("native", "msghub", "smsgw2", "osonsms", "mysmpp", "smsc", "smpp")
 
 
 def available() -> list[Dialect]:

@@ -14,6 +14,7 @@ from ..dialects.base import CallbackPolicy, Dialect
 from ..store.base import Store
 from . import metrics
 from .dispatcher import Dispatcher
+from .gateway import Gateway
 from .notifier import HttpSender, Notifier, Sender
 from .reports import Reports
 from .routing import CallbackRouter
@@ -49,6 +50,17 @@ class NumberBook:
         return self.owners.get(number) or self.owners.get(number.lstrip("+"))
 
 
+def build_connector(config: Config, store: Store) -> Connector:
+    """The connector `config.connector` names: "simulator" (the default) or "smpp"."""
+    if config.connector == "smpp":
+        from ..connectors.smpp import SmppConnector
+
+        return SmppConnector(config.smpp_client, store)
+    if config.connector != "simulator":
+        raise ValueError(f"unknown connector {config.connector!r}")
+    return Simulator(store, config.simulator)
+
+
 class Engine:
     def __init__(
         self,
@@ -64,7 +76,7 @@ class Engine:
         policies = callback_policies(dialects, config.notifier.delay_scale)
         self.router = CallbackRouter(policies)
         self.numbers = NumberBook(store)
-        self.connector = connector or Simulator(store, config.simulator)
+        self.connector = connector or build_connector(config, store)
         self.reports = Reports(store, self.router, self.numbers, self.connector.name)
         self.dispatcher = Dispatcher(
             store,
@@ -77,10 +89,26 @@ class Engine:
             exclusive=store.exclusive_dispatch,
         )
         self._http = HttpSender(timeout=config.notifier.timeout) if send is None else None
+        sender: Sender = send or self._http  # type: ignore[assignment]
+        # The SMPP server runs beside the engine: receipts and MO reach its binds through the
+        # notifier (smpp: callback URLs), and its submits wake this dispatcher.
+        self.smpp_server = None
+        if config.smpp.port and "smpp" in policies:
+            from ..smpp.server import SmppServer
+
+            gateway = Gateway(store, config.limits, self.router, reports=self.reports)
+            gateway.acceptor.on_accept = self.wake
+            self.smpp_server = SmppServer(
+                config.smpp,
+                gateway,
+                policies["smpp"],
+                default_host=config.host,
+            )
+            sender = self.smpp_server.sender(sender)
         self.notifier = Notifier(
             store,
             policies,
-            send or self._http,  # type: ignore[arg-type]
+            sender,
             poll=config.notifier.poll,
             concurrency=config.notifier.concurrency,
         )
@@ -91,6 +119,8 @@ class Engine:
         await self.store.lock_engine()
         await self.numbers.refresh()
         await self.connector.start(self.reports)
+        if self.smpp_server is not None:
+            await self.smpp_server.start()
         self._tasks = [
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
             asyncio.create_task(self.notifier.run(), name="notifier"),
@@ -98,6 +128,8 @@ class Engine:
         ]
 
     async def stop(self) -> None:
+        if self.smpp_server is not None:
+            await self.smpp_server.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -133,6 +133,27 @@ def _first_word(value: str) -> str:
     return words[0] if words else ""
 
 
+def quick_receipt(raw: bytes) -> tuple[str, str, str] | None:
+    """(id, stat, err) of a receipt in the exact standard form (lowercase keys, single spaces),
+    in a few µs; None for anything else (then use :func:`parse_receipt`). For hot paths that
+    need only these three fields."""
+    if not raw.startswith(b"id:"):
+        return None
+    end = raw.find(b" ", 3)
+    stat_at = raw.find(b" stat:", end)
+    if end < 0 or stat_at < 0:
+        return None
+    stat_end = raw.find(b" ", stat_at + 6)
+    stat = raw[stat_at + 6 : stat_end if stat_end > 0 else len(raw)].decode("latin-1")
+    if stat not in STATS:
+        return None
+    err = ""
+    if stat_end > 0 and raw.startswith(b" err:", stat_end):
+        err_end = raw.find(b" ", stat_end + 5)
+        err = raw[stat_end + 5 : err_end if err_end > 0 else len(raw)].decode("latin-1")
+    return raw[3:end].decode("latin-1"), stat, err or "000"
+
+
 def receipt_from_pdu(pdu: Pdu) -> DeliveryReceipt:
     """The receipt of a deliver_sm or data_sm: the text form, with the receipted_message_id and
     message_state TLVs taking precedence when present. Raises ValueError if there is no id."""

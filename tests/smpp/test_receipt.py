@@ -184,3 +184,15 @@ def test_parse_arbitrary_input_only_raises_value_error(raw: str | bytes) -> None
     except ValueError:
         return
     assert receipt.id and receipt.stat
+
+
+def test_quick_receipt_reads_the_standard_form_and_declines_the_rest() -> None:
+    from smsgate.smpp.receipt import quick_receipt
+
+    raw = b"id:1a2b sub:001 dlvrd:001 submit date:2401011200 done date:2401011201 stat:DELIVRD err:000 text:hi there"
+    assert quick_receipt(raw) == ("1a2b", "DELIVRD", "000")
+    assert quick_receipt(b"id:7 stat:UNDELIV err:012") == ("7", "UNDELIV", "012")
+    assert quick_receipt(b"id:7 stat:UNDELIV") == ("7", "UNDELIV", "000")
+    assert quick_receipt(b"ID:7 stat:DELIVRD") is None
+    assert quick_receipt(b"id:7 stat:DELIVERED err:0") is None  # long word: parse_receipt
+    assert quick_receipt(b"hello") is None

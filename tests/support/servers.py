@@ -18,6 +18,7 @@ from smsgate.config import Config, DispatcherConfig, NotifierConfig
 from smsgate.connectors.simulator import SimulatorConfig
 from smsgate.engine.runtime import Engine
 from smsgate.provision import AccountSpec, CredentialSpec, Document, apply
+from smsgate.smpp.server import SmppServerConfig
 from smsgate.store.base import Store
 
 
@@ -35,6 +36,7 @@ def test_config(database: str, **overrides: Any) -> Config:
         simulator=SimulatorConfig(dr_delay=0.01),
         dispatcher=DispatcherConfig(poll=0.01),
         notifier=NotifierConfig(poll=0.02, delay_scale=0.001, timeout=5.0),
+        smpp=SmppServerConfig(port=0),  # tests that want SMPP pick a free port
     )
     return msgspec.structs.replace(base, **overrides)
 

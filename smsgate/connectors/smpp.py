@@ -1,0 +1,683 @@
+"""The SMPP 3.4 client connector (southbound): smsgate as an ESME towards a carrier's SMSC.
+
+One or more sessions (bind transceiver, or transmitter plus receiver), each kept up with
+reconnect back-off and enquire_link. ``submit`` splits long texts into UDH (or SAR) parts,
+sends a submit_sm per part within the window, and maps submit_sm_resp errors to canonical
+errors; ESME_RTHROTTLED and ESME_RMSGQFUL back off and send again.
+
+Receipts are matched to messages by the SMSC's message id, also when the receipt comes before
+the submit_sm_resp: an unknown id is held (its deliver_sm_resp too) until a resp brings that id,
+and looked up in the store (``message_by_carrier_id``) when none does. The carrier id of each
+message (its first part's) is stored with its SUBMITTED report.
+
+Link loss mid-window: every submit_sm without a response when a session drops (or times out) is
+sent again on the next bound session, once per lost window. The SMSC may have taken it before the
+link dropped, so each such loss can duplicate at most the messages that were in flight on that
+session (at most ``window`` of them); nothing unacknowledged is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import itertools
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import msgspec
+
+from ..core import phone as phones
+from ..core.errors import ErrorCode, GatewayError
+from ..core.models import Message, Report
+from ..core.status import Status
+from ..smpp.concat import Part, Reassembler, Scheme, capacities, split_text
+from ..smpp.constants import ESM_TYPE_MASK, EsmClass, Tag
+from ..smpp.constants import CommandStatus as S
+from ..smpp.encoding import Alphabet, alphabet, decode_text, encode_text
+from ..smpp.pdu import (
+    BindReceiver,
+    BindTransceiver,
+    BindTransmitter,
+    DataSm,
+    DeliverSm,
+    Pdu,
+    SubmitSm,
+)
+from ..smpp.receipt import id_variants, normalize_id, quick_receipt, receipt_from_pdu
+from ..smpp.session import ResponseTimeout, Session, SessionClosed
+from ..smpp.times import format_time
+from ..store.base import Store
+from .base import Connector, Incoming, ReportSink
+
+log = logging.getLogger("smsgate.connectors.smpp")
+
+
+class SmppClientConfig(msgspec.Struct, kw_only=True):
+    name: str = "smpp"
+    host: str = "127.0.0.1"
+    port: int = 2775
+    system_id: str = ""
+    password: str = ""
+    system_type: str = ""
+    bind: str = "transceiver"  # or "transmitter": then a receiver bind per session as well
+    sessions: int = 1
+    window: int = 100  # submit_sm awaiting a response, per session
+    tps: int = 0  # the link's submit_sm per second (0: unlimited); the dispatcher paces to it
+    enquire_link: float = 30.0
+    response_timeout: float = 10.0
+    reconnect_min: float = 0.5
+    reconnect_max: float = 30.0
+    submit_timeout: float = 60.0  # no bound session for this long: the batch goes back to queue
+    throttle_backoff: float = 0.2  # first pause after ESME_RTHROTTLED / ESME_RMSGQFUL, doubling
+    throttle_backoff_max: float = 10.0
+    source_ton: int = -1  # -1: by the sender (alphanumeric 5/0, number 1/1, short code 3/0)
+    source_npi: int = -1
+    dest_ton: int = 1
+    dest_npi: int = 1
+    gsm_coding: int = 0  # data_coding for GSM 7-bit texts: 0 (SMSC default), 1 (IA5), 3 (Latin-1)
+    ucs2_coding: int = 8
+    gsm_packed: bool = False  # 8 septets in 7 octets on data_coding 0
+    concat: str = "udh8"  # udh8 | udh16 | sar
+    registered_delivery: int = 1
+    service_type: str = ""
+    send_validity: bool = False  # send validity_period (absolute UTC) from the message's expiry
+    receipt_ids: str = "as-is"  # as-is | hex-dec | hex-to-dec | dec-to-hex: id forms to match
+    early_receipt_wait: float = 5.0  # hold an unknown receipt this long for its submit_sm_resp
+    id_memory: float = 86400.0  # keep carrier ids in memory this long (then: store look-up)
+
+
+THROTTLING = frozenset({S.ESME_RTHROTTLED, S.ESME_RMSGQFUL})
+LINK_TROUBLE = frozenset({S.ESME_RINVBNDSTS})
+SUBMIT_ERRORS: dict[int, ErrorCode] = {
+    S.ESME_RINVDSTADR: ErrorCode.INVALID_PHONE,
+    S.ESME_RINVDSTTON: ErrorCode.INVALID_PHONE,
+    S.ESME_RINVDSTNPI: ErrorCode.INVALID_PHONE,
+    S.ESME_RINVSRCADR: ErrorCode.SENDER_NOT_ALLOWED,
+    S.ESME_RINVSRCTON: ErrorCode.SENDER_NOT_ALLOWED,
+    S.ESME_RINVSRCNPI: ErrorCode.SENDER_NOT_ALLOWED,
+    S.ESME_RINVMSGLEN: ErrorCode.TEXT_TOO_LONG,
+    S.ESME_RINVSCHED: ErrorCode.BAD_SCHEDULE,
+    S.ESME_RINVEXPIRY: ErrorCode.BAD_VALIDITY,
+}
+RECEIPT_STATUS: dict[str, tuple[Status, ErrorCode | None]] = {
+    "DELIVRD": (Status.DELIVERED, None),
+    "UNDELIV": (Status.UNDELIVERED, ErrorCode.NETWORK_ERROR),
+    "DELETED": (Status.UNDELIVERED, ErrorCode.NETWORK_ERROR),
+    "EXPIRED": (Status.EXPIRED, ErrorCode.EXPIRED),
+    "REJECTD": (Status.REJECTED, ErrorCode.CARRIER_REJECTED),
+    "UNKNOWN": (Status.UNKNOWN, None),
+}
+_RANK = {Status.DELIVERED: 0, Status.UNKNOWN: 1, Status.EXPIRED: 2, Status.UNDELIVERED: 3}
+
+
+def submit_error(status: int) -> ErrorCode:
+    return SUBMIT_ERRORS.get(status, ErrorCode.CARRIER_REJECTED)
+
+
+@dataclass(slots=True)
+class _Sent:
+    """A message handed to the SMSC: its parts' ids and the receipts seen so far."""
+
+    message: Message
+    parts: int
+    ids: list[str | None]
+    in_submit: bool = True
+    error: int = 0
+    finals: dict[int, tuple[Status, str]] = field(default_factory=dict)
+    at: float = 0.0
+
+
+@dataclass(slots=True)
+class _Job:
+    sent: _Sent
+    index: int
+    pdu: SubmitSm
+    losses: int = 0
+
+
+@dataclass(slots=True)
+class _Early:
+    receipt: tuple[str, str, str]  # id, stat, err
+    session: ClientSession
+    pdu: Pdu
+    at: float
+
+
+class ClientSession(Session):
+    def __init__(self, connector: SmppConnector, mode: str) -> None:
+        cfg = connector.config
+        super().__init__(
+            window=cfg.window,
+            response_timeout=cfg.response_timeout,
+            enquire_link=cfg.enquire_link,
+            name=f"smpp-client:{cfg.name}",
+        )
+        self.connector = connector
+        self.mode = mode
+        self.bound = False
+        self._batch: list[Pdu] = []
+
+    def handle_request(self, pdu: Pdu) -> Pdu | None:
+        if isinstance(pdu, DeliverSm | DataSm):
+            self._batch.append(pdu)
+            return None
+        return super().handle_request(pdu)
+
+    def after_read(self) -> None:
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self.connector.spawn(self.connector.on_deliver(self, batch))
+
+    def on_closed(self, exc: Exception | None) -> None:
+        self.bound = False
+        self.connector.lost(self)
+
+
+class SmppConnector(Connector):
+    def __init__(self, config: SmppClientConfig, store: Store | None = None) -> None:
+        self.config = config
+        self.name = config.name
+        self.tps = config.tps
+        self.store = store
+        self._sink: ReportSink | None = None
+        self._tasks: set[asyncio.Task[object]] = set()
+        self._links: list[asyncio.Task[None]] = []
+        self._bound: list[ClientSession] = []  # sessions that may submit
+        self._ready = asyncio.Event()
+        self._turn = itertools.count()
+        self._refs = itertools.count(1)
+        self._sent: dict[str, _Sent] = {}  # message id -> sent
+        self._ids: dict[str, tuple[_Sent, int]] = {}  # normalised carrier id -> (sent, part)
+        self._early: dict[str, list[_Early]] = {}
+        self._reassembler = Reassembler()
+        self._stopping = False
+        self.scheme = {"udh8": Scheme.UDH8, "udh16": Scheme.UDH16, "sar": Scheme.SAR}[config.concat]
+        mode = config.receipt_ids
+        self._hex_to_dec = mode in ("hex-dec", "hex-to-dec")
+        self._dec_to_hex = mode in ("hex-dec", "dec-to-hex")
+        self.resubmitted = 0  # submit_sm sent again after a lost window (for tests and metrics)
+
+    # Lifecycle ----------------------------------------------------------------------------------
+    async def start(self, sink: ReportSink) -> None:
+        self._sink = sink
+        modes = ["trx"] if self.config.bind == "transceiver" else ["tx", "rx"]
+        for n in range(max(1, self.config.sessions)):
+            for mode in modes:
+                self._links.append(
+                    asyncio.create_task(self._maintain(mode), name=f"smpp-{mode}-{n}")
+                )
+        self._links.append(asyncio.create_task(self._sweep(), name="smpp-sweep"))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._links:
+            task.cancel()
+        for task in self._links:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._links = []
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait_bound(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._ready.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _maintain(self, mode: str) -> None:
+        cfg = self.config
+        delay = cfg.reconnect_min
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            session: ClientSession | None = None
+            try:
+                _, link = await asyncio.wait_for(
+                    loop.create_connection(lambda: ClientSession(self, mode), cfg.host, cfg.port),
+                    cfg.response_timeout,
+                )
+                session = link
+                bind_cls = {"trx": BindTransceiver, "tx": BindTransmitter, "rx": BindReceiver}[mode]
+                resp = await link.call(
+                    bind_cls(
+                        system_id=cfg.system_id,
+                        password=cfg.password,
+                        system_type=cfg.system_type,
+                    )
+                )
+                if resp.command_status != 0:
+                    log.warning(
+                        "%s: bind refused by %s:%d: %s",
+                        cfg.name,
+                        cfg.host,
+                        cfg.port,
+                        _status_name(resp.command_status),
+                    )
+                    link.close()
+                else:
+                    link.bound = True
+                    delay = cfg.reconnect_min
+                    log.info("%s: bound (%s) to %s:%d", cfg.name, mode, cfg.host, cfg.port)
+                    if mode != "rx":
+                        self._bound.append(link)
+                        self._ready.set()
+                    await link.closed
+                    log.warning("%s: link to %s:%d lost", cfg.name, cfg.host, cfg.port)
+                    continue  # reconnect at once after a working link drops
+            except asyncio.CancelledError:
+                if session is not None and session.is_open:
+                    await session.unbind()
+                raise
+            except (OSError, TimeoutError, ConnectionError) as exc:
+                log.warning("%s: cannot connect to %s:%d: %s", cfg.name, cfg.host, cfg.port, exc)
+                if session is not None:
+                    session.abort()
+            await asyncio.sleep(delay)
+            delay = min(cfg.reconnect_max, delay * 2)
+
+    def lost(self, session: ClientSession) -> None:
+        if session in self._bound:
+            self._bound.remove(session)
+        if not self._bound:
+            self._ready.clear()
+
+    # Submit -------------------------------------------------------------------------------------
+    async def submit(self, messages: Sequence[Message]) -> list[Report]:
+        now = time.time()
+        reports: list[Report] = []
+        sents: list[_Sent] = []
+        jobs: list[_Job] = []
+        for m in messages:
+            try:
+                pdus = self._pdus(m)
+            except ValueError as exc:
+                reports.append(
+                    Report(
+                        message_id=m.id,
+                        status=Status.REJECTED,
+                        error_code=ErrorCode.CARRIER_REJECTED.value,
+                        carrier_error=str(exc)[:100],
+                        at=now,
+                    )
+                )
+                continue
+            sent = _Sent(m, len(pdus), [None] * len(pdus), at=now)
+            self._sent[m.id] = sent
+            sents.append(sent)
+            jobs += [_Job(sent, k, pdu) for k, pdu in enumerate(pdus)]
+        try:
+            await self._send_all(jobs)
+        except BaseException:
+            for sent in sents:
+                self._forget(sent)
+            raise
+        done = time.time()
+        for sent in sents:
+            sent.in_submit = False
+            m = sent.message
+            if sent.error:
+                self._forget(sent)
+                reports.append(
+                    Report(
+                        message_id=m.id,
+                        status=Status.REJECTED,
+                        error_code=submit_error(sent.error).value,
+                        carrier_error=f"smpp:0x{sent.error:08x}",
+                        at=done,
+                    )
+                )
+            else:
+                reports.append(
+                    Report(
+                        message_id=m.id, status=Status.SUBMITTED, carrier_id=sent.ids[0], at=done
+                    )
+                )
+        return reports
+
+    async def _send_all(self, jobs: list[_Job]) -> None:
+        backoff = self.config.throttle_backoff
+        while jobs:
+            in_flight: list[tuple[_Job, ClientSession, asyncio.Future[Pdu]]] = []
+            retry: list[_Job] = []
+            for i, job in enumerate(jobs):
+                if job.sent.error:
+                    continue  # another part was refused: the message is rejected
+                try:
+                    session = await self._session()
+                    await session.acquire_slot()
+                except SessionClosed:
+                    retry += jobs[i:]
+                    break
+                fut = session.send_request(job.pdu)
+                # Learn the SMSC's id as soon as the response is read, before any receipt
+                # of the same read is looked up.
+                fut.add_done_callback(functools.partial(self._responded, job))
+                in_flight.append((job, session, fut))
+            throttled = False
+            for job, session, fut in in_flight:
+                try:
+                    resp = await fut
+                except (SessionClosed, ResponseTimeout) as exc:
+                    if isinstance(exc, ResponseTimeout):
+                        # The link is not trustworthy: drop it (the maintain loop reconnects).
+                        session.abort()
+                    job.losses += 1
+                    self.resubmitted += 1
+                    retry.append(job)
+                    continue
+                status = resp.command_status
+                if status == 0:
+                    continue  # see _responded
+                if status in THROTTLING:
+                    throttled = True
+                    retry.append(job)
+                elif status in LINK_TROUBLE:
+                    retry.append(job)
+                else:
+                    job.sent.error = status
+            jobs = retry
+            if throttled:
+                await asyncio.sleep(backoff)
+                backoff = min(self.config.throttle_backoff_max, backoff * 2)
+            else:
+                backoff = self.config.throttle_backoff
+
+    async def _session(self) -> ClientSession:
+        deadline = time.monotonic() + self.config.submit_timeout
+        while True:
+            bound = [s for s in self._bound if s.is_open]
+            if bound:
+                start = next(self._turn)
+                for k in range(len(bound)):
+                    session = bound[(start + k) % len(bound)]
+                    if session.window_free:
+                        return session
+                return bound[start % len(bound)]
+            self._ready.clear()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not await self.wait_bound(remaining):
+                raise GatewayError(ErrorCode.UNAVAILABLE, f"{self.name}: no SMPP link")
+
+    def _pdus(self, m: Message) -> list[SubmitSm]:
+        cfg = self.config
+        coding = cfg.gsm_coding if m.encoding == "gsm7" else cfg.ucs2_coding
+        packed = cfg.gsm_packed and coding == 0
+        try:
+            unpacked = encode_text(m.text, coding)
+        except ValueError:
+            coding, packed = cfg.ucs2_coding, False
+            unpacked = encode_text(m.text, coding)
+        if m.flash:
+            coding = 0x18 if coding == 8 else 0x10 if coding == 0 else coding
+        # One part (most messages): the encoding above is the payload; no splitting needed.
+        units = len(unpacked) // 2 if alphabet(coding) is Alphabet.UCS2 else len(unpacked)
+        if units <= capacities(coding, self.scheme)[0]:
+            payload = encode_text(m.text, coding, packed=True) if packed else unpacked
+            parts = [Part(payload)]
+        else:
+            ref_limit = 0xFF if self.scheme is Scheme.UDH8 else 0xFFFF
+            parts = split_text(
+                m.text,
+                coding,
+                ref=next(self._refs) % (ref_limit + 1),
+                scheme=self.scheme,
+                packed=packed,
+            )
+        sender = m.sender or ""
+        source_ton, source_npi = cfg.source_ton, cfg.source_npi
+        if source_ton < 0:
+            digits = sender.lstrip("+")
+            if digits.isdigit() and len(digits) > 6:
+                source_ton, source_npi = 1, 1
+            elif digits.isdigit():
+                source_ton, source_npi = 3, 0
+            else:
+                source_ton, source_npi = 5, 0
+        validity = format_time(m.expires_at) if cfg.send_validity else ""
+        return [
+            SubmitSm(
+                service_type=cfg.service_type,
+                source_addr_ton=source_ton,
+                source_addr_npi=max(0, source_npi),
+                source_addr=sender.lstrip("+") if source_ton == 1 else sender,
+                dest_addr_ton=cfg.dest_ton,
+                dest_addr_npi=cfg.dest_npi,
+                destination_addr=m.phone,
+                esm_class=part.esm_class,
+                priority_flag=max(0, min(3, m.priority)),
+                validity_period=validity,
+                registered_delivery=cfg.registered_delivery,
+                data_coding=coding,
+                short_message=part.short_message,
+                tlvs=dict(part.tlvs),
+            )
+            for part in parts
+        ]
+
+    def _responded(self, job: _Job, fut: asyncio.Future[Pdu]) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            return
+        resp = fut.result()
+        if resp.command_status == 0 and self._sent.get(job.sent.message.id) is job.sent:
+            self._acknowledged(job.sent, job.index, getattr(resp, "message_id", ""))
+
+    # Receipts -----------------------------------------------------------------------------------
+    def _variants(self, carrier_id: str) -> set[str]:
+        return id_variants(carrier_id, hex_to_dec=self._hex_to_dec, dec_to_hex=self._dec_to_hex)
+
+    def _acknowledged(self, sent: _Sent, index: int, carrier_id: str) -> None:
+        sent.ids[index] = carrier_id
+        matched: list[_Early] = []
+        for variant in self._variants(carrier_id):
+            self._ids[variant] = (sent, index)
+            matched += self._early.pop(variant, [])
+        if matched:
+            self.spawn(self._settle_early(matched))
+
+    def _forget(self, sent: _Sent) -> None:
+        self._sent.pop(sent.message.id, None)
+        for carrier_id in sent.ids:
+            if carrier_id is not None:
+                for variant in self._variants(carrier_id):
+                    if self._ids.get(variant, (None,))[0] is sent:
+                        del self._ids[variant]
+
+    def _on_receipt(self, sent: _Sent, index: int, receipt: tuple[str, str, str]) -> list[Report]:
+        outcome = RECEIPT_STATUS.get(receipt[1])
+        if outcome is None:
+            return []  # ENROUTE, ACCEPTD: not final
+        sent.finals[index] = (outcome[0], receipt[2])
+        if len(sent.finals) < sent.parts:
+            return []
+        self._forget(sent)
+        worst = max(sent.finals.values(), key=lambda f: _RANK.get(f[0], 4))
+        status = worst[0]
+        error = next((e for s, e in RECEIPT_STATUS.values() if s is status and e is not None), None)
+        now = time.time()
+        out = []
+        if sent.in_submit:
+            # The dispatcher records SUBMITTED after submit() returns: record it first here.
+            out.append(
+                Report(
+                    message_id=sent.message.id,
+                    status=Status.SUBMITTED,
+                    carrier_id=sent.ids[0],
+                    at=now,
+                )
+            )
+        out.append(
+            Report(
+                message_id=sent.message.id,
+                status=status,
+                carrier_id=sent.ids[0],
+                error_code=error.value if error else None,
+                carrier_error=worst[1] if status is not Status.DELIVERED else None,
+                at=now,
+            )
+        )
+        return out
+
+    async def on_deliver(self, session: ClientSession, pdus: list[Pdu]) -> None:
+        assert self._sink is not None
+        reports: list[Report] = []
+        incoming: list[Incoming] = []
+        answers: list[Pdu] = []
+        now = time.time()
+        for pdu in pdus:
+            esm_class = getattr(pdu, "esm_class", 0)
+            if esm_class & ESM_TYPE_MASK in (
+                EsmClass.SMSC_DELIVERY_RECEIPT,
+                EsmClass.INTERMEDIATE_DELIVERY_NOTIFICATION,
+            ) or pdu.tlvs.get(Tag.RECEIPTED_MESSAGE_ID):
+                try:
+                    receipt = _receipt(pdu)
+                except ValueError:
+                    log.warning("%s: unreadable receipt ignored", self.name)
+                    answers.append(pdu.make_resp())
+                    continue
+                key = normalize_id(receipt[0])
+                hit = self._ids.get(key)
+                if hit is None:
+                    self._early.setdefault(key, []).append(_Early(receipt, session, pdu, now))
+                    continue  # answered when its submit_sm_resp comes, or after the wait
+                reports += self._on_receipt(hit[0], hit[1], receipt)
+                answers.append(pdu.make_resp())
+                continue
+            mo = self._incoming(pdu, now)
+            if mo is not None:
+                incoming.append(mo)
+            answers.append(pdu.make_resp())
+        await self._record(session, reports, incoming, answers)
+
+    async def _record(
+        self,
+        session: ClientSession,
+        reports: list[Report],
+        incoming: list[Incoming],
+        answers: list[Pdu],
+    ) -> None:
+        assert self._sink is not None
+        try:
+            if reports:
+                await self._sink.reports(reports)
+            if incoming:
+                await self._sink.incoming(incoming)
+        except Exception:
+            log.exception("%s: recording receipts failed; the SMSC will send them again", self.name)
+            for answer in answers:
+                answer.command_status = S.ESME_RX_T_APPN
+                if hasattr(answer, "message_id"):
+                    answer.message_id = ""
+        if answers and session.is_open:
+            session.reply_many(answers)
+
+    def _incoming(self, pdu: Pdu, now: float) -> Incoming | None:
+        try:
+            text = self._reassembler.add_pdu(pdu, now, packed=self.config.gsm_packed)
+        except ValueError as exc:
+            log.warning("%s: incoming SMS not decodable: %s", self.name, exc)
+            return None
+        if text is None:
+            return None
+        source: str = getattr(pdu, "source_addr", "")
+        try:
+            phone = phones.normalize(source)
+        except GatewayError:
+            phone = source
+        return Incoming(phone=phone, to=getattr(pdu, "destination_addr", ""), text=text, at=now)
+
+    async def _settle_early(self, early: list[_Early]) -> None:
+        by_session: dict[ClientSession, tuple[list[Report], list[Pdu]]] = {}
+        for e in early:
+            reports, answers = by_session.setdefault(e.session, ([], []))
+            hit = self._ids.get(normalize_id(e.receipt[0]))
+            if hit is not None:
+                reports += self._on_receipt(hit[0], hit[1], e.receipt)
+            answers.append(e.pdu.make_resp())
+        for session, (reports, answers) in by_session.items():
+            await self._record(session, reports, [], answers)
+
+    async def _sweep(self) -> None:
+        """Receipts whose id no submit_sm_resp brought: look them up in the store, then answer.
+        Carrier ids kept longer than id_memory are dropped (the store still has them)."""
+        while True:
+            await asyncio.sleep(0.5)
+            now = time.time()
+            stale = [
+                k for k, v in self._early.items() if v[0].at + self.config.early_receipt_wait < now
+            ]
+            for key in stale:
+                entries = self._early.pop(key)
+                await self._from_store(entries)
+            old = [
+                s
+                for s in self._sent.values()
+                if not s.in_submit and s.at + self.config.id_memory < now
+            ]
+            for sent in old:
+                self._forget(sent)
+
+    async def _from_store(self, entries: list[_Early]) -> None:
+        rid, stat, err = entries[0].receipt
+        reports: list[Report] = []
+        message = None
+        if self.store is not None:
+            for candidate in [rid, *sorted(self._variants(rid))]:
+                message = await self.store.message_by_carrier_id(candidate)
+                if message is not None:
+                    break
+        if message is not None and message.status in (Status.SUBMITTED, Status.UNKNOWN):
+            outcome = RECEIPT_STATUS.get(stat)
+            if outcome is not None:
+                reports.append(
+                    Report(
+                        message_id=message.id,
+                        status=outcome[0],
+                        carrier_id=message.carrier_id,
+                        error_code=outcome[1].value if outcome[1] else None,
+                        carrier_error=err if outcome[0] is not Status.DELIVERED else None,
+                        at=time.time(),
+                    )
+                )
+        elif message is None:
+            log.warning("%s: receipt for unknown id %s dropped", self.name, rid)
+        by_session: dict[ClientSession, list[Pdu]] = {}
+        for e in entries:
+            by_session.setdefault(e.session, []).append(e.pdu.make_resp())
+        first = True
+        for session, answers in by_session.items():
+            await self._record(session, reports if first else [], [], answers)
+            first = False
+
+
+def _receipt(pdu: Pdu) -> tuple[str, str, str]:
+    """(id, stat, err) of a deliver_sm receipt: the standard text form read quickly, else the
+    forgiving parser with the TLVs winning; a receipt text in UCS-2 (some SMSCs) is read too."""
+    coding = getattr(pdu, "data_coding", 0)
+    if coding in (0, 1, 3) and Tag.RECEIPTED_MESSAGE_ID not in pdu.tlvs:
+        quick = quick_receipt(getattr(pdu, "short_message", b""))
+        if quick is not None:
+            return quick
+    if coding == 8 or (coding & 0xEC) == 0x08:
+        raw = getattr(pdu, "short_message", b"")
+        text = decode_text(raw, 8).encode("latin-1", "replace")
+        pdu = dataclasses.replace(pdu, short_message=text, data_coding=0)  # type: ignore[call-arg]
+    receipt = receipt_from_pdu(pdu)
+    return receipt.id, receipt.stat, receipt.err
+
+
+def _status_name(status: int) -> str:
+    try:
+        return S(status).name
+    except ValueError:
+        return hex(status)
