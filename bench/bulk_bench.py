@@ -27,8 +27,13 @@ from bench.http_bench import ROOT, wait_ready
 
 
 def body(n: int, run: int) -> bytes:
-    recipients = [{"to": f"+7965{i:07d}", "client_ref": f"r{run}-{i}", "vars": {"name": f"client {i}"}} for i in range(n)]
-    return json.dumps({"text": "Dear %name%, your order has shipped", "from": "Test", "recipients": recipients}).encode()
+    recipients = [
+        {"to": f"+7965{i:07d}", "client_ref": f"r{run}-{i}", "vars": {"name": f"client {i}"}}
+        for i in range(n)
+    ]
+    return json.dumps(
+        {"text": "Dear %name%, your order has shipped", "from": "Test", "recipients": recipients}
+    ).encode()
 
 
 def main() -> None:
@@ -36,29 +41,85 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--port", type=int, default=18180)
-    parser.add_argument("--database", default=None, help="database URL (default: a fresh SQLite file)")
+    parser.add_argument(
+        "--database", default=None, help="database URL (default: a fresh SQLite file)"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="smsgate-bulk-"))
     db = args.database or f"sqlite:///{tmp}/bulk.db"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SMSGATE_LOG_LEVEL": "warning", "SMSGATE_DISPATCHER__POLL": "1"}
-    accounts = {"accounts": [{"name": "bulk", "balance": "100000000", "price": "0.01", "senders": ["Test"],
-                              "credentials": [{"dialect": "native", "kind": "token", "secret": "bulk-token"}]}]}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SMSGATE_LOG_LEVEL": "warning", "SMSGATE_SMPP__PORT": "0",
+        "SMSGATE_DISPATCHER__POLL": "1",
+    }
+    accounts = {
+        "accounts": [
+            {
+                "name": "bulk",
+                "balance": "100000000",
+                "price": "0.01",
+                "senders": ["Test"],
+                "credentials": [{"dialect": "native", "kind": "token", "secret": "bulk-token"}],
+            }
+        ]
+    }
     (tmp / "a.json").write_text(json.dumps(accounts))
-    subprocess.run([sys.executable, "-m", "smsgate.cli", "--database", db, "account", "import", str(tmp / "a.json")],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
-    proc = subprocess.Popen([sys.executable, "-m", "smsgate.cli", "serve", "--database", db, "--port", str(args.port), "--workers", "1"],
-                            cwd=ROOT, env=env, start_new_session=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smsgate.cli",
+            "--database",
+            db,
+            "account",
+            "import",
+            str(tmp / "a.json"),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "smsgate.cli",
+            "serve",
+            "--database",
+            db,
+            "--port",
+            str(args.port),
+            "--workers",
+            "1",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
     try:
         wait_ready(f"http://127.0.0.1:{args.port}/healthz")
         with httpx.Client(timeout=60) as http:
             for run in range(args.runs):
                 payload = body(args.recipients, run)
                 started = time.perf_counter()
-                r = http.post(f"http://127.0.0.1:{args.port}/api/v1/messages/bulk", content=payload,
-                              headers={"Authorization": "Bearer bulk-token", "Content-Type": "application/json"})
+                r = http.post(
+                    f"http://127.0.0.1:{args.port}/api/v1/messages/bulk",
+                    content=payload,
+                    headers={
+                        "Authorization": "Bearer bulk-token",
+                        "Content-Type": "application/json",
+                    },
+                )
                 elapsed = time.perf_counter() - started
-                assert r.status_code == 202 and r.json()["accepted"] == args.recipients, r.text[:300]
-                print(f"run {run + 1}: {args.recipients} recipients accepted and committed in {elapsed:.3f} s", flush=True)
+                assert r.status_code == 202 and r.json()["accepted"] == args.recipients, r.text[
+                    :300
+                ]
+                print(
+                    f"run {run + 1}: {args.recipients} recipients accepted and committed in {elapsed:.3f} s",
+                    flush=True,
+                )
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

@@ -41,7 +41,15 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
 
 def wrk(url: str, seconds: int, connections: int, extra: str = "") -> float:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(ROOT / "bench/post.lua"), url],
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-s",
+            str(ROOT / "bench/post.lua"),
+            url,
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "BENCH_EXTRA": extra},
@@ -65,9 +73,25 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def run_bare(workers: int, port: int, seconds: int, connections: int) -> float:
     proc = subprocess.Popen(
-        [PY, "-m", "uvicorn", "bench.bare_app:app", "--port", str(port), "--workers", str(workers),
-         "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, start_new_session=True,
+        [
+            PY,
+            "-m",
+            "uvicorn",
+            "bench.bare_app:app",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        start_new_session=True,
     )
     try:
         wait_ready(f"http://127.0.0.1:{port}/")
@@ -80,15 +104,51 @@ def run_bare(workers: int, port: int, seconds: int, connections: int) -> float:
 def run_smsgate(workers: int, port: int, seconds: int, connections: int, mode: str) -> float:
     tmp = Path(tempfile.mkdtemp(prefix="smsgate-bench-"))
     db = f"sqlite:///{tmp}/bench.db"
-    accounts = {"accounts": [{"name": "bench", "balance": "100000000", "price": "0.01", "senders": ["Test"],
-                              "credentials": [{"dialect": "native", "kind": "token", "secret": "bench-token"}]}]}
+    accounts = {
+        "accounts": [
+            {
+                "name": "bench",
+                "balance": "100000000",
+                "price": "0.01",
+                "senders": ["Test"],
+                "credentials": [{"dialect": "native", "kind": "token", "secret": "bench-token"}],
+            }
+        ]
+    }
     (tmp / "accounts.json").write_text(json.dumps(accounts))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SMSGATE_LOG_LEVEL": "warning"}
-    subprocess.run([PY, "-m", "smsgate.cli", "--database", db, "account", "import", str(tmp / "accounts.json")],
-                   cwd=ROOT, env=env, check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SMSGATE_LOG_LEVEL": "warning", "SMSGATE_SMPP__PORT": "0"}
+    subprocess.run(
+        [
+            PY,
+            "-m",
+            "smsgate.cli",
+            "--database",
+            db,
+            "account",
+            "import",
+            str(tmp / "accounts.json"),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     proc = subprocess.Popen(
-        [PY, "-m", "smsgate.cli", "serve", "--database", db, "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT, env=env, start_new_session=True,
+        [
+            PY,
+            "-m",
+            "smsgate.cli",
+            "serve",
+            "--database",
+            db,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
     )
     extra = f',"schedule_at":{int(time.time()) + 3600}' if mode == "accept" else ""
     try:
@@ -102,7 +162,9 @@ def run_smsgate(workers: int, port: int, seconds: int, connections: int, mode: s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
@@ -111,7 +173,10 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian package 'wrk')")
-    print(f"{'workers':>7} {'bare req/s':>11} " + " ".join(f"{m + ' req/s':>12} {'ratio':>6}" for m in args.modes))
+    print(
+        f"{'workers':>7} {'bare req/s':>11} "
+        + " ".join(f"{m + ' req/s':>12} {'ratio':>6}" for m in args.modes)
+    )
     for workers in args.workers:
         bare = run_bare(workers, args.port, args.seconds, args.connections)
         cells = []

@@ -13,7 +13,9 @@ import uvloop
 from tests.support.servers import Gateway, Receiver, start_gateway, start_receiver, test_config
 
 
-def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
     """uvloop, as `smsgate serve` runs: asyncio's own loop stalls keep-alive answers ~40 ms here."""
     return {"uvloop": uvloop.new_event_loop}
 

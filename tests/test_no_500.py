@@ -24,7 +24,14 @@ BODIES: list[bytes] = [
     b"phones=%2B79651111111&mes=hi&login=acme&psw=acme-pw&fmt=99&charset=bogus",
     b'{"messages": [{"phone_number": "1e999", "text": "' + "ж".encode() * 5000 + b'"}]}',
 ]
-CONTENT_TYPES = ["application/json", "text/json; charset=utf-8;", "application/x-www-form-urlencoded", "text/xml", "multipart/form-data; boundary=zzz", ""]
+CONTENT_TYPES = [
+    "application/json",
+    "text/json; charset=utf-8;",
+    "application/x-www-form-urlencoded",
+    "text/xml",
+    "multipart/form-data; boundary=zzz",
+    "",
+]
 AUTHS = [None, "Basic YWNtZTphY21lLXB3", "Basic !!!", "Bearer acme-token", "Bearer x"]
 
 
@@ -62,9 +69,16 @@ async def test_garbage_never_gets_a_500(gateway: Gateway, http: aiohttp.ClientSe
                 auth = rng.choice(AUTHS)
                 if auth:
                     headers["Authorization"] = auth
-                query = rng.choice(["", "?fmt=3", "?login=acme&psw=acme-pw&id=%00", "?str_hash=zz&login=acme&txn_id=1"])
+                query = rng.choice(
+                    [
+                        "",
+                        "?fmt=3",
+                        "?login=acme&psw=acme-pw&id=%00",
+                        "?str_hash=zz&login=acme&txn_id=1",
+                    ]
+                )
                 r = await http.request(method, path + query, data=body, headers=headers)
                 text = await r.text(errors="replace")
-                if r.status >= 500 and r.status != 503 or "Traceback" in text:
+                if (r.status >= 500 and r.status != 503) or "Traceback" in text:
                     failures.append((method, path + query, r.status, text[:200]))
     assert failures == []

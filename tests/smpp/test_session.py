@@ -13,6 +13,20 @@ from smsgate.smpp.session import ResponseTimeout, Session, SessionClosed
 from smsgate.smpp.times import format_time, parse_time
 
 
+class _CountingTransport:
+    """Forwards to the real transport, counting writes (uvloop's write cannot be patched)."""
+
+    def __init__(self, inner: asyncio.BaseTransport) -> None:
+        self._inner = inner
+
+    def write(self, data: bytes) -> None:
+        Counting.writes += 1
+        self._inner.write(data)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
 class Counting(Session):
     """Answers enquire_link; holds submit_sm unanswered; counts transport writes."""
 
@@ -20,15 +34,8 @@ class Counting(Session):
     instances: ClassVar[list[Counting]] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
+        super().connection_made(_CountingTransport(transport))  # type: ignore[arg-type]
         Counting.instances.append(self)
-        write = transport.write  # type: ignore[attr-defined]
-
-        def counted(data: bytes) -> None:
-            Counting.writes += 1
-            write(data)
-
-        transport.write = counted  # type: ignore[attr-defined]
 
     def handle_request(self, pdu: Pdu) -> Pdu | None:
         if isinstance(pdu, SubmitSm):

@@ -50,7 +50,8 @@ class Server:
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
         self.workers = workers
-        self.env = env or {}
+        # No SMPP listener unless a test asks for one: port 2775 may be another test's.
+        self.env = {"SMSGATE_SMPP__PORT": "0", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> None:
