@@ -7,7 +7,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Collection, Iterable, Sequence
-from importlib import resources
 from typing import Any
 
 import msgspec
@@ -36,6 +35,7 @@ from .base import (
     Store,
     StoreUnavailable,
 )
+from .migrations import migrations, statements
 
 _json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
@@ -284,9 +284,8 @@ class SQLiteStore(Store):
             current = row[0] or 0
             for version, sql in migrations("sqlite"):
                 if version > current:
-                    for statement in sql.split(";\n"):
-                        if statement.strip():
-                            conn.execute(statement)
+                    for statement in statements(sql):
+                        conn.execute(statement)
                     conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
                     current = version
             return int(current)
@@ -835,16 +834,6 @@ class SQLiteStore(Store):
                 [(connector, m) for m in message_ids],
             )
         )
-
-
-def migrations(backend: str) -> list[tuple[int, str]]:
-    """Numbered SQL files for a backend, in order: '001_init.sql' is version 1."""
-    folder = resources.files("smsgate.store").joinpath("sql", backend)
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
 
 
 # Write operations, run inside the writer's transaction ----------------------------------------
