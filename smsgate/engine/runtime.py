@@ -75,6 +75,7 @@ class Engine:
             lease=config.dispatcher.lease,
             max_inflight=config.dispatcher.max_inflight,
             exclusive=store.exclusive_dispatch,
+            idle_poll=config.dispatcher.idle_poll,
         )
         self._http = HttpSender(timeout=config.notifier.timeout) if send is None else None
         self.notifier = Notifier(
@@ -82,6 +83,7 @@ class Engine:
             policies,
             send or self._http,  # type: ignore[arg-type]
             poll=config.notifier.poll,
+            lease=config.notifier.lease,
             concurrency=config.notifier.concurrency,
         )
         self.reports.changed = self.notifier.wakeup

@@ -658,7 +658,8 @@ class SQLiteStore(Store):
 
         await self._write(op)
 
-    async def claimed_by_others(self, now: float, token: str) -> list[Message]:
+    async def claimed_by_others(self, now: float, token: str, lease: float = 60.0) -> list[Message]:
+        # Exclusive: only called by the one engine as it starts, so nothing to take over.
         return self._messages(
             "status = 'queued' AND dispatch_token IS NOT NULL AND dispatch_token != ?"
             " AND lease_until < ?",
