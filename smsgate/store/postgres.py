@@ -116,11 +116,11 @@ _INSERT: tuple[tuple[str, str], ...] = (
     ("meta", "text"),
 )
 _INSERT_NAMES = [c for c, _ in _INSERT]
-_INSERT_SQL = (
-    f"INSERT INTO messages ({', '.join(_INSERT_NAMES)})"
-    f" SELECT * FROM unnest({', '.join(f'${i}::{t}[]' for i, (_, t) in enumerate(_INSERT, 1))})"
-    " ON CONFLICT (account_id, dialect, client_ref) WHERE client_ref IS NOT NULL DO NOTHING"
-    " RETURNING id"
+_INSERT_SQL = (  # seq from its default, in row order
+    f"INSERT INTO messages ({', '.join(_INSERT_NAMES[1:])}) SELECT * FROM unnest("
+    + ", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(_INSERT[1:], 1))
+    + ") ON CONFLICT (account_id, dialect, client_ref) WHERE client_ref IS NOT NULL DO NOTHING"
+    " RETURNING id, seq"
 )
 ACCOUNT_COLS = (
     "id, name, balance, price, currency, tps, timezone, active, ip_allowlist, callback_urls,"
@@ -129,6 +129,7 @@ ACCOUNT_COLS = (
 _ACCOUNT_JSON = {"ip_allowlist", "callback_urls", "settings"}
 _ACCOUNT_FIELDS = set(ACCOUNT_COLS.replace(" ", "").split(",")) - {"id"}
 _OUTBOX_COLS = "id, event_id, account_id, dialect, kind, url, payload, attempts, created_at"
+_STATUS = {s: s.value for s in Status}  # (an enum's .value is slow in bulk)
 _OPEN = ("accepted", "scheduled", "queued", "submitted", "unknown")
 
 COPY_FROM = 1000  # messages in one transaction from which COPY beats one unnest INSERT
@@ -189,7 +190,7 @@ def message_row(m: Message) -> tuple[Any, ...]:
         m.flash,
         m.tag,
         m.callback_url,
-        m.status.value,
+        _STATUS[m.status],
         m.error_code,
         m.price,
         m.created_at,
@@ -290,6 +291,10 @@ def split_url(url: str) -> tuple[str, dict[str, float]]:
     return dsn, ours
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool connections carry no session state of ours: skip the reset query (a round trip)."""
+
+
 class _Request(msgspec.Struct):
     account_id: int
     messages: Sequence[Message]
@@ -324,6 +329,7 @@ class PostgresStore(Store):
         try:
             self._pool = await asyncpg.create_pool(
                 self.dsn,
+                reset=_keep_session,
                 min_size=min(self.pool_min, self.pool_max),
                 max_size=self.pool_max,
                 timeout=self.connect_timeout,
@@ -793,17 +799,17 @@ class PostgresStore(Store):
     ) -> list[Message]:
         async def op(conn: asyncpg.Connection) -> list[Message]:
             await conn.execute(
-                "UPDATE messages SET status = 'queued', updated_at = $1 WHERE seq IN"
-                " (SELECT seq FROM messages WHERE status = 'scheduled' AND dispatch_token IS NULL"
+                "UPDATE messages SET status = 'queued', updated_at = $1 WHERE id IN"
+                " (SELECT id FROM messages WHERE status = 'scheduled' AND dispatch_token IS NULL"
                 " AND not_before <= $1 FOR UPDATE SKIP LOCKED)",
                 now,
             )
             rows = await conn.fetch(
-                f"WITH c AS (SELECT seq FROM messages WHERE status IN ('accepted', 'queued')"
+                f"WITH c AS (SELECT id FROM messages WHERE status IN ('accepted', 'queued')"
                 f" AND dispatch_token IS NULL AND NOT (account_id = ANY($3::int8[]))"
                 f" ORDER BY priority DESC, seq LIMIT $4 FOR UPDATE SKIP LOCKED)"
                 f" UPDATE messages m SET dispatch_token = $1, lease_until = $2, status = 'queued'"
-                f" FROM c WHERE m.seq = c.seq RETURNING {_M_COLS}",
+                f" FROM c WHERE m.id = c.id RETURNING {_M_COLS}",
                 token,
                 now + lease,
                 list(skip_accounts),
@@ -836,11 +842,11 @@ class PostgresStore(Store):
     async def claimed_by_others(self, now: float, token: str, lease: float = 60.0) -> list[Message]:
         rows = await self._tx(
             lambda conn: conn.fetch(
-                f"WITH c AS (SELECT seq FROM messages WHERE status = 'queued'"
+                f"WITH c AS (SELECT id FROM messages WHERE status = 'queued'"
                 f" AND dispatch_token IS NOT NULL AND dispatch_token <> $1 AND lease_until < $2"
                 f" FOR UPDATE SKIP LOCKED)"
                 f" UPDATE messages m SET dispatch_token = $1, lease_until = $3"
-                f" FROM c WHERE m.seq = c.seq RETURNING {_M_COLS}",
+                f" FROM c WHERE m.id = c.id RETURNING {_M_COLS}",
                 token,
                 now,
                 now + lease,
@@ -1052,11 +1058,20 @@ class _AcceptGroups:
         try:
             while self.pending:
                 group: list[tuple[_Request, asyncio.Future[list[Outcome]]]] = []
+                refs: set[tuple[int, str, str]] = set()
                 size = 0
                 while self.pending and size < GROUP_MAX:
-                    item = self.pending.popleft()
-                    group.append(item)
-                    size += len(item[0].messages)
+                    request = self.pending[0][0]
+                    keys = {
+                        (request.account_id, m.dialect, m.client_ref)
+                        for m in request.messages
+                        if m.client_ref is not None
+                    }
+                    if group and not refs.isdisjoint(keys):
+                        break  # the same reference twice: the index decides, across commits
+                    refs |= keys
+                    group.append(self.pending.popleft())
+                    size += len(request.messages)
                 await self._commit(group)
         finally:
             self.busy -= 1
@@ -1108,35 +1123,23 @@ async def _next_seqs(conn: asyncpg.Connection, sequence: str, n: int) -> list[in
 
 
 async def _accept(conn: asyncpg.Connection, requests: Sequence[_Request]) -> list[list[Outcome]]:
-    """Accept one or more requests in the caller's transaction (see the module's docstring)."""
+    """Accept one or more requests in the caller's transaction (see the module's docstring).
+
+    The accounts are locked first, in id order. Each message that is neither stop-listed nor a
+    repeat inside its request is inserted with `ON CONFLICT DO NOTHING`: a reference stored
+    before comes back as the stored message (a duplicate). Then, request by request, the new
+    ones are paid for; a request the balance cannot cover has its rows deleted again. A large
+    request tries one COPY first (no reference stored before: the common case).
+    """
     account_ids = sorted({r.account_id for r in requests})
-    balances = {
+    balances: dict[int, int] = {
         r[0]: r[1]
         for r in await conn.fetch(
             "SELECT id, balance FROM accounts WHERE id = ANY($1::int8[]) ORDER BY id FOR UPDATE",
             account_ids,
         )
     }
-    # References already stored, and stop-listed phones, for every request at once.
-    refs = sorted(
-        {
-            (r.account_id, m.dialect, m.client_ref)
-            for r in requests
-            for m in r.messages
-            if m.client_ref is not None
-        }
-    )
-    existing: dict[tuple[int, str, str], Message] = {}
-    if refs:
-        rows = await conn.fetch(
-            f"SELECT {_M_COLS} FROM unnest($1::int8[], $2::text[], $3::text[]) AS k(a, d, r)"
-            " JOIN messages m ON m.account_id = k.a AND m.dialect = k.d AND m.client_ref = k.r",
-            *_columns(refs, 3),
-        )
-        for row in rows:
-            found = row_to_message(row)
-            existing[(found.account_id, found.dialect, found.client_ref or "")] = found
-    phones = sorted({m.phone for r in requests for m in r.messages})
+    phones = list({m.phone for r in requests for m in r.messages})
     stopped: set[tuple[int, str]] = {
         (r[0], r[1])
         for r in await conn.fetch(
@@ -1147,47 +1150,96 @@ async def _accept(conn: asyncpg.Connection, requests: Sequence[_Request]) -> lis
         )
     }
 
+    # Per request: errors, repeats of a reference inside it, and the candidates to store.
     results: list[list[Outcome | None]] = []
-    fresh: list[tuple[int, int, Message]] = []  # (request, position, message)
-    debits: dict[int, int] = {}
-    jobs: list[Job] = []
-    for n, req in enumerate(requests):
+    candidates: list[list[tuple[int, Message]]] = []
+    repeats: list[list[tuple[int, tuple[str, str]]]] = []
+    for req in requests:
         outcomes: list[Outcome | None] = [None] * len(req.messages)
         mine: list[tuple[int, Message]] = []
+        again: list[tuple[int, tuple[str, str]]] = []
+        seen: set[tuple[str, str]] = set()
         for i, m in enumerate(req.messages):
-            key = (req.account_id, m.dialect, m.client_ref or "")
-            if m.client_ref is not None and key in existing:
-                outcomes[i] = Outcome("duplicate", message=existing[key])
-            elif (req.account_id, m.phone) in stopped or (0, m.phone) in stopped:
+            if stopped and ((req.account_id, m.phone) in stopped or (0, m.phone) in stopped):
                 outcomes[i] = Outcome(
                     "error",
                     error=GatewayError(ErrorCode.STOP_LISTED, f"{m.phone} is on the stop list"),
                 )
-            else:
+            elif m.client_ref is None:
                 mine.append((i, m))
+            elif (m.dialect, m.client_ref) in seen:
+                again.append((i, (m.dialect, m.client_ref)))
+            else:
+                seen.add((m.dialect, m.client_ref))
+                mine.append((i, m))
+        if req.atomic and any(o is not None for o in outcomes):
+            refused = GatewayError(ErrorCode.BAD_REQUEST, "batch refused")
+            for i, _ in mine:
+                outcomes[i] = Outcome("error", error=refused)
+            for i, _ in again:
+                outcomes[i] = Outcome("error", error=refused)
+            mine, again = [], []
         results.append(outcomes)
-        if req.atomic and any(o is not None and o.kind == "error" for o in outcomes):
-            for i, _ in mine:
-                outcomes[i] = Outcome(
-                    "error", error=GatewayError(ErrorCode.BAD_REQUEST, "batch refused")
-                )
-            continue
-        cost = sum(m.price for _, m in mine)
-        if cost and cost > balances.get(req.account_id, 0):
-            error = GatewayError(ErrorCode.INSUFFICIENT_BALANCE, "insufficient balance")
-            for i, _ in mine:
-                outcomes[i] = Outcome("error", error=error)
-            continue
-        if cost:
-            balances[req.account_id] -= cost
-            debits[req.account_id] = debits.get(req.account_id, 0) + cost
-        for i, m in mine:
-            if m.client_ref is not None:  # a later repeat (here or in the group) is a duplicate
-                existing[(req.account_id, m.dialect, m.client_ref)] = m
-            fresh.append((n, i, m))
-        if req.job is not None and mine:
-            jobs.append(req.job)
+        candidates.append(mine)
+        repeats.append(again)
 
+        # Cannot be paid even if none is new (no reference to repeat): refuse before storing.
+        cost = sum(m.price for _, m in mine)
+        if cost > balances.get(req.account_id, 0) and all(m.client_ref is None for _, m in mine):
+            short = GatewayError(ErrorCode.INSUFFICIENT_BALANCE, "insufficient balance")
+            for i, _ in mine:
+                outcomes[i] = Outcome("error", error=short)
+            candidates[-1] = []
+
+    rows = [m for mine in candidates for _, m in mine]
+    stored: dict[str, Message] = {}
+    if rows:
+        big = (
+            len(requests) == 1
+            and len(rows) >= COPY_FROM
+            and sum(m.price for m in rows) <= balances.get(requests[0].account_id, 0)
+        )
+        stored = await _insert_messages(conn, rows, copy=big)
+    lost = [m for m in rows if m.id not in stored]
+    winners = await _winners(conn, lost) if lost else {}
+
+    debits: dict[int, int] = {}
+    unpaid: list[str] = []
+    jobs: list[Job] = []
+    for req, outcomes, mine, again in zip(requests, results, candidates, repeats, strict=True):
+        new = [(i, stored[m.id]) for i, m in mine if m.id in stored]
+        named: dict[tuple[str, str], Message] = {}  # reference -> what it became (for repeats)
+        if len(new) < len(mine):
+            for i, m in mine:
+                if m.id not in stored:
+                    found = winners.get((req.account_id, m.dialect, m.client_ref or ""))
+                    if found is None:  # the row that blocked ours is gone: try again
+                        raise asyncpg.exceptions.SerializationError("conflicting row vanished")
+                    outcomes[i] = Outcome("duplicate", message=found)
+                    named[(m.dialect, m.client_ref or "")] = found
+        cost = sum(m.price for _, m in new)
+        if cost > balances.get(req.account_id, 0):
+            short = GatewayError(ErrorCode.INSUFFICIENT_BALANCE, "insufficient balance")
+            for i, m in new:
+                outcomes[i] = Outcome("error", error=short)
+                unpaid.append(m.id)
+        else:
+            if cost:
+                balances[req.account_id] -= cost
+                debits[req.account_id] = debits.get(req.account_id, 0) + cost
+            for i, m in new:
+                outcomes[i] = Outcome("new", message=m)
+            if req.job is not None and new:
+                jobs.append(req.job)
+        if again:  # a repeat inside the request names what its first occurrence became
+            for _, m in new:
+                if m.client_ref is not None:
+                    named[(m.dialect, m.client_ref)] = m
+            for i, key in again:
+                outcomes[i] = Outcome("duplicate", message=named[key])
+
+    if unpaid:
+        await conn.execute("DELETE FROM messages WHERE id = ANY($1::text[])", unpaid)
     if debits:
         ids = sorted(debits)
         done = await conn.execute(
@@ -1219,64 +1271,36 @@ async def _accept(conn: asyncpg.Connection, requests: Sequence[_Request]) -> lis
                 7,
             ),
         )
-    resolved: dict[tuple[int, str, str], Message] = {}  # reference -> the message it names
-    if fresh:
-        seqs = await _next_seqs(conn, "messages_seq_seq", len(fresh))
-        numbered = [
-            msgspec.structs.replace(m, seq=s) for (_, _, m), s in zip(fresh, seqs, strict=True)
-        ]
-        inserted = await _insert_messages(conn, numbered)
-        lost = [m for m in numbered if m.id not in inserted]
-        stored = {m.id for m in numbered if m.id in inserted}
-        winners = await _winners(conn, lost) if lost else {}
-        refunds: dict[int, int] = {}
-        for (n, i, _), m in zip(fresh, numbered, strict=True):
-            key = (m.account_id, m.dialect, m.client_ref or "")
-            if m.id in stored:
-                results[n][i] = Outcome("new", message=m)
-                resolved[key] = m
-            else:  # another node stored this reference first: the index decided
-                resolved[key] = winners[key]
-                results[n][i] = Outcome("duplicate", message=winners[key])
-                refunds[m.account_id] = refunds.get(m.account_id, 0) + m.price
-        if any(refunds.values()):
-            ids = sorted(refunds)
-            await conn.execute(
-                "UPDATE accounts a SET balance = a.balance + d.amount"
-                " FROM unnest($1::int8[], $2::int8[]) AS d(id, amount) WHERE a.id = d.id",
-                ids,
-                [refunds[i] for i in ids],
-            )
-    # Repeats of a reference first seen in this transaction point at the message it became.
-    out: list[list[Outcome]] = []
-    for outcomes in results:
-        final: list[Outcome] = []
-        for o in outcomes:
-            assert o is not None
-            if o.kind == "duplicate" and o.message is not None and o.message.seq == 0:
-                m = o.message
-                o = Outcome(
-                    "duplicate", message=resolved[(m.account_id, m.dialect, m.client_ref or "")]
-                )
-            final.append(o)
-        out.append(final)
-    return out
+    return [[o for o in outcomes if o is not None] for outcomes in results]
 
 
-async def _insert_messages(conn: asyncpg.Connection, messages: Sequence[Message]) -> set[str]:
-    """Insert; the ids actually stored (a reference another transaction took is skipped)."""
-    rows = [message_row(m) for m in messages]
-    if len(rows) >= COPY_FROM:
-        # COPY cannot skip conflicts; under the account locks there are none, but should the
-        # index still find one, fall back to the INSERT that skips it.
+async def _insert_messages(
+    conn: asyncpg.Connection, messages: Sequence[Message], *, copy: bool = False
+) -> dict[str, Message]:
+    """Insert, skipping references stored before; the stored messages (with their seq) by id.
+
+    With `copy`, one COPY first: it stores them all when no reference was stored before, and
+    else the index refuses it as a whole and the INSERT that skips them runs instead.
+    """
+    if copy:
+        seqs = await _next_seqs(conn, "messages_seq_seq", len(messages))
+        numbered = [msgspec.structs.replace(m, seq=s) for m, s in zip(messages, seqs, strict=True)]
         try:
             async with conn.transaction():  # a savepoint
-                await conn.copy_records_to_table("messages", records=rows, columns=_INSERT_NAMES)
-            return {m.id for m in messages}
+                await conn.copy_records_to_table(
+                    "messages", records=(message_row(m) for m in numbered), columns=_INSERT_NAMES
+                )
+            return {m.id: m for m in numbered}
         except asyncpg.UniqueViolationError:
-            log.warning("COPY met a stored client reference; inserting with ON CONFLICT")
-    found = await conn.fetch(_INSERT_SQL, *_columns(rows, len(_INSERT)))
-    return {r[0] for r in found}
+            pass  # some were sent before: insert the others
+    rows = [message_row(m)[1:] for m in messages]
+    found = await conn.fetch(_INSERT_SQL, *_columns(rows, len(_INSERT) - 1))
+    seqs_by_id = {r[0]: r[1] for r in found}
+    return {
+        m.id: msgspec.structs.replace(m, seq=seqs_by_id[m.id])
+        for m in messages
+        if m.id in seqs_by_id
+    }
 
 
 async def _winners(
@@ -1360,8 +1384,8 @@ async def _apply_reports(
     if changed:
         values = [
             (
-                m.seq,
-                m.status.value,
+                m.id,
+                _STATUS[m.status],
                 m.error_code,
                 m.updated_at,
                 m.carrier_id,
@@ -1379,10 +1403,10 @@ async def _apply_reports(
             " dispatch_token = CASE WHEN u.clear THEN NULL ELSE m.dispatch_token END,"
             " lease_until = CASE WHEN u.clear THEN NULL ELSE m.lease_until END,"
             " text = CASE WHEN m.confidential AND u.blank THEN '' ELSE m.text END"
-            " FROM unnest($1::int8[], $2::text[], $3::text[], $4::float8[], $5::text[],"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[],"
             " $6::float8[], $7::float8[], $8::bool[], $9::bool[])"
-            " AS u(seq, status, error_code, updated_at, carrier_id, submitted_at, done_at, clear,"
-            " blank) WHERE m.seq = u.seq",
+            " AS u(id, status, error_code, updated_at, carrier_id, submitted_at, done_at, clear,"
+            " blank) WHERE m.id = u.id",
             *_columns(values, 9),
         )
     if refunds:

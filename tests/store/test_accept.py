@@ -243,3 +243,23 @@ async def test_accept_after_close_is_unavailable(store: Store, size: int) -> Non
     await store.close()
     with pytest.raises(StoreUnavailable):
         await store.accept(a.id, [message(a.id, f"7965{i:07d}") for i in range(size)])
+
+
+async def test_repeats_cost_nothing(store: Store) -> None:
+    a = await make_account(store, balance=1_000_000)  # two messages' worth
+    [x] = await store.accept(a.id, [message(a.id, client_ref="x")])
+    outcomes = await store.accept(
+        a.id, [message(a.id, client_ref="x"), message(a.id, client_ref="y")]
+    )
+    assert [o.kind for o in outcomes] == ["duplicate", "new"]
+    assert outcomes[0].message == x.message
+    assert await balance(store, a.id) == 0
+    refs = ["x", "y", "z", "z"]
+    outcomes = await store.accept(a.id, [message(a.id, client_ref=r) for r in refs])
+    assert [o.kind for o in outcomes] == ["duplicate", "duplicate", "error", "duplicate"]
+    assert outcomes[2].error is not None
+    assert outcomes[2].error.code is ErrorCode.INSUFFICIENT_BALANCE
+    assert await store.message_by_ref(a.id, "native", "z") is None  # nothing stored
+    await store.adjust_balance(a.id, 500_000)
+    [z] = await store.accept(a.id, [message(a.id, client_ref="z")])
+    assert z.kind == "new"
