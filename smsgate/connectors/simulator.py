@@ -7,8 +7,9 @@ restart. Outcomes are a pure function of (seed, phone, text): deterministic for 
 
 On a shared database (several nodes) the simulator is one carrier with a bind from each node:
 receipts a dead node still owed are sent by a live one once they are `orphan_receipts_after`
-seconds overdue, each preceded by the SUBMITTED the carrier's log proves (a repeated status is
-no change, so a receipt that arrives twice is harmless).
+seconds overdue. There every receipt is preceded by the SUBMITTED the carrier's log proves: a
+receipt may overtake the dispatcher's own record of the submission, and a repeated status is no
+change (so a receipt that arrives twice is harmless too).
 """
 
 from __future__ import annotations
@@ -61,9 +62,8 @@ class Simulator(Connector):
         self.name = name
         self.tps = self.config.tps
         self._sink: ReportSink | None = None
-        self._due: list[
-            tuple[float, int, str, str, str]
-        ] = []  # (due, n, message_id, carrier_id, outcome)
+        # (due, n, message_id, carrier_id, outcome, submitted_at)
+        self._due: list[tuple[float, int, str, str, str, float]] = []
         self._counter = 0
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -80,6 +80,7 @@ class Simulator(Connector):
                     entry.message_id,
                     entry.carrier_id,
                     entry.outcome or "delivered",
+                    entry.submitted_at,
                 )
         else:  # the other nodes' receipts are theirs to send while they live
             self._sweeper = asyncio.create_task(self._sweep(), name="simulator-orphans")
@@ -147,7 +148,7 @@ class Simulator(Connector):
             await self.store.connector_log_add(self.name, entries)  # durable before we acknowledge
             for e in entries:
                 self._schedule(
-                    e.report_due or now, e.message_id, e.carrier_id, e.outcome or "delivered"
+                    e.report_due or now, e.message_id, e.carrier_id, e.outcome or "delivered", now
                 )
         return results
 
@@ -168,9 +169,13 @@ class Simulator(Connector):
         ]
         return reports, [m for m in messages if m.id not in known]
 
-    def _schedule(self, due: float, message_id: str, carrier_id: str, outcome: str) -> None:
+    def _schedule(
+        self, due: float, message_id: str, carrier_id: str, outcome: str, submitted_at: float
+    ) -> None:
         self._counter += 1
-        heapq.heappush(self._due, (due, self._counter, message_id, carrier_id, outcome))
+        heapq.heappush(
+            self._due, (due, self._counter, message_id, carrier_id, outcome, submitted_at)
+        )
         self._scheduled.add(message_id)
         self._wakeup.set()
 
@@ -187,22 +192,13 @@ class Simulator(Connector):
                     for e in await self.store.connector_log_pending(self.name, limit=1000)
                     if (e.report_due or 0.0) < overdue and e.message_id not in self._scheduled
                 ]
-                if not owed:
-                    continue
-                await self._sink.reports(
-                    [
-                        Report(
-                            message_id=e.message_id,
-                            status=Status.SUBMITTED,
-                            carrier_id=e.carrier_id,
-                            at=e.submitted_at,
-                        )
-                        for e in owed
-                    ]
-                )
                 for e in owed:
                     self._schedule(
-                        time.time(), e.message_id, e.carrier_id, e.outcome or "delivered"
+                        time.time(),
+                        e.message_id,
+                        e.carrier_id,
+                        e.outcome or "delivered",
+                        e.submitted_at,
                     )
             except Exception as exc:  # the store is down: try again next round
                 log.warning("simulator: cannot pick up orphan receipts: %s", exc)
@@ -212,10 +208,20 @@ class Simulator(Connector):
         while True:
             now = time.time()
             batch: list[Report] = []
+            accepted: list[Report] = []  # what each receipt implies: the carrier took it
             while self._due and self._due[0][0] <= now and len(batch) < 1000:
-                _due, _n, message_id, carrier_id, outcome = heapq.heappop(self._due)
+                entry = heapq.heappop(self._due)
+                _due, _n, message_id, carrier_id, outcome, submitted_at = entry
                 self._scheduled.discard(message_id)
                 status, _, error = outcome.partition(":")
+                accepted.append(
+                    Report(
+                        message_id=message_id,
+                        status=Status.SUBMITTED,
+                        carrier_id=carrier_id,
+                        at=submitted_at,
+                    )
+                )
                 batch.append(
                     Report(
                         message_id=message_id,
@@ -228,15 +234,20 @@ class Simulator(Connector):
                 )
             if batch:
                 try:
-                    await self._sink.reports(batch)
+                    # Shared database: a receipt may overtake the dispatcher's own SUBMITTED
+                    # (another transaction, or a node that died), so the carrier's acceptance
+                    # goes first; it is no change where already recorded. (One writer commits
+                    # in order, and the dispatcher queues its SUBMITTED before this can run.)
+                    shared = not self.store.exclusive_dispatch
+                    await self._sink.reports(accepted + batch if shared else batch)
                     await self.store.connector_log_reported(
                         self.name, [r.message_id for r in batch]
                     )
                 except StoreUnavailable as exc:  # keep them owed; try again in a moment
                     log.warning("simulator: cannot record %d receipts: %s", len(batch), exc)
-                    for r in batch:
+                    for a, r in zip(accepted, batch, strict=True):
                         outcome = r.status.value + (f":{r.error_code}" if r.error_code else "")
-                        self._schedule(now + 1.0, r.message_id, r.carrier_id or "", outcome)
+                        self._schedule(now + 1.0, r.message_id, r.carrier_id or "", outcome, a.at)
                     await asyncio.sleep(1.0)
                     continue
                 replies = [
