@@ -28,7 +28,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -321,6 +321,7 @@ class PostgresStore(Store):
         self._waiters: set[asyncio.Event] = set()
         self._signalled = False
         self._groups = _AcceptGroups(self, slots=max(1, self.pool_max // 2))
+        self._done: _Coalesce[tuple[int, float]] = _Coalesce(self._outbox_done, slots=2)
 
     # Lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -350,6 +351,7 @@ class PostgresStore(Store):
                 await self._listener
             self._listener = None
         await self._groups.drain()
+        await self._done.drain()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             try:
@@ -942,11 +944,17 @@ class PostgresStore(Store):
         return [_outbox(r) for r in rows]
 
     async def outbox_done(self, ids: Sequence[int], now: float) -> None:
+        # One callback at a time arrives here from many concurrent deliveries: those waiting
+        # together share one statement and one commit.
+        if ids:
+            await self._done.add([(i, now) for i in ids])
+
+    async def _outbox_done(self, items: list[tuple[int, float]]) -> None:
         await self._execute(
-            "UPDATE outbox SET state = 'done', done_at = $2, attempts = attempts + 1,"
-            " lease_until = NULL WHERE id = ANY($1::int8[])",
-            list(ids),
-            now,
+            "UPDATE outbox o SET state = 'done', done_at = d.at, attempts = o.attempts + 1,"
+            " lease_until = NULL FROM unnest($1::int8[], $2::float8[]) AS d(id, at)"
+            " WHERE o.id = d.id",
+            *_columns(items, 2),
         )
 
     async def outbox_retry(self, ids: Sequence[int], next_at: float, error: str) -> None:
@@ -1099,6 +1107,48 @@ class _AcceptGroups:
         for (_, future), outcomes in zip(group, results, strict=True):
             if not future.done():
                 future.set_result(outcomes)
+
+    async def drain(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+class _Coalesce(Generic[T]):
+    """Items added while `slots` writes are running are written together by the next one."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[None]], slots: int) -> None:
+        self.write = write
+        self.slots = slots
+        self.busy = 0
+        self.pending: list[tuple[list[T], asyncio.Future[None]]] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def add(self, items: list[T]) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.append((items, future))
+        if self.busy < self.slots:
+            self.busy += 1
+            task = asyncio.create_task(self._flush())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        await future
+
+    async def _flush(self) -> None:
+        try:
+            while self.pending:
+                batch, self.pending = self.pending, []
+                try:
+                    await self.write([item for items, _ in batch for item in items])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(None)
+        finally:
+            self.busy -= 1
 
     async def drain(self) -> None:
         if self.tasks:
