@@ -26,7 +26,7 @@ import msgspec
 from ..core.errors import ErrorCode
 from ..core.models import Message, Report
 from ..core.status import Status
-from ..store.base import ConnectorEntry, Store, StoreUnavailable
+from ..store.base import ConnectorEntry, Store
 from .base import Connector, Incoming, ReportSink
 
 log = logging.getLogger("smsgate.simulator")
@@ -243,7 +243,7 @@ class Simulator(Connector):
                     await self.store.connector_log_reported(
                         self.name, [r.message_id for r in batch]
                     )
-                except StoreUnavailable as exc:  # keep them owed; try again in a moment
+                except Exception as exc:  # the store is down: keep them owed, retry shortly
                     log.warning("simulator: cannot record %d receipts: %s", len(batch), exc)
                     for a, r in zip(accepted, batch, strict=True):
                         outcome = r.status.value + (f":{r.error_code}" if r.error_code else "")

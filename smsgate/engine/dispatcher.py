@@ -216,12 +216,18 @@ class Dispatcher:
             )
             await self.reports.reports(results)
         except Exception:
-            # The carrier's answer is unknown: leave the messages claimed; recovery sorts them out.
+            # The carrier's answer is unknown: ask the connector, resend the others. Until the
+            # store answers again, keep asking (the messages stay claimed by us meanwhile).
             log.exception("submit of %d messages failed", len(messages))
-            await asyncio.sleep(1.0)
-            reports, resend = await self.connector.recover(messages)
-            await self.reports.reports(reports)
-            await self.store.release([m.id for m in resend], time.time() + 1.0)
+            while True:
+                await asyncio.sleep(1.0)
+                try:
+                    reports, resend = await self.connector.recover(messages)
+                    await self.reports.reports(reports)
+                    await self.store.release([m.id for m in resend], time.time() + 1.0)
+                    break
+                except StoreUnavailable as exc:
+                    log.warning("store unavailable, recovery of %d retried: %s", len(messages), exc)
         finally:
             self._inflight.release()
 
