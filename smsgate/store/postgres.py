@@ -320,6 +320,7 @@ class PostgresStore(Store):
         self._listener: asyncio.Task[None] | None = None
         self._waiters: set[asyncio.Event] = set()
         self._signalled = False
+        self._listening = asyncio.Event()  # set once LISTEN first succeeded
         self._groups = _AcceptGroups(self, slots=max(1, self.pool_max // 2))
         self._done: _Coalesce[tuple[int, float]] = _Coalesce(self._outbox_done, slots=2)
 
@@ -342,7 +343,6 @@ class PostgresStore(Store):
             self._pool = None
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
         self.channel = f"{schema}.smsgate_work"
-        self._listener = asyncio.create_task(self._listen(), name="smsgate-listen")
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -415,6 +415,9 @@ class PostgresStore(Store):
             event.set()
 
     async def wait_for_work(self, wakeup: asyncio.Event, timeout: float) -> None:
+        if self._listener is None and self._pool is not None:
+            # Only a process that dispatches listens: HTTP workers hold no extra connection.
+            self._listener = asyncio.create_task(self._listen(), name="smsgate-listen")
         if self._signalled:  # work was announced while the dispatcher was busy
             self._signalled = False
             return
@@ -437,7 +440,9 @@ class PostgresStore(Store):
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _c, lost=lost: lost.set())
                 await conn.add_listener(self.channel, self._notified)
-                self._notified()  # anything committed while we were not listening
+                if self._listening.is_set() or delay > 0.5:
+                    self._notified()  # work committed while we were not listening
+                self._listening.set()
                 delay = 0.5
                 while not conn.is_closed():
                     with contextlib.suppress(TimeoutError):
@@ -452,7 +457,6 @@ class PostgresStore(Store):
                         await asyncio.wait_for(conn.close(), 2.0)
                     except (*_UNAVAILABLE, asyncpg.PostgresError):
                         conn.terminate()
-            self._notified()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
 

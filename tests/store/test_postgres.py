@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import asyncpg
 import pytest
@@ -62,8 +63,6 @@ async def test_a_bad_request_in_a_group_fails_alone(store: PostgresStore) -> Non
 
 
 async def test_two_nodes_claim_disjoint_work(store: PostgresStore, other: PostgresStore) -> None:
-    import time
-
     a = await make_account(store, balance=10**12)
     await store.accept(a.id, [message(a.id, f"7965{i:07d}") for i in range(300)])
     now = time.time()
@@ -92,3 +91,23 @@ async def test_schema_constraints(store: PostgresStore) -> None:
     assert store._pool is not None
     with pytest.raises(asyncpg.CheckViolationError):
         await store._pool.execute("UPDATE accounts SET balance = -1 WHERE id = $1", a.id)
+
+
+async def test_work_on_another_node_wakes_this_one(
+    store: PostgresStore, other: PostgresStore
+) -> None:
+    """LISTEN/NOTIFY: an accept on one node wakes the dispatcher of another at commit."""
+    a = await make_account(other)
+    await store.wait_for_work(asyncio.Event(), 0.01)  # starts the listener
+    for _ in range(100):
+        if store._listening.is_set():
+            break
+        await asyncio.sleep(0.05)
+    await store.wait_for_work(asyncio.Event(), 0.01)  # forget anything earlier
+    wakeup = asyncio.Event()
+    waiter = asyncio.create_task(store.wait_for_work(wakeup, 10.0))
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    await other.accept(a.id, [message(a.id)])
+    await asyncio.wait_for(waiter, 5.0)
+    assert time.monotonic() - started < 2.0
