@@ -76,6 +76,7 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # admin/crash shutdown, starting up
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
     asyncpg.exceptions.ReadOnlySQLTransactionError,  # a fail-over left us on a replica
+    asyncpg.exceptions.InternalClientError,  # a connection left mid-operation by a broken link
 )
 _RETRY = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 MIGRATION_LOCK = 0x5345_4741_5445  # advisory lock key: one node migrates at a time
@@ -384,7 +385,13 @@ class PostgresStore(Store):
             raise StoreUnavailable("store is closed")
         try:
             async with self._pool.acquire(timeout=30.0) as conn:
-                yield conn
+                try:
+                    yield conn
+                except _UNAVAILABLE:
+                    # Never hand this connection out again: the pool opens a fresh one.
+                    if not conn.is_closed():
+                        conn.terminate()
+                    raise
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from exc
 

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -22,11 +23,7 @@ import pytest
 from tests.support.nodes import import_accounts, start_node
 from tests.support.postgres import SERVER, in_ci
 
-pytestmark = [
-    pytest.mark.pg_restart,
-    pytest.mark.slow,
-    pytest.mark.parametrize("backend", ["postgres"], indirect=True),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", ["postgres"], indirect=True)]
 AUTH = {"Authorization": "Bearer acme-token"}
 WORKERS = 8
 
@@ -52,6 +49,7 @@ async def wait_until_up(timeout: float = 90.0) -> None:
             await asyncio.sleep(0.2)
 
 
+@pytest.mark.pg_restart
 async def test_restart_under_load(database_url: str, tmp_path: Path) -> None:
     command = restart_command()
     if command is None:
@@ -59,6 +57,40 @@ async def test_restart_under_load(database_url: str, tmp_path: Path) -> None:
         if in_ci():
             pytest.fail(reason + " (CI=true)")
         pytest.skip(reason)
+
+    async def restart() -> None:
+        done = await asyncio.to_thread(
+            subprocess.run, command, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        await wait_until_up()
+
+    await load_through_a_fault(database_url, tmp_path, restart)
+
+
+async def test_connections_killed_under_load(database_url: str, tmp_path: Path) -> None:
+    """The same without touching the server: every connection to this database is killed."""
+    name = database_url.split("?", 1)[0].rsplit("/", 1)[-1]
+
+    async def kill_connections() -> None:
+        conn = await asyncpg.connect(SERVER)
+        try:
+            for _ in range(5):
+                await conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    name,
+                )
+                await asyncio.sleep(0.1)
+        finally:
+            await conn.close()
+
+    await load_through_a_fault(database_url, tmp_path, kill_connections)
+
+
+async def load_through_a_fault(
+    database_url: str, tmp_path: Path, fault: Callable[[], Awaitable[None]]
+) -> None:
     import_accounts(
         database_url,
         tmp_path,
@@ -115,11 +147,7 @@ async def test_restart_under_load(database_url: str, tmp_path: Path) -> None:
             async def restart() -> None:
                 while len(accepted) < 200:  # under load first
                     await asyncio.sleep(0.01)
-                done = await asyncio.to_thread(
-                    subprocess.run, command, capture_output=True, text=True, timeout=120
-                )
-                assert done.returncode == 0, done.stderr
-                await wait_until_up()
+                await fault()
                 restarted.set()
 
             await asyncio.wait_for(
@@ -151,7 +179,9 @@ async def test_restart_under_load(database_url: str, tmp_path: Path) -> None:
             assert await db.fetchval("SELECT count(*) FROM connector_log") == len(accepted)
         finally:
             await db.close()
-        print(f"\noutcomes during the restart: {dict(outcomes)}, {len(accepted)} stored")
+        print(f"\noutcomes through the fault: {dict(outcomes)}, {len(accepted)} stored")
+        node.stop()
+        assert "Traceback" not in node.log.read_text(), node.tail(60)  # every error handled
     except BaseException:
         print("--- node\n" + node.tail(60))
         raise
