@@ -340,7 +340,9 @@ class PostgresStore(Store):
                 max_inactive_connection_lifetime=300.0,
             )
             schema = await self._pool.fetchval("SELECT current_schema()")
-        except _UNAVAILABLE as exc:
+        except (*_UNAVAILABLE, asyncpg.PostgresError) as exc:  # down, or no such database/user
+            if self._pool is not None:
+                self._pool.terminate()
             self._pool = None
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
         self.channel = f"{schema}.smsgate_work"
