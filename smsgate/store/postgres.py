@@ -414,8 +414,16 @@ class PostgresStore(Store):
             return list(await conn.fetch(sql, *args))
 
     async def _execute(self, sql: str, *args: Any) -> str:
-        async with self._conn() as conn:
-            return str(await conn.execute(sql, *args))
+        """One statement (its own transaction); a deadlock is retried like in `_tx`."""
+        for attempt in range(5):
+            try:
+                async with self._conn() as conn:
+                    return str(await conn.execute(sql, *args))
+            except _RETRY:
+                if attempt == 4:
+                    raise StoreUnavailable("database too busy (deadlocks), retry later") from None
+                await asyncio.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     # Wake-ups ---------------------------------------------------------------------------------
     def _notified(self, *_args: Any) -> None:
