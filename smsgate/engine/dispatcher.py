@@ -96,7 +96,7 @@ class Dispatcher:
             await asyncio.sleep(self.lease / 3)
             try:
                 await self.store.renew_leases(self.token, time.time() + self.lease)
-            except StoreUnavailable as exc:
+            except Exception as exc:  # keep beating: the next renewal may get through
                 log.warning("cannot renew leases: %s", exc)
 
     async def recover(self) -> None:
