@@ -2,7 +2,7 @@
 
     python -m bench.store_bench [--pg postgresql://postgres@127.0.0.1:5432/test]
                                 [--bulk 50000] [--sends 20000] [--concurrency 256]
-                                [--nodes] [--node-messages 20000]
+                                [--repeat 3] [--nodes] [--node-messages 20000]
 
 (a) bulk: one 50,000-recipient request, accepted and committed (Store.accept of the built
     messages, and the whole Acceptor.submit path with validation and segmenting);
@@ -14,6 +14,8 @@
     simulator until every message is delivered — end-to-end messages per second.
 
 Each backend gets a fresh database (a temporary SQLite file; a PostgreSQL schema dropped after).
+Every figure is the median of --repeat runs, interleaved, with the range beside it: on a shared
+machine single runs vary by a factor of two or more.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -256,6 +259,14 @@ async def nodes_run(url: str, count: int, messages: int) -> float:
                 proc.kill()
 
 
+def _spread(values: list[float], fmt: str) -> str:
+    """The median, and the range when there are several runs (this machine is noisy)."""
+    median = statistics.median(values)
+    if len(values) == 1:
+        return format(median, fmt)
+    return f"{format(median, fmt)} ({format(min(values), fmt)}-{format(max(values), fmt)})"
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -264,46 +275,68 @@ async def main() -> None:
     parser.add_argument("--bulk", type=int, default=50_000)
     parser.add_argument("--sends", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=256)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each; medians shown")
     parser.add_argument("--nodes", action="store_true", help="also one node vs two nodes")
     parser.add_argument("--node-messages", type=int, default=20_000)
     args = parser.parse_args()
 
     backends = Backends(args.pg)
+    runs = range(args.repeat)
     try:
-        print(f"(a) one {args.bulk:,}-recipient request, accepted and committed")
-        sq_store, sq_submit = await bulk(backends.sqlite(), args.bulk)
-        pg_store, pg_submit = await bulk(await backends.postgres(), args.bulk)
-        print(
-            f"    SQLite      Store.accept {sq_store:6.3f} s   Acceptor.submit {sq_submit:6.3f} s"
-        )
-        print(
-            f"    PostgreSQL  Store.accept {pg_store:6.3f} s   Acceptor.submit {pg_submit:6.3f} s"
-        )
-        print(f"    PostgreSQL / SQLite: {pg_submit / sq_submit:.2f}x the time (submit)")
+        print(f"(a) one {args.bulk:,}-recipient request, accepted and committed (s)")
+        sq: list[tuple[float, float]] = []
+        pg: list[tuple[float, float]] = []
+        for _ in runs:  # interleaved, so both see the same machine
+            sq.append(await bulk(backends.sqlite(), args.bulk))
+            pg.append(await bulk(await backends.postgres(), args.bulk))
+        for name, got in (("SQLite    ", sq), ("PostgreSQL", pg)):
+            store_s = _spread([a for a, _ in got], ".2f")
+            submit_s = _spread([b for _, b in got], ".2f")
+            print(f"    {name}  Store.accept {store_s}   Acceptor.submit {submit_s}")
+        ratio = [p[0] / q[0] for p, q in zip(pg, sq, strict=True)]
+        print(f"    PostgreSQL / SQLite (Store.accept time, per run): {_spread(ratio, '.2f')}")
 
         print(f"(b) {args.sends:,} single sends, {args.concurrency} concurrent, durable accepts/s")
-        sq_rate, sq_commits = await single_sends(backends.sqlite(), args.sends, args.concurrency)
-        pg_rate, pg_commits = await single_sends(
-            await backends.postgres(), args.sends, args.concurrency
-        )
-        pg1_rate, pg1_commits = await single_sends(
-            await backends.postgres(), args.sends, args.concurrency, group_commit=False
-        )
-        print(f"    SQLite (writer group commit)      {sq_rate:8.0f}/s  ({sq_commits} commits)")
-        print(f"    PostgreSQL, group commit          {pg_rate:8.0f}/s  ({pg_commits} commits)")
-        print(f"    PostgreSQL, one transaction each  {pg1_rate:8.0f}/s  ({pg1_commits} commits)")
+        rates: dict[str, list[float]] = {"sqlite": [], "pg": [], "pg1": []}
+        commits: dict[str, int] = {}
+        for _ in runs:
+            for key, url, kw in (
+                ("sqlite", backends.sqlite(), {}),
+                ("pg", await backends.postgres(), {}),
+                ("pg1", await backends.postgres(), {"group_commit": False}),
+            ):
+                rate, n = await single_sends(url, args.sends, args.concurrency, **kw)
+                rates[key].append(rate)
+                commits[key] = n
         print(
-            f"    PostgreSQL / SQLite: {pg_rate / sq_rate:.2f}  (one each: {pg1_rate / sq_rate:.2f})"
+            f"    SQLite (writer group commit)      {_spread(rates['sqlite'], '.0f')}/s"
+            f"  ({commits['sqlite']} commits)"
         )
+        print(
+            f"    PostgreSQL, group commit          {_spread(rates['pg'], '.0f')}/s"
+            f"  ({commits['pg']} commits)"
+        )
+        print(
+            f"    PostgreSQL, one transaction each  {_spread(rates['pg1'], '.0f')}/s"
+            f"  ({commits['pg1']} commits)"
+        )
+        ratio = [p / q for p, q in zip(rates["pg"], rates["sqlite"], strict=True)]
+        print(f"    PostgreSQL / SQLite (per run): {_spread(ratio, '.2f')}")
 
         if args.nodes:
             print(
-                f"(c) {args.node_messages:,} messages end to end (HTTP bulk -> delivered), PostgreSQL"
+                f"(c) {args.node_messages:,} messages end to end (HTTP bulk -> delivered),"
+                " PostgreSQL, msg/s"
             )
-            one = await nodes_run(await backends.postgres(), 1, args.node_messages)
-            two = await nodes_run(await backends.postgres(), 2, args.node_messages)
-            print(f"    one node  {one:8.0f} msg/s")
-            print(f"    two nodes {two:8.0f} msg/s   two / one: {two / one:.2f}")
+            one: list[float] = []
+            two: list[float] = []
+            for _ in runs:
+                one.append(await nodes_run(await backends.postgres(), 1, args.node_messages))
+                two.append(await nodes_run(await backends.postgres(), 2, args.node_messages))
+            print(f"    one node  {_spread(one, '.0f')}")
+            print(f"    two nodes {_spread(two, '.0f')}")
+            ratio = [t / o for t, o in zip(two, one, strict=True)]
+            print(f"    two / one (per run): {_spread(ratio, '.2f')}")
     finally:
         await backends.cleanup()
 
