@@ -27,7 +27,7 @@ TOTAL = 20_000
 CHUNK = 500
 AUTH = {"Authorization": "Bearer acme-token"}
 SETTINGS = {
-    "dispatcher__lease": 2,
+    "dispatcher__lease": 3,  # renewed every second; a dead node's claims lapse after 3 s
     "dispatcher__idle_poll": 0.2,
     "notifier__lease": 3,
     "notifier__poll": 0.05,
