@@ -13,14 +13,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support.postgres import TestDatabase, unavailable
+from tests.support.postgres import SessionDatabase, unavailable
 from tests.support.servers import Gateway, Receiver, start_gateway, start_receiver, test_config
 
 
 @pytest.fixture(scope="session")
-def pg_database() -> Iterator[TestDatabase]:
+def pg_database() -> Iterator[SessionDatabase]:
     """A PostgreSQL database for this test session, dropped at its end."""
-    db = TestDatabase()
+    db = SessionDatabase()
     db.create()
     try:
         yield db
@@ -29,7 +29,7 @@ def pg_database() -> Iterator[TestDatabase]:
 
 
 @pytest.fixture
-def pg_url(pg_database: TestDatabase) -> Iterator[str]:
+def pg_url(pg_database: SessionDatabase) -> Iterator[str]:
     """A fresh schema in the session's database: the store URL (with search_path) for it."""
     if pg_database.error is not None:
         unavailable(pg_database.error)

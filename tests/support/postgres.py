@@ -59,7 +59,7 @@ def unavailable(reason: str) -> None:
     pytest.skip(message)
 
 
-class TestDatabase:
+class SessionDatabase:
     """The session's database; `schema()` makes a fresh schema and its store URL."""
 
     def __init__(self) -> None:
