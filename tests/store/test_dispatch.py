@@ -244,3 +244,15 @@ async def test_counts(store: Store) -> None:
         [Report(message_id=m1.id, status=Status.SUBMITTED, at=time.time())], route
     )
     assert await store.counts() == {"accepted": 1, "scheduled": 1, "submitted": 1, "outbox": 1}
+
+
+async def test_engine_lock(store: Store, other: Store) -> None:
+    """SQLite has one engine per database file; PostgreSQL takes one on every node."""
+    from smsgate.store.base import StoreUnavailable
+
+    await store.lock_engine()
+    if store.exclusive_dispatch:
+        with pytest.raises(StoreUnavailable):
+            await other.lock_engine()
+    else:
+        await other.lock_engine()
