@@ -391,8 +391,10 @@ class PostgresStore(Store):
                     yield conn
                 except _UNAVAILABLE:
                     # Never hand this connection out again: the pool opens a fresh one.
-                    if not conn.is_closed():
-                        conn.terminate()
+                    # (A connection the server closed is already back in the pool, detached.)
+                    with contextlib.suppress(asyncpg.InterfaceError):
+                        if not conn.is_closed():
+                            conn.terminate()
                     raise
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from exc
