@@ -50,7 +50,8 @@ def main() -> None:
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
-        "SMSGATE_LOG_LEVEL": "warning", "SMSGATE_SMPP__PORT": "0",
+        "SMSGATE_LOG_LEVEL": "warning",
+        "SMSGATE_SMPP__PORT": "0",
         "SMSGATE_DISPATCHER__POLL": "1",
     }
     accounts = {

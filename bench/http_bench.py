@@ -116,7 +116,12 @@ def run_smsgate(workers: int, port: int, seconds: int, connections: int, mode: s
         ]
     }
     (tmp / "accounts.json").write_text(json.dumps(accounts))
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SMSGATE_LOG_LEVEL": "warning", "SMSGATE_SMPP__PORT": "0"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SMSGATE_LOG_LEVEL": "warning",
+        "SMSGATE_SMPP__PORT": "0",
+    }
     subprocess.run(
         [
             PY,

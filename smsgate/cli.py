@@ -40,8 +40,9 @@ def _run(ctx: click.Context, fn: Callable[[Any], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except Exception as exc:  # operators get one line, not a traceback
         from .core.errors import GatewayError
+        from .store.base import StoreUnavailable
 
-        if isinstance(exc, GatewayError | ValueError):
+        if isinstance(exc, GatewayError | ValueError | StoreUnavailable):
             raise click.ClickException(str(exc)) from None
         raise
 

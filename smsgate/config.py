@@ -21,14 +21,19 @@ from .smpp.server import SmppServerConfig
 class DispatcherConfig(msgspec.Struct, kw_only=True):
     batch: int = 500
     poll: float = 0.02
-    lease: float = 60.0
+    lease: float = 60.0  # a dead node's claims go to the others after this long
     max_inflight: int = 4
+    # Shared database: how often an idle dispatcher looks for due schedules and lapsed leases
+    # (new messages wake it at once through LISTEN/NOTIFY).
+    idle_poll: float = 1.0
 
 
 class NotifierConfig(msgspec.Struct, kw_only=True):
     poll: float = 0.1
     concurrency: int = 64
     timeout: float = 10.0
+    # A callback claimed by a node that dies is sent by another after this long (at least once).
+    lease: float = 120.0
     # Scale every dialect's retry delays (tests use a small factor; the policy stays the seed's).
     delay_scale: float = 1.0
 

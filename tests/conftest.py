@@ -1,15 +1,21 @@
-"""Shared fixtures: a running smsgate on a temporary database and a callback receiver."""
+"""Shared fixtures: a running smsgate on a temporary database and a callback receiver.
+
+`backend` picks the database: SQLite by default (or $SMSGATE_TEST_BACKEND); a test opts into
+both with `@both_backends` (tests/support/backends.py), which parametrises it indirectly.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 import uvloop
 
+from tests.support.postgres import SessionDatabase, unavailable
 from tests.support.servers import Gateway, Receiver, start_gateway, start_receiver, test_config
 
 
@@ -20,8 +26,38 @@ def pytest_asyncio_loop_factories(
     return {"uvloop": uvloop.new_event_loop}
 
 
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[SessionDatabase]:
+    """A PostgreSQL database for this test session, dropped at its end."""
+    db = SessionDatabase()
+    db.create()
+    try:
+        yield db
+    finally:
+        db.drop()
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
+def pg_url(pg_database: SessionDatabase) -> Iterator[str]:
+    """A fresh schema in the session's database: the store URL (with search_path) for it."""
+    if pg_database.error is not None:
+        unavailable(pg_database.error)
+    schema, url = pg_database.schema()
+    try:
+        yield url
+    finally:
+        pg_database.drop_schema(schema)
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", os.environ.get("SMSGATE_TEST_BACKEND", "sqlite")))
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "postgres":
+        return str(request.getfixturevalue("pg_url"))
     return f"sqlite:///{tmp_path}/smsgate.db"
 
 

@@ -4,6 +4,12 @@ It behaves like a carrier that keeps its own durable records: every submission i
 the connector log before it is acknowledged, so after a crash the dispatcher can ask whether a
 message was already taken (and nothing is sent twice), and receipts still owed are sent after a
 restart. Outcomes are a pure function of (seed, phone, text): deterministic for tests.
+
+On a shared database (several nodes) the simulator is one carrier with a bind from each node:
+receipts a dead node still owed are sent by a live one once they are `orphan_receipts_after`
+seconds overdue. There every receipt is preceded by the SUBMITTED the carrier's log proves: a
+receipt may overtake the dispatcher's own record of the submission, and a repeated status is no
+change (so a receipt that arrives twice is harmless too).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import heapq
+import logging
 import time
 from collections.abc import Sequence
 
@@ -21,6 +28,8 @@ from ..core.models import Message, Report
 from ..core.status import Status
 from ..store.base import ConnectorEntry, Store
 from .base import Connector, Incoming, ReportSink
+
+log = logging.getLogger("smsgate.simulator")
 
 
 class SimulatorConfig(msgspec.Struct, kw_only=True):
@@ -41,6 +50,7 @@ class SimulatorConfig(msgspec.Struct, kw_only=True):
     mo_reply_text: str = "Reply to: {text}"
     seed: int = 1
     tps: int = 0
+    orphan_receipts_after: float = 10.0  # shared database: overdue receipts any node sends
 
 
 class Simulator(Connector):
@@ -52,33 +62,39 @@ class Simulator(Connector):
         self.name = name
         self.tps = self.config.tps
         self._sink: ReportSink | None = None
-        self._due: list[
-            tuple[float, int, str, str, str]
-        ] = []  # (due, n, message_id, carrier_id, outcome)
+        # (due, n, message_id, carrier_id, outcome, submitted_at)
+        self._due: list[tuple[float, int, str, str, str, float]] = []
         self._counter = 0
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._scheduled: set[str] = set()  # message ids with a receipt in `_due`
         self._replies: dict[str, tuple[int, str, str, str]] = {}  # message_id -> reply data
 
     async def start(self, sink: ReportSink) -> None:
         self._sink = sink
-        for entry in await self.store.connector_log_pending(self.name, limit=1_000_000):
-            self._schedule(
-                entry.report_due or time.time(),
-                entry.message_id,
-                entry.carrier_id,
-                entry.outcome or "delivered",
-            )
+        if self.store.exclusive_dispatch:
+            for entry in await self.store.connector_log_pending(self.name, limit=1_000_000):
+                self._schedule(
+                    entry.report_due or time.time(),
+                    entry.message_id,
+                    entry.carrier_id,
+                    entry.outcome or "delivered",
+                    entry.submitted_at,
+                )
+        else:  # the other nodes' receipts are theirs to send while they live
+            self._sweeper = asyncio.create_task(self._sweep(), name="simulator-orphans")
         self._task = asyncio.create_task(self._receipts(), name="simulator-receipts")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        for task in (self._task, self._sweeper):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        self._task = self._sweeper = None
 
     def outcome(self, message: Message) -> tuple[Status, str | None]:
         """What this carrier does with a message: a pure function of seed, phone and text."""
@@ -132,7 +148,7 @@ class Simulator(Connector):
             await self.store.connector_log_add(self.name, entries)  # durable before we acknowledge
             for e in entries:
                 self._schedule(
-                    e.report_due or now, e.message_id, e.carrier_id, e.outcome or "delivered"
+                    e.report_due or now, e.message_id, e.carrier_id, e.outcome or "delivered", now
                 )
         return results
 
@@ -153,19 +169,59 @@ class Simulator(Connector):
         ]
         return reports, [m for m in messages if m.id not in known]
 
-    def _schedule(self, due: float, message_id: str, carrier_id: str, outcome: str) -> None:
+    def _schedule(
+        self, due: float, message_id: str, carrier_id: str, outcome: str, submitted_at: float
+    ) -> None:
         self._counter += 1
-        heapq.heappush(self._due, (due, self._counter, message_id, carrier_id, outcome))
+        heapq.heappush(
+            self._due, (due, self._counter, message_id, carrier_id, outcome, submitted_at)
+        )
+        self._scheduled.add(message_id)
         self._wakeup.set()
+
+    async def _sweep(self) -> None:
+        """Shared database: send the receipts a dead node owed (see the module's docstring)."""
+        assert self._sink is not None
+        grace = self.config.orphan_receipts_after
+        while True:
+            await asyncio.sleep(max(0.5, grace / 4))
+            try:
+                overdue = time.time() - grace
+                owed = [
+                    e
+                    for e in await self.store.connector_log_pending(self.name, limit=1000)
+                    if (e.report_due or 0.0) < overdue and e.message_id not in self._scheduled
+                ]
+                for e in owed:
+                    self._schedule(
+                        time.time(),
+                        e.message_id,
+                        e.carrier_id,
+                        e.outcome or "delivered",
+                        e.submitted_at,
+                    )
+            except Exception as exc:  # the store is down: try again next round
+                log.warning("simulator: cannot pick up orphan receipts: %s", exc)
 
     async def _receipts(self) -> None:
         assert self._sink is not None
         while True:
             now = time.time()
             batch: list[Report] = []
+            accepted: list[Report] = []  # what each receipt implies: the carrier took it
             while self._due and self._due[0][0] <= now and len(batch) < 1000:
-                _due, _n, message_id, carrier_id, outcome = heapq.heappop(self._due)
+                entry = heapq.heappop(self._due)
+                _due, _n, message_id, carrier_id, outcome, submitted_at = entry
+                self._scheduled.discard(message_id)
                 status, _, error = outcome.partition(":")
+                accepted.append(
+                    Report(
+                        message_id=message_id,
+                        status=Status.SUBMITTED,
+                        carrier_id=carrier_id,
+                        at=submitted_at,
+                    )
+                )
                 batch.append(
                     Report(
                         message_id=message_id,
@@ -177,8 +233,23 @@ class Simulator(Connector):
                     )
                 )
             if batch:
-                await self._sink.reports(batch)
-                await self.store.connector_log_reported(self.name, [r.message_id for r in batch])
+                try:
+                    # Shared database: a receipt may overtake the dispatcher's own SUBMITTED
+                    # (another transaction, or a node that died), so the carrier's acceptance
+                    # goes first; it is no change where already recorded. (One writer commits
+                    # in order, and the dispatcher queues its SUBMITTED before this can run.)
+                    shared = not self.store.exclusive_dispatch
+                    await self._sink.reports(accepted + batch if shared else batch)
+                    await self.store.connector_log_reported(
+                        self.name, [r.message_id for r in batch]
+                    )
+                except Exception as exc:  # the store is down: keep them owed, retry shortly
+                    log.warning("simulator: cannot record %d receipts: %s", len(batch), exc)
+                    for a, r in zip(accepted, batch, strict=True):
+                        outcome = r.status.value + (f":{r.error_code}" if r.error_code else "")
+                        self._schedule(now + 1.0, r.message_id, r.carrier_id or "", outcome, a.at)
+                    await asyncio.sleep(1.0)
+                    continue
                 replies = [
                     self._replies.pop(r.message_id) for r in batch if r.message_id in self._replies
                 ]

@@ -4,6 +4,11 @@ Exactly-once towards the connector: a message is claimed (leased to this dispatc
 commit before it is handed over, and its SUBMITTED report is committed after. Messages found
 claimed by a dead dispatcher are first offered to `connector.recover`, which knows whether the
 carrier already has them; only the others are sent again.
+
+On a shared database (several nodes, PostgreSQL) each dispatcher also renews its own leases
+(a heartbeat) and looks for lapsed ones every half lease: a node that dies leaves its claims to
+the others after one lease. Idle, it waits for the store's wake-up (LISTEN/NOTIFY) rather than
+polling tightly.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class Dispatcher:
         lease: float = 60.0,
         max_inflight: int = 4,
         exclusive: bool = True,
+        idle_poll: float = 1.0,
     ) -> None:
         self.store = store
         self.connector = connector
@@ -48,6 +54,10 @@ class Dispatcher:
         self.poll = poll
         self.lease = lease
         self.exclusive = exclusive  # the only dispatcher on this database (SQLite)
+        # Idle wait when the store pushes wake-ups: only schedules coming due and lapsed
+        # leases are found by looking, and they can wait this long.
+        self.idle_poll = idle_poll
+        self._next_recovery = 0.0
         self.token = new_id()
         self.wakeup = asyncio.Event()
         self._inflight = asyncio.Semaphore(max_inflight)
@@ -59,24 +69,41 @@ class Dispatcher:
 
     async def run(self) -> None:
         await self.recover()
-        while True:
-            try:
-                worked = await self.step()
-            except StoreUnavailable as exc:
-                log.warning("store unavailable, retrying: %s", exc)
-                await asyncio.sleep(1.0)
-                continue
-            if not worked:
-                self.wakeup.clear()
+        heartbeat = None
+        if not self.exclusive:
+            heartbeat = asyncio.create_task(self._heartbeat(), name="dispatcher-leases")
+        idle = self.idle_poll if self.store.notifies_work else self.poll
+        try:
+            while True:
                 try:
-                    await asyncio.wait_for(self.wakeup.wait(), self.poll)
-                except TimeoutError:
-                    pass
+                    if not self.exclusive and time.monotonic() >= self._next_recovery:
+                        await self.recover()
+                    worked = await self.step()
+                except StoreUnavailable as exc:
+                    log.warning("store unavailable, retrying: %s", exc)
+                    await asyncio.sleep(1.0)
+                    continue
+                if not worked:
+                    self.wakeup.clear()
+                    await self.store.wait_for_work(self.wakeup, idle)
+        finally:
+            if heartbeat is not None:
+                heartbeat.cancel()
+
+    async def _heartbeat(self) -> None:
+        """Keep this dispatcher's leases while it lives (held by a rate limit or in flight)."""
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            try:
+                await self.store.renew_leases(self.token, time.time() + self.lease)
+            except Exception as exc:  # keep beating: the next renewal may get through
+                log.warning("cannot renew leases: %s", exc)
 
     async def recover(self) -> None:
         """Messages left claimed by a dispatcher that died: ask the connector, resend the rest."""
+        self._next_recovery = time.monotonic() + self.lease / 2
         now = math.inf if self.exclusive else time.time()
-        orphans = await self.store.claimed_by_others(now, self.token)
+        orphans = await self.store.claimed_by_others(now, self.token, self.lease)
         if not orphans:
             return
         reports, resend = await self.connector.recover(orphans)
@@ -189,12 +216,18 @@ class Dispatcher:
             )
             await self.reports.reports(results)
         except Exception:
-            # The carrier's answer is unknown: leave the messages claimed; recovery sorts them out.
+            # The carrier's answer is unknown: ask the connector, resend the others. Until the
+            # store answers again, keep asking (the messages stay claimed by us meanwhile).
             log.exception("submit of %d messages failed", len(messages))
-            await asyncio.sleep(1.0)
-            reports, resend = await self.connector.recover(messages)
-            await self.reports.reports(reports)
-            await self.store.release([m.id for m in resend], time.time() + 1.0)
+            while True:
+                await asyncio.sleep(1.0)
+                try:
+                    reports, resend = await self.connector.recover(messages)
+                    await self.reports.reports(reports)
+                    await self.store.release([m.id for m in resend], time.time() + 1.0)
+                    break
+                except StoreUnavailable as exc:
+                    log.warning("store unavailable, recovery of %d retried: %s", len(messages), exc)
         finally:
             self._inflight.release()
 

@@ -87,6 +87,7 @@ class Engine:
             lease=config.dispatcher.lease,
             max_inflight=config.dispatcher.max_inflight,
             exclusive=store.exclusive_dispatch,
+            idle_poll=config.dispatcher.idle_poll,
         )
         self._http = HttpSender(timeout=config.notifier.timeout) if send is None else None
         sender: Sender = send or self._http  # type: ignore[assignment]
@@ -110,6 +111,7 @@ class Engine:
             policies,
             sender,
             poll=config.notifier.poll,
+            lease=config.notifier.lease,
             concurrency=config.notifier.concurrency,
         )
         self.reports.changed = self.notifier.wakeup

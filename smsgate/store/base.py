@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal
 
@@ -221,8 +222,33 @@ class Store(abc.ABC):
         """Give claimed messages back to the queue (optionally not before a time)."""
 
     @abc.abstractmethod
-    async def claimed_by_others(self, now: float, token: str) -> list[Message]:
-        """Messages whose lease lapsed while handed to a connector: for crash recovery."""
+    async def claimed_by_others(self, now: float, token: str, lease: float = 60.0) -> list[Message]:
+        """Messages whose lease lapsed while handed to a connector: for crash recovery.
+
+        On a shared database (not `exclusive_dispatch`) they are taken over in the same step:
+        leased to `token` until `now + lease`, so each orphan is recovered by one node only.
+        """
+
+    async def renew_leases(self, token: str, until: float) -> int:
+        """Extend every lease `token` holds to `until` (a live dispatcher's heartbeat).
+
+        Only a dead dispatcher's leases lapse, however long a message waits in a rate limit or
+        in a slow connector. Stores with `exclusive_dispatch` need not keep leases: no-op.
+        """
+        return 0
+
+    # Wake-ups ------------------------------------------------------------------------------
+    # True when `wait_for_work` also hears work committed by other nodes (LISTEN/NOTIFY); the
+    # dispatcher then polls seldom (for schedules and lapsed leases) instead of tightly.
+    notifies_work: bool = False
+
+    async def wait_for_work(self, wakeup: asyncio.Event, timeout: float) -> None:
+        """Return when `wakeup` is set (new work in this process), when another node signals
+        new work (stores that can), or after `timeout` seconds, whichever comes first."""
+        try:
+            await asyncio.wait_for(wakeup.wait(), timeout)
+        except TimeoutError:
+            pass
 
     @abc.abstractmethod
     async def record_reports(

@@ -7,7 +7,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Collection, Iterable, Sequence
-from importlib import resources
 from typing import Any
 
 import msgspec
@@ -36,6 +35,7 @@ from .base import (
     Store,
     StoreUnavailable,
 )
+from .migrations import migrations, statements
 
 _json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
@@ -288,9 +288,8 @@ class SQLiteStore(Store):
             current = row[0] or 0
             for version, sql in migrations("sqlite"):
                 if version > current:
-                    for statement in sql.split(";\n"):
-                        if statement.strip():
-                            conn.execute(statement)
+                    for statement in statements(sql):
+                        conn.execute(statement)
                     conn.execute("INSERT INTO schema_version VALUES (?)", (version,))
                     current = version
             return int(current)
@@ -666,7 +665,8 @@ class SQLiteStore(Store):
 
         await self._write(op, len(message_ids))
 
-    async def claimed_by_others(self, now: float, token: str) -> list[Message]:
+    async def claimed_by_others(self, now: float, token: str, lease: float = 60.0) -> list[Message]:
+        # Exclusive: only called by the one engine as it starts, so nothing to take over.
         return self._messages(
             "status = 'queued' AND dispatch_token IS NOT NULL AND dispatch_token != ?"
             " AND lease_until < ?",
@@ -853,16 +853,6 @@ class SQLiteStore(Store):
             ),
             len(message_ids),
         )
-
-
-def migrations(backend: str) -> list[tuple[int, str]]:
-    """Numbered SQL files for a backend, in order: '001_init.sql' is version 1."""
-    folder = resources.files("smsgate.store").joinpath("sql", backend)
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
 
 
 # Write operations, run inside the writer's transaction ----------------------------------------

@@ -34,7 +34,7 @@ def test_config(database: str, **overrides: Any) -> Config:
         database=database,
         workers=1,
         simulator=SimulatorConfig(dr_delay=0.01),
-        dispatcher=DispatcherConfig(poll=0.01),
+        dispatcher=DispatcherConfig(poll=0.01, idle_poll=0.1),
         notifier=NotifierConfig(poll=0.02, delay_scale=0.001, timeout=5.0),
         smpp=SmppServerConfig(port=0),  # tests that want SMPP pick a free port
     )

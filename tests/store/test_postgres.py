@@ -1,0 +1,113 @@
+"""PostgreSQL only: the paths the contract suite cannot reach from outside."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import asyncpg
+import pytest
+
+from smsgate.store import open_store
+from smsgate.store.postgres import COPY_FROM, PostgresStore, _insert_messages, _winners, split_url
+from tests.store.helpers import make_account, message
+
+pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+
+
+def test_url_options_are_ours_and_the_rest_goes_to_the_server(backend: str) -> None:
+    dsn, ours = split_url("postgres://u:p@h:5433/db?pool_max=4&search_path=s1&connect_timeout=3")
+    assert dsn == "postgresql://u:p@h:5433/db?search_path=s1"
+    assert ours == {"pool_max": 4.0, "connect_timeout": 3.0}
+    store = open_store("postgresql://h/db?pool_min=2&pool_max=3")
+    assert isinstance(store, PostgresStore) and (store.pool_min, store.pool_max) == (2, 3)
+
+
+@pytest.mark.parametrize("n", [3, COPY_FROM + 5])
+async def test_a_reference_taken_meanwhile_is_read_back(store: PostgresStore, n: int) -> None:
+    """The unique index has the last word: what another node stored first comes back."""
+    a = await make_account(store)
+    [first] = await store.accept(a.id, [message(a.id, client_ref="taken")])
+    assert first.message is not None
+    batch = [message(a.id, f"7965{i:07d}", client_ref=f"r{i}") for i in range(n - 1)]
+    late = message(a.id, client_ref="taken")
+    assert store._pool is not None
+    async with store._pool.acquire() as conn, conn.transaction():
+        inserted = await _insert_messages(conn, [*batch, late], copy=n >= COPY_FROM)
+        # (COPY, refused by the index as a whole, fell back to ON CONFLICT DO NOTHING)
+        assert set(inserted) == {m.id for m in batch}
+        assert all(inserted[m.id].seq > 0 for m in batch)
+        winners = await _winners(conn, [late])
+    assert list(winners.values()) == [first.message]
+
+
+async def test_group_commit_shares_transactions(store: PostgresStore) -> None:
+    a = await make_account(store, balance=10**12)
+    before = store.commits
+    sends = [store.accept(a.id, [message(a.id, f"7965{i:07d}")]) for i in range(200)]
+    outcomes = await asyncio.gather(*sends)
+    assert all(o.kind == "new" for [o] in outcomes)
+    assert store.commits - before < 100  # shared, not one each
+
+
+async def test_a_bad_request_in_a_group_fails_alone(store: PostgresStore) -> None:
+    from smsgate.core.errors import ErrorCode, GatewayError
+
+    a = await make_account(store, balance=10**12)
+    good = [store.accept(a.id, [message(a.id, f"7965{i:07d}")]) for i in range(20)]
+    bad = store.accept(a.id, [message(a.id, text="nul \x00 here")])
+    results = await asyncio.gather(*good, bad, return_exceptions=True)
+    assert all(isinstance(r, list) and r[0].kind == "new" for r in results[:-1])
+    assert isinstance(results[-1], GatewayError)
+    assert results[-1].code is ErrorCode.INVALID_FIELD
+
+
+async def test_two_nodes_claim_disjoint_work(store: PostgresStore, other: PostgresStore) -> None:
+    a = await make_account(store, balance=10**12)
+    await store.accept(a.id, [message(a.id, f"7965{i:07d}") for i in range(300)])
+    now = time.time()
+    claims = await asyncio.gather(
+        *((store if i % 2 else other).claim_due(now, 40, f"node{i}", 60.0) for i in range(10))
+    )
+    ids = [m.id for claim in claims for m in claim]
+    assert len(ids) == len(set(ids)) == 300
+
+
+async def test_migrations_race(store: PostgresStore, database_url: str) -> None:
+    """Nodes starting together: one migrates, the others see the version."""
+    stores = [open_store(database_url) for _ in range(3)]
+    for s in stores:
+        await s.open()
+    try:
+        versions = await asyncio.gather(*(s.migrate() for s in stores))
+        assert len(set(versions)) == 1
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_schema_constraints(store: PostgresStore) -> None:
+    a = await make_account(store, balance=0)
+    assert store._pool is not None
+    with pytest.raises(asyncpg.CheckViolationError):
+        await store._pool.execute("UPDATE accounts SET balance = -1 WHERE id = $1", a.id)
+
+
+async def test_work_on_another_node_wakes_this_one(
+    store: PostgresStore, other: PostgresStore
+) -> None:
+    """LISTEN/NOTIFY: an accept on one node wakes the dispatcher of another at commit."""
+    a = await make_account(other)
+    await store.wait_for_work(asyncio.Event(), 0.01)  # starts the listener
+    for _ in range(100):
+        if store._listening.is_set():
+            break
+        await asyncio.sleep(0.05)
+    await store.wait_for_work(asyncio.Event(), 0.01)  # forget anything earlier
+    wakeup = asyncio.Event()
+    waiter = asyncio.create_task(store.wait_for_work(wakeup, 10.0))
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    await other.accept(a.id, [message(a.id)])
+    await asyncio.wait_for(waiter, 5.0)
+    assert time.monotonic() - started < 2.0
