@@ -961,6 +961,14 @@ def accept_many(conn: sqlite3.Connection, ops: Sequence[AcceptOp]) -> list[list[
             error = GatewayError(ErrorCode.INSUFFICIENT_BALANCE, "insufficient balance")
             for i, _ in mine:
                 outcomes[i] = Outcome("error", error=error)
+            for i, o in enumerate(outcomes):  # repeats of what was just refused share its fate
+                if (
+                    o is not None
+                    and o.kind == "duplicate"
+                    and o.message is not None
+                    and o.message.seq == 0
+                ):
+                    outcomes[i] = Outcome("error", error=error)
             continue
         spent[op.account_id] = spent.get(op.account_id, 0) + cost
         existing.update(tentative)

@@ -24,6 +24,7 @@ def node_env(**settings: Any) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["SMSGATE_LOG_LEVEL"] = "warning"
+    env["SMSGATE_SMPP__PORT"] = "0"  # no SMPP listener: port 2775 would be shared between nodes
     for key, value in settings.items():
         env["SMSGATE_" + key.upper()] = str(value)
     return env
