@@ -1312,13 +1312,13 @@ async def _accept(conn: asyncpg.Connection, requests: Sequence[_Request]) -> lis
             if req.job is not None and new:
                 jobs.append(req.job)
         if again:  # a repeat inside the request names what its first occurrence became
-            refused = {m.id for _, m in new} & set(unpaid)
+            unpaid_now = {m.id for _, m in new} & set(unpaid)
             for _, m in new:
                 if m.client_ref is not None:
                     named[(m.dialect, m.client_ref)] = m
             for i, key in again:
                 first = named[key]
-                if first.id in refused:  # nothing was stored for it to repeat: the same refusal
+                if first.id in unpaid_now:  # nothing was stored for it to repeat: the same refusal
                     outcomes[i] = Outcome(
                         "error",
                         error=GatewayError(ErrorCode.INSUFFICIENT_BALANCE, "insufficient balance"),
