@@ -1022,38 +1022,52 @@ def _refundable(status: Status, submitted_at: float | None) -> bool:
     return status in (Status.REJECTED, Status.CANCELLED, Status.EXPIRED) and submitted_at is None
 
 
+_UPDATE_STATUS = (
+    "UPDATE messages SET status = ?, error_code = ?, updated_at = ?,"
+    " carrier_id = coalesce(?, carrier_id), submitted_at = ?, done_at = ?,"
+    " dispatch_token = CASE WHEN ? THEN NULL ELSE dispatch_token END,"
+    " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END,"
+    " text = CASE WHEN confidential = 1 AND ? THEN '' ELSE text END"
+    " WHERE seq = ?"
+)
+
+
+def _load_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Message]:
+    found: dict[str, Message] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        for r in conn.execute(
+            f"SELECT {MSG_COLS} FROM messages WHERE id IN ({_marks(len(chunk))})", chunk
+        ):
+            found[r[1]] = row_to_message(r)
+    return found
+
+
 def _apply_reports(
     conn: sqlite3.Connection, reports: Sequence[Report], route: CallbackRoute
 ) -> list[StatusEvent]:
-    events: list[StatusEvent] = []
+    """Legal transitions only; a batch costs one read and one write per kind of statement."""
+    current = _load_by_id(conn, [r.message_id for r in reports])
+    next_event = int(conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]) + 1
     cache: dict[int, dict[str, str]] = {}
+    events: list[StatusEvent] = []
+    updates: list[tuple[Any, ...]] = []
+    carrier_ids: list[tuple[str, int]] = []
+    refunds: dict[int, int] = {}
+    callbacks: list[tuple[Any, ...]] = []
     for report in reports:
-        row = conn.execute(
-            f"SELECT {MSG_COLS} FROM messages WHERE id = ?", (report.message_id,)
-        ).fetchone()
-        if row is None:
+        message = current.get(report.message_id)
+        if message is None:
             continue
-        message = row_to_message(row)
         if report.status == message.status:
             if report.carrier_id and not message.carrier_id:
-                conn.execute(
-                    "UPDATE messages SET carrier_id = ? WHERE seq = ?",
-                    (report.carrier_id, message.seq),
-                )
+                carrier_ids.append((report.carrier_id, message.seq))
+                current[message.id] = msgspec.structs.replace(message, carrier_id=report.carrier_id)
             continue
         if not can_transition(message.status, report.status):
             continue
         final = report.status.is_final
-        submitted_at = message.submitted_at
-        if report.status is Status.SUBMITTED:
-            submitted_at = report.at
-        conn.execute(
-            "UPDATE messages SET status = ?, error_code = ?, updated_at = ?,"
-            " carrier_id = coalesce(?, carrier_id), submitted_at = ?, done_at = ?,"
-            " dispatch_token = CASE WHEN ? THEN NULL ELSE dispatch_token END,"
-            " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END,"
-            " text = CASE WHEN confidential = 1 AND ? THEN '' ELSE text END"
-            " WHERE seq = ?",
+        submitted_at = report.at if report.status is Status.SUBMITTED else message.submitted_at
+        updates.append(
             (
                 report.status.value,
                 report.error_code,
@@ -1065,27 +1079,12 @@ def _apply_reports(
                 report.status is not Status.QUEUED,
                 report.status is Status.SUBMITTED or final,
                 message.seq,
-            ),
+            )
         )
         if _refundable(report.status, message.submitted_at) and message.price:
-            conn.execute(
-                "UPDATE accounts SET balance = balance + ? WHERE id = ?",
-                (message.price, message.account_id),
-            )
-        cur = conn.execute(
-            "INSERT INTO events (message_id, account_id, status, error_code, carrier_error, at)"
-            " VALUES (?,?,?,?,?,?)",
-            (
-                message.id,
-                message.account_id,
-                report.status.value,
-                report.error_code,
-                report.carrier_error,
-                report.at,
-            ),
-        )
+            refunds[message.account_id] = refunds.get(message.account_id, 0) + message.price
         event = StatusEvent(
-            seq=int(cur.lastrowid or 0),
+            seq=next_event,
             message_id=message.id,
             account_id=message.account_id,
             status=report.status,
@@ -1093,6 +1092,7 @@ def _apply_reports(
             carrier_error=report.carrier_error,
             at=report.at,
         )
+        next_event += 1
         events.append(event)
         updated = msgspec.structs.replace(
             message,
@@ -1103,11 +1103,29 @@ def _apply_reports(
             submitted_at=submitted_at,
             done_at=report.at if final else None,
         )
-        for target in route(updated, event, _callback_urls(conn, message.account_id, cache)):
+        current[message.id] = updated  # a later report in this batch starts from here
+        for dialect, url in route(updated, event, _callback_urls(conn, message.account_id, cache)):
             notice = Notice(
                 kind="dr", event_id=f"ev-{event.seq}", event=event, message=snapshot(updated)
             )
-            _queue_callback(conn, notice, message.account_id, target, report.at)
+            callbacks.append(_callback_row(notice, message.account_id, dialect, url, report.at))
+    if carrier_ids:
+        conn.executemany("UPDATE messages SET carrier_id = ? WHERE seq = ?", carrier_ids)
+    if updates:
+        conn.executemany(_UPDATE_STATUS, updates)
+    for account_id, amount in refunds.items():
+        conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, account_id))
+    if events:
+        conn.executemany(
+            "INSERT INTO events (seq, message_id, account_id, status, error_code, carrier_error, at)"
+            " VALUES (?,?,?,?,?,?,?)",
+            [
+                (e.seq, e.message_id, e.account_id, e.status, e.error_code, e.carrier_error, e.at)
+                for e in events
+            ],
+        )
+    if callbacks:
+        conn.executemany(_INSERT_CALLBACK, callbacks)
     return events
 
 
@@ -1122,12 +1140,28 @@ def _callback_urls(
     return cache[account_id]
 
 
+_INSERT_CALLBACK = (
+    "INSERT OR IGNORE INTO outbox (event_id, account_id, dialect, kind, url, payload, next_at,"
+    " created_at) VALUES (?,?,?,?,?,?,?,?)"
+)
+
+
+def _callback_row(
+    notice: Notice, account_id: int, dialect: str, url: str, now: float
+) -> tuple[Any, ...]:
+    return (
+        notice.event_id,
+        account_id,
+        dialect,
+        notice.kind,
+        url,
+        _notice_encode(notice),
+        now,
+        now,
+    )
+
+
 def _queue_callback(
     conn: sqlite3.Connection, notice: Notice, account_id: int, target: tuple[str, str], now: float
 ) -> None:
-    dialect, url = target
-    conn.execute(
-        "INSERT OR IGNORE INTO outbox (event_id, account_id, dialect, kind, url, payload, next_at,"
-        " created_at) VALUES (?,?,?,?,?,?,?,?)",
-        (notice.event_id, account_id, dialect, notice.kind, url, _notice_encode(notice), now, now),
-    )
+    conn.execute(_INSERT_CALLBACK, _callback_row(notice, account_id, *target, now))
