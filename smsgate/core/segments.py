@@ -22,6 +22,8 @@ from functools import lru_cache
 from typing import Final, Literal
 
 __all__ = [
+    "GSM7_BASIC_TABLE",
+    "GSM7_EXTENSION_TABLE",
     "Encoding",
     "Segmentation",
     "gsm7_units",
@@ -42,7 +44,7 @@ UCS2_MULTI: Final = 67
 # 0x09 is "Ç" (capital C cedilla) per the current standard; lowercase "ç" (U+00E7) is NOT in
 # the alphabet (some old phones rendered 0x09 as "ç"). The reference calculator
 # (npm sms-segments-calculator) agrees: it maps only U+00C7 and treats "ç" as UCS-2.
-_GSM7_BASIC_TABLE: Final = (
+GSM7_BASIC_TABLE: Final = (
     "@£$¥èéùìòÇ\nØø\rÅå"
     "Δ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
     " !\"#¤%&'()*+,-./"
@@ -52,10 +54,10 @@ _GSM7_BASIC_TABLE: Final = (
     "¿abcdefghijklmno"
     "pqrstuvwxyzäöñüà"
 )
-assert len(_GSM7_BASIC_TABLE) == 128
+assert len(GSM7_BASIC_TABLE) == 128
 
 # Extension table (after ESC 0x1B): form feed, ^ { } \ [ ~ ] | €.
-_GSM7_EXTENSION_TABLE: Final = {
+GSM7_EXTENSION_TABLE: Final = {
     0x0A: "\f",
     0x14: "^",
     0x28: "{",
@@ -68,8 +70,8 @@ _GSM7_EXTENSION_TABLE: Final = {
     0x65: "€",
 }
 
-GSM7_BASIC: Final[frozenset[str]] = frozenset(_GSM7_BASIC_TABLE) - {"\x1b"}
-GSM7_EXTENSION: Final[frozenset[str]] = frozenset(_GSM7_EXTENSION_TABLE.values())
+GSM7_BASIC: Final[frozenset[str]] = frozenset(GSM7_BASIC_TABLE) - {"\x1b"}
+GSM7_EXTENSION: Final[frozenset[str]] = frozenset(GSM7_EXTENSION_TABLE.values())
 GSM7_ALL: Final[frozenset[str]] = GSM7_BASIC | GSM7_EXTENSION
 # Septets per character, for the part-splitting loop.
 _GSM7_SEPTETS: Final[dict[str, int]] = {c: 1 for c in GSM7_BASIC} | {c: 2 for c in GSM7_EXTENSION}

@@ -7,35 +7,14 @@ significant bits first (TS 23.038 section 6.1.2.1).
 
 from __future__ import annotations
 
+from ..core.segments import GSM7_BASIC_TABLE, GSM7_EXTENSION_TABLE
+
 ESCAPE = 0x1B
 CR = 0x0D
 
-# fmt: off
-_BASIC = (
-    "@£$¥èéùìòÇ\nØø\rÅå"
-    "Δ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
-    " !\"#¤%&'()*+,-./"
-    "0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNO"
-    "PQRSTUVWXYZÄÖÑÜ§"
-    "¿abcdefghijklmno"
-    "pqrstuvwxyzäöñüà"
-)
-# fmt: on
-assert len(_BASIC) == 128
-
-_EXTENSION = {
-    0x0A: "\f",
-    0x14: "^",
-    0x28: "{",
-    0x29: "}",
-    0x2F: "\\",
-    0x3C: "[",
-    0x3D: "~",
-    0x3E: "]",
-    0x40: "|",
-    0x65: "€",
-}
+# The tables live with the segmenter (one copy of the standard in the code base).
+_BASIC = GSM7_BASIC_TABLE
+_EXTENSION = GSM7_EXTENSION_TABLE
 
 _ENCODE: dict[str, tuple[int, ...]] = {ch: (i,) for i, ch in enumerate(_BASIC) if i != ESCAPE}
 _ENCODE.update({ch: (ESCAPE, code) for code, ch in _EXTENSION.items()})
