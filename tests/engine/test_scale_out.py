@@ -55,10 +55,17 @@ async def test_two_nodes_one_killed_lose_nothing(
             "credentials": [{"dialect": "native", "kind": "token", "secret": "acme-token"}],
         },
     )
-    a, b = await asyncio.gather(
+    started = await asyncio.gather(
         start_node(database_url, tmp_path, "a", **SETTINGS),
         start_node(database_url, tmp_path, "b", **SETTINGS),
+        return_exceptions=True,
     )
+    nodes = [n for n in started if isinstance(n, Node)]
+    if len(nodes) != len(started):  # one failed: stop the other, never leave a process behind
+        for node in nodes:
+            node.stop()
+        raise next(e for e in started if isinstance(e, BaseException))
+    a, b = nodes
     db = await asyncpg.connect(database_url)
     try:
         await _run(a, b, db, receiver)
