@@ -102,7 +102,6 @@ CREATE TABLE events (
     at REAL NOT NULL
 );
 CREATE INDEX events_message ON events(message_id, seq);
-CREATE INDEX events_account ON events(account_id, seq);
 
 CREATE TABLE mo_messages (
     seq INTEGER PRIMARY KEY,
