@@ -47,7 +47,6 @@ from ..core.models import (
     StatusEvent,
 )
 from ..core.status import CANCELLABLE, Status, can_transition
-from ..core.windows import Window
 from .base import (
     CallbackRoute,
     ConnectorEntry,
@@ -58,13 +57,21 @@ from .base import (
     StoreUnavailable,
 )
 from .migrations import migrations
+from .rows import (
+    entry_from_row,
+    event_from_row,
+    mo_from_row,
+    outbox_from_row,
+    refundable,
+    row_to_message,
+    snapshot,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("smsgate.store")
 
 _json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
-_window_decode = msgspec.json.Decoder(Window).decode
 _notice_encode = msgspec.json.Encoder().encode
 
 # The database cannot be used right now: the caller answers 503 and nothing is half-done.
@@ -137,39 +144,6 @@ COPY_FROM = 1000  # messages in one transaction from which COPY beats one unnest
 GROUP_MAX = 2000  # messages in one group commit
 
 
-def row_to_message(r: Any) -> Message:
-    return Message(
-        seq=r[0],
-        id=r[1],
-        account_id=r[2],
-        dialect=r[3],
-        client_ref=r[4],
-        job_id=r[5],
-        sender=r[6],
-        phone=r[7],
-        text=r[8],
-        encoding=r[9],
-        segments=r[10],
-        priority=r[11],
-        not_before=r[12],
-        expires_at=r[13],
-        window=_window_decode(r[14]) if r[14] else None,
-        flash=r[15],
-        tag=r[16],
-        callback_url=r[17],
-        status=Status(r[18]),
-        error_code=r[19],
-        price=r[20],
-        created_at=r[21],
-        updated_at=r[22],
-        submitted_at=r[23],
-        done_at=r[24],
-        carrier_id=r[25],
-        confidential=r[26],
-        meta=_json_decode(r[27]) if r[27] else None,
-    )
-
-
 def message_row(m: Message) -> tuple[Any, ...]:
     """The `_INSERT` columns of a message."""
     return (
@@ -219,62 +193,9 @@ def _row_to_account(r: Any) -> Account:
     )
 
 
-def _event(r: Any) -> StatusEvent:
-    return StatusEvent(
-        seq=r[0],
-        message_id=r[1],
-        account_id=r[2],
-        status=Status(r[3]),
-        error_code=r[4],
-        carrier_error=r[5],
-        at=r[6],
-    )
-
-
-def _mo(r: Any) -> MoMessage:
-    return MoMessage(
-        seq=r[0],
-        id=r[1],
-        account_id=r[2],
-        phone=r[3],
-        to=r[4],
-        text=r[5],
-        received_at=r[6],
-        reply_to=r[7],
-        meta=_json_decode(r[8]) if r[8] else None,
-    )
-
-
-def _outbox(r: Any) -> OutboxItem:
-    return OutboxItem(
-        id=r[0],
-        event_id=r[1],
-        account_id=r[2],
-        dialect=r[3],
-        kind=r[4],
-        url=r[5],
-        payload=bytes(r[6]),
-        attempts=r[7],
-        created_at=r[8],
-    )
-
-
-def _entry(r: Any) -> ConnectorEntry:
-    return ConnectorEntry(
-        message_id=r[0], carrier_id=r[1], submitted_at=r[2], outcome=r[3], report_due=r[4]
-    )
-
-
 def _count(status: str) -> int:
     """Rows touched, from a command tag such as 'INSERT 0 3' or 'DELETE 2'."""
     return int(status.rsplit(" ", 1)[-1]) if status and status[-1].isdigit() else 0
-
-
-def snapshot(message: Message) -> Message:
-    """The message as a callback carries it: a confidential text never leaves the store."""
-    if message.confidential and message.text:
-        return msgspec.structs.replace(message, text="")
-    return message
 
 
 def split_url(url: str) -> tuple[str, dict[str, float]]:
@@ -771,7 +692,7 @@ class PostgresStore(Store):
             message_id,
             account_id,
         )
-        return [_event(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     async def events_after(self, after_seq: int, limit: int = 500) -> list[StatusEvent]:
         rows = await self._fetch(
@@ -780,7 +701,7 @@ class PostgresStore(Store):
             after_seq,
             limit,
         )
-        return [_event(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     async def list_mo(
         self, account_id: int, *, after_seq: int = 0, limit: int = 100
@@ -792,7 +713,7 @@ class PostgresStore(Store):
             after_seq,
             limit,
         )
-        return [_mo(r) for r in rows]
+        return [mo_from_row(r) for r in rows]
 
     async def cancel(self, account_id: int, message_id: str, route: CallbackRoute) -> Message:
         async def op(conn: asyncpg.Connection) -> Message:
@@ -964,7 +885,7 @@ class PostgresStore(Store):
             )
         )
         rows.sort(key=lambda r: (r[9], r[0]))
-        return [_outbox(r) for r in rows]
+        return [outbox_from_row(r) for r in rows]
 
     async def outbox_done(self, ids: Sequence[int], now: float) -> None:
         # One callback at a time arrives here from many concurrent deliveries: those waiting
@@ -1020,7 +941,7 @@ class PostgresStore(Store):
             account_id,
             state,
         )
-        return [_outbox(r) for r in rows]
+        return [outbox_from_row(r) for r in rows]
 
     # Connector log ----------------------------------------------------------------------------
     async def connector_log_add(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
@@ -1049,7 +970,7 @@ class PostgresStore(Store):
             connector,
             list(message_ids),
         )
-        return [_entry(r) for r in rows]
+        return [entry_from_row(r) for r in rows]
 
     async def connector_log_pending(
         self, connector: str, limit: int = 10000
@@ -1060,7 +981,7 @@ class PostgresStore(Store):
             connector,
             limit,
         )
-        return [_entry(r) for r in rows]
+        return [entry_from_row(r) for r in rows]
 
     async def connector_log_reported(self, connector: str, message_ids: Sequence[str]) -> None:
         await self._execute(
@@ -1407,10 +1328,6 @@ async def _winners(
     return out
 
 
-def _refundable(status: Status, submitted_at: float | None) -> bool:
-    return status in (Status.REJECTED, Status.CANCELLED, Status.EXPIRED) and submitted_at is None
-
-
 async def _apply_reports(
     conn: asyncpg.Connection, reports: Sequence[Report], route: CallbackRoute
 ) -> list[StatusEvent]:
@@ -1442,7 +1359,7 @@ async def _apply_reports(
             continue
         final = report.status.is_final
         submitted_at = report.at if report.status is Status.SUBMITTED else message.submitted_at
-        if _refundable(report.status, message.submitted_at) and message.price:
+        if refundable(report.status, message.submitted_at) and message.price:
             refunds[message.account_id] = refunds.get(message.account_id, 0) + message.price
         updated = msgspec.structs.replace(
             message,

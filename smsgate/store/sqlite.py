@@ -24,7 +24,6 @@ from ..core.models import (
     StatusEvent,
 )
 from ..core.status import CANCELLABLE, Status, can_transition
-from ..core.windows import Window
 from ._sqlite_writer import Writer
 from .base import (
     CallbackRoute,
@@ -36,10 +35,17 @@ from .base import (
     StoreUnavailable,
 )
 from .migrations import migrations, statements
+from .rows import (
+    event_from_row,
+    mo_from_row,
+    outbox_from_row,
+    refundable,
+    row_to_message,
+    snapshot,
+)
 
 _json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
-_window_decode = msgspec.json.Decoder(Window).decode
 _notice_encode = msgspec.json.Encoder().encode
 
 MSG_COLS = (
@@ -69,39 +75,6 @@ def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 
 def _marks(n: int) -> str:
     return ",".join("?" * n)
-
-
-def row_to_message(r: Sequence[Any]) -> Message:
-    return Message(
-        seq=r[0],
-        id=r[1],
-        account_id=r[2],
-        dialect=r[3],
-        client_ref=r[4],
-        job_id=r[5],
-        sender=r[6],
-        phone=r[7],
-        text=r[8],
-        encoding=r[9],
-        segments=r[10],
-        priority=r[11],
-        not_before=r[12],
-        expires_at=r[13],
-        window=_window_decode(r[14]) if r[14] else None,
-        flash=bool(r[15]),
-        tag=r[16],
-        callback_url=r[17],
-        status=Status(r[18]),
-        error_code=r[19],
-        price=r[20],
-        created_at=r[21],
-        updated_at=r[22],
-        submitted_at=r[23],
-        done_at=r[24],
-        carrier_id=r[25],
-        confidential=bool(r[26]),
-        meta=_json_decode(r[27]) if r[27] else None,
-    )
 
 
 def message_row(m: Message) -> tuple[Any, ...]:
@@ -152,59 +125,12 @@ def _row_to_account(r: Sequence[Any], senders: list[str]) -> Account:
     )
 
 
-def _event(r: Sequence[Any]) -> StatusEvent:
-    return StatusEvent(
-        seq=r[0],
-        message_id=r[1],
-        account_id=r[2],
-        status=Status(r[3]),
-        error_code=r[4],
-        carrier_error=r[5],
-        at=r[6],
-    )
-
-
-def _mo(r: Sequence[Any]) -> MoMessage:
-    return MoMessage(
-        seq=r[0],
-        id=r[1],
-        account_id=r[2],
-        phone=r[3],
-        to=r[4],
-        text=r[5],
-        received_at=r[6],
-        reply_to=r[7],
-        meta=_json_decode(r[8]) if r[8] else None,
-    )
-
-
-def _outbox(r: Sequence[Any]) -> OutboxItem:
-    return OutboxItem(
-        id=r[0],
-        event_id=r[1],
-        account_id=r[2],
-        dialect=r[3],
-        kind=r[4],
-        url=r[5],
-        payload=bytes(r[6]),
-        attempts=r[7],
-        created_at=r[8],
-    )
-
-
 def _path_of(url: str) -> str:
     if url.startswith("sqlite:///"):
         return url[len("sqlite:///") :]
     if url.startswith("sqlite://"):
         return url[len("sqlite://") :]
     return url
-
-
-def snapshot(message: Message) -> Message:
-    """The message as a callback carries it: a confidential text never leaves the store."""
-    if message.confidential and message.text:
-        return msgspec.structs.replace(message, text="")
-    return message
 
 
 class SQLiteStore(Store):
@@ -582,7 +508,7 @@ class SQLiteStore(Store):
             " WHERE message_id = ? AND account_id = ? ORDER BY seq",
             (message_id, account_id),
         )
-        return [_event(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     async def events_after(self, after_seq: int, limit: int = 500) -> list[StatusEvent]:
         rows = self._read(
@@ -590,7 +516,7 @@ class SQLiteStore(Store):
             " WHERE seq > ? ORDER BY seq LIMIT ?",
             (after_seq, limit),
         )
-        return [_event(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     async def list_mo(
         self, account_id: int, *, after_seq: int = 0, limit: int = 100
@@ -600,7 +526,7 @@ class SQLiteStore(Store):
             " FROM mo_messages WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (account_id, after_seq, limit),
         )
-        return [_mo(r) for r in rows]
+        return [mo_from_row(r) for r in rows]
 
     async def cancel(self, account_id: int, message_id: str, route: CallbackRoute) -> Message:
         def op(conn: sqlite3.Connection) -> Message:
@@ -733,7 +659,7 @@ class SQLiteStore(Store):
                 "UPDATE outbox SET lease_until = ? WHERE id = ?",
                 [(now + lease, r[0]) for r in rows],
             )
-            return [_outbox(r) for r in rows]
+            return [outbox_from_row(r) for r in rows]
 
         result: list[OutboxItem] = await self._write(op)
         return result
@@ -798,7 +724,7 @@ class SQLiteStore(Store):
             f" FROM outbox WHERE {' AND '.join(where)} ORDER BY id",
             params,
         )
-        return [_outbox(r) for r in rows]
+        return [outbox_from_row(r) for r in rows]
 
     # Connector log ----------------------------------------------------------------------------
     async def connector_log_add(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
@@ -1018,10 +944,6 @@ def accept_many(conn: sqlite3.Connection, ops: Sequence[AcceptOp]) -> list[list[
     return [[o for o in outcomes if o is not None] for outcomes in results]
 
 
-def _refundable(status: Status, submitted_at: float | None) -> bool:
-    return status in (Status.REJECTED, Status.CANCELLED, Status.EXPIRED) and submitted_at is None
-
-
 _UPDATE_STATUS = (
     "UPDATE messages SET status = ?, error_code = ?, updated_at = ?,"
     " carrier_id = coalesce(?, carrier_id), submitted_at = ?, done_at = ?,"
@@ -1081,7 +1003,7 @@ def _apply_reports(
                 message.seq,
             )
         )
-        if _refundable(report.status, message.submitted_at) and message.price:
+        if refundable(report.status, message.submitted_at) and message.price:
             refunds[message.account_id] = refunds.get(message.account_id, 0) + message.price
         event = StatusEvent(
             seq=next_event,

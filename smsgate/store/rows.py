@@ -1,0 +1,108 @@
+"""Row readers both backends share: the same columns in the same order give the same records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from ..core.models import Message, MoMessage, StatusEvent
+from ..core.status import Status
+from ..core.windows import Window
+from .base import ConnectorEntry, OutboxItem
+
+_json_decode = msgspec.json.decode
+_window_decode = msgspec.json.Decoder(Window).decode
+
+
+def row_to_message(r: Sequence[Any]) -> Message:
+    """A message from the columns of MSG_COLS (SQLite's 0/1 flags become booleans)."""
+    return Message(
+        seq=r[0],
+        id=r[1],
+        account_id=r[2],
+        dialect=r[3],
+        client_ref=r[4],
+        job_id=r[5],
+        sender=r[6],
+        phone=r[7],
+        text=r[8],
+        encoding=r[9],
+        segments=r[10],
+        priority=r[11],
+        not_before=r[12],
+        expires_at=r[13],
+        window=_window_decode(r[14]) if r[14] else None,
+        flash=bool(r[15]),
+        tag=r[16],
+        callback_url=r[17],
+        status=Status(r[18]),
+        error_code=r[19],
+        price=r[20],
+        created_at=r[21],
+        updated_at=r[22],
+        submitted_at=r[23],
+        done_at=r[24],
+        carrier_id=r[25],
+        confidential=bool(r[26]),
+        meta=_json_decode(r[27]) if r[27] else None,
+    )
+
+
+def event_from_row(r: Sequence[Any]) -> StatusEvent:
+    return StatusEvent(
+        seq=r[0],
+        message_id=r[1],
+        account_id=r[2],
+        status=Status(r[3]),
+        error_code=r[4],
+        carrier_error=r[5],
+        at=r[6],
+    )
+
+
+def mo_from_row(r: Sequence[Any]) -> MoMessage:
+    return MoMessage(
+        seq=r[0],
+        id=r[1],
+        account_id=r[2],
+        phone=r[3],
+        to=r[4],
+        text=r[5],
+        received_at=r[6],
+        reply_to=r[7],
+        meta=_json_decode(r[8]) if r[8] else None,
+    )
+
+
+def outbox_from_row(r: Sequence[Any]) -> OutboxItem:
+    return OutboxItem(
+        id=r[0],
+        event_id=r[1],
+        account_id=r[2],
+        dialect=r[3],
+        kind=r[4],
+        url=r[5],
+        payload=bytes(r[6]),
+        attempts=r[7],
+        created_at=r[8],
+    )
+
+
+def entry_from_row(r: Sequence[Any]) -> ConnectorEntry:
+    return ConnectorEntry(
+        message_id=r[0], carrier_id=r[1], submitted_at=r[2], outcome=r[3], report_due=r[4]
+    )
+
+
+def snapshot(message: Message) -> Message:
+    """The message as a callback carries it: a confidential text never leaves the store."""
+    if message.confidential and message.text:
+        return msgspec.structs.replace(message, text="")
+    return message
+
+
+def refundable(status: Status, submitted_at: float | None) -> bool:
+    """Money goes back for what we refused, cancelled or let expire before a carrier had it."""
+    return status in (Status.REJECTED, Status.CANCELLED, Status.EXPIRED) and submitted_at is None
