@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
+import logging
 import os
 import sqlite3
 import time
@@ -44,6 +46,7 @@ from .rows import (
     snapshot,
 )
 
+log = logging.getLogger("smsgate.store")
 _json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
 _notice_encode = msgspec.json.Encoder().encode
@@ -152,6 +155,7 @@ class SQLiteStore(Store):
         conn.execute(f"PRAGMA synchronous={mode}")
         conn.execute("PRAGMA busy_timeout=30000")
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA secure_delete=FAST")  # overwritten text does not linger in pages
         return conn
 
     async def open(self) -> None:
@@ -602,10 +606,30 @@ class SQLiteStore(Store):
     async def record_reports(
         self, reports: Sequence[Report], route: CallbackRoute
     ) -> list[StatusEvent]:
+        scrubbed: list[bool] = []
         result: list[StatusEvent] = await self._write(
-            lambda conn: _apply_reports(conn, reports, route), 3 * len(reports)
+            lambda conn: _apply_reports(conn, reports, route, scrubbed), 3 * len(reports)
         )
+        if scrubbed:
+            await self._forget_old_pages()
         return result
+
+    async def _forget_old_pages(self) -> None:
+        """A confidential text was blanked: push the WAL into the database and truncate it, so
+        that no earlier page image holding the text stays on disk (secure_delete zeroes the
+        freed bytes in the database pages themselves)."""
+
+        def checkpoint() -> None:
+            conn = sqlite3.connect(self.path, timeout=30)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.close()
+
+        try:
+            await asyncio.to_thread(checkpoint)
+        except sqlite3.Error as exc:  # best effort: the next checkpoint will do it
+            log.warning("checkpoint after blanking a confidential text failed: %s", exc)
 
     async def message_by_carrier_id(self, carrier_id: str) -> Message | None:
         found = self._messages("carrier_id = ?", (carrier_id,), "ORDER BY seq DESC LIMIT 1")
@@ -965,7 +989,10 @@ def _load_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Messa
 
 
 def _apply_reports(
-    conn: sqlite3.Connection, reports: Sequence[Report], route: CallbackRoute
+    conn: sqlite3.Connection,
+    reports: Sequence[Report],
+    route: CallbackRoute,
+    scrubbed: list[bool] | None = None,
 ) -> list[StatusEvent]:
     """Legal transitions only; a batch costs one read and one write per kind of statement."""
     current = _load_by_id(conn, [r.message_id for r in reports])
@@ -989,6 +1016,9 @@ def _apply_reports(
             continue
         final = report.status.is_final
         submitted_at = report.at if report.status is Status.SUBMITTED else message.submitted_at
+        blanks_text = final or report.status is Status.SUBMITTED
+        if scrubbed is not None and message.confidential and message.text and blanks_text:
+            scrubbed.append(True)
         updates.append(
             (
                 report.status.value,

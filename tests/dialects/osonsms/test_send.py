@@ -210,11 +210,6 @@ async def test_confidential_text_not_in_database_file_after_checkpoint(
     assert sum(_copies_on_disk(gateway).values()) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store: the SQLite WAL keeps the frames written before dispatch (plaintext) until "
-    "a checkpoint truncates or overwrites them; a fix belongs in smsgate/store",
-)
 async def test_confidential_text_not_in_wal_frames(
     gateway: Gateway, http: aiohttp.ClientSession, acme: int
 ) -> None:
