@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check smsgate tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP)
+bench: $(STAMP) peers
 	$(BIN)/python -m bench.run
 
 clean:

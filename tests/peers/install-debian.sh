@@ -1,18 +1,19 @@
 #!/bin/sh
-# Debian peers for the interop tests: Kannel (bearerbox + smsbox) as an ESME towards smsgate.
+# Debian peers: Kannel (bearerbox + smsbox) as an ESME towards smsgate for the interop tests, and
+# wrk for the benchmarks in bench/.
 # Idempotent: installs only what is missing. Needs root (CI runs as root); otherwise prints
 # what to run and exits 0, so `make peers` still works for an unprivileged developer.
 set -e
-if [ -x /usr/sbin/bearerbox ] && [ -x /usr/sbin/smsbox ]; then
+if [ -x /usr/sbin/bearerbox ] && [ -x /usr/sbin/smsbox ] && command -v wrk >/dev/null 2>&1; then
     exit 0
 fi
 if [ "$(id -u)" != "0" ]; then
-    echo "kannel is missing: run 'sudo apt-get install -y kannel' (the Kannel interop tests skip)" >&2
+    echo "kannel or wrk is missing: run 'sudo apt-get install -y kannel wrk' (the Kannel interop tests skip)" >&2
     exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends kannel >/dev/null
+apt-get install -y -qq --no-install-recommends kannel wrk >/dev/null
 # The package starts a system bearerbox on its default ports; the tests run their own.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now kannel >/dev/null 2>&1 || true; fi
 if [ -x /etc/init.d/kannel ]; then /etc/init.d/kannel stop >/dev/null 2>&1 || true; fi
