@@ -8,8 +8,8 @@ import sys
 SUITES = [
     ["-m", "bench.http_bench", "--workers", "1", "2"],
     ["-m", "bench.bulk_bench"],
-    ["bench/store_bench.py"],
-    ["bench/smpp_bench.py", "--messages", "20000"],
+    ["-m", "bench.store_bench"],
+    ["-m", "bench.smpp_bench", "--messages", "20000"],
 ]
 
 if __name__ == "__main__":
