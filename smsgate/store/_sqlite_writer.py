@@ -54,6 +54,8 @@ class Writer:
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._syncer: concurrent.futures.ThreadPoolExecutor | None = None
         self._wal_fd: int | None = None
+        self._unsynced: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        self._syncing = False
         self.commits = 0
 
     def start(self) -> None:
@@ -114,12 +116,35 @@ class Writer:
     def _durable(
         self, loop: asyncio.AbstractEventLoop, results: list[tuple[asyncio.Future[Any], bool, Any]]
     ) -> None:
-        """Answer the group once its commit is on disk."""
+        """Answer the group once its commit is on disk.
+
+        One fsync at a time: groups that commit while one runs wait for the next, which covers
+        them all (fewer flushes and thread hand-overs under load, none skipped).
+        """
         if self._syncer is None or self._wal_fd is None or not any(ok for _f, ok, _v in results):
             _resolve(results)
             return
+        self._unsynced += results
+        if not self._syncing:
+            self._sync(loop)
+
+    def _sync(self, loop: asyncio.AbstractEventLoop) -> None:
+        assert self._syncer is not None and self._wal_fd is not None
+        batch, self._unsynced = self._unsynced, []
+        self._syncing = True
         synced = loop.run_in_executor(self._syncer, os.fsync, self._wal_fd)
-        synced.add_done_callback(lambda done: _resolve(_unless_failed(done, results)))
+        synced.add_done_callback(lambda done: self._synced(loop, done, batch))
+
+    def _synced(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        done: asyncio.Future[Any],
+        batch: list[tuple[asyncio.Future[Any], bool, Any]],
+    ) -> None:
+        self._syncing = False
+        _resolve(_unless_failed(done, batch))
+        if self._unsynced and self._syncer is not None:
+            self._sync(loop)
 
     def _commit_group(self, group: list[Item]) -> list[tuple[asyncio.Future[Any], bool, Any]]:
         conn, lock_fd = self._conn, self._lock_fd
