@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from typing import Any
 
 import msgspec
@@ -85,12 +86,13 @@ def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     whole = int(ts)
+    return f"{_second(whole)}.{int((ts - whole) * 1000):03d}Z"
+
+
+@lru_cache(maxsize=256)
+def _second(whole: int) -> str:
     t = time.gmtime(whole)
-    millis = int((ts - whole) * 1000)
-    return (
-        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
-        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}.{millis:03d}Z"
-    )
+    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
 
 
 def message_out(m: Message) -> MessageOut:
