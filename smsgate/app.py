@@ -176,7 +176,7 @@ def _operations(gateway: Gateway, store: Store, config: Config) -> list[BaseRout
 
     async def readyz(request: Request) -> Response:
         try:
-            await store.counts()
+            await store.ping()
         except Exception:
             return Response(
                 b'{"status":"unavailable"}', status_code=503, media_type="application/json"

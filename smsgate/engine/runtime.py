@@ -152,7 +152,7 @@ class Engine:
             try:
                 await self.numbers.refresh()
                 counts = await self.store.counts()
-                for status in ("scheduled", "queued", "submitted"):
+                for status in ("scheduled", "queued"):
                     metrics.QUEUE_DEPTH.labels(status).set(counts.get(status, 0))
                 metrics.OUTBOX_DEPTH.set(counts.get("outbox", 0))
             except Exception as exc:

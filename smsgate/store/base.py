@@ -259,9 +259,16 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def message_by_carrier_id(self, carrier_id: str) -> Message | None: ...
 
+    async def ping(self) -> None:
+        """Cheap proof that the database answers (for /readyz); raises StoreUnavailable."""
+        await self.counts()
+
     @abc.abstractmethod
     async def counts(self) -> dict[str, int]:
-        """Messages by status, plus 'outbox' pending callbacks: for metrics and health."""
+        """Messages waiting (scheduled, queued) and pending callbacks ('outbox'), for metrics.
+
+        Only what indexes answer: it runs every few seconds on large databases.
+        """
 
     # Incoming SMS --------------------------------------------------------------------------
     @abc.abstractmethod

@@ -138,7 +138,6 @@ _ACCOUNT_JSON = {"ip_allowlist", "callback_urls", "settings"}
 _ACCOUNT_FIELDS = set(ACCOUNT_COLS.replace(" ", "").split(",")) - {"id"}
 _OUTBOX_COLS = "id, event_id, account_id, dialect, kind, url, payload, attempts, created_at"
 _STATUS = {s: s.value for s in Status}  # (an enum's .value is slow in bulk)
-_OPEN = ("accepted", "scheduled", "queued", "submitted", "unknown")
 
 COPY_FROM = 1000  # messages in one transaction from which COPY beats one unnest INSERT
 GROUP_MAX = 2000  # messages in one group commit
@@ -822,11 +821,14 @@ class PostgresStore(Store):
         )
         return found[0] if found else None
 
+    async def ping(self) -> None:
+        await self._fetch("SELECT 1")
+
     async def counts(self) -> dict[str, int]:
         rows = await self._fetch(
-            "SELECT status, count(*) FROM messages WHERE status = ANY($1::text[]) GROUP BY status"
-            " UNION ALL SELECT 'outbox', count(*) FROM outbox WHERE state = 'pending'",
-            list(_OPEN),
+            "SELECT 'scheduled', count(*) FROM messages WHERE status = 'scheduled'"
+            " UNION ALL SELECT 'queued', count(*) FROM messages WHERE status IN ('accepted', 'queued')"
+            " UNION ALL SELECT 'outbox', count(*) FROM outbox WHERE state = 'pending'"
         )
         return {s: int(n) for s, n in rows}
 

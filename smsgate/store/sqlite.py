@@ -635,14 +635,19 @@ class SQLiteStore(Store):
         found = self._messages("carrier_id = ?", (carrier_id,), "ORDER BY seq DESC LIMIT 1")
         return found[0] if found else None
 
+    async def ping(self) -> None:
+        self._read("SELECT 1")
+
     async def counts(self) -> dict[str, int]:
-        rows = self._read(
-            "SELECT status, count(*) FROM messages"
-            " WHERE status IN ('accepted', 'scheduled', 'queued', 'submitted', 'unknown') GROUP BY status"
-        )
-        out = {s: int(n) for s, n in rows}
-        out["outbox"] = int(self._read("SELECT count(*) FROM outbox WHERE state = 'pending'")[0][0])
-        return out
+        # Each count is answered by a partial index (messages_scheduled, messages_due, outbox_due).
+        def one(sql: str) -> int:
+            return int(self._read(sql)[0][0])
+
+        return {
+            "scheduled": one("SELECT count(*) FROM messages WHERE status = 'scheduled'"),
+            "queued": one("SELECT count(*) FROM messages WHERE status IN ('accepted', 'queued')"),
+            "outbox": one("SELECT count(*) FROM outbox WHERE state = 'pending'"),
+        }
 
     # MO ---------------------------------------------------------------------------------------
     async def store_mo(self, mos: Sequence[MoMessage], route: CallbackRoute) -> None:
