@@ -38,6 +38,13 @@ class NotifierConfig(msgspec.Struct, kw_only=True):
     delay_scale: float = 1.0
 
 
+class RetentionConfig(msgspec.Struct, kw_only=True):
+    # Callbacks already delivered (or given up) and settled connector-log lines are deleted after
+    # this many days; messages and their status history are kept.
+    outbox_days: float = 7.0
+    purge_every: float = 300.0  # seconds between purges
+
+
 class Config(msgspec.Struct, kw_only=True):
     database: str = "sqlite:///var/smsgate.db"
     host: str = "127.0.0.1"
@@ -52,6 +59,7 @@ class Config(msgspec.Struct, kw_only=True):
     simulator: SimulatorConfig = msgspec.field(default_factory=SimulatorConfig)
     dispatcher: DispatcherConfig = msgspec.field(default_factory=DispatcherConfig)
     notifier: NotifierConfig = msgspec.field(default_factory=NotifierConfig)
+    retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
     smpp: SmppServerConfig = msgspec.field(default_factory=SmppServerConfig)
     smpp_client: SmppClientConfig = msgspec.field(default_factory=SmppClientConfig)
 

@@ -147,9 +147,16 @@ class Engine:
         self.dispatcher.wakeup.set()
 
     async def _housekeeping(self) -> None:
+        next_purge = time.monotonic() + 60.0
         while True:
             await asyncio.sleep(2.0)
             try:
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + self.config.retention.purge_every
+                    before = time.time() - self.config.retention.outbox_days * 86400
+                    gone = await self.store.purge(before)
+                    if gone:
+                        log.info("purged %d delivered callbacks and settled log lines", gone)
                 await self.numbers.refresh()
                 counts = await self.store.counts()
                 for status in ("scheduled", "queued"):

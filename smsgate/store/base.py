@@ -300,6 +300,11 @@ class Store(abc.ABC):
         self, account_id: int | None = None, state: str | None = None
     ) -> list[OutboxItem]: ...
 
+    @abc.abstractmethod
+    async def purge(self, before: float) -> int:
+        """Forget delivered callbacks (done or dead) and settled connector-log lines older than
+        `before`; messages and their events are kept. The number of rows removed."""
+
     # Connector log ---------------------------------------------------------------------------
     @abc.abstractmethod
     async def connector_log_add(

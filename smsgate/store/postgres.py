@@ -945,6 +945,21 @@ class PostgresStore(Store):
         )
         return [outbox_from_row(r) for r in rows]
 
+    async def purge(self, before: float) -> int:
+        gone = _count(
+            await self._execute(
+                "DELETE FROM outbox WHERE state IN ('done', 'dead')"
+                " AND coalesce(done_at, next_at) < $1",
+                before,
+            )
+        )
+        gone += _count(
+            await self._execute(
+                "DELETE FROM connector_log WHERE reported AND submitted_at < $1", before
+            )
+        )
+        return gone
+
     # Connector log ----------------------------------------------------------------------------
     async def connector_log_add(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
         if not entries:

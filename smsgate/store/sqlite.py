@@ -755,6 +755,19 @@ class SQLiteStore(Store):
         )
         return [outbox_from_row(r) for r in rows]
 
+    async def purge(self, before: float) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            gone = conn.execute(
+                "DELETE FROM outbox WHERE state IN ('done', 'dead') AND coalesce(done_at, next_at) < ?",
+                (before,),
+            ).rowcount
+            gone += conn.execute(
+                "DELETE FROM connector_log WHERE reported = 1 AND submitted_at < ?", (before,)
+            ).rowcount
+            return int(gone)
+
+        return int(await self._write(op, 1000))
+
     # Connector log ----------------------------------------------------------------------------
     async def connector_log_add(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
         await self._write(

@@ -155,3 +155,33 @@ async def test_unreachable_database_is_unavailable(backend: str, tmp_path: objec
     with pytest.raises((StoreUnavailable, OSError)):
         await store.open()
     await store.close()
+
+
+async def test_purge_forgets_only_what_is_settled_and_old(store: Store) -> None:
+    a = await make_account(store, callback_urls={"native": "http://cb"})
+    done, dead, pending = await outbox_rows(store, a.id, 3)
+    now = time.time()
+    await store.outbox_done([done], now - 10 * 86400)
+    await store.outbox_dead([dead], "given up")
+    await store.connector_log_add(
+        "sim",
+        [
+            ConnectorEntry(message_id="old", carrier_id="c1", submitted_at=now - 10 * 86400),
+            ConnectorEntry(message_id="open", carrier_id="c2", submitted_at=now - 10 * 86400),
+            ConnectorEntry(message_id="new", carrier_id="c3", submitted_at=now),
+        ],
+    )
+    await store.connector_log_reported("sim", ["old", "new"])
+    # a week ago: the old delivered callback and the old settled log line go; the dead row was
+    # given up just now, the pending one is still owed, 'open' still waits for its report
+    assert await store.purge(now - 7 * 86400) == 2
+    left = {i.id for i in await store.outbox_items(a.id)}
+    assert left == {dead, pending}
+    assert {
+        e.message_id for e in await store.connector_log_find("sim", ["old", "open", "new"])
+    } == {
+        "open",
+        "new",
+    }
+    assert await store.purge(now + 1) == 2  # now the dead row and the settled 'new' line
+    assert {i.id for i in await store.outbox_items(a.id)} == {pending}
