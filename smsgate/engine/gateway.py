@@ -11,6 +11,7 @@ from ..connectors.base import Incoming
 from ..core import secrets
 from ..core.models import (
     Account,
+    Credential,
     Job,
     JobCounts,
     Message,
@@ -47,8 +48,9 @@ class Gateway:
         self.reports = reports  # set where an engine runs in this process (the simulator's MO)
         self.settings = settings or {}
         self._accounts: dict[int, tuple[Account, float]] = {}
-        self._verified: dict[tuple[str, str, str, str], tuple[int, float]] = {}
-        self._credential_cache: dict[tuple[str, str, str, str], Any] = {}
+        # Verified passwords (key ends with the password's digest) and looked-up credentials
+        # (key ends with ""), each with its expiry; cleared whole when it grows too large.
+        self._verified: dict[tuple[str, str, str, str], tuple[Credential, float]] = {}
 
     # Authentication -------------------------------------------------------------------------
     async def account(self, account_id: int, *, fresh: bool = False) -> Account | None:
@@ -69,14 +71,12 @@ class Gateway:
         now = time.monotonic()
         hit = self._verified.get(key)
         if hit is not None and hit[1] > now:
-            return await self._active(hit[0])
+            return await self._active(hit[0].account_id)
         credential = await self.store.find_credential(dialect, kind, identifier)
         stored = credential.secret if credential else _DUMMY_HASH
         if not secrets.verify_password(password, stored) or credential is None:
             return None
-        if len(self._verified) > 100_000:
-            self._verified.clear()
-        self._verified[key] = (credential.account_id, now + AUTH_TTL)
+        self._remember(key, credential, now)
         return await self._active(credential.account_id)
 
     async def token(self, dialect: str, token: str) -> Account | None:
@@ -96,17 +96,23 @@ class Gateway:
         account = await self._active(credential.account_id)
         return (account, credential.secret) if account else None
 
-    async def _cached_credential(self, dialect: str, kind: str, identifier: str) -> Any:
+    async def _cached_credential(
+        self, dialect: str, kind: str, identifier: str
+    ) -> Credential | None:
         key = (dialect, kind, identifier, "")
         now = time.monotonic()
         hit = self._verified.get(key)
         if hit is not None and hit[1] > now:
-            return self._credential_cache.get(key)
+            return hit[0]
         credential = await self.store.find_credential(dialect, kind, identifier)
         if credential is not None:
-            self._verified[key] = (credential.account_id, now + AUTH_TTL)
-            self._credential_cache[key] = credential
+            self._remember(key, credential, now)
         return credential
+
+    def _remember(self, key: tuple[str, str, str, str], credential: Credential, now: float) -> None:
+        if len(self._verified) > 100_000:
+            self._verified.clear()
+        self._verified[key] = (credential, now + AUTH_TTL)
 
     async def _active(self, account_id: int) -> Account | None:
         account = await self.account(account_id)
