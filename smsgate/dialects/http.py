@@ -14,6 +14,20 @@ from ..core.errors import ErrorCode, GatewayError
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 
+# The HTTP status of a refusal, for dialects whose provider uses HTTP statuses the usual way.
+HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.IP_NOT_ALLOWED: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.DUPLICATE: 409,
+    ErrorCode.NOT_CANCELLABLE: 409,
+    ErrorCode.BODY_TOO_LARGE: 413,
+    ErrorCode.INSUFFICIENT_BALANCE: 402,
+    ErrorCode.THROTTLED: 429,
+    ErrorCode.UNAVAILABLE: 503,
+}
+
 
 async def read_body(request: Request, limit: int | None = None) -> bytes:
     """The request body, refusing more than `limit` bytes (BODY_TOO_LARGE) without reading it all."""

@@ -13,6 +13,7 @@ import msgspec
 from starlette.responses import Response
 
 from ...core.errors import ErrorCode, GatewayError
+from ..http import HTTP_STATUS
 
 # Canonical error -> (MsgHub code, text). Request-level refusals first, then per message.
 CODES: dict[ErrorCode, tuple[int, str]] = {
@@ -52,18 +53,6 @@ CODES: dict[ErrorCode, tuple[int, str]] = {
 }
 DELIVERY_ERROR = (36000, "Message delivery error")  # an error code we have no number for
 
-HTTP_STATUS: dict[ErrorCode, int] = {
-    ErrorCode.UNAUTHORIZED: 401,
-    ErrorCode.FORBIDDEN: 403,
-    ErrorCode.IP_NOT_ALLOWED: 403,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.DUPLICATE: 409,
-    ErrorCode.NOT_CANCELLABLE: 409,
-    ErrorCode.BODY_TOO_LARGE: 413,
-    ErrorCode.INSUFFICIENT_BALANCE: 402,
-    ErrorCode.THROTTLED: 429,
-    ErrorCode.UNAVAILABLE: 503,
-}
 METHOD_NOT_ALLOWED = 405
 
 

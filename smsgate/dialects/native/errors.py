@@ -6,19 +6,7 @@ import msgspec
 from starlette.responses import Response
 
 from ...core.errors import ErrorCode, GatewayError
-
-HTTP_STATUS: dict[ErrorCode, int] = {
-    ErrorCode.UNAUTHORIZED: 401,
-    ErrorCode.FORBIDDEN: 403,
-    ErrorCode.IP_NOT_ALLOWED: 403,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.DUPLICATE: 409,
-    ErrorCode.NOT_CANCELLABLE: 409,
-    ErrorCode.BODY_TOO_LARGE: 413,
-    ErrorCode.INSUFFICIENT_BALANCE: 402,
-    ErrorCode.THROTTLED: 429,
-    ErrorCode.UNAVAILABLE: 503,
-}
+from ..http import HTTP_STATUS
 
 
 def status_for(code: ErrorCode) -> int:
