@@ -15,15 +15,13 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from bench.http_bench import ROOT, wait_ready
+from bench.http_bench import start_smsgate, wait_ready
 
 
 def body(n: int, run: int) -> bytes:
@@ -47,13 +45,6 @@ def main() -> None:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="smsgate-bulk-"))
     db = args.database or f"sqlite:///{tmp}/bulk.db"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "SMSGATE_LOG_LEVEL": "warning",
-        "SMSGATE_SMPP__PORT": "0",
-        "SMSGATE_DISPATCHER__POLL": "1",
-    }
     accounts = {
         "accounts": [
             {
@@ -65,40 +56,7 @@ def main() -> None:
             }
         ]
     }
-    (tmp / "a.json").write_text(json.dumps(accounts))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "smsgate.cli",
-            "--database",
-            db,
-            "account",
-            "import",
-            str(tmp / "a.json"),
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "smsgate.cli",
-            "serve",
-            "--database",
-            db,
-            "--port",
-            str(args.port),
-            "--workers",
-            "1",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
+    proc = start_smsgate(tmp, db, accounts, args.port, 1, {"SMSGATE_DISPATCHER__POLL": "1"})
     try:
         wait_ready(f"http://127.0.0.1:{args.port}/healthz")
         with httpx.Client(timeout=60) as http:

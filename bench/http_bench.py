@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -71,6 +72,58 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+def start_smsgate(
+    tmp: Path,
+    db: str,
+    accounts: dict[str, Any],
+    port: int,
+    workers: int,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Import `accounts` into `db`, then start `smsgate serve` on it (no SMPP listener)."""
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SMSGATE_LOG_LEVEL": "warning",
+        "SMSGATE_SMPP__PORT": "0",
+        **(env or {}),
+    }
+    (tmp / "accounts.json").write_text(json.dumps(accounts))
+    subprocess.run(
+        [
+            PY,
+            "-m",
+            "smsgate.cli",
+            "--database",
+            db,
+            "account",
+            "import",
+            str(tmp / "accounts.json"),
+        ],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        capture_output=True,
+    )
+    return subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "smsgate.cli",
+            "serve",
+            "--database",
+            db,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        cwd=ROOT,
+        env=environment,
+        start_new_session=True,
+    )
+
+
 def run_bare(workers: int, port: int, seconds: int, connections: int) -> float:
     proc = subprocess.Popen(
         [
@@ -115,46 +168,7 @@ def run_smsgate(workers: int, port: int, seconds: int, connections: int, mode: s
             }
         ]
     }
-    (tmp / "accounts.json").write_text(json.dumps(accounts))
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "SMSGATE_LOG_LEVEL": "warning",
-        "SMSGATE_SMPP__PORT": "0",
-    }
-    subprocess.run(
-        [
-            PY,
-            "-m",
-            "smsgate.cli",
-            "--database",
-            db,
-            "account",
-            "import",
-            str(tmp / "accounts.json"),
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    proc = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "smsgate.cli",
-            "serve",
-            "--database",
-            db,
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
+    proc = start_smsgate(tmp, db, accounts, port, workers)
     extra = f',"schedule_at":{int(time.time()) + 3600}' if mode == "accept" else ""
     try:
         wait_ready(f"http://127.0.0.1:{port}/healthz")
