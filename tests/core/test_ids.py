@@ -1,17 +1,27 @@
 from __future__ import annotations
 
+import time
 import uuid
 
 from smsgate.core.ids import new_id
 
 
-def test_ids_are_random_version4_uuids_and_unique() -> None:
+def test_ids_are_version7_uuids_unique_and_in_order() -> None:
+    before = time.time()
     ids = [new_id() for _ in range(20_000)]  # several refills of the random pool
+    after = time.time()
     assert len(set(ids)) == len(ids)
+    assert ids == sorted(ids)  # time-ordered: the id index only ever appends
     for text in ids[:2000]:
         parsed = uuid.UUID(text)
-        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
         assert str(parsed) == text
-    # every hex digit position outside the fixed version/variant nibbles varies
-    for position in (0, 9, 15, 20, 35):
-        assert len({i[position] for i in ids[:2000]}) > 8
+    stamp_ms = int(ids[0].replace("-", "")[:12], 16)
+    assert before * 1000 - 1 <= stamp_ms <= after * 1000 + 1
+
+
+def test_ids_are_unguessable() -> None:
+    ids = [new_id() for _ in range(2000)]
+    # the random tail (last 16 hex digits, minus the variant's fixed bits) varies everywhere
+    for position in (20, 25, 30, 35):
+        assert len({i[position] for i in ids}) > 8
