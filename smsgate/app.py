@@ -13,7 +13,7 @@ import msgspec
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -23,6 +23,7 @@ from .connectors.base import Incoming
 from .core import phone as phones
 from .core.errors import ErrorCode, GatewayError
 from .dialects import available
+from .dialects.asgi import FastRoutes, RawHandler
 from .dialects.base import Dialect
 from .dialects.http import bearer_token, read_body
 from .dialects.native.errors import error_response
@@ -70,11 +71,13 @@ def dialect_of(path: str) -> str:
 class ErrorGuard:
     """Last line of defence: an unexpected exception becomes a plain 500 JSON without details.
 
-    It also times every request for the `smsgate_request_seconds` histogram.
+    It also times every request for the `smsgate_request_seconds` histogram, and serves the
+    dialects' fast routes (bare ASGI handlers) before Starlette's routing.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, fast: FastRoutes | None = None) -> None:
         self.app = app
+        self.fast = dict(fast or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -89,8 +92,11 @@ class ErrorGuard:
             await send(message)
 
         started_at = time.perf_counter()
+        handler = self.fast.get((scope["method"], scope["path"]), self.app)
         try:
-            await self.app(scope, receive, tracked)
+            await handler(scope, receive, tracked)
+        except ClientDisconnect:
+            pass  # nobody is left to answer
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if not started:
@@ -150,8 +156,11 @@ def build_app(
                 await store.close()
 
     routes: list[BaseRoute] = []
+    fast: dict[tuple[str, str], RawHandler] = {}
     for dialect in dialects:
         routes += dialect.routes(gateway)
+        if dialect.fast_routes is not None:
+            fast.update(dialect.fast_routes(gateway))
     routes += _operations(gateway, store, config)
 
     app = Starlette(
@@ -161,7 +170,7 @@ def build_app(
     app.state.gateway = gateway
     app.state.store = store
     app.state.engine = state
-    return ErrorGuard(app)  # type: ignore[return-value]
+    return ErrorGuard(app, fast)  # type: ignore[return-value]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

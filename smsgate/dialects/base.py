@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from ..engine.gateway import Gateway
+    from .asgi import FastRoutes
 
 Verdict = Literal["ok", "retry", "stop"]
 
@@ -73,4 +74,6 @@ class Dialect:
     routes: Callable[[Gateway], list[BaseRoute]]
     callbacks: CallbackPolicy | None = None
     description: str = ""
+    # Bare ASGI handlers for the few routes a load hits per message, served before routing.
+    fast_routes: Callable[[Gateway], FastRoutes] | None = None
     extra: dict[str, object] = field(default_factory=dict)

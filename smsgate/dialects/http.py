@@ -64,7 +64,11 @@ def basic_credentials(request: Request) -> tuple[str, str] | None:
 
 
 def bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
+    return parse_bearer(request.headers.get("authorization", ""))
+
+
+def parse_bearer(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` value (scheme in any case)."""
     scheme, _, value = header.strip().partition(" ")
     if scheme.lower() != "bearer":
         return None

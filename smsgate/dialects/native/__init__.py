@@ -31,5 +31,9 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
 
 
 dialect = Dialect(
-    name="native", routes=routes, callbacks=NativeCallbacks(), description="smsgate native API"
+    name="native",
+    routes=routes,
+    callbacks=NativeCallbacks(),
+    description="smsgate native API",
+    fast_routes=api.fast_routes,
 )

@@ -1,0 +1,76 @@
+"""Bare ASGI helpers for the hottest routes, which skip Starlette's Request and Response.
+
+A native single send costs about 9 µs less this way (routing, the Request and Headers objects,
+the Response's header building): a fifth of the handler's whole budget. Only routes that a load
+hits per message use them; every other route stays a Starlette endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
+
+from ..core.errors import ErrorCode, GatewayError
+
+RawHandler = Callable[[Scope, Receive, Send], Awaitable[None]]
+FastRoutes = Mapping[tuple[str, str], RawHandler]  # (method, path) -> handler
+
+_JSON = (b"content-type", b"application/json")
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of header `name` (lower-case, as ASGI servers deliver names)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def client_ip(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The body, refusing more than `limit` bytes (BODY_TOO_LARGE) without reading it all."""
+    declared = header(scope, b"content-length")
+    if declared is not None:
+        try:
+            too_large = int(declared) > limit
+        except ValueError:
+            raise GatewayError(ErrorCode.BAD_REQUEST, "bad Content-Length") from None
+        if too_large:
+            raise GatewayError(ErrorCode.BODY_TOO_LARGE, f"request body over {limit} bytes")
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        raise ClientDisconnect()
+    body: bytes = message.get("body", b"")
+    if not message.get("more_body", False):
+        if len(body) > limit:
+            raise GatewayError(ErrorCode.BODY_TOO_LARGE, f"request body over {limit} bytes")
+        return body
+    chunks = [body]
+    size = len(body)
+    while message.get("more_body", False):
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise GatewayError(ErrorCode.BODY_TOO_LARGE, f"request body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def respond_json(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [_JSON, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
