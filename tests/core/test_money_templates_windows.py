@@ -26,6 +26,18 @@ def test_money_is_exact() -> None:
         to_micros("NaN")
 
 
+@pytest.mark.parametrize("places", [0, 1, 2, 4, 6, 8])
+def test_format_amount_agrees_with_decimal_rounding(places: int) -> None:
+    """The integer fast path writes what Decimal's half-up quantize writes, sign and all."""
+    samples = [0, 1, -1, 5, -5, 499, 500, -500, 4_999, 5_000, 994_999, 995_000, -995_000]
+    samples += [12_345_678_901, -12_345_678_901, 10**15 + 5 * 10**5, 350_000, 10_000]
+    samples += list(range(-20_000, 20_000, 137))
+    quantum = Decimal(1).scaleb(-places)
+    for micros in samples:
+        expected = str((Decimal(micros) / 1_000_000).quantize(quantum, rounding="ROUND_HALF_UP"))
+        assert format_amount(micros, places) == expected, micros
+
+
 def test_templates() -> None:
     text = "Dear %greeting% %name%! Here is an SMS"
     assert variables(text) == {"greeting", "name"}
