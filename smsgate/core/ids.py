@@ -8,15 +8,23 @@ import time
 _POOL_IDS = 512  # ids drawn per getrandom() call: one syscall per id costs ~4 µs in a bulk
 _pool = b""
 _offset = 0
-_pool_pid = 0
 _last_ms = 0
 _counter = 0
 
 
+def _forget_pool() -> None:
+    """A forked child draws its own randomness: a shared pool would repeat ids."""
+    global _pool, _offset
+    _pool, _offset = b"", 0
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
 def _random10() -> bytes:
-    global _pool, _offset, _pool_pid
-    if _offset >= len(_pool) or _pool_pid != os.getpid():  # never share a pool across a fork
-        _pool, _offset, _pool_pid = os.urandom(10 * _POOL_IDS), 0, os.getpid()
+    global _pool, _offset
+    if _offset >= len(_pool):
+        _pool, _offset = os.urandom(10 * _POOL_IDS), 0
     _offset += 10
     return _pool[_offset - 10 : _offset]
 

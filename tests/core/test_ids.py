@@ -25,3 +25,19 @@ def test_ids_are_unguessable() -> None:
     # the random tail (last 16 hex digits, minus the variant's fixed bits) varies everywhere
     for position in (20, 25, 30, 35):
         assert len({i[position] for i in ids}) > 8
+
+
+def test_a_forked_child_draws_other_ids() -> None:
+    import os
+
+    new_id()  # fill the pool in the parent
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, new_id().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert child[-16:] != new_id()[-16:]  # the random tails differ: the pool was not shared
