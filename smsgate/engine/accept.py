@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -114,14 +113,27 @@ class Acceptor:
                 else:
                     outcomes[i] = outcome
         final = [o for o in outcomes if o is not None]
-        kinds = Counter(o.kind for o in final)
-        new, rejected = kinds["new"], kinds["error"]
-        if new and self.on_accept is not None:
-            self.on_accept()
+        new = rejected = 0
+        for o in final:
+            if o.kind == "new":
+                new += 1
+            elif o.kind == "error":
+                rejected += 1
+        if new and self.on_accept is not None and _any_due(final, now):
+            self.on_accept()  # scheduled messages wait for the scheduler, not a wake-up
         metrics.accepted(dialect).inc(new)
         if rejected:
             metrics.REFUSED.labels(dialect).inc(rejected)
         return final, batch if new or kept else None
+
+
+def _any_due(outcomes: list[Outcome], now: float) -> bool:
+    for o in outcomes:
+        if o.kind == "new" and o.message is not None:
+            due = o.message.not_before
+            if due is None or due <= now:
+                return True
+    return False
 
 
 HELD_BACK = 3600.0  # a kept rejection is recorded at once; this only bounds a crash in between
