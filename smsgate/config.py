@@ -52,6 +52,9 @@ class Config(msgspec.Struct, kw_only=True):
     workers: int = 0  # 0: one per CPU core
     log_level: str = "info"
     max_body: int = 16 * 1024 * 1024
+    # Proxies whose X-Forwarded-For/-Proto are believed ("10.0.0.1,10.0.0.2" or "*"). Empty:
+    # none, so a client cannot pick its own address past an IP allow-list.
+    forwarded_allow_ips: str = ""
     sqlite_synchronous: str = "FULL"
     connector: str = "simulator"  # or "smpp": the SMPP client of [smpp_client]
     dialects: list[str] = msgspec.field(default_factory=list)  # empty: all

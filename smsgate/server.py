@@ -39,7 +39,15 @@ def _uvicorn_config(config: Config, app: Any) -> uvicorn.Config:
         server_header=False,
         timeout_keep_alive=30,
         backlog=4096,
+        **proxy_options(config),
     )
+
+
+def proxy_options(config: Config) -> dict[str, Any]:
+    """Forwarded headers only from the proxies configured (uvicorn would trust 127.0.0.1)."""
+    if not config.forwarded_allow_ips.strip():
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": config.forwarded_allow_ips}
 
 
 def serve(config: Config) -> None:

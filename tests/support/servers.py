@@ -18,6 +18,7 @@ from smsgate.config import Config, DispatcherConfig, NotifierConfig
 from smsgate.connectors.simulator import SimulatorConfig
 from smsgate.engine.runtime import Engine
 from smsgate.provision import AccountSpec, CredentialSpec, Document, apply
+from smsgate.server import proxy_options
 from smsgate.smpp.server import SmppServerConfig
 from smsgate.store.base import Store
 
@@ -86,7 +87,14 @@ async def start_gateway(config: Config) -> Gateway:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False, loop="asyncio")
+        uvicorn.Config(
+            app,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            loop="asyncio",
+            **proxy_options(config),
+        )
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.support import servers
 from tests.support.servers import Gateway, account
 
 AUTH = {"Authorization": "Bearer acme-token"}
@@ -205,3 +207,32 @@ async def test_bulk_reports_each_bad_recipient(
     r = await http.post("/api/v1/messages/bulk", json=body, headers=AUTH)
     assert r.status == 422
     assert await _count(gateway) == 2
+
+
+async def test_forwarded_for_is_not_believed_by_default(
+    gateway: Gateway, http: aiohttp.ClientSession
+) -> None:
+    """A client on 127.0.0.1 cannot walk past an allow-list by naming an allowed address."""
+    await gateway.provision(account("fenced", ip_allowlist=["10.0.0.0/8"]))
+    headers = {"Authorization": "Bearer fenced-token", "X-Forwarded-For": "10.1.2.3"}
+    await _error(await http.get("/api/v1/balance", headers=headers), 403, "ip_not_allowed")
+    sent = {"to": "+79651111111", "text": "hi"}
+    await _error(
+        await http.post("/api/v1/messages", json=sent, headers=headers), 403, "ip_not_allowed"
+    )
+
+
+async def test_forwarded_for_is_believed_from_a_configured_proxy(tmp_path: Path) -> None:
+    config = servers.test_config(
+        f"sqlite:///{tmp_path}/smsgate.db", forwarded_allow_ips="127.0.0.1"
+    )
+    gw = await servers.start_gateway(config)
+    try:
+        await gw.provision(account("fenced", ip_allowlist=["10.0.0.0/8"]))
+        async with aiohttp.ClientSession(base_url=gw.url) as http:
+            headers = {"Authorization": "Bearer fenced-token", "X-Forwarded-For": "10.1.2.3"}
+            assert (await http.get("/api/v1/balance", headers=headers)).status == 200
+            headers["X-Forwarded-For"] = "192.0.2.7"
+            await _error(await http.get("/api/v1/balance", headers=headers), 403, "ip_not_allowed")
+    finally:
+        await gw.stop()
