@@ -132,7 +132,7 @@ class Writer:
         assert self._syncer is not None and self._wal_fd is not None
         batch, self._unsynced = self._unsynced, []
         self._syncing = True
-        synced = loop.run_in_executor(self._syncer, os.fsync, self._wal_fd)
+        synced = loop.run_in_executor(self._syncer, os.fdatasync, self._wal_fd)
         synced.add_done_callback(lambda done: self._synced(loop, done, batch))
 
     def _synced(
