@@ -23,7 +23,7 @@ from .connectors.base import Incoming
 from .core import phone as phones
 from .core.errors import ErrorCode, GatewayError
 from .dialects import available
-from .dialects.asgi import FastRoutes, RawHandler
+from .dialects.asgi import FastRoutes, RawHandler, respond_json
 from .dialects.base import Dialect
 from .dialects.http import bearer_token, read_body
 from .dialects.native.errors import error_response
@@ -68,6 +68,9 @@ def dialect_of(path: str) -> str:
     return "other"
 
 
+SYSTEM_ERROR = b'{"error":{"code":"system_error","message":"internal error"}}'
+
+
 class ErrorGuard:
     """Last line of defence: an unexpected exception becomes a plain 500 JSON without details.
 
@@ -83,6 +86,10 @@ class ErrorGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        fast = self.fast.get((scope["method"], scope["path"]))
+        if fast is not None:
+            await self._fast(fast, scope, receive, send)
+            return
         started = False
 
         async def tracked(message: MutableMapping[str, Any]) -> None:
@@ -92,23 +99,29 @@ class ErrorGuard:
             await send(message)
 
         started_at = time.perf_counter()
-        handler = self.fast.get((scope["method"], scope["path"]), self.app)
         try:
-            await handler(scope, receive, tracked)
+            await self.app(scope, receive, tracked)
         except ClientDisconnect:
             pass  # nobody is left to answer
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
             if not started:
-                body = b'{"error":{"code":"system_error","message":"internal error"}}'
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [(b"content-type", b"application/json")],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+                await respond_json(send, 500, SYSTEM_ERROR)
+        finally:
+            metrics.request_seconds(dialect_of(scope["path"])).observe(
+                time.perf_counter() - started_at
+            )
+
+    async def _fast(self, handler: RawHandler, scope: Scope, receive: Receive, send: Send) -> None:
+        """A fast route starts its answer last, so an exception means none has started."""
+        started_at = time.perf_counter()
+        try:
+            await handler(scope, receive, send)
+        except ClientDisconnect:
+            pass
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            await respond_json(send, 500, SYSTEM_ERROR)
         finally:
             metrics.request_seconds(dialect_of(scope["path"])).observe(
                 time.perf_counter() - started_at
@@ -164,7 +177,9 @@ def build_app(
     routes += _operations(gateway, store, config)
 
     app = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )
     app.state.max_body = config.max_body
     app.state.gateway = gateway
@@ -177,6 +192,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.BAD_REQUEST
     return error_response(GatewayError(code, exc.detail), exc.status_code)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """Starlette answers with this, then re-raises to ErrorGuard, which logs the exception."""
+    return Response(SYSTEM_ERROR, status_code=500, media_type="application/json")
 
 
 def _operations(gateway: Gateway, store: Store, config: Config) -> list[BaseRoute]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 import aiohttp
+import pytest
 from starlette.routing import Route
 
 from tests.support.servers import Gateway, account
@@ -82,3 +83,24 @@ async def test_garbage_never_gets_a_500(gateway: Gateway, http: aiohttp.ClientSe
                 if (r.status >= 500 and r.status != 503) or "Traceback" in text:
                     failures.append((method, path + query, r.status, text[:200]))
     assert failures == []
+
+
+async def test_an_unexpected_failure_is_a_bare_json_500(
+    gateway: Gateway, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug answers a 500 in JSON without its details, on the fast route and on the others."""
+    await gateway.provision(account("acme"))
+    api = gateway.app.app.state.gateway
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(api, "submit", broken)
+    monkeypatch.setattr(api, "balance", broken)
+    auth = {"Authorization": "Bearer acme-token"}
+    for method, path in (("POST", "/api/v1/messages"), ("GET", "/api/v1/balance")):
+        r = await http.request(
+            method, path, json={"to": "+79651111111", "text": "hi"}, headers=auth
+        )
+        assert r.status == 500
+        assert await r.json() == {"error": {"code": "system_error", "message": "internal error"}}
