@@ -8,7 +8,12 @@ answered after its commit.
 Small groups run right on the event loop: a thread would cost more than the work, because every
 hand-over of the GIL between it and the loop can stall either side for the switch interval.
 Heavy groups (a 50,000-recipient request, a dispatcher batch) run on one worker thread so the
-loop keeps serving; writes requested meanwhile wait and form the next group.
+loop keeps serving; writes requested meanwhile wait and form the next group. So does a group
+whose lock another process holds: the loop never blocks on the flock.
+
+Checkpoints (copying the WAL into the database) run on that thread too, a few times a second
+while writes come, instead of inside some request's COMMIT: SQLite's automatic checkpoint
+stalls the loop for milliseconds every thousand pages.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ T = TypeVar("T")
 log = logging.getLogger("smsgate.store")
 
 HEAVY = 200  # a group weighing more than this (about: rows written) commits off the loop
+CHECKPOINT_EVERY = 0.25  # seconds between checkpoints while there are writes
 Item = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]", int]
 
 
@@ -56,10 +62,14 @@ class Writer:
         self._wal_fd: int | None = None
         self._unsynced: list[tuple[asyncio.Future[Any], bool, Any]] = []
         self._syncing = False
+        self._next_checkpoint = 0.0
+        self._checkpoint_timer: asyncio.TimerHandle | None = None
         self.commits = 0
+        self.checkpoints = 0
 
     def start(self) -> None:
         self._conn = self._connect()
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")  # ours run off the loop
         self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="smsgate-writer")
         if self._wal_path is not None:
@@ -69,6 +79,9 @@ class Writer:
             )
 
     def stop(self) -> None:
+        if self._checkpoint_timer is not None:
+            self._checkpoint_timer.cancel()
+            self._checkpoint_timer = None
         for pool in (self._pool, self._syncer):
             if pool is not None:
                 pool.shutdown(wait=True)
@@ -99,19 +112,68 @@ class Writer:
         if self._busy or not self._pending or self._conn is None:
             return
         group, self._pending = self._pending, []
-        if sum(weight for _fn, _f, weight in group) <= HEAVY or self._pool is None:
-            self._durable(loop, self._commit_group(group))
+        light = sum(weight for _fn, _f, weight in group) <= HEAVY
+        if self._pool is None or (light and self._try_lock()):
+            self._durable(loop, self._commit_group(group, locked=self._pool is not None))
+            self._maybe_checkpoint(loop)
             return
+        self._off_loop(loop, self._commit_group, group)
+
+    def _off_loop(
+        self, loop: asyncio.AbstractEventLoop, work: Callable[..., Any], *args: Any
+    ) -> None:
+        """Run `work` on the writer thread; writes requested meanwhile wait for it."""
         self._busy = True
-        task = loop.run_in_executor(self._pool, self._commit_group, group)
+        task = loop.run_in_executor(self._pool, work, *args)
         task.add_done_callback(lambda done: self._after_heavy(loop, done))
+
+    def _try_lock(self) -> bool:
+        assert self._lock_fd is not None
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # another process is writing: wait for it on the thread
+        return True
 
     def _after_heavy(self, loop: asyncio.AbstractEventLoop, done: asyncio.Future[Any]) -> None:
         self._busy = False
-        self._durable(loop, done.result())
+        results = done.result()
+        if results is not None:  # None: a checkpoint
+            self._durable(loop, results)
+            self._maybe_checkpoint(loop)
         if self._pending and not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush, loop)
+
+    def _maybe_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A checkpoint at most every CHECKPOINT_EVERY seconds, and one after the last write."""
+        now = loop.time()
+        if now < self._next_checkpoint or self._busy:
+            if self._checkpoint_timer is None:
+                when = max(self._next_checkpoint, now + 0.01)
+                self._checkpoint_timer = loop.call_at(when, self._checkpoint_due, loop)
+            return
+        self._next_checkpoint = now + CHECKPOINT_EVERY
+        self._off_loop(loop, self._checkpoint)
+
+    def _checkpoint_due(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._checkpoint_timer = None
+        if self._pool is not None:
+            self._maybe_checkpoint(loop)
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the database, holding the lock so that no other process appends
+        meanwhile: the checkpoint completes and the next write starts the WAL over."""
+        conn, lock_fd = self._conn, self._lock_fd
+        assert conn is not None and lock_fd is not None
+        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self.checkpoints += 1
+        except sqlite3.Error as exc:  # the next one will do it
+            log.warning("checkpoint failed: %s", exc)
+        finally:
+            fcntl.flock(lock_fd, fcntl.LOCK_UN)
 
     def _durable(
         self, loop: asyncio.AbstractEventLoop, results: list[tuple[asyncio.Future[Any], bool, Any]]
@@ -146,11 +208,14 @@ class Writer:
         if self._unsynced and self._syncer is not None:
             self._sync(loop)
 
-    def _commit_group(self, group: list[Item]) -> list[tuple[asyncio.Future[Any], bool, Any]]:
+    def _commit_group(
+        self, group: list[Item], locked: bool = False
+    ) -> list[tuple[asyncio.Future[Any], bool, Any]]:
         conn, lock_fd = self._conn, self._lock_fd
         assert conn is not None and lock_fd is not None
         results: list[tuple[asyncio.Future[Any], bool, Any]] = []
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
+        if not locked:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
         try:
             conn.execute("BEGIN IMMEDIATE")
             for run in _runs(group):

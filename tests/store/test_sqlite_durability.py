@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -61,4 +64,53 @@ async def test_a_failed_flush_is_an_error_not_an_answer(
             await store.accept(account.id, [message(account.id)])
     finally:
         monkeypatch.undo()
+        await store.close()
+
+
+async def test_checkpoints_run_after_writes_stop(tmp_path: Path) -> None:
+    """The WAL is copied into the database in the background: soon after the last write the
+    database file alone (without its WAL) holds every message."""
+    store = open_store(f"sqlite:///{tmp_path}/d.db")
+    await store.open()
+    await store.migrate()
+    account = await make_account(store, balance=10**12)
+    await asyncio.gather(*(store.accept(account.id, [message(account.id)]) for _ in range(300)))
+    await asyncio.sleep(0.6)
+    copy = tmp_path / "alone.db"
+    copy.write_bytes((tmp_path / "d.db").read_bytes())  # the main file, no -wal beside it
+    try:
+        with sqlite3.connect(copy) as conn:
+            assert conn.execute("SELECT count(*) FROM messages").fetchone() == (300,)
+    finally:
+        await store.close()
+
+
+async def test_the_loop_keeps_serving_while_another_process_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/d.db")
+    await store.open()
+    await store.migrate()
+    account = await make_account(store)
+    other = os.open(f"{tmp_path}/d.db.lock", os.O_RDWR)  # its own open file: a rival lock
+    fcntl.flock(other, fcntl.LOCK_EX)
+    ticks = 0
+    seen_at_release: list[int] = []
+
+    def release_later() -> None:
+        time.sleep(0.5)
+        seen_at_release.append(ticks)
+        fcntl.flock(other, fcntl.LOCK_UN)
+
+    try:
+        pending = asyncio.ensure_future(store.accept(account.id, [message(account.id)]))
+        releaser = asyncio.ensure_future(asyncio.to_thread(release_later))
+        while not pending.done():
+            await asyncio.sleep(0.01)
+            ticks += 1
+        await releaser
+        assert seen_at_release[0] > 0  # the loop turned while the write waited for the lock
+        assert [o.kind for o in pending.result()] == ["new"]
+    finally:
+        os.close(other)
         await store.close()
