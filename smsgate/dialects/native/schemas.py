@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from ...core.models import Message
+from ...core.money import format_amount
 
 
 class SendRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -96,8 +97,7 @@ def _second(whole: int) -> str:
 
 
 def message_out(m: Message) -> MessageOut:
-    from ...core.money import format_amount
-
+    created = iso(m.created_at) or ""
     return MessageOut(
         id=m.id,
         to="+" + m.phone,
@@ -110,8 +110,8 @@ def message_out(m: Message) -> MessageOut:
         encoding=m.encoding,
         segments=m.segments,
         price=format_amount(m.price, 4),
-        created_at=iso(m.created_at) or "",
-        updated_at=iso(m.updated_at) or "",
+        created_at=created,
+        updated_at=created if m.updated_at == m.created_at else iso(m.updated_at) or "",
         scheduled_at=iso(m.not_before),
         expires_at=iso(m.expires_at),
         submitted_at=iso(m.submitted_at),
