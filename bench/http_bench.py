@@ -3,7 +3,8 @@
     python -m bench.http_bench [--workers 1 2] [--seconds 10] [--connections 64]
 
 Both servers run with uvloop and httptools and no access log; wrk (one thread) drives them from
-the same machine. Two smsgate modes: `accept` schedules every message an hour ahead (the engine
+the same machine. Beside each rate: the server's CPU per request (every process and thread of
+it, from /proc), which a busy machine disturbs less than the rate. Two smsgate modes: `accept` schedules every message an hour ahead (the engine
 stays idle: the durable accept path alone) and `live` sends at once (the dispatcher and the
 simulator run beside the HTTP front, on the same cores).
 """
@@ -38,6 +39,39 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
+
+
+class Run:
+    """What one wrk run measured: requests per second, and the server's CPU per request."""
+
+    def __init__(self, rate: float, cpu_us: float) -> None:
+        self.rate = rate
+        self.cpu_us = cpu_us
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU of every process in process group `pgid` (all their threads)."""
+    ticks = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ...
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def measured(pgid: int, url: str, seconds: int, connections: int, extra: str = "") -> Run:
+    before = group_cpu_seconds(pgid)
+    started = time.monotonic()
+    rate = wrk(url, seconds, connections, extra)
+    elapsed = time.monotonic() - started
+    used = group_cpu_seconds(pgid) - before
+    return Run(rate, used / (rate * elapsed) * 1e6)
 
 
 def wrk(url: str, seconds: int, connections: int, extra: str = "") -> float:
@@ -124,7 +158,7 @@ def start_smsgate(
     )
 
 
-def run_bare(workers: int, port: int, seconds: int, connections: int) -> float:
+def run_bare(workers: int, port: int, seconds: int, connections: int) -> Run:
     proc = subprocess.Popen(
         [
             PY,
@@ -149,12 +183,12 @@ def run_bare(workers: int, port: int, seconds: int, connections: int) -> float:
     try:
         wait_ready(f"http://127.0.0.1:{port}/")
         wrk(f"http://127.0.0.1:{port}/api/v1/messages", 2, connections)  # warm-up
-        return wrk(f"http://127.0.0.1:{port}/api/v1/messages", seconds, connections)
+        return measured(proc.pid, f"http://127.0.0.1:{port}/api/v1/messages", seconds, connections)
     finally:
         stop(proc)
 
 
-def run_smsgate(workers: int, port: int, seconds: int, connections: int, mode: str) -> float:
+def run_smsgate(workers: int, port: int, seconds: int, connections: int, mode: str) -> Run:
     tmp = Path(tempfile.mkdtemp(prefix="smsgate-bench-"))
     db = f"sqlite:///{tmp}/bench.db"
     accounts = {
@@ -174,7 +208,7 @@ def run_smsgate(workers: int, port: int, seconds: int, connections: int, mode: s
         wait_ready(f"http://127.0.0.1:{port}/healthz")
         url = f"http://127.0.0.1:{port}/api/v1/messages"
         wrk(url, 2, connections, extra)
-        return wrk(url, seconds, connections, extra)
+        return measured(proc.pid, url, seconds, connections, extra)
     finally:
         stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -195,14 +229,18 @@ def main() -> None:
     print(
         f"{'workers':>7} {'bare req/s':>11} "
         + " ".join(f"{m + ' req/s':>12} {'ratio':>6}" for m in args.modes)
+        + f" {'CPU µs/request: bare':>21} "
+        + " ".join(f"{m:>6}" for m in args.modes)
     )
     for workers in args.workers:
         bare = run_bare(workers, args.port, args.seconds, args.connections)
-        cells = []
-        for mode in args.modes:
-            rate = run_smsgate(workers, args.port + 1, args.seconds, args.connections, mode)
-            cells.append(f"{rate:12.0f} {rate / bare:6.2f}")
-        print(f"{workers:>7} {bare:11.0f} " + " ".join(cells), flush=True)
+        runs = [
+            run_smsgate(workers, args.port + 1, args.seconds, args.connections, mode)
+            for mode in args.modes
+        ]
+        cells = " ".join(f"{r.rate:12.0f} {r.rate / bare.rate:6.2f}" for r in runs)
+        cpu = " ".join(f"{r.cpu_us:6.0f}" for r in runs)
+        print(f"{workers:>7} {bare.rate:11.0f} {cells} {bare.cpu_us:21.0f} {cpu}", flush=True)
 
 
 if __name__ == "__main__":
