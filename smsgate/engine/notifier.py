@@ -19,6 +19,7 @@ from ..core.models import Account, Notice
 from ..dialects.base import CallbackPolicy, CallbackRequest
 from ..store.base import OutboxItem, Store, StoreUnavailable
 from . import metrics
+from .http_client import HttpClient
 
 log = logging.getLogger("smsgate.notifier")
 _decode_notice = msgspec.json.Decoder(Notice).decode
@@ -28,34 +29,21 @@ Sender = Callable[[CallbackRequest], Awaitable[tuple[int, bytes]]]
 
 
 class HttpSender:
-    """aiohttp, one pooled session, bounded time per attempt; redirects are not followed."""
+    """Pooled keep-alive connections (see http_client), bounded time per attempt; redirects are
+    not followed."""
 
     def __init__(self, timeout: float = 10.0, max_body: int = 65536) -> None:
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self.max_body = max_body
-        self._session: aiohttp.ClientSession | None = None
+        self.timeout = timeout
+        self._client = HttpClient(max_body=max_body)
 
     async def __call__(self, request: CallbackRequest) -> tuple[int, bytes]:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=self.timeout,
-                connector=aiohttp.TCPConnector(limit=256, limit_per_host=64),
-                headers={"User-Agent": "smsgate"},
+        async with asyncio.timeout(self.timeout):
+            return await self._client.request(
+                request.method, request.url, request.headers, request.body
             )
-        async with self._session.request(
-            request.method,
-            request.url,
-            data=request.body if request.method != "GET" else None,
-            headers=request.headers,
-            allow_redirects=False,
-        ) as response:
-            body = await response.content.read(self.max_body)
-            return response.status, body
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._client.close()
 
 
 class Notifier:
