@@ -33,14 +33,12 @@ class HttpSender:
     not followed."""
 
     def __init__(self, timeout: float = 10.0, max_body: int = 65536) -> None:
-        self.timeout = timeout
-        self._client = HttpClient(max_body=max_body)
+        self._client = HttpClient(max_body=max_body, timeout=timeout)
 
     async def __call__(self, request: CallbackRequest) -> tuple[int, bytes]:
-        async with asyncio.timeout(self.timeout):
-            return await self._client.request(
-                request.method, request.url, request.headers, request.body
-            )
+        return await self._client.request(
+            request.method, request.url, request.headers, request.body
+        )
 
     async def close(self) -> None:
         await self._client.close()
@@ -68,6 +66,8 @@ class Notifier:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._accounts: dict[int, tuple[Account, float]] = {}
+        self._done: list[int] = []  # accepted by the client, to be marked done in one write
+        self._done_written: asyncio.Future[None] | None = None
 
     async def run(self) -> None:
         if self.store.exclusive_dispatch:  # the only notifier: leases of a dead one are void
@@ -141,9 +141,9 @@ class Notifier:
                 error = f"HTTP {status}"
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 verdict, error = "retry", f"{type(exc).__name__}: {exc}"[:200]
-            metrics.CALLBACKS.labels(dialect, verdict).inc()
+            metrics.callbacks(dialect, verdict).inc()
             if verdict == "ok":
-                await self.store.outbox_done(ids, time.time())
+                await self._mark_done(ids)
             elif verdict == "stop":
                 await self.store.outbox_dead(ids, error)
             else:
@@ -162,9 +162,37 @@ class Notifier:
         finally:
             self._slots.release()
 
+    def _mark_done(self, ids: Sequence[int]) -> asyncio.Future[None]:
+        """Callbacks answered within one turn of the loop are marked done in one write (one
+        statement for all, not one savepoint each); each caller waits for that commit."""
+        self._done += ids
+        if self._done_written is None:
+            loop = asyncio.get_running_loop()
+            self._done_written = loop.create_future()
+            loop.call_soon(self._write_done)
+        return self._done_written
+
+    def _write_done(self) -> None:
+        ids, self._done = self._done, []
+        written, self._done_written = self._done_written, None
+        assert written is not None
+        task = asyncio.ensure_future(self.store.outbox_done(ids, time.time()))
+        task.add_done_callback(lambda done: _settle(written, done))
+
     async def drain(self) -> None:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _settle(future: asyncio.Future[None], done: asyncio.Future[None]) -> None:
+    if future.done():
+        return
+    if done.cancelled():
+        future.cancel()
+    elif (exc := done.exception()) is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(None)
 
 
 def _host(url: str) -> str:
