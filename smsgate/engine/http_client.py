@@ -24,6 +24,7 @@ import httptools
 from yarl import URL
 
 IDLE_LIMIT = 15.0  # seconds an idle connection is kept: below common server keep-alive limits
+SWEEP = 0.1  # seconds between looks for requests past their deadline
 
 
 class ServerDisconnected(ConnectionError):
@@ -50,6 +51,7 @@ class _Connection(asyncio.Protocol):
         self.reusable = False
         self.closed = False
         self.idle_since = 0.0
+        self.deadline = 0.0
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -105,6 +107,10 @@ class _Connection(asyncio.Protocol):
         self.transport.write(data)
         return self.waiter
 
+    def timed_out(self) -> None:
+        self._fail(TimeoutError("no answer in time"))
+        self.close()
+
     def close(self) -> None:
         self.reusable = False
         if self.transport is not None and not self.closed:
@@ -121,27 +127,41 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(exc)
 
 
-class HttpClient:
-    """Pooled HTTP/1.1 requests; at most `per_host` connections per origin at a time."""
+Origin = tuple[str, str, int]  # scheme, host, port
 
-    def __init__(self, max_body: int = 65536, per_host: int = 64, user_agent: str = "smsgate"):
+
+class HttpClient:
+    """Pooled HTTP/1.1 requests; at most `per_host` connections per origin at a time.
+
+    Each request's time is bounded by `timeout`: a sweep over the requests in flight, a few
+    times a second while there are any, ends those past their deadline (cheaper than a timer
+    per request, and a callback's limit need not be exact to the millisecond).
+    """
+
+    def __init__(
+        self,
+        max_body: int = 65536,
+        per_host: int = 64,
+        user_agent: str = "smsgate",
+        timeout: float = 10.0,
+    ) -> None:
         self.max_body = max_body
         self.per_host = per_host
         self.user_agent = user_agent
-        self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
-        self._limits: dict[tuple[str, str, int], asyncio.Semaphore] = {}
+        self.timeout = timeout
+        self._idle: dict[Origin, deque[_Connection]] = {}
+        self._limits: dict[Origin, asyncio.Semaphore] = {}
+        self._heads: dict[tuple[str, str], tuple[Origin, str]] = {}
+        self._busy: set[_Connection] = set()
+        self._sweep: asyncio.TimerHandle | None = None
         self._ssl: ssl.SSLContext | None = None
 
     async def request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, bytes]:
         """(status, body up to max_body). Raises OSError (ConnectionError) or TimeoutError."""
-        target = URL(url)
-        if target.scheme not in ("http", "https") or not target.raw_host:
-            raise ConnectionError(f"cannot send to {target.scheme}: URLs")
-        port = target.port or (443 if target.scheme == "https" else 80)
-        origin = (target.scheme, target.raw_host, port)
-        data = self._encode(method, target, headers, body)
+        origin, data = self._encode(method, url, headers, body)
+        deadline = time.monotonic() + self.timeout
         limit = self._limits.get(origin)
         if limit is None:
             limit = self._limits[origin] = asyncio.Semaphore(self.per_host)
@@ -149,38 +169,61 @@ class HttpClient:
             conn = self._pooled(origin)
             if conn is not None:
                 try:
-                    return await self._exchange(origin, conn, data)
+                    return await self._exchange(origin, conn, data, deadline)
                 except ServerDisconnected:
                     if conn.started:
                         raise
                     # it had been closed while idle: once more on a new connection
-            conn = await self._connect(origin)
-            return await self._exchange(origin, conn, data)
+            conn = await self._connect(origin, deadline)
+            return await self._exchange(origin, conn, data, deadline)
 
     async def close(self) -> None:
         for idle in self._idle.values():
             for conn in idle:
                 conn.close()
         self._idle.clear()
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
 
-    def _encode(self, method: str, target: URL, headers: Mapping[str, str], body: bytes) -> bytes:
-        lines = [f"{method} {target.raw_path_qs or '/'} HTTP/1.1", f"Host: {_host(target)}"]
+    def _encode(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[Origin, bytes]:
+        origin, prefix = self._head(method, url)
+        lines = [prefix]
         given = {k.lower() for k in headers}
         if "user-agent" not in given:
-            lines.append(f"User-Agent: {self.user_agent}")
+            lines.append(f"User-Agent: {self.user_agent}\r\n")
         if "accept" not in given:
-            lines.append("Accept: */*")
-        if target.raw_user is not None and "authorization" not in given:
-            lines.append("Authorization: Basic " + _basic(target))
+            lines.append("Accept: */*\r\n")
         if method != "GET":
             if "content-type" not in given:
-                lines.append("Content-Type: application/octet-stream")
-            lines.append(f"Content-Length: {len(body)}")
-        lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() != "content-length"]
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        return head + body if method != "GET" else head
+                lines.append("Content-Type: application/octet-stream\r\n")
+            lines.append(f"Content-Length: {len(body)}\r\n")
+        lines += [f"{k}: {v}\r\n" for k, v in headers.items() if k.lower() != "content-length"]
+        lines.append("\r\n")
+        head = "".join(lines).encode("latin-1")
+        return origin, head + body if method != "GET" else head
 
-    def _pooled(self, origin: tuple[str, str, int]) -> _Connection | None:
+    def _head(self, method: str, url: str) -> tuple[Origin, str]:
+        """Origin, request line, Host (and Basic credentials from the URL): the same for every
+        callback to one URL, so parsed once."""
+        cached = self._heads.get((method, url))
+        if cached is not None:
+            return cached
+        target = URL(url)
+        if target.scheme not in ("http", "https") or not target.raw_host:
+            raise ConnectionError(f"cannot send to {target.scheme}: URLs")
+        origin = (target.scheme, target.raw_host, target.port or _default_port(target))
+        prefix = f"{method} {target.raw_path_qs or '/'} HTTP/1.1\r\nHost: {_host(target)}\r\n"
+        if target.raw_user is not None:
+            prefix += f"Authorization: Basic {_basic(target)}\r\n"
+        if len(self._heads) >= 1024:  # one-off URLs (query strings) must not pile up
+            self._heads.clear()
+        self._heads[(method, url)] = origin, prefix
+        return origin, prefix
+
+    def _pooled(self, origin: Origin) -> _Connection | None:
         idle = self._idle.get(origin)
         now = time.monotonic()
         while idle:
@@ -190,33 +233,50 @@ class HttpClient:
             conn.close()
         return None
 
-    async def _connect(self, origin: tuple[str, str, int]) -> _Connection:
+    async def _connect(self, origin: Origin, deadline: float) -> _Connection:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         context = self._tls() if scheme == "https" else None
-        _, conn = await loop.create_connection(
-            lambda: _Connection(self.max_body),
-            host,
-            port,
-            ssl=context,
-            server_hostname=host if context is not None else None,
+        _, conn = await asyncio.wait_for(
+            loop.create_connection(
+                lambda: _Connection(self.max_body),
+                host,
+                port,
+                ssl=context,
+                server_hostname=host if context is not None else None,
+            ),
+            max(0.0, deadline - time.monotonic()),
         )
         return conn
 
     async def _exchange(
-        self, origin: tuple[str, str, int], conn: _Connection, data: bytes
+        self, origin: Origin, conn: _Connection, data: bytes, deadline: float
     ) -> tuple[int, bytes]:
+        conn.deadline = deadline
+        self._busy.add(conn)
+        if self._sweep is None:
+            self._sweep = asyncio.get_running_loop().call_later(SWEEP, self._expire)
         try:
             answer = await conn.send(data)
         except BaseException:
             conn.close()  # cancelled or failed mid-answer: the connection is in no known state
             raise
+        finally:
+            self._busy.discard(conn)
         if conn.reusable and not conn.closed and conn.size <= self.max_body:
             conn.idle_since = time.monotonic()
             self._idle.setdefault(origin, deque()).append(conn)
         else:
             conn.close()
         return answer
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for conn in [c for c in self._busy if c.deadline <= now]:
+            conn.timed_out()
+        self._sweep = None
+        if self._busy:
+            self._sweep = asyncio.get_running_loop().call_later(SWEEP, self._expire)
 
     def _tls(self) -> ssl.SSLContext:
         if self._ssl is None:
