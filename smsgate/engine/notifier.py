@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import aiohttp
@@ -26,6 +27,8 @@ _decode_notice = msgspec.json.Decoder(Notice).decode
 
 # (request) -> (HTTP status, body); a connection failure raises.
 Sender = Callable[[CallbackRequest], Awaitable[tuple[int, bytes]]]
+# One callback request to make: its dialect's policy, the account, the URL, the rows it carries.
+Request = tuple[CallbackPolicy, Account, str, Sequence[OutboxItem]]
 
 
 class HttpSender:
@@ -63,6 +66,7 @@ class Notifier:
         self.lease = lease
         self.claim = claim
         self.wakeup = asyncio.Event()
+        self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._accounts: dict[int, tuple[Account, float]] = {}
@@ -94,6 +98,7 @@ class Notifier:
         groups: dict[tuple[str, str, str, int], list[OutboxItem]] = {}
         for item in items:
             groups.setdefault((item.dialect, item.url, item.kind, item.account_id), []).append(item)
+        requests: deque[Request] = deque()
         for (dialect, url, _kind, account_id), group in groups.items():
             policy = self.policies.get(dialect)
             account = await self._account(account_id)
@@ -108,13 +113,25 @@ class Notifier:
                     await self.store.outbox_defer([i.id for i in group], oldest + linger)
                     continue
             for start in range(0, len(group), size):
-                await self._slots.acquire()
-                task = asyncio.create_task(
-                    self._deliver(policy, account, url, group[start : start + size])
-                )
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                requests.append((policy, account, url, group[start : start + size]))
+        for _ in range(min(len(requests), self.concurrency)):
+            await self._slots.acquire()
+            if not requests:  # the workers already started took them all meanwhile
+                self._slots.release()
+                break
+            task = asyncio.create_task(self._work(requests))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return len(items) >= self.claim
+
+    async def _work(self, requests: deque[Request]) -> None:
+        """One of up to `concurrency` workers (one slot each) taking this claim's requests in
+        turn: a task per worker, not per callback."""
+        try:
+            while requests:
+                await self._deliver(*requests.popleft())
+        finally:
+            self._slots.release()
 
     async def _account(self, account_id: int) -> Account | None:
         cached = self._accounts.get(account_id)
@@ -159,8 +176,6 @@ class Notifier:
                 await self.store.outbox_retry(ids, time.time() + 30.0, "internal error")
             except Exception:
                 pass  # the lease expires and the row is claimed again
-        finally:
-            self._slots.release()
 
     def _mark_done(self, ids: Sequence[int]) -> asyncio.Future[None]:
         """Callbacks answered within one turn of the loop are marked done in one write (one

@@ -80,3 +80,30 @@ async def test_a_failed_done_write_leaves_the_callback_owed(
     await asyncio.sleep(0)
     owed = await store.outbox_items(state="pending")
     assert len(owed) == 3
+
+
+async def test_no_more_callbacks_in_flight_than_the_concurrency(
+    store: SQLiteStore, acme: Account
+) -> None:
+    await owed_callbacks(store, acme, 10)
+    in_flight, most = 0, 0
+    gate = asyncio.Event()
+
+    async def slow(request: CallbackRequest) -> tuple[int, bytes]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await gate.wait()
+        in_flight -= 1
+        return 200, b""
+
+    notifier = Notifier(store, callback_policies(available()), slow, concurrency=3)
+    await notifier.step()
+    while in_flight < 3:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert in_flight == 3
+    gate.set()
+    await notifier.drain()
+    assert most == 3
+    assert len(await store.outbox_items(state="done")) == 10
