@@ -131,7 +131,8 @@ Origin = tuple[str, str, int]  # scheme, host, port
 
 
 class HttpClient:
-    """Pooled HTTP/1.1 requests; at most `per_host` connections per origin at a time.
+    """Pooled HTTP/1.1 requests: a connection per request in flight (the caller bounds how many
+    run at once: the notifier's concurrency), kept for the next when the server allows.
 
     Each request's time is bounded by `timeout`: a sweep over the requests in flight, a few
     times a second while there are any, ends those past their deadline (cheaper than a timer
@@ -141,16 +142,13 @@ class HttpClient:
     def __init__(
         self,
         max_body: int = 65536,
-        per_host: int = 64,
         user_agent: str = "smsgate",
         timeout: float = 10.0,
     ) -> None:
         self.max_body = max_body
-        self.per_host = per_host
         self.user_agent = user_agent
         self.timeout = timeout
         self._idle: dict[Origin, deque[_Connection]] = {}
-        self._limits: dict[Origin, asyncio.Semaphore] = {}
         self._heads: dict[tuple[str, str], tuple[Origin, str]] = {}
         self._busy: set[_Connection] = set()
         self._sweep: asyncio.TimerHandle | None = None
@@ -162,20 +160,16 @@ class HttpClient:
         """(status, body up to max_body). Raises OSError (ConnectionError) or TimeoutError."""
         origin, data = self._encode(method, url, headers, body)
         deadline = time.monotonic() + self.timeout
-        limit = self._limits.get(origin)
-        if limit is None:
-            limit = self._limits[origin] = asyncio.Semaphore(self.per_host)
-        async with limit:
-            conn = self._pooled(origin)
-            if conn is not None:
-                try:
-                    return await self._exchange(origin, conn, data, deadline)
-                except ServerDisconnected:
-                    if conn.started:
-                        raise
-                    # it had been closed while idle: once more on a new connection
-            conn = await self._connect(origin, deadline)
-            return await self._exchange(origin, conn, data, deadline)
+        conn = self._pooled(origin)
+        if conn is not None:
+            try:
+                return await self._exchange(origin, conn, data, deadline)
+            except ServerDisconnected:
+                if conn.started:
+                    raise
+                # it had been closed while idle: once more on a new connection
+        conn = await self._connect(origin, deadline)
+        return await self._exchange(origin, conn, data, deadline)
 
     async def close(self) -> None:
         for idle in self._idle.values():
