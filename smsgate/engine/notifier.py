@@ -114,22 +114,28 @@ class Notifier:
                     continue
             for start in range(0, len(group), size):
                 requests.append((policy, account, url, group[start : start + size]))
+        started = asyncio.Event()  # every request of this claim is under way
         for _ in range(min(len(requests), self.concurrency)):
             await self._slots.acquire()
             if not requests:  # the workers already started took them all meanwhile
                 self._slots.release()
                 break
-            task = asyncio.create_task(self._work(requests))
+            task = asyncio.create_task(self._work(requests, started))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        if requests:
+            await started.wait()  # claim no more (nor lease longer) than can be sent
         return len(items) >= self.claim
 
-    async def _work(self, requests: deque[Request]) -> None:
+    async def _work(self, requests: deque[Request], started: asyncio.Event) -> None:
         """One of up to `concurrency` workers (one slot each) taking this claim's requests in
         turn: a task per worker, not per callback."""
         try:
             while requests:
-                await self._deliver(*requests.popleft())
+                request = requests.popleft()
+                if not requests:
+                    started.set()
+                await self._deliver(*request)
         finally:
             self._slots.release()
 

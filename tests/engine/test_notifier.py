@@ -98,12 +98,14 @@ async def test_no_more_callbacks_in_flight_than_the_concurrency(
         return 200, b""
 
     notifier = Notifier(store, callback_policies(available()), slow, concurrency=3)
-    await notifier.step()
+    stepping = asyncio.create_task(notifier.step())
     while in_flight < 3:
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.05)
     assert in_flight == 3
+    assert not stepping.done()  # no new claim while this one's callbacks wait for a slot
     gate.set()
+    await stepping
     await notifier.drain()
     assert most == 3
     assert len(await store.outbox_items(state="done")) == 10
