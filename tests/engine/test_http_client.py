@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import shutil
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 
@@ -186,3 +190,33 @@ async def test_refused_connection_raises_os_error(client: HttpClient) -> None:
         url = server.url
     with pytest.raises(OSError):
         await client.request("POST", url, {}, b"")
+
+
+async def test_https_with_the_servers_certificate_checked(
+    client: HttpClient, tmp_path: Path
+) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    seen: list[bytes] = []
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: Raw(reply(OK), seen, set()), "127.0.0.1", 0, ssl=served
+    )
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/tls"
+    try:
+        with pytest.raises(ssl.SSLError):  # not a certificate the system trusts
+            await client.request("POST", url, {}, b"x")
+        client._ssl = ssl.create_default_context(cafile=str(cert))
+        assert await client.request("POST", url, {}, b"x") == (200, b"OK")
+        assert seen[-1].startswith(b"POST /tls HTTP/1.1\r\n")
+    finally:
+        server.close()
