@@ -258,8 +258,11 @@ class HttpClient:
         finally:
             self._busy.discard(conn)
         if conn.reusable and not conn.closed and conn.size <= self.max_body:
-            conn.idle_since = time.monotonic()
-            self._idle.setdefault(origin, deque()).append(conn)
+            conn.idle_since = now = time.monotonic()
+            idle = self._idle.setdefault(origin, deque())
+            while idle and (idle[0].closed or idle[0].idle_since + IDLE_LIMIT <= now):
+                idle.popleft().close()  # the oldest, unused for too long: not kept open
+            idle.append(conn)
         else:
             conn.close()
         return answer

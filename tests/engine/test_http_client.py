@@ -220,3 +220,17 @@ async def test_https_with_the_servers_certificate_checked(
         assert seen[-1].startswith(b"POST /tls HTTP/1.1\r\n")
     finally:
         server.close()
+
+
+async def test_connections_idle_too_long_are_closed(client: HttpClient) -> None:
+    async with Server(reply(OK)) as server:
+        await asyncio.gather(*(client.request("POST", server.url, {}, b"") for _ in range(3)))
+        assert len(server.peers) == 3  # three at once: three connections, now idle
+        [idle] = client._idle.values()
+        old = list(idle)[:2]
+        for conn in old:  # unused for a long time; the newest was used just now
+            conn.idle_since -= 3600
+        await client.request("POST", server.url, {}, b"")
+        assert len(server.peers) == 3  # the newest was reused
+        assert list(idle) == [c for c in idle if c not in old] and len(idle) == 1
+        assert all(c.transport is not None and c.transport.is_closing() for c in old)
