@@ -184,6 +184,9 @@ class HttpClient:
         self, method: str, url: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[Origin, bytes]:
         origin, prefix = self._head(method, url)
+        probe = "".join(headers) + "".join(headers.values())
+        if "\r" in probe or "\n" in probe:
+            raise ValueError("a line break in a callback header")  # would forge headers
         lines = [prefix]
         given = {k.lower() for k in headers}
         if "user-agent" not in given:

@@ -234,3 +234,11 @@ async def test_connections_idle_too_long_are_closed(client: HttpClient) -> None:
         assert len(server.peers) == 3  # the newest was reused
         assert list(idle) == [c for c in idle if c not in old] and len(idle) == 1
         assert all(c.transport is not None and c.transport.is_closing() for c in old)
+
+
+async def test_no_header_can_carry_a_line_break(client: HttpClient) -> None:
+    async with Server(reply(OK)) as server:
+        for headers in ({"X-Id": "1\r\nX-Forged: yes"}, {"X-Id\n": "1"}):
+            with pytest.raises(ValueError):
+                await client.request("POST", server.url, headers, b"")
+        assert server.seen == []
