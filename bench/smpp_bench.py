@@ -383,6 +383,7 @@ async def smsgate_smpp_path(folder: Path, smsc_port: int, n: int) -> float:
     )
     try:
         await asyncio.sleep(1.0)
+        cpu0 = cpu_seconds(proc.pid)
         started = time.monotonic()
         await bulk_load(port, n)
         reader = sqlite3.connect(f"{folder}/path.db")
@@ -398,7 +399,10 @@ async def smsgate_smpp_path(folder: Path, smsc_port: int, n: int) -> float:
             await asyncio.sleep(0.05)
         last = reader.execute("SELECT max(done_at) - min(created_at) FROM messages").fetchone()[0]
         reader.close()
-        print(f"    (accept to last receipt stored: {last:.2f} s)")
+        print(
+            f"    (accept to last receipt stored: {last:.2f} s;"
+            f" smsgate used {cpu_seconds(proc.pid) - cpu0:.1f} s CPU)"
+        )
         return n / (time.monotonic() - started)
     finally:
         await stop(proc)

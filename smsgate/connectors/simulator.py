@@ -7,9 +7,10 @@ restart. Outcomes are a pure function of (seed, phone, text): deterministic for 
 
 On a shared database (several nodes) the simulator is one carrier with a bind from each node:
 receipts a dead node still owed are sent by a live one once they are `orphan_receipts_after`
-seconds overdue. There every receipt is preceded by the SUBMITTED the carrier's log proves: a
-receipt may overtake the dispatcher's own record of the submission, and a repeated status is no
-change (so a receipt that arrives twice is harmless too).
+seconds overdue. Every receipt is preceded by the SUBMITTED the carrier's log proves: a receipt
+may overtake the dispatcher's own record of the submission (on a shared database; and after a
+restart, before the dispatcher has recovered its claims), and a repeated status is no change
+(so a receipt that arrives twice is harmless too).
 """
 
 from __future__ import annotations
@@ -234,12 +235,12 @@ class Simulator(Connector):
                 )
             if batch:
                 try:
-                    # Shared database: a receipt may overtake the dispatcher's own SUBMITTED
-                    # (another transaction, or a node that died), so the carrier's acceptance
-                    # goes first; it is no change where already recorded. (One writer commits
-                    # in order, and the dispatcher queues its SUBMITTED before this can run.)
-                    shared = not self.store.exclusive_dispatch
-                    await self._sink.reports(accepted + batch if shared else batch)
+                    # A receipt may overtake the dispatcher's own SUBMITTED: on a shared
+                    # database (another transaction, or a node that died), and after a restart
+                    # (receipts owed before the crash come due before the dispatcher has
+                    # recovered its claims). So the carrier's acceptance goes first; it is no
+                    # change where already recorded.
+                    await self._sink.reports(accepted + batch)
                     await self.store.connector_log_reported(
                         self.name, [r.message_id for r in batch]
                     )

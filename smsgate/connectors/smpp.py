@@ -193,6 +193,7 @@ class SmppConnector(Connector):
         self._sent: dict[str, _Sent] = {}  # message id -> sent
         self._ids: dict[str, tuple[_Sent, int]] = {}  # normalised carrier id -> (sent, part)
         self._early: dict[str, list[_Early]] = {}
+        self._settling: list[_Early] = []  # early receipts whose resp came, settled next turn
         self._reassembler = Reassembler()
         self._stopping = False
         self.scheme = {"udh8": Scheme.UDH8, "udh16": Scheme.UDH16, "sar": Scheme.SAR}[config.concat]
@@ -482,7 +483,16 @@ class SmppConnector(Connector):
             self._ids[variant] = (sent, index)
             matched += self._early.pop(variant, [])
         if matched:
-            self.spawn(self._settle_early(matched))
+            # Resps of one read (and of one loop turn) settle their early receipts together:
+            # one write for all of them, not one per message.
+            if not self._settling:
+                asyncio.get_running_loop().call_soon(self._settle_pending)
+            self._settling += matched
+
+    def _settle_pending(self) -> None:
+        early, self._settling = self._settling, []
+        if early:
+            self.spawn(self._settle_early(early))
 
     def _forget(self, sent: _Sent) -> None:
         self._sent.pop(sent.message.id, None)

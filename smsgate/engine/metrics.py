@@ -36,3 +36,8 @@ def accepted(dialect: str) -> Any:
 @lru_cache(maxsize=64)
 def request_seconds(dialect: str) -> Any:
     return REQUEST_SECONDS.labels(dialect)
+
+
+@lru_cache(maxsize=256)
+def callbacks(dialect: str, result: str) -> Any:
+    return CALLBACKS.labels(dialect, result)

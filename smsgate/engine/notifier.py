@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import aiohttp
@@ -19,43 +20,31 @@ from ..core.models import Account, Notice
 from ..dialects.base import CallbackPolicy, CallbackRequest
 from ..store.base import OutboxItem, Store, StoreUnavailable
 from . import metrics
+from .http_client import HttpClient
 
 log = logging.getLogger("smsgate.notifier")
 _decode_notice = msgspec.json.Decoder(Notice).decode
 
 # (request) -> (HTTP status, body); a connection failure raises.
 Sender = Callable[[CallbackRequest], Awaitable[tuple[int, bytes]]]
+# One callback request to make: its dialect's policy, the account, the URL, the rows it carries.
+Request = tuple[CallbackPolicy, Account, str, Sequence[OutboxItem]]
 
 
 class HttpSender:
-    """aiohttp, one pooled session, bounded time per attempt; redirects are not followed."""
+    """Pooled keep-alive connections (see http_client), bounded time per attempt; redirects are
+    not followed."""
 
     def __init__(self, timeout: float = 10.0, max_body: int = 65536) -> None:
-        self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self.max_body = max_body
-        self._session: aiohttp.ClientSession | None = None
+        self._client = HttpClient(max_body=max_body, timeout=timeout)
 
     async def __call__(self, request: CallbackRequest) -> tuple[int, bytes]:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=self.timeout,
-                connector=aiohttp.TCPConnector(limit=256, limit_per_host=64),
-                headers={"User-Agent": "smsgate"},
-            )
-        async with self._session.request(
-            request.method,
-            request.url,
-            data=request.body if request.method != "GET" else None,
-            headers=request.headers,
-            allow_redirects=False,
-        ) as response:
-            body = await response.content.read(self.max_body)
-            return response.status, body
+        return await self._client.request(
+            request.method, request.url, request.headers, request.body
+        )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._client.close()
 
 
 class Notifier:
@@ -77,9 +66,12 @@ class Notifier:
         self.lease = lease
         self.claim = claim
         self.wakeup = asyncio.Event()
+        self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._accounts: dict[int, tuple[Account, float]] = {}
+        self._done: list[int] = []  # accepted by the client, to be marked done in one write
+        self._done_written: asyncio.Future[None] | None = None
 
     async def run(self) -> None:
         if self.store.exclusive_dispatch:  # the only notifier: leases of a dead one are void
@@ -106,6 +98,7 @@ class Notifier:
         groups: dict[tuple[str, str, str, int], list[OutboxItem]] = {}
         for item in items:
             groups.setdefault((item.dialect, item.url, item.kind, item.account_id), []).append(item)
+        requests: deque[Request] = deque()
         for (dialect, url, _kind, account_id), group in groups.items():
             policy = self.policies.get(dialect)
             account = await self._account(account_id)
@@ -120,13 +113,31 @@ class Notifier:
                     await self.store.outbox_defer([i.id for i in group], oldest + linger)
                     continue
             for start in range(0, len(group), size):
-                await self._slots.acquire()
-                task = asyncio.create_task(
-                    self._deliver(policy, account, url, group[start : start + size])
-                )
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+                requests.append((policy, account, url, group[start : start + size]))
+        started = asyncio.Event()  # every request of this claim is under way
+        for _ in range(min(len(requests), self.concurrency)):
+            await self._slots.acquire()
+            if not requests:  # the workers already started took them all meanwhile
+                self._slots.release()
+                break
+            task = asyncio.create_task(self._work(requests, started))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if requests:
+            await started.wait()  # claim no more (nor lease longer) than can be sent
         return len(items) >= self.claim
+
+    async def _work(self, requests: deque[Request], started: asyncio.Event) -> None:
+        """One of up to `concurrency` workers (one slot each) taking this claim's requests in
+        turn: a task per worker, not per callback."""
+        try:
+            while requests:
+                request = requests.popleft()
+                if not requests:
+                    started.set()
+                await self._deliver(*request)
+        finally:
+            self._slots.release()
 
     async def _account(self, account_id: int) -> Account | None:
         cached = self._accounts.get(account_id)
@@ -153,9 +164,9 @@ class Notifier:
                 error = f"HTTP {status}"
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 verdict, error = "retry", f"{type(exc).__name__}: {exc}"[:200]
-            metrics.CALLBACKS.labels(dialect, verdict).inc()
+            metrics.callbacks(dialect, verdict).inc()
             if verdict == "ok":
-                await self.store.outbox_done(ids, time.time())
+                await self._mark_done(ids)
             elif verdict == "stop":
                 await self.store.outbox_dead(ids, error)
             else:
@@ -171,12 +182,38 @@ class Notifier:
                 await self.store.outbox_retry(ids, time.time() + 30.0, "internal error")
             except Exception:
                 pass  # the lease expires and the row is claimed again
-        finally:
-            self._slots.release()
+
+    def _mark_done(self, ids: Sequence[int]) -> asyncio.Future[None]:
+        """Callbacks answered within one turn of the loop are marked done in one write (one
+        statement for all, not one savepoint each); each caller waits for that commit."""
+        self._done += ids
+        if self._done_written is None:
+            loop = asyncio.get_running_loop()
+            self._done_written = loop.create_future()
+            loop.call_soon(self._write_done)
+        return self._done_written
+
+    def _write_done(self) -> None:
+        ids, self._done = self._done, []
+        written, self._done_written = self._done_written, None
+        assert written is not None
+        task = asyncio.ensure_future(self.store.outbox_done(ids, time.time()))
+        task.add_done_callback(lambda done: _settle(written, done))
 
     async def drain(self) -> None:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _settle(future: asyncio.Future[None], done: asyncio.Future[None]) -> None:
+    if future.done():
+        return
+    if done.cancelled():
+        future.cancel()
+    elif (exc := done.exception()) is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(None)
 
 
 def _host(url: str) -> str:

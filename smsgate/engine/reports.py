@@ -35,11 +35,14 @@ class Reports:
         if not reports:
             return
         events = await self.store.record_reports(reports, self.router)
+        delivered = 0
         for event in events:
             if event.status is Status.DELIVERED:
-                metrics.DELIVERED.labels(self.connector).inc()
+                delivered += 1
             elif event.status in (Status.UNDELIVERED, Status.EXPIRED, Status.REJECTED):
                 metrics.FAILED.labels(self.connector, event.status.value).inc()
+        if delivered:  # one labels() look-up per batch, not per message
+            metrics.DELIVERED.labels(self.connector).inc(delivered)
         self.changed.set()
 
     async def incoming(self, messages: Sequence[Incoming]) -> None:

@@ -147,3 +147,28 @@ async def test_recovery_sends_nothing_twice(store: SQLiteStore, acme: Account) -
     log = await store.connector_log_find("simulator", ids)
     assert sorted(e.message_id for e in log) == sorted(ids)  # each exactly once
     await sim.stop()
+
+
+async def test_receipts_owed_before_a_crash_are_not_lost_to_recovery(
+    store: SQLiteStore, acme: Account
+) -> None:
+    """After a restart the carrier's receipts may be recorded before the dispatcher has
+    recovered its claims (the messages still read 'queued'): each must still count."""
+    ids = await submit(
+        store, acme, [Submission(phone=f"+79651112{i:03d}", text="x") for i in range(5)]
+    )
+    claimed = await store.claim_due(time.time(), 100, "dead-dispatcher", 60.0)
+    await Recording(store).submit(claimed)  # the carrier took them; then the engine died
+    await asyncio.sleep(0.05)  # their receipts are due
+    sim = Recording(store)  # the restarted engine's simulator
+    dispatcher, reports = engine(store, sim)
+    await sim.start(reports)
+    while await store.connector_log_pending("simulator"):  # receipts first, recovery after
+        await asyncio.sleep(0.01)
+
+    async def all_delivered() -> bool:
+        return set(await statuses(store, acme, ids)) == {Status.DELIVERED}
+
+    await run_until(dispatcher, all_delivered)
+    assert sim.order == []  # none sent again
+    await sim.stop()

@@ -1,0 +1,111 @@
+"""The notifier against the real SQLite store, with a sender that answers at once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import pytest
+
+from smsgate.core.models import Account, Report, Submission
+from smsgate.core.status import Status
+from smsgate.core.validate import Limits
+from smsgate.dialects import available
+from smsgate.dialects.base import CallbackRequest
+from smsgate.engine.accept import Acceptor
+from smsgate.engine.notifier import Notifier
+from smsgate.engine.reports import Reports
+from smsgate.engine.routing import CallbackRouter
+from smsgate.engine.runtime import callback_policies
+from smsgate.store.base import StoreUnavailable
+from smsgate.store.sqlite import SQLiteStore
+
+
+async def owed_callbacks(store: SQLiteStore, acme: Account, n: int) -> None:
+    """n SUBMITTED events, each owing a native callback."""
+    await store.update_account(acme.id, callback_urls={"native": "http://127.0.0.1:9/dr"})
+    account = await store.get_account(acme.id)
+    assert account is not None
+    items = [Submission(phone=f"7900123{i:04d}", text="hi", sender="ACME") for i in range(n)]
+    outcomes, _ = await Acceptor(store, Limits()).submit(account, "native", items)
+    reports = Reports(store, CallbackRouter(callback_policies(available())), lambda _: None)
+    await reports.reports(
+        [
+            Report(message_id=o.message.id, status=Status.SUBMITTED, at=time.time())
+            for o in outcomes
+            if o.message
+        ]
+    )
+
+
+async def answered(request: CallbackRequest) -> tuple[int, bytes]:
+    return 200, b""
+
+
+async def test_callbacks_answered_together_are_marked_done_in_one_write(
+    store: SQLiteStore, acme: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await owed_callbacks(store, acme, 20)
+    writes: list[int] = []
+    done = store.outbox_done
+
+    async def counting(ids: Sequence[int], now: float) -> None:
+        writes.append(len(ids))
+        await done(ids, now)
+
+    monkeypatch.setattr(store, "outbox_done", counting)
+    notifier = Notifier(store, callback_policies(available()), answered, concurrency=64)
+    assert len(await store.outbox_items(state="pending")) == 20
+    await notifier.step()
+    await notifier.drain()
+    assert writes == [20]
+    assert {i.attempts for i in await store.outbox_items(state="done")} == {1}
+    assert await store.outbox_items(state="pending") == []
+
+
+async def test_a_failed_done_write_leaves_the_callback_owed(
+    store: SQLiteStore, acme: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At least once: a callback the client took but not marked done is sent again later."""
+    await owed_callbacks(store, acme, 3)
+
+    async def failing(ids: Sequence[int], now: float) -> None:
+        raise StoreUnavailable("disk gone")
+
+    monkeypatch.setattr(store, "outbox_done", failing)
+    notifier = Notifier(store, callback_policies(available()), answered)
+    await notifier.step()
+    await notifier.drain()
+    await asyncio.sleep(0)
+    owed = await store.outbox_items(state="pending")
+    assert len(owed) == 3
+
+
+async def test_no_more_callbacks_in_flight_than_the_concurrency(
+    store: SQLiteStore, acme: Account
+) -> None:
+    await owed_callbacks(store, acme, 10)
+    in_flight, most = 0, 0
+    gate = asyncio.Event()
+
+    async def slow(request: CallbackRequest) -> tuple[int, bytes]:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        await gate.wait()
+        in_flight -= 1
+        return 200, b""
+
+    notifier = Notifier(store, callback_policies(available()), slow, concurrency=3)
+    stepping = asyncio.create_task(notifier.step())
+    while in_flight < 3:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    assert in_flight == 3
+    assert not stepping.done()  # no new claim while this one's callbacks wait for a slot
+    gate.set()
+    await stepping
+    await notifier.drain()
+    assert most == 3
+    assert len(await store.outbox_items(state="done")) == 10
