@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from ..core.models import Account, Notice
+from ..core.models import Account, Message, Notice
 from ..core.status import FINAL, Status
 
 if TYPE_CHECKING:
@@ -45,6 +45,10 @@ class CallbackPolicy:
 
     def wants_status(self, status: Status) -> bool:
         return status in self.statuses
+
+    def wants(self, message: Message, status: Status) -> bool:
+        """Whether this message's client is told of `status` (a message may ask for less)."""
+        return self.wants_status(status)
 
     def max_batch(self, account: Account) -> int:
         return 1

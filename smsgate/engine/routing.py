@@ -19,7 +19,7 @@ class CallbackRouter:
     ) -> list[tuple[str, str]]:
         if message is not None and isinstance(event, StatusEvent):
             policy = self.policies.get(message.dialect)
-            if policy is None or not policy.wants_status(event.status):
+            if policy is None or not policy.wants(message, event.status):
                 return []
             url = message.callback_url or urls.get(message.dialect)
             return [(message.dialect, url)] if url else []

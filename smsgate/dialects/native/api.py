@@ -29,6 +29,7 @@ from .schemas import (
     BulkResponse,
     SendRequest,
     dump,
+    events_meta,
     iso,
     message_out,
 )
@@ -106,6 +107,7 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
             "ttl": float(req.ttl) if req.ttl is not None else None,
             "tag": req.tag,
             "callback_url": _check_url(req.callback_url),
+            "meta": events_meta(req.callback_events),
         }
         items = []
         for r in req.recipients:
@@ -297,6 +299,7 @@ async def _send(gateway: Gateway, account: Account, body: bytes) -> tuple[int, b
         flash=req.flash,
         tag=req.tag,
         callback_url=_check_url(req.callback_url),
+        meta=events_meta(req.callback_events),
         confidential=req.confidential,
     )
     outcomes, _ = await gateway.submit(account, DIALECT, [item])

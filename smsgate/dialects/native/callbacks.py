@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import msgspec
 
-from ...core.models import Account, Notice
+from ...core.models import Account, Message, Notice
 from ...core.status import Status
 from ..base import CallbackPolicy, CallbackRequest
-from .schemas import iso, message_out
+from .schemas import EVENTS, iso, message_out
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -39,6 +39,11 @@ class NativeCallbacks(CallbackPolicy):
             Status.UNKNOWN,
         }
     )
+
+    def wants(self, message: Message, status: Status) -> bool:
+        if status is Status.SUBMITTED and message.meta and message.meta.get(EVENTS) == "final":
+            return False  # the client asked for final statuses only
+        return status in self.statuses
 
     def render(self, notices: Sequence[Notice], url: str, account: Account) -> CallbackRequest:
         notice = notices[0]

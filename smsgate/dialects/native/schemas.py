@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import time
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from ...core.models import Message
 from ...core.money import format_amount
+
+# "all": submitted and every final status; "final": final statuses only (like Kannel's dlr-mask
+# without its intermediate bits). Kept in the message's meta under EVENTS when not the default.
+CallbackEvents = Literal["all", "final"]
+EVENTS = "callback_events"
+
+
+def events_meta(events: CallbackEvents) -> dict[str, Any] | None:
+    return {EVENTS: "final"} if events == "final" else None
 
 
 class SendRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -23,6 +32,7 @@ class SendRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     flash: bool = False
     tag: str | None = None
     callback_url: str | None = None
+    callback_events: CallbackEvents = "all"
     confidential: bool = False
 
 
@@ -43,6 +53,7 @@ class BulkRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     priority: int = 0
     tag: str | None = None
     callback_url: str | None = None
+    callback_events: CallbackEvents = "all"
     atomic: bool = False
 
 

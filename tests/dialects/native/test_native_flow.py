@@ -42,6 +42,33 @@ async def test_send_is_delivered_and_pushed_signed(
     assert [e["status"] for e in events["events"]] == ["submitted", "delivered"]
 
 
+async def test_final_only_callbacks_skip_submitted(
+    gateway: Gateway, http: aiohttp.ClientSession, receiver: Receiver
+) -> None:
+    """`callback_events: "final"` (docs/native.md): one POST per message, its final status."""
+    await gateway.provision(account(callback_urls={"native": receiver.url + "/dr"}))
+    one = {"to": "+79651111111", "text": "hi", "callback_events": "final"}
+    r = await http.post("/api/v1/messages", json=one, headers=AUTH)
+    assert r.status == 201, await r.text()
+    bulk = {"recipients": [{"to": "+79652222222"}], "text": "hi", "callback_events": "final"}
+    r = await http.post("/api/v1/messages/bulk", json=bulk, headers=AUTH)
+    assert r.status == 202, await r.text()
+    both = {"to": "+79653333333", "text": "hi"}  # the default: submitted too
+    assert (await http.post("/api/v1/messages", json=both, headers=AUTH)).status == 201
+    calls = await receiver.wait_count(4)
+    await asyncio.sleep(0.3)  # nothing more comes
+    seen = sorted((c.json()["message"]["to"], c.json()["status"]) for c in receiver.requests)
+    assert seen == [
+        ("+79651111111", "delivered"),
+        ("+79652222222", "delivered"),
+        ("+79653333333", "delivered"),
+        ("+79653333333", "submitted"),
+    ]
+    assert len(calls) == 4
+    bad = {"to": "+79651111111", "text": "hi", "callback_events": "some"}
+    assert (await http.post("/api/v1/messages", json=bad, headers=AUTH)).status == 400
+
+
 async def test_idempotent_under_concurrency(gateway: Gateway, http: aiohttp.ClientSession) -> None:
     await gateway.provision(account())
     body = {"to": "+79651111111", "text": "once", "client_ref": "order-42"}
