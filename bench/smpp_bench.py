@@ -9,6 +9,8 @@ Runs, on this machine, with real processes:
 - ``smsgate e2e``: HTTP accept (native bulk API, committed to SQLite before the answer) ->
   dispatcher -> SMPP client submit_sm to the same npm SMSC -> deliver_sm receipt -> store ->
   native callback (HTTP POST) received. Counted when the "delivered" callback arrives.
+- ``smsgate e2e, final callback only``: the same, each message asking for its final callback
+  only (``"callback_events": "final"``), like the baseline's ``dlr-mask=1``: one POST per message.
 - ``kannel->npm, no DLR``: Kannel's bare MT rate, sendsms to the npm SMSC without receipts.
 - ``smsgate smpp path``: as ``smsgate e2e`` without callbacks (until every receipt is stored).
 - ``esme->smsgate->npm``: an SMPP client binds to smsgate's server and submits; smsgate sends on
@@ -281,8 +283,9 @@ concurrency = 128
 """
 
 
-async def bulk_load(port: int, n: int, batch: int = 1000) -> None:
-    """n messages through the native bulk API, 4 requests at a time."""
+async def bulk_load(port: int, n: int, batch: int = 1000, events: str = "all") -> None:
+    """n messages through the native bulk API, 4 requests at a time; `events`: which callbacks
+    each message asks for ("all": submitted and delivered; "final": delivered only)."""
     async with aiohttp.ClientSession(base_url=f"http://127.0.0.1:{port}") as http:
         sem = asyncio.Semaphore(4)
 
@@ -290,6 +293,7 @@ async def bulk_load(port: int, n: int, batch: int = 1000) -> None:
             body = {
                 "from": "ACME",
                 "text": "Bench message",
+                "callback_events": events,
                 "recipients": [{"to": f"7900{i:07d}"} for i in range(start, min(n, start + batch))],
             }
             async with (
@@ -310,7 +314,9 @@ def _delivered_callback(request: bytes) -> bool:
     return b'"status":"delivered"' in request
 
 
-async def smsgate_e2e(folder: Path, smsc_port: int, smsc_pid: int, n: int, workers: int) -> float:
+async def smsgate_e2e(
+    folder: Path, smsc_port: int, smsc_pid: int, n: int, workers: int, events: str = "all"
+) -> float:
     url, state, server = await counter(_delivered_callback)
     database = f"sqlite:///{folder}/e2e.db"
     await provision(database, url + "/dr")
@@ -320,7 +326,7 @@ async def smsgate_e2e(folder: Path, smsc_port: int, smsc_pid: int, n: int, worke
         await asyncio.sleep(1.0)  # the SMPP client binds
         cpu0, smsc0, own0 = cpu_seconds(proc.pid), cpu_seconds(smsc_pid), time.process_time()
         started = time.monotonic()
-        await bulk_load(port, n)
+        await bulk_load(port, n, events=events)
         accepted = time.monotonic() - started
         await wait_count(state, n, timeout=60 + n / 500)
         elapsed = state["last"] - started
@@ -499,6 +505,9 @@ async def main() -> None:
             "kannel->npm, no DLR": lambda d: kannel_no_dlr(d, WRK_SECONDS or 8.0),
             "kannel->npm": lambda d: kannel_into(d, smsc.port, "carrier", "secret", n),
             "smsgate e2e": lambda d: smsgate_e2e(d, smsc.port, smsc.proc.pid, n, args.workers),
+            "smsgate e2e, final callback only": lambda d: smsgate_e2e(
+                d, smsc.port, smsc.proc.pid, n, args.workers, events="final"
+            ),
             "smsgate smpp path": lambda d: smsgate_smpp_path(d, smsc.port, n),
             "esme->smsgate->npm": lambda d: esme_through_smsgate(d, smsc.port, n),
             "kannel->smsgate->npm": lambda d: kannel_into_smsgate(d, n, smsc.port),
