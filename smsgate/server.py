@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -70,6 +71,15 @@ def _bind(config: Config) -> socket.socket:
     return sock
 
 
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop for the engine process too (as uvicorn gives the workers), when installed."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def _die_with_parent() -> None:
     """Linux: a worker gets SIGTERM when the supervisor dies, even by SIGKILL."""
     with contextlib.suppress(Exception):
@@ -103,7 +113,8 @@ def _supervise(config: Config, workers: int) -> None:
     procs = [start_worker() for _ in range(workers)]
     log.info("serving on http://%s:%d with %d workers", config.host, config.port, workers)
     try:
-        asyncio.run(_run_engine(config, procs, start_worker))
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(_run_engine(config, procs, start_worker))
     finally:
         for proc in procs:
             if proc.is_alive():
@@ -118,10 +129,6 @@ async def _run_engine(config: Config, procs: list[Any], start_worker: Any) -> No
     from .engine.runtime import Engine
     from .store import open_store
 
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -131,6 +138,7 @@ async def _run_engine(config: Config, procs: list[Any], start_worker: Any) -> No
     await store.migrate()
     engine = Engine(config, store, available())
     await engine.start()
+    log.info("engine running (event loop: %s)", type(loop).__module__.split(".")[0])
     try:
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):

@@ -125,6 +125,8 @@ async def test_kill9_mid_dispatch_loses_nothing(tmp_path: Path, receiver: Receiv
         got = {r.headers["X-Smsgate-Event-Id"] for r in receiver.requests[50:]}
         assert owed <= got
         assert len(owed) >= 2 * len(accepted)  # submitted + delivered for every single
+        # the engine process ran on uvloop, as the workers do (not on plain asyncio)
+        assert "engine running (event loop: uvloop)" in server.log.read_text()
     finally:
         stop.set()
         server.stop()
