@@ -8,7 +8,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -145,6 +145,7 @@ class SQLiteStore(Store):
         self.synchronous = synchronous
         self._reader: sqlite3.Connection | None = None
         self._writer: Writer | None = None
+        self._recent = RecentMessages()
 
     # Lifecycle -----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -581,6 +582,7 @@ class SQLiteStore(Store):
             return [row_to_message(r) for r in rows]
 
         result: list[Message] = await self._write(op, limit)
+        self._recent.remember(msgspec.structs.replace(m, status=Status.QUEUED) for m in result)
         return result
 
     async def release(self, message_ids: Sequence[str], not_before: float | None) -> None:
@@ -607,9 +609,26 @@ class SQLiteStore(Store):
         self, reports: Sequence[Report], route: CallbackRoute
     ) -> list[StatusEvent]:
         scrubbed: list[bool] = []
-        result: list[StatusEvent] = await self._write(
-            lambda conn: _apply_reports(conn, reports, route, scrubbed), 3 * len(reports)
-        )
+        known = self._recent.of(r.message_id for r in reports)
+        changed: dict[str, Message] = {}
+
+        def op(conn: sqlite3.Connection) -> list[StatusEvent]:
+            if known:
+                conn.execute("SAVEPOINT known")
+                try:
+                    events = _apply_reports(conn, reports, route, scrubbed, known, changed)
+                except _Stale:  # a row moved since we last saw it: read them all afresh
+                    conn.execute("ROLLBACK TO known")
+                    scrubbed.clear()
+                    changed.clear()
+                else:
+                    return events
+                finally:
+                    conn.execute("RELEASE known")
+            return _apply_reports(conn, reports, route, scrubbed, None, changed)
+
+        result: list[StatusEvent] = await self._write(op, 3 * len(reports))
+        self._recent.remember(changed.values())  # committed: what the next reports start from
         if scrubbed:
             await self._forget_old_pages()
         return result
@@ -992,7 +1011,7 @@ _UPDATE_STATUS = (
     " dispatch_token = CASE WHEN ? THEN NULL ELSE dispatch_token END,"
     " lease_until = CASE WHEN ? THEN NULL ELSE lease_until END,"
     " text = CASE WHEN confidential = 1 AND ? THEN '' ELSE text END"
-    " WHERE seq = ?"
+    " WHERE seq = ? AND status = ?"  # the status the report moves it from
 )
 
 
@@ -1006,14 +1025,59 @@ def _load_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Messa
     return found
 
 
+class RecentMessages:
+    """Committed states of messages in flight (claimed, submitted), so that their reports need
+    not read the rows back. Only ever a hint: every use is checked against the row's status.
+    Final messages are dropped (no report moves them), and the whole map when it grows large."""
+
+    LIMIT = 200_000
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Message] = {}
+
+    def remember(self, messages: Iterable[Message]) -> None:
+        by_id = self._by_id
+        for m in messages:
+            if m.status.is_final:
+                by_id.pop(m.id, None)
+            else:
+                by_id[m.id] = m
+        if len(by_id) > self.LIMIT:
+            by_id.clear()
+
+    def of(self, ids: Iterable[str]) -> dict[str, Message]:
+        by_id = self._by_id
+        return {i: m for i in ids if (m := by_id.get(i)) is not None}
+
+
+class _Stale(Exception):
+    """A message changed since the state the reports were applied to was remembered."""
+
+
 def _apply_reports(
     conn: sqlite3.Connection,
     reports: Sequence[Report],
     route: CallbackRoute,
     scrubbed: list[bool] | None = None,
+    known: Mapping[str, Message] | None = None,
+    changed: dict[str, Message] | None = None,
 ) -> list[StatusEvent]:
-    """Legal transitions only; a batch costs one read and one write per kind of statement."""
-    current = _load_by_id(conn, [r.message_id for r in reports])
+    """Legal transitions only; a batch costs one read and one write per kind of statement.
+
+    `known`: committed states remembered from earlier writes, used instead of reading the rows
+    when the report moves them on; each such update checks that the row's status is still the
+    one remembered, and raises _Stale (the caller rolls back) when any is not. `changed`
+    receives the resulting state of each message that moved.
+    """
+    current: dict[str, Message] = {}
+    unknown = []
+    for r in reports:
+        hit = known.get(r.message_id) if known else None
+        if hit is not None and hit.status != r.status and can_transition(hit.status, r.status):
+            current[r.message_id] = hit
+        else:
+            unknown.append(r.message_id)
+    current.update(_load_by_id(conn, [i for i in unknown if i not in current]))
     next_event = int(conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]) + 1
     cache: dict[int, dict[str, str]] = {}
     events: list[StatusEvent] = []
@@ -1049,6 +1113,7 @@ def _apply_reports(
                 report.status is not Status.QUEUED,
                 report.status is Status.SUBMITTED or final,
                 message.seq,
+                message.status.value,
             )
         )
         if refundable(report.status, message.submitted_at) and message.price:
@@ -1074,6 +1139,12 @@ def _apply_reports(
             done_at=report.at if final else None,
         )
         current[message.id] = updated  # a later report in this batch starts from here
+        if changed is not None:
+            changed[message.id] = (
+                msgspec.structs.replace(updated, text="")
+                if message.confidential and blanks_text
+                else updated
+            )
         for dialect, url in route(updated, event, _callback_urls(conn, message.account_id, cache)):
             notice = Notice(
                 kind="dr", event_id=f"ev-{event.seq}", event=event, message=snapshot(updated)
@@ -1082,7 +1153,10 @@ def _apply_reports(
     if carrier_ids:
         conn.executemany("UPDATE messages SET carrier_id = ? WHERE seq = ?", carrier_ids)
     if updates:
+        before = conn.total_changes
         conn.executemany(_UPDATE_STATUS, updates)
+        if known and conn.total_changes - before != len(updates):
+            raise _Stale()
     for account_id, amount in refunds.items():
         conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, account_id))
     if events:

@@ -261,3 +261,37 @@ async def test_engine_lock(store: Store, other: Store) -> None:
 
 async def test_ping(store: Store) -> None:
     await store.ping()  # answers without error on a live database
+
+
+async def test_reports_start_from_the_row_not_from_what_this_store_saw(
+    store: Store, other: Store
+) -> None:
+    """A store may remember a claimed message's state; a report must still be applied to the
+    row as it is now. Here another process ended the message meanwhile: a late SUBMITTED is an
+    illegal move from its final status, and is refused."""
+    a = await make_account(store, callback_urls={"native": "http://cb/dr"})
+    [m] = await accepted(store, a.id, message(a.id))
+    assert [c.id for c in await store.claim_due(time.time(), 1, "t", 60.0)] == [m.id]
+    t = time.time()
+    ended = [
+        Report(message_id=m.id, status=Status.SUBMITTED, at=t),
+        Report(message_id=m.id, status=Status.UNDELIVERED, error_code="absent", at=t + 1),
+    ]
+    assert len(await other.record_reports(ended, route)) == 2
+    late = Report(message_id=m.id, status=Status.SUBMITTED, carrier_id="c-9", at=t + 2)
+    assert await store.record_reports([late], route) == []
+    final = await store.get_message(a.id, m.id)
+    assert final is not None and final.status is Status.UNDELIVERED
+    assert final.carrier_id is None and final.error_code == "absent"
+    assert [e.status for e in await store.events_of(a.id, m.id)] == [
+        Status.SUBMITTED,
+        Status.UNDELIVERED,
+    ]
+    # and a report that follows the row's real state is applied as usual
+    [n] = await accepted(store, a.id, message(a.id, phone="79652222222"))
+    await store.claim_due(time.time(), 1, "t", 60.0)
+    await other.record_reports([Report(message_id=n.id, status=Status.SUBMITTED, at=t)], route)
+    done = Report(message_id=n.id, status=Status.DELIVERED, at=t + 1)
+    assert [e.status for e in await store.record_reports([done], route)] == [Status.DELIVERED]
+    delivered = await store.get_message(a.id, n.id)
+    assert delivered is not None and delivered.status is Status.DELIVERED
