@@ -1050,6 +1050,21 @@ class RecentMessages:
         return {i: m for i in ids if (m := by_id.get(i)) is not None}
 
 
+def _merged_update(earlier: tuple[Any, ...], later: tuple[Any, ...]) -> tuple[Any, ...]:
+    """One _UPDATE_STATUS row for two successive moves: the later state, the earlier carrier id
+    if the later has none, every flag either set, and the status the first moved it from."""
+    return (
+        *later[:3],
+        later[3] or earlier[3],
+        *later[4:6],
+        earlier[6] or later[6],
+        earlier[7] or later[7],
+        earlier[8] or later[8],
+        later[9],
+        earlier[10],
+    )
+
+
 class _Stale(Exception):
     """A message changed since the state the reports were applied to was remembered."""
 
@@ -1081,7 +1096,7 @@ def _apply_reports(
     next_event = int(conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]) + 1
     cache: dict[int, dict[str, str]] = {}
     events: list[StatusEvent] = []
-    updates: list[tuple[Any, ...]] = []
+    updates: dict[int, tuple[Any, ...]] = {}
     carrier_ids: list[tuple[str, int]] = []
     refunds: dict[int, int] = {}
     callbacks: list[tuple[Any, ...]] = []
@@ -1101,21 +1116,23 @@ def _apply_reports(
         blanks_text = final or report.status is Status.SUBMITTED
         if scrubbed is not None and message.confidential and message.text and blanks_text:
             scrubbed.append(True)
-        updates.append(
-            (
-                report.status.value,
-                report.error_code,
-                report.at,
-                report.carrier_id,
-                submitted_at,
-                report.at if final else None,
-                report.status is not Status.QUEUED,
-                report.status is not Status.QUEUED,
-                report.status is Status.SUBMITTED or final,
-                message.seq,
-                message.status.value,
-            )
+        update = (
+            report.status.value,
+            report.error_code,
+            report.at,
+            report.carrier_id,
+            submitted_at,
+            report.at if final else None,
+            report.status is not Status.QUEUED,
+            report.status is not Status.QUEUED,
+            report.status is Status.SUBMITTED or final,
+            message.seq,
+            message.status.value,
         )
+        earlier = updates.get(message.seq)
+        # Two moves of one message in one batch (a receipt that came with its submit_sm_resp)
+        # write the row once, in its last state; each still gets its event.
+        updates[message.seq] = _merged_update(earlier, update) if earlier else update
         if refundable(report.status, message.submitted_at) and message.price:
             refunds[message.account_id] = refunds.get(message.account_id, 0) + message.price
         event = StatusEvent(
@@ -1154,7 +1171,7 @@ def _apply_reports(
         conn.executemany("UPDATE messages SET carrier_id = ? WHERE seq = ?", carrier_ids)
     if updates:
         before = conn.total_changes
-        conn.executemany(_UPDATE_STATUS, updates)
+        conn.executemany(_UPDATE_STATUS, updates.values())
         if known and conn.total_changes - before != len(updates):
             raise _Stale()
     for account_id, amount in refunds.items():

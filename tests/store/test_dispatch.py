@@ -177,6 +177,7 @@ async def test_several_reports_for_one_message_in_one_call(store: Store) -> None
     final = await store.get_message(a.id, m.id)
     assert final is not None and final.status is Status.UNDELIVERED
     assert final.error_code == "absent" and final.submitted_at == t and final.carrier_id == "c"
+    assert final.done_at == t + 1 and final.updated_at == t + 1
     assert await store.claimed_by_others(t + 1000, "x") == []  # the claim is gone
 
 
