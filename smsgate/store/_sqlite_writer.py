@@ -34,6 +34,8 @@ T = TypeVar("T")
 log = logging.getLogger("smsgate.store")
 
 HEAVY = 200  # a group weighing more than this (about: rows written) commits off the loop
+LOCK_RETRIES = 4  # looks at a lock another process holds before waiting for it on the thread
+LOCK_RETRY_DELAY = 0.0005
 CHECKPOINT_EVERY = 0.25  # seconds between checkpoints while there are writes
 Item = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]", int]
 
@@ -64,6 +66,7 @@ class Writer:
         self._wal_fd: int | None = None
         self._unsynced: list[tuple[asyncio.Future[Any], bool, Any]] = []
         self._syncing = False
+        self._lock_misses = 0
         self._next_checkpoint = 0.0
         self._checkpoint_timer: asyncio.TimerHandle | None = None
         self.commits = 0
@@ -112,10 +115,19 @@ class Writer:
         self._scheduled = False
         if self._busy or not self._pending or self._conn is None:
             return
+        light = sum(weight for _fn, _f, weight in self._pending) <= HEAVY
+        locked = self._pool is not None and light and self._try_lock()
+        if light and not locked and self._pool is not None and self._lock_misses < LOCK_RETRIES:
+            # Another process is committing, which takes about a millisecond: look again soon
+            # (requests arriving meanwhile join this group) rather than pay a thread hand-over.
+            self._lock_misses += 1
+            self._scheduled = True
+            loop.call_later(LOCK_RETRY_DELAY, self._flush, loop)
+            return
+        self._lock_misses = 0
         group, self._pending = self._pending, []
-        light = sum(weight for _fn, _f, weight in group) <= HEAVY
-        if self._pool is None or (light and self._try_lock()):
-            self._durable(loop, self._commit_group(group, locked=self._pool is not None))
+        if self._pool is None or locked:
+            self._durable(loop, self._commit_group(group, locked=locked))
             self._maybe_checkpoint(loop)
             return
         self._off_loop(loop, self._commit_group, group)
