@@ -41,3 +41,31 @@ def new_id() -> str:
     variant = "89ab"[int(rand[0], 16) & 3]
     stamp = f"{_last_ms:012x}"
     return f"{stamp[:8]}-{stamp[8:]}-7{_counter:03x}-{variant}{rand[1:4]}-{rand[4:16]}"
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
+def new_ids(n: int) -> list[str]:
+    """`n` ids, as `n` calls of new_id would make them, but with one clock read and one
+    getrandom() for all: a 50,000-recipient request spent 60 ms on its ids one by one."""
+    global _last_ms, _counter
+    ms = time.time_ns() // 1_000_000
+    if ms > _last_ms:
+        _last_ms, _counter = ms, -1
+    rand = os.urandom(8 * n).hex()  # 16 hex digits per id, as new_id uses of its 10 bytes
+    last_ms, counter, variant = _last_ms, _counter, _VARIANT
+    stamp = f"{last_ms:012x}"
+    head = f"{stamp[:8]}-{stamp[8:]}-7"
+    out = []
+    for k in range(0, 16 * n, 16):
+        counter += 1
+        if counter > 0xFFF:  # 4,096 ids in one millisecond: borrow the next one
+            last_ms, counter = last_ms + 1, 0
+            stamp = f"{last_ms:012x}"
+            head = f"{stamp[:8]}-{stamp[8:]}-7"
+        out.append(
+            f"{head}{counter:03x}-{variant[rand[k]]}{rand[k + 1 : k + 4]}-{rand[k + 4 : k + 16]}"
+        )
+    _last_ms, _counter = last_ms, counter
+    return out
