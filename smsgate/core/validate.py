@@ -71,7 +71,7 @@ def build_messages(
         try:
             e164 = normalize(item.phone, trunk_8_to_7=trunk_8_to_7)
         except GatewayError as exc:
-            out.append(exc)
+            out.append(exc.with_traceback(None))  # no cycle through this frame and `out`
             continue
         text = item.text
         found = shapes.get(text)
