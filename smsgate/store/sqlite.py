@@ -66,6 +66,12 @@ ACCOUNT_COLS = (
 _ACCOUNT_JSON = {"ip_allowlist", "callback_urls", "settings"}
 _ACCOUNT_FIELDS = set(ACCOUNT_COLS.replace(" ", "").split(",")) - {"id"}
 CHUNK = 500  # bound on '?' parameters per IN (...)
+# A job's messages lie in the seq range its accept stored them in (schema version 2: there
+# is no index on job_id). Parameters: the job id, twice. A job without a range: no bound.
+_IN_JOB_RANGE = (
+    "seq BETWEEN coalesce((SELECT first_seq FROM jobs WHERE id = ?), 0)"
+    " AND coalesce((SELECT last_seq FROM jobs WHERE id = ?), 9223372036854775807)"
+)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -473,6 +479,9 @@ class SQLiteStore(Store):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if flt.job_id is not None:
+            where.append(_IN_JOB_RANGE)
+            params += [flt.job_id, flt.job_id]
         if flt.since is not None:
             where.append("created_at >= ?")
             params.append(flt.since)
@@ -500,8 +509,9 @@ class SQLiteStore(Store):
             meta=_json_decode(r[6]) if r[6] else None,
         )
         counts = self._read(
-            "SELECT status, count(*) FROM messages WHERE job_id = ? AND account_id = ? GROUP BY status",
-            (job_id, account_id),
+            "SELECT status, count(*) FROM messages"
+            f" WHERE job_id = ? AND account_id = ? AND {_IN_JOB_RANGE} GROUP BY status",
+            (job_id, account_id, job_id, job_id),
         )
         return JobCounts(job=job, by_status={s: n for s, n in counts})
 
@@ -509,8 +519,8 @@ class SQLiteStore(Store):
         self, account_id: int, job_id: str, *, after_seq: int = 0, limit: int = 1000
     ) -> list[Message]:
         return self._messages(
-            "job_id = ? AND account_id = ? AND seq > ?",
-            (job_id, account_id, after_seq),
+            f"job_id = ? AND account_id = ? AND seq > ? AND {_IN_JOB_RANGE}",
+            (job_id, account_id, after_seq, job_id, job_id),
             f"ORDER BY seq LIMIT {int(limit)}",
         )
 
@@ -913,7 +923,7 @@ def accept_many(conn: sqlite3.Connection, ops: Sequence[AcceptOp]) -> list[list[
     fresh_at: list[tuple[list[Outcome | None], list[int]]] = []  # each op's outcomes, positions
     # Repeats of a key first seen in this group: resolved to its stored message at the end.
     repeats: list[tuple[list[Outcome | None], int, tuple[int, str, str]]] = []
-    jobs: list[Job] = []
+    jobs: list[tuple[Job, tuple[Message, Message]]] = []
     for op in ops:
         outcomes: list[Outcome | None] = [None] * len(op.messages)
         results.append(outcomes)
@@ -964,15 +974,17 @@ def accept_many(conn: sqlite3.Connection, ops: Sequence[AcceptOp]) -> list[list[
         fresh += mine
         fresh_at.append((outcomes, positions))
         if op.job is not None and mine:
-            jobs.append(op.job)
+            jobs.append((op.job, (mine[0], mine[-1])))  # numbered in a row: its seq range
     for account_id, amount in spent.items():
         if amount:
             conn.execute(
                 "UPDATE accounts SET balance = balance - ? WHERE id = ?", (amount, account_id)
             )
-    for job in jobs:
+    _insert_messages(conn, fresh)
+    for job, (first, last) in jobs:
         conn.execute(
-            "INSERT INTO jobs VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO jobs (id, account_id, dialect, client_ref, total, created_at, meta,"
+            " first_seq, last_seq) VALUES (?,?,?,?,?,?,?,?,?)",
             (
                 job.id,
                 job.account_id,
@@ -981,9 +993,10 @@ def accept_many(conn: sqlite3.Connection, ops: Sequence[AcceptOp]) -> list[list[
                 job.total,
                 job.created_at,
                 _json_encode(job.meta).decode() if job.meta else None,
+                first.seq,
+                last.seq,
             ),
         )
-    _insert_messages(conn, fresh)
     stored = iter(fresh)
     for outcomes, positions in fresh_at:
         for i in positions:
