@@ -978,6 +978,75 @@ def _stopped(conn: sqlite3.Connection, ops: Sequence[AcceptOp]) -> set[tuple[int
     return stopped
 
 
+_Key = tuple[int, str, str]  # account, dialect, client_ref
+_Repeat = tuple[list[Outcome | None], int, _Key]  # an op's outcomes, position, key
+
+
+def _sort_out(
+    op: AcceptOp,
+    outcomes: list[Outcome | None],
+    existing: dict[_Key, Message],
+    stopped: set[tuple[int, str]],
+    last: bool,
+) -> tuple[list[Message], list[int], dict[_Key, Message], list[_Repeat]]:
+    """An op's messages to store (and their positions), its keys, and repeats of them.
+
+    Duplicates of stored keys and stop-listed phones get their outcome here. The keys are for
+    the ops after this one in the group (the last one's are not needed when all are fresh).
+    """
+    account_id = op.account_id
+    if _all_fresh(op, existing, stopped):  # the usual bulk, without a loop in Python
+        if last:
+            return list(op.messages), list(range(len(op.messages))), {}, []
+        tentative = {
+            (account_id, m.dialect, m.client_ref): m
+            for m in op.messages
+            if m.client_ref is not None
+        }  # fmt: skip
+        return list(op.messages), list(range(len(op.messages))), tentative, []
+    mine: list[Message] = []
+    positions: list[int] = []
+    tentative = {}
+    repeats: list[_Repeat] = []
+    for i, m in enumerate(op.messages):
+        ref = m.client_ref
+        if ref is not None:
+            key = (account_id, m.dialect, ref)
+            if key in existing:
+                outcomes[i] = Outcome("duplicate", message=existing[key])
+                continue
+            if key in tentative:  # a repeat inside the same request
+                repeats.append((outcomes, i, key))
+                continue
+            tentative[key] = m
+        if stopped and ((account_id, m.phone) in stopped or (0, m.phone) in stopped):
+            outcomes[i] = Outcome(
+                "error",
+                error=GatewayError(ErrorCode.STOP_LISTED, f"{m.phone} is on the stop list"),
+            )
+            if ref is not None:
+                del tentative[(account_id, m.dialect, ref)]
+            continue
+        mine.append(m)
+        positions.append(i)
+    return mine, positions, tentative, repeats
+
+
+def _all_fresh(op: AcceptOp, existing: dict[_Key, Message], stopped: set[tuple[int, str]]) -> bool:
+    """No stop list, one dialect, and client references neither stored nor repeated."""
+    dialects = set(map(_dialect_of, op.messages))
+    if stopped or len(dialects) != 1:
+        return False
+    refs = list(map(_client_ref_of, op.messages))
+    given = len(refs) - refs.count(None)
+    unique = set(refs)
+    unique.discard(None)
+    if len(unique) != given:
+        return False
+    dialect = dialects.pop()
+    return not existing or not any((op.account_id, dialect, r) in existing for r in unique)
+
+
 def accept_many(conn: sqlite3.Connection, ops: Sequence[AcceptOp]) -> list[list[Outcome]]:
     # Parallel lists rather than a tuple per message: in a 50,000-recipient request every
     # tracked object made is more work for the cyclic GC.
@@ -994,37 +1063,15 @@ def accept_many(conn: sqlite3.Connection, ops: Sequence[AcceptOp]) -> list[list[
     fresh: list[Message] = []
     fresh_at: list[tuple[list[Outcome | None], list[int]]] = []  # each op's outcomes, positions
     # Repeats of a key first seen in this group: resolved to its stored message at the end.
-    repeats: list[tuple[list[Outcome | None], int, tuple[int, str, str]]] = []
+    repeats: list[_Repeat] = []
     jobs: list[tuple[Job, tuple[Message, Message]]] = []
     for op in ops:
         outcomes: list[Outcome | None] = [None] * len(op.messages)
         results.append(outcomes)
-        mine: list[Message] = []
-        positions: list[int] = []
-        tentative: dict[tuple[int, str, str], Message] = {}
-        my_repeats: list[tuple[list[Outcome | None], int, tuple[int, str, str]]] = []
         account_id = op.account_id
-        for i, m in enumerate(op.messages):
-            ref = m.client_ref
-            if ref is not None:
-                key = (account_id, m.dialect, ref)
-                if key in existing:
-                    outcomes[i] = Outcome("duplicate", message=existing[key])
-                    continue
-                if key in tentative:  # a repeat inside the same request
-                    my_repeats.append((outcomes, i, key))
-                    continue
-                tentative[key] = m
-            if stopped and ((account_id, m.phone) in stopped or (0, m.phone) in stopped):
-                outcomes[i] = Outcome(
-                    "error",
-                    error=GatewayError(ErrorCode.STOP_LISTED, f"{m.phone} is on the stop list"),
-                )
-                if ref is not None:
-                    del tentative[(account_id, m.dialect, ref)]
-                continue
-            mine.append(m)
-            positions.append(i)
+        mine, positions, tentative, my_repeats = _sort_out(
+            op, outcomes, existing, stopped, op is ops[-1]
+        )
         if op.atomic and any(o is not None and o.kind == "error" for o in outcomes):
             for i in range(len(outcomes)):
                 outcomes[i] = outcomes[i] or Outcome(

@@ -1,4 +1,4 @@
-"""SQLite-only schema facts: migration 2 (a job's messages found by their seq range)."""
+"""SQLite-only facts: migration 2 (a job's messages found by their seq range), merged accepts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from smsgate.core.ids import new_id
 from smsgate.core.models import Job
 from smsgate.store.migrations import migrations, statements
-from smsgate.store.sqlite import _IN_JOB_RANGE, SQLiteStore
+from smsgate.store.sqlite import _IN_JOB_RANGE, AcceptOp, SQLiteStore, accept_many
 from tests.store.helpers import make_account, message
 
 
@@ -76,3 +76,28 @@ async def test_job_reads_search_the_seq_range_not_the_table(tmp_path: Path) -> N
         assert [m.id for m in await store.job_messages(a.id, job.id)] == [m.id for m in inside]
     finally:
         await store.close()
+
+
+async def test_a_merged_group_sees_each_requests_references(tmp_path: Path) -> None:
+    """Requests merged into one transaction: a later one repeating an earlier one's fresh
+    reference gets the earlier message (not a unique-index failure of the whole group)."""
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'x.db'}")
+    await store.open()
+    await store.migrate()
+    try:
+        a = await make_account(store)
+    finally:
+        await store.close()
+    first = [message(a.id, client_ref=f"r{i}") for i in range(3)]
+    second = [message(a.id, client_ref="r1"), message(a.id, client_ref="r9")]
+    conn = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    one, two = accept_many(
+        conn, [AcceptOp(a.id, first, None, False), AcceptOp(a.id, second, None, False)]
+    )
+    conn.execute("COMMIT")
+    assert [o.kind for o in one] == ["new"] * 3
+    assert [o.kind for o in two] == ["duplicate", "new"]
+    assert two[0].message is first[1]
+    assert conn.execute("SELECT count(*) FROM messages").fetchone() == (4,)
+    conn.close()
