@@ -21,20 +21,20 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _random10() -> bytes:
+def _random8() -> bytes:
     global _pool, _offset
     if _offset >= len(_pool):
-        _pool, _offset = os.urandom(10 * _POOL_IDS), 0
-    _offset += 10
-    return _pool[_offset - 10 : _offset]
+        _pool, _offset = os.urandom(8 * _POOL_IDS), 0
+    _offset += 8
+    return _pool[_offset - 8 : _offset]
 
 
 def new_id() -> str:
-    """A version 7 UUID string: 48 bits of milliseconds, then 74 random bits.
+    """A version 7 UUID string: 48 bits of milliseconds, a 12-bit counter, 62 random bits.
 
     Time-ordered ids append to the end of the id index instead of landing on a random page,
-    which keeps inserts cheap as the table grows; 74 random bits keep them unguessable. Within
-    one millisecond the 12 bits after the version count up (RFC 9562, method 1), so ids made
+    which keeps inserts cheap as the table grows; 62 random bits keep them unguessable. Within
+    one millisecond the counter after the version counts up (RFC 9562, method 1), so ids made
     by one process sort in the order they were made.
     """
     global _last_ms, _counter
@@ -45,7 +45,35 @@ def new_id() -> str:
         _counter += 1
         if _counter > 0xFFF:  # 4,096 ids in one millisecond: borrow the next one
             _last_ms, _counter = _last_ms + 1, 0
-    rand = _random10().hex()
+    rand = _random8().hex()
     variant = "89ab"[int(rand[0], 16) & 3]
     stamp = f"{_last_ms:012x}"
     return f"{stamp[:8]}-{stamp[8:]}-7{_counter:03x}-{variant}{rand[1:4]}-{rand[4:16]}"
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+
+
+def new_ids(n: int) -> list[str]:
+    """`n` ids, as `n` calls of new_id would make them, but with one clock read and one
+    getrandom() for all: a 50,000-recipient request spent 60 ms on its ids one by one."""
+    global _last_ms, _counter
+    ms = time.time_ns() // 1_000_000
+    if ms > _last_ms:
+        _last_ms, _counter = ms, -1
+    rand = os.urandom(8 * n).hex()  # 16 hex digits per id, as new_id
+    last_ms, counter, variant = _last_ms, _counter, _VARIANT
+    stamp = f"{last_ms:012x}"
+    head = f"{stamp[:8]}-{stamp[8:]}-7"
+    out = []
+    for k in range(0, 16 * n, 16):
+        counter += 1
+        if counter > 0xFFF:  # 4,096 ids in one millisecond: borrow the next one
+            last_ms, counter = last_ms + 1, 0
+            stamp = f"{last_ms:012x}"
+            head = f"{stamp[:8]}-{stamp[8:]}-7"
+        out.append(
+            f"{head}{counter:03x}-{variant[rand[k]]}{rand[k + 1 : k + 4]}-{rand[k + 4 : k + 16]}"
+        )
+    _last_ms, _counter = last_ms, counter
+    return out

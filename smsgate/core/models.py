@@ -41,7 +41,7 @@ class Account(msgspec.Struct, kw_only=True):
     created_at: float = 0.0
 
 
-class Submission(msgspec.Struct, kw_only=True):
+class Submission(msgspec.Struct, kw_only=True, gc=False):
     """One recipient of a send request, as a dialect parsed it (phone not yet normalised)."""
 
     phone: str | int
@@ -60,7 +60,7 @@ class Submission(msgspec.Struct, kw_only=True):
     meta: dict[str, Any] | None = None
 
 
-class Message(msgspec.Struct, kw_only=True):
+class Message(msgspec.Struct, kw_only=True, gc=False):
     id: str
     seq: int = 0
     account_id: int

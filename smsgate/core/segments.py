@@ -30,6 +30,7 @@ __all__ = [
     "is_gsm7",
     "segment",
     "segment_as",
+    "shape",
 ]
 
 Encoding = Literal["gsm7", "ucs2"]
@@ -206,3 +207,20 @@ def segment_as(text: str, encoding: Encoding) -> Segmentation:
 def segment(text: str) -> Segmentation:
     """Split ``text`` into SMS parts: GSM 7-bit if every character allows it, else UCS-2."""
     return _segment(text)
+
+
+def shape(text: str) -> tuple[Encoding, int]:
+    """``segment(text)``'s encoding and part count, the accept path's question.
+
+    A one-part text is answered without cutting parts or filling the cache: a bulk request
+    of personalised texts has a new text for each recipient.
+    """
+    n = len(text)
+    if n <= GSM7_SINGLE and GSM7_ALL.issuperset(text):
+        # extension characters count 2: at most 80 characters always fit one part
+        if n <= GSM7_SINGLE // 2 or _gsm7_units_unchecked(text) <= GSM7_SINGLE:
+            return "gsm7", 1 if text else 0
+    elif n <= UCS2_SINGLE // 2 or (n <= UCS2_SINGLE and _ucs2_units(text) <= UCS2_SINGLE):
+        return "ucs2", 1  # not GSM (n <= 160 here), and non-BMP characters count 2
+    seg = _segment(text)
+    return seg.encoding, len(seg.parts)

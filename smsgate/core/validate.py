@@ -1,14 +1,17 @@
-"""Turn one parsed recipient into a priced, segmented Message, or refuse it. Pure."""
+"""Turn parsed recipients into priced, segmented Messages, or refuse them. Pure."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 
 from . import phone as phones
 from .errors import ErrorCode, GatewayError
-from .ids import new_id
+from .ids import new_ids
 from .models import Account, Message, Submission
-from .segments import segment
+from .segments import shape
 from .status import Status
 from .windows import check_schedule
 
@@ -32,49 +35,144 @@ def build_message(
     trunk_8_to_7: bool = False,
     job_id: str | None = None,
 ) -> Message:
-    e164 = phones.normalize(item.phone, trunk_8_to_7=trunk_8_to_7)
-    text = item.text
+    """One recipient as a Message, or GatewayError: build_messages for a request of one."""
+    [built] = build_messages(
+        account, dialect, [item], now, limits, trunk_8_to_7=trunk_8_to_7, job_id=job_id
+    )
+    if isinstance(built, GatewayError):
+        raise built
+    return built
+
+
+def build_messages(
+    account: Account,
+    dialect: str,
+    items: Sequence[Submission],
+    now: float,
+    limits: Limits,
+    *,
+    trunk_8_to_7: bool = False,
+    job_id: str | None = None,
+) -> list[Message | GatewayError]:
+    """Each recipient of one request as a priced, segmented Message, or why it is refused.
+
+    The checks run in the same order for each recipient (phone, text, then sender, schedule
+    and validity). Recipients of one request mostly share all but phone and text: what they
+    share is checked once and copied from one template Message, which is what lets a
+    50,000-recipient request through in a few microseconds each.
+    """
+    normalize = phones.normalize
+    price = account.price
+    ids = new_ids(len(items))
+    shapes: dict[str, tuple[str, int] | GatewayError] = {}
+    templates: dict[tuple[Any, ...], Message | GatewayError] = {}
+    out: list[Message | GatewayError] = []
+    for item, message_id in zip(items, ids, strict=True):
+        try:
+            e164 = normalize(item.phone, trunk_8_to_7=trunk_8_to_7)
+        except GatewayError as exc:
+            out.append(exc.with_traceback(None))  # no cycle through this frame and `out`
+            continue
+        text = item.text
+        found = shapes.get(text)
+        if found is None:
+            found = shapes[text] = _shape(text, limits)
+        if isinstance(found, GatewayError):
+            out.append(found)
+            continue
+        common = (
+            item.sender,
+            item.not_before,
+            item.expires_at,
+            item.ttl,
+            id(item.window),
+            item.priority,
+            item.flash,
+            item.tag,
+            item.callback_url,
+            item.confidential,
+            id(item.meta),
+        )
+        template = templates.get(common)
+        if template is None:
+            template = templates[common] = _template(account, dialect, item, now, limits, job_id)
+        if isinstance(template, GatewayError):
+            out.append(template)
+            continue
+        encoding, parts = found
+        out.append(
+            _replace(
+                template,
+                id=message_id,
+                client_ref=item.client_ref,
+                phone=e164,
+                text=text,
+                encoding=encoding,
+                segments=parts,
+                price=parts * price,
+            )
+        )
+    return out
+
+
+_replace = msgspec.structs.replace
+
+
+def _shape(text: str, limits: Limits) -> tuple[str, int] | GatewayError:
     if not text or not text.strip():
-        raise GatewayError(ErrorCode.EMPTY_TEXT, "message text is empty", field="text")
+        return GatewayError(ErrorCode.EMPTY_TEXT, "message text is empty", field="text")
     if len(text) > limits.max_text_chars:
-        raise GatewayError(ErrorCode.TEXT_TOO_LONG, "message text is too long", field="text")
-    seg = segment(text)
-    parts = len(seg.parts)
+        return GatewayError(ErrorCode.TEXT_TOO_LONG, "message text is too long", field="text")
+    encoding, parts = shape(text)
     if parts > limits.max_parts:
-        raise GatewayError(
+        return GatewayError(
             ErrorCode.TEXT_TOO_LONG,
             f"text needs {parts} parts, at most {limits.max_parts} allowed",
             field="text",
         )
+    return encoding, parts
+
+
+def _template(
+    account: Account,
+    dialect: str,
+    item: Submission,
+    now: float,
+    limits: Limits,
+    job_id: str | None,
+) -> Message | GatewayError:
+    """What recipients with the same sender, schedule, validity and options share."""
     sender = item.sender if item.sender is not None else account.settings.get("default_sender")
     if sender is not None and sender not in account.senders:
-        raise GatewayError(
+        return GatewayError(
             ErrorCode.SENDER_NOT_ALLOWED, f"sender {sender!r} is not allowed", field="sender"
         )
-    not_before = check_schedule(item.not_before, now, max_ahead=limits.max_schedule_ahead)
+    try:
+        not_before = check_schedule(item.not_before, now, max_ahead=limits.max_schedule_ahead)
+    except GatewayError as exc:
+        return exc
     due = not_before or now
     if item.expires_at is not None:
         expires_at = item.expires_at
     else:
         ttl = item.ttl if item.ttl is not None else limits.default_ttl
         if not 0 < ttl <= limits.max_ttl:
-            raise GatewayError(ErrorCode.BAD_VALIDITY, "validity period out of range", field="ttl")
+            return GatewayError(ErrorCode.BAD_VALIDITY, "validity period out of range", field="ttl")
         expires_at = due + ttl
     if expires_at <= due:
-        raise GatewayError(ErrorCode.BAD_VALIDITY, "message expires before it is due", field="ttl")
+        return GatewayError(ErrorCode.BAD_VALIDITY, "message expires before it is due", field="ttl")
     if item.window is not None:
         not_before = item.window.next_open(due) if not item.window.contains(due) else not_before
     return Message(
-        id=new_id(),
+        id="",
         account_id=account.id,
         dialect=dialect,
-        client_ref=item.client_ref,
         job_id=job_id,
         sender=sender,
-        phone=e164,
-        text=text,
-        encoding=seg.encoding,
-        segments=parts,
+        phone="",
+        text="",
+        encoding="",
+        segments=0,
         priority=item.priority,
         not_before=not_before,
         expires_at=expires_at,
@@ -83,7 +181,6 @@ def build_message(
         tag=item.tag,
         callback_url=item.callback_url,
         status=Status.SCHEDULED if not_before else Status.QUEUED,
-        price=parts * account.price,
         created_at=now,
         updated_at=now,
         confidential=item.confidential,

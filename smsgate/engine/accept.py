@@ -12,7 +12,7 @@ from ..core.errors import ErrorCode, GatewayError
 from ..core.ids import new_id
 from ..core.models import Account, Job, Message, Submission
 from ..core.status import Status
-from ..core.validate import Limits, build_message
+from ..core.validate import Limits, build_message, build_messages
 from ..store.base import Outcome, Store
 from . import metrics
 
@@ -79,23 +79,16 @@ class Acceptor:
         outcomes: list[Outcome | None] = [None] * len(items)
         valid = []
         positions = []
-        for i, item in enumerate(items):
-            try:
-                message = build_message(
-                    account,
-                    dialect,
-                    item,
-                    now,
-                    limits,
-                    trunk_8_to_7=trunk_8_to_7,
-                    job_id=job_id,
-                )
-            except GatewayError as exc:
-                outcomes[i] = Outcome("error", error=exc)
+        built = build_messages(
+            account, dialect, items, now, limits, trunk_8_to_7=trunk_8_to_7, job_id=job_id
+        )
+        for i, message in enumerate(built):
+            if isinstance(message, GatewayError):
+                outcomes[i] = Outcome("error", error=message)
                 if atomic:
                     break
                 if keep_rejected:
-                    valid.append(_held_back(account, dialect, item, now, job_id))
+                    valid.append(_held_back(account, dialect, items[i], now, job_id))
                     positions.append(i)
             else:
                 valid.append(message)

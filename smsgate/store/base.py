@@ -157,7 +157,8 @@ class Store(abc.ABC):
         Per message: a repeated client_ref returns the stored message ('duplicate'); a
         stop-listed phone is an error. The total price of the new ones is debited at once
         and never below zero (INSUFFICIENT_BALANCE fails them all). With `atomic`, any
-        error stores nothing.
+        error stores nothing. A 'new' outcome's message carries its seq; it may be the given
+        Message itself, numbered in place (SQLite does so: no copy per message in a bulk).
         """
 
     # Reads for the APIs --------------------------------------------------------------------

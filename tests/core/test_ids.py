@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from smsgate.core.ids import new_id
+from smsgate.core.ids import new_id, new_ids
 
 
 def test_ids_are_version7_uuids_unique_and_in_order() -> None:
@@ -41,3 +41,19 @@ def test_a_forked_child_draws_other_ids() -> None:
     os.close(read)
     os.close(write)
     assert child[-16:] != new_id()[-16:]  # the random tails differ: the pool was not shared
+
+
+def test_ids_made_in_bulk_are_the_same_kind_and_keep_the_order() -> None:
+    before = time.time()
+    ids = [new_id(), *new_ids(10_000), new_id(), *new_ids(3), *new_ids(0), new_id()]
+    after = time.time()
+    assert len(ids) == 10_006 and len(set(ids)) == len(ids)
+    assert ids == sorted(ids)  # more than 4,096 in a millisecond borrow the next one, in order
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+        assert str(parsed) == text
+    stamp_ms = int(ids[1].replace("-", "")[:12], 16)
+    assert before * 1000 - 1 <= stamp_ms <= after * 1000 + 1
+    for position in (20, 25, 30, 35):
+        assert len({i[position] for i in ids[1:2001]}) > 8

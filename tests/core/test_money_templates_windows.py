@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -79,3 +80,20 @@ def test_schedule_checks() -> None:
         check_schedule(now + 86401, now, max_ahead=86400)
     assert expiry(now, None, 300) == now + 300
     assert expiry(now, now + 100, 300) == now + 400
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["%a%%b%", "%a%b%", "%%a%%", "x%a-b%y%c_1%z", "%a% %a% %unknown% 50% %", "no vars", "%", ""],
+)
+def test_render_agrees_with_one_substitution_per_match(template: str) -> None:
+    """The parsed-once template fills in exactly what re.sub over the text would."""
+    values = {"a": 1, "b": None, "a-b": "AB", "c_1": 2.5}
+
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            return match.group(0)
+        return "" if values[name] is None else str(values[name])
+
+    assert render(template, values) == re.sub(r"%([A-Za-z0-9_\-]+)%", sub, template)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import pytest
 
@@ -12,6 +13,7 @@ from smsgate.core.segments import (
     is_gsm7,
     segment,
     segment_as,
+    shape,
 )
 
 EXTENSION = "^{}\\[~]|€\f"
@@ -241,3 +243,15 @@ def test_mixed_long_text_roundtrip() -> None:
     assert s.units == len(text.encode("utf-16-le")) // 2
     for p in s.parts:
         assert len(p.encode("utf-16-le")) // 2 <= 67
+
+
+def test_shape_is_segment_without_the_parts() -> None:
+    """The accept path's fast answer agrees with segment() on every boundary it shortcuts."""
+    pieces = ["a", "€", "ж", "😀", "ç", " ", "{"]
+    texts = [""]
+    for n in (1, 34, 35, 36, 69, 70, 71, 79, 80, 81, 152, 153, 154, 159, 160, 161, 200):
+        for a, b in itertools.product(pieces, repeat=2):
+            texts += [a * n, a * (n - 1) + b, b + a * (n - 1), (a + b) * (n // 2)]
+    for text in texts:
+        s = segment(text)
+        assert shape(text) == (s.encoding, s.count), (len(text), text[:8])

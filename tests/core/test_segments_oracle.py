@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 
-from smsgate.core.segments import segment
+from smsgate.core.segments import segment, shape
 
 PEERS = Path(__file__).resolve().parents[1] / "peers"
 SCRIPT = PEERS / "segments_oracle.js"
@@ -218,9 +218,10 @@ def test_agrees_with_oracle(oracle_run: tuple[list[str], list[Any]]) -> None:
     for text, theirs in zip(generated, results, strict=False):
         ours = segment(text)
         expected = (ORACLE_ENCODING[theirs["encoding"]], theirs["segments"])
-        if (ours.encoding, ours.count) != expected:
+        if (ours.encoding, ours.count) != expected or shape(text) != expected:
             disagreements.append(
                 f"{text[:60]!r}… len={len(text)}: ours={(ours.encoding, ours.count, ours.units)}"
+                f" shape={shape(text)}"
                 f" oracle={expected}"
             )
     compared = len(generated)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from smsgate.core.errors import ErrorCode, GatewayError
-from smsgate.core.models import Account, Submission
+from smsgate.core.models import Account, Message, Submission
 from smsgate.core.status import Status
-from smsgate.core.validate import Limits, build_message
+from smsgate.core.validate import Limits, build_message, build_messages
 
 NOW = 1_800_000_000.0
 ACCOUNT = Account(
@@ -59,3 +60,34 @@ def test_part_limit_boundary() -> None:
     assert build(text="a" * 153 * 10).segments == 10  # type: ignore[attr-defined]
     with pytest.raises(GatewayError):
         build(Limits(max_parts=1), text="a" * 161)
+
+
+def test_a_request_builds_as_its_recipients_would_one_by_one() -> None:
+    """Recipients share a checked template only where every option they carry is the same."""
+    items = [
+        Submission(phone="+79651111111", text="hello"),
+        Submission(phone="+79651111112", text="hello", tag="b", priority=3),
+        Submission(phone="+79651111113", text="ж" * 71, ttl=600, callback_url="https://x.test/cb"),
+        Submission(phone="bad", text="hello"),
+        Submission(phone="+79651111114", text="hello", sender="OTHER"),
+        Submission(phone="+79651111115", text="hello", not_before=NOW + 3600, meta={"k": 1}),
+        Submission(phone="+79651111116", text=" ", sender="OTHER"),
+        Submission(phone="+79651111117", text="hello", flash=True, confidential=True),
+    ]
+    together = build_messages(ACCOUNT, "native", items, NOW, Limits(), job_id="job")
+    for item, built in zip(items, together, strict=True):
+        try:
+            alone: object = build_message(ACCOUNT, "native", item, NOW, Limits(), job_id="job")
+        except GatewayError as exc:
+            assert isinstance(built, GatewayError) and built.code is exc.code
+            continue
+        assert isinstance(built, Message) and isinstance(alone, Message)
+        assert built == msgspec.structs.replace(alone, id=built.id)
+    codes = [b.code if isinstance(b, GatewayError) else None for b in together]
+    assert codes[3:7] == [
+        ErrorCode.INVALID_PHONE,
+        ErrorCode.SENDER_NOT_ALLOWED,
+        None,
+        ErrorCode.EMPTY_TEXT,
+    ]
+    assert len({b.id for b in together if isinstance(b, Message)}) == 5

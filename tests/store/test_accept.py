@@ -51,6 +51,31 @@ async def test_accept_stores_every_field(store: Store) -> None:
     assert await balance(store, a.id) == 9_000_000
 
 
+async def test_a_batch_stores_each_message_as_it_is(store: Store) -> None:
+    """Whatever a batch shares or not (SQLite binds shared values once, others per row, and
+    leaves all-NULL columns to their defaults), every message reads back as it was given."""
+    a = await make_account(store)
+    now = time.time()
+    window = Window(days=(0, 1), start_minute=60, end_minute=600, tz="Asia/Almaty")
+    varied = [
+        message(a.id, client_ref="v0", window=window, meta={"k": 1}, flash=True, tag="t"),
+        message(a.id, text="b", encoding="ucs2", segments=2, price=1_000_000, priority=2),
+        message(a.id, not_before=now + 600, expires_at=now + 900, sender="S", job_id="j"),
+        message(a.id, client_ref="v3", confidential=True, callback_url="http://cb.test/"),
+        message(a.id, created_at=now + 1, updated_at=now + 2, status=Status.QUEUED),
+    ]
+    alike = [
+        message(a.id, phone=f"7965111{i:04d}", created_at=now, updated_at=now) for i in range(3)
+    ]
+    for batch in (varied, alike, [message(a.id, tag="only")]):
+        outcomes = await store.accept(a.id, batch)
+        stored = [o.message for o in outcomes if o.kind == "new" and o.message is not None]
+        assert len(stored) == len(batch)
+        assert await store.get_messages(a.id, [m.id for m in batch]) == stored
+        for given, kept in zip(batch, stored, strict=True):
+            assert kept == msgspec.structs.replace(given, seq=kept.seq)
+
+
 async def test_accept_keeps_request_order(store: Store) -> None:
     a = await make_account(store)
     batch = [message(a.id, phone=f"7965000{i:04d}") for i in range(20)]

@@ -27,6 +27,7 @@ from .schemas import (
     BulkError,
     BulkRequest,
     BulkResponse,
+    Recipient,
     SendRequest,
     dump,
     events_meta,
@@ -38,6 +39,7 @@ DIALECT = "native"
 MAX_PRIORITY = 9
 _send_decoder = msgspec.json.Decoder(SendRequest)
 _bulk_decoder = msgspec.json.Decoder(BulkRequest)
+_replace = msgspec.structs.replace  # from one Submission: 5x cheaper than keywords, per recipient
 
 Handler = Callable[[Request, Account], Awaitable[Response]]
 
@@ -100,21 +102,27 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
         req: BulkRequest = decode(_bulk_decoder, await read_body(request))
         if not req.recipients:
             raise GatewayError(ErrorCode.MISSING_FIELD, "recipients is empty", field="recipients")
-        common = {
-            "sender": req.sender,
-            "priority": _check_priority(req.priority),
-            "not_before": parse_time(req.schedule_at, "schedule_at"),
-            "ttl": float(req.ttl) if req.ttl is not None else None,
-            "tag": req.tag,
-            "callback_url": _check_url(req.callback_url),
-            "meta": events_meta(req.callback_events),
-        }
-        items = []
-        for r in req.recipients:
-            text = r.text if r.text is not None else req.text or ""
-            if r.vars:
-                text = render(text, r.vars)
-            items.append(Submission(phone=r.to, text=text, client_ref=r.client_ref, **common))  # type: ignore[arg-type]
+        common = Submission(
+            phone="",
+            text="",
+            sender=req.sender,
+            priority=_check_priority(req.priority),
+            not_before=parse_time(req.schedule_at, "schedule_at"),
+            ttl=float(req.ttl) if req.ttl is not None else None,
+            tag=req.tag,
+            callback_url=_check_url(req.callback_url),
+            meta=events_meta(req.callback_events),
+        )
+        default = req.text or ""
+        items = [
+            _replace(
+                common,
+                phone=r.to,
+                text=_text_of(r, default),
+                client_ref=r.client_ref,
+            )
+            for r in req.recipients
+        ]
         outcomes, job = await gateway.submit(
             account, DIALECT, items, job=True, job_ref=req.client_ref, atomic=req.atomic
         )
@@ -256,6 +264,12 @@ async def _account_for(gateway: Gateway, authorization: str, address: str) -> Ac
     if not ip_allowed(account.ip_allowlist, address):
         raise GatewayError(ErrorCode.IP_NOT_ALLOWED, "address not allowed for this account")
     return account
+
+
+def _text_of(r: Recipient, default: str) -> str:
+    """A recipient's own text, or the request's, with its %vars% filled in."""
+    text = r.text if r.text is not None else default
+    return render(text, r.vars) if r.vars else text
 
 
 def fast_routes(gateway: Gateway) -> FastRoutes:

@@ -186,27 +186,30 @@ async def test_bulk_reports_each_bad_recipient(
             {"to": "bogus"},
             {"to": "+79650000000"},
             {"to": 79652222222, "vars": {"name": "Zoya"}},
+            {"to": "+79653333333", "text": ""},  # its own (empty) text, not the request's
+            {"to": "+79654444444", "text": "Hi %name%", "vars": {"name": "Own"}},
         ],
     }
     r = await http.post("/api/v1/messages/bulk", json=body, headers=AUTH)
     out = await r.json()
     assert r.status == 202, out
-    assert out["accepted"] == 2
+    assert out["accepted"] == 3
     assert [(e["index"], e["code"]) for e in out["rejected"]] == [
         (1, "invalid_phone"),
         (2, "stop_listed"),
+        (4, "empty_text"),
     ]
     texts = [
         (await (await http.get(f"/api/v1/messages/{mid}", headers=AUTH)).json())["text"]
         for mid in out["message_ids"]
         if mid
     ]
-    assert texts == ["Dear Michael", "Dear Zoya"]
+    assert texts == ["Dear Michael", "Dear Zoya", "Hi Own"]
     # atomic: one bad recipient refuses all
     body["atomic"] = True
     r = await http.post("/api/v1/messages/bulk", json=body, headers=AUTH)
     assert r.status == 422
-    assert await _count(gateway) == 2
+    assert await _count(gateway) == 3
 
 
 async def test_forwarded_for_is_not_believed_by_default(

@@ -1,0 +1,38 @@
+"""SQLite's writer: no COMMIT checkpoints; the writer thread does, after the answer."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from smsgate.store import _sqlite_writer
+from smsgate.store.sqlite import SQLiteStore
+from tests.store.helpers import make_account, message
+
+
+async def test_a_bulk_commit_leaves_the_checkpoint_to_the_writer_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_sqlite_writer, "HEAVY", 5)
+    store = SQLiteStore(f"sqlite:///{tmp_path}/x.db")
+    await store.open()
+    await store.migrate()
+    try:
+        a = await make_account(store, balance=10**12)
+        writer = store._writer
+        assert writer is not None and writer._conn is not None
+        # a COMMIT never copies the WAL into the database itself...
+        assert writer._conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        before = writer.checkpoints
+        outcomes = await store.accept(a.id, [message(a.id) for _ in range(3000)])
+        assert all(o.kind == "new" for o in outcomes)
+        # ...the writer thread does, once the heavy group has committed
+        for _ in range(100):
+            if writer.checkpoints > before:
+                break
+            await asyncio.sleep(0.01)
+        assert writer.checkpoints > before
+    finally:
+        await store.close()
