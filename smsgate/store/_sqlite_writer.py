@@ -181,7 +181,7 @@ class Writer:
         assert conn is not None and lock_fd is not None
         fcntl.flock(lock_fd, fcntl.LOCK_EX)
         try:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             self.checkpoints += 1
         except sqlite3.Error as exc:  # the next one will do it
             log.warning("checkpoint failed: %s", exc)
@@ -302,6 +302,12 @@ def _try(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) -> t
     conn.execute("SAVEPOINT op")
     try:
         value = fn(conn)
+        if isinstance(value, sqlite3.Cursor):
+            # Never hand a cursor to the caller: freed later on the loop's thread, it would reset
+            # its statement while this connection works on the writer thread (SQLite answers
+            # "bad parameter or other API misuse" to the statement in use there).
+            value.close()
+            value = None
     except BaseException as exc:  # the caller gets it; the others still commit
         conn.execute("ROLLBACK TO op")
         conn.execute("RELEASE op")

@@ -36,3 +36,21 @@ async def test_a_bulk_commit_leaves_the_checkpoint_to_the_writer_thread(
         assert writer.checkpoints > before
     finally:
         await store.close()
+
+
+async def test_no_cursor_leaves_the_writer(tmp_path: Path) -> None:
+    """An operation's cursor is closed where it ran: the caller's thread must never free it
+    while the connection works on the writer thread (SQLITE_MISUSE, seen under load)."""
+    store = SQLiteStore(f"sqlite:///{tmp_path}/x.db")
+    await store.open()
+    await store.migrate()
+    try:
+        a = await make_account(store)
+        returned = await store._write(
+            lambda conn: conn.execute("UPDATE accounts SET tps = 5 WHERE id = ?", (a.id,))
+        )
+        assert returned is None
+        account = await store.get_account(a.id)
+        assert account is not None and account.tps == 5
+    finally:
+        await store.close()
