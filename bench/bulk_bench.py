@@ -21,14 +21,13 @@ import os
 import shutil
 import signal
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from bench.http_bench import PY, ROOT, start_smsgate, stop, wait_ready
+from bench.http_bench import start_bare, start_smsgate, stop, wait_ready
 
 HEADERS = {"Authorization": "Bearer bulk-token", "Content-Type": "application/json"}
 FINAL = {"delivered", "undelivered", "expired", "rejected", "cancelled", "unknown"}
@@ -65,25 +64,7 @@ def settle(http: httpx.Client, base: str, job_id: str, timeout: float = 300.0) -
 
 
 def run_bare(n: int, runs: int, port: int) -> list[float]:
-    proc = subprocess.Popen(
-        [
-            PY,
-            "-m",
-            "uvicorn",
-            "bench.bare_app:app",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    proc = start_bare(port)
     try:
         wait_ready(f"http://127.0.0.1:{port}/")
         with httpx.Client(timeout=60) as http:

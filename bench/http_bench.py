@@ -158,8 +158,9 @@ def start_smsgate(
     )
 
 
-def run_bare(workers: int, port: int, seconds: int, connections: int) -> Run:
-    proc = subprocess.Popen(
+def start_bare(port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """The bare Starlette+msgspec app (bench/bare_app.py) on uvicorn, as smsgate is served."""
+    return subprocess.Popen(
         [
             PY,
             "-m",
@@ -180,6 +181,10 @@ def run_bare(workers: int, port: int, seconds: int, connections: int) -> Run:
         cwd=ROOT,
         start_new_session=True,
     )
+
+
+def run_bare(workers: int, port: int, seconds: int, connections: int) -> Run:
+    proc = start_bare(port, workers)
     try:
         wait_ready(f"http://127.0.0.1:{port}/")
         wrk(f"http://127.0.0.1:{port}/api/v1/messages", 2, connections)  # warm-up

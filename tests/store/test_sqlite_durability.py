@@ -8,21 +8,31 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from smsgate.store import _sqlite_writer, open_store
-from smsgate.store.base import StoreUnavailable
+from smsgate.store.base import Store, StoreUnavailable
 from tests.store.helpers import make_account, message
 
 
-async def test_answer_waits_for_the_wal_flush(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
     store = open_store(f"sqlite:///{tmp_path}/d.db")
     await store.open()
     await store.migrate()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def test_answer_waits_for_the_wal_flush(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = sqlite_store
     account = await make_account(store)
     flushed: list[int] = []
     release = threading.Event()
@@ -44,15 +54,12 @@ async def test_answer_waits_for_the_wal_flush(
     finally:
         release.set()
         monkeypatch.undo()
-        await store.close()
 
 
 async def test_a_failed_flush_is_an_error_not_an_answer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = open_store(f"sqlite:///{tmp_path}/d.db")
-    await store.open()
-    await store.migrate()
+    store = sqlite_store
     account = await make_account(store)
 
     def failing_flush(fd: int) -> None:
@@ -64,33 +71,25 @@ async def test_a_failed_flush_is_an_error_not_an_answer(
             await store.accept(account.id, [message(account.id)])
     finally:
         monkeypatch.undo()
-        await store.close()
 
 
-async def test_checkpoints_run_after_writes_stop(tmp_path: Path) -> None:
+async def test_checkpoints_run_after_writes_stop(sqlite_store: Store, tmp_path: Path) -> None:
     """The WAL is copied into the database in the background: soon after the last write the
     database file alone (without its WAL) holds every message."""
-    store = open_store(f"sqlite:///{tmp_path}/d.db")
-    await store.open()
-    await store.migrate()
+    store = sqlite_store
     account = await make_account(store, balance=10**12)
     await asyncio.gather(*(store.accept(account.id, [message(account.id)]) for _ in range(300)))
     await asyncio.sleep(0.6)
     copy = tmp_path / "alone.db"
     copy.write_bytes((tmp_path / "d.db").read_bytes())  # the main file, no -wal beside it
-    try:
-        with sqlite3.connect(copy) as conn:
-            assert conn.execute("SELECT count(*) FROM messages").fetchone() == (300,)
-    finally:
-        await store.close()
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("SELECT count(*) FROM messages").fetchone() == (300,)
 
 
 async def test_the_loop_keeps_serving_while_another_process_holds_the_lock(
-    tmp_path: Path,
+    sqlite_store: Store, tmp_path: Path
 ) -> None:
-    store = open_store(f"sqlite:///{tmp_path}/d.db")
-    await store.open()
-    await store.migrate()
+    store = sqlite_store
     account = await make_account(store)
     other = os.open(f"{tmp_path}/d.db.lock", os.O_RDWR)  # its own open file: a rival lock
     fcntl.flock(other, fcntl.LOCK_EX)
@@ -113,4 +112,3 @@ async def test_the_loop_keeps_serving_while_another_process_holds_the_lock(
         assert [o.kind for o in pending.result()] == ["new"]
     finally:
         os.close(other)
-        await store.close()
