@@ -28,7 +28,7 @@ from ..core.models import (
     Report,
     StatusEvent,
 )
-from ..core.status import CANCELLABLE, Status, can_transition
+from ..core.status import CANCELLABLE, FINAL, Status, can_transition
 from ._sqlite_writer import Writer
 from .base import (
     CallbackRoute,
@@ -1188,9 +1188,10 @@ def _load_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Messa
 
 
 class RecentMessages:
-    """Committed states of messages in flight (claimed, submitted), so that their reports need
-    not read the rows back. Only ever a hint: every use is checked against the row's status.
-    Final messages are dropped (no report moves them), and the whole map when it grows large."""
+    """Committed states of messages this store claimed or reported on, so that their reports
+    need not read the rows back: a report that moves one on is checked against the row's status
+    when written; one that cannot apply to a settled message changes nothing. Kept for final
+    messages too (their late and repeated reports are common); emptied when it grows large."""
 
     LIMIT = 200_000
 
@@ -1200,10 +1201,7 @@ class RecentMessages:
     def remember(self, messages: Iterable[Message]) -> None:
         by_id = self._by_id
         for m in messages:
-            if m.status.is_final:
-                by_id.pop(m.id, None)
-            else:
-                by_id[m.id] = m
+            by_id[m.id] = m
         if len(by_id) > self.LIMIT:
             by_id.clear()
 
@@ -1225,6 +1223,21 @@ def _merged_update(earlier: tuple[Any, ...], later: tuple[Any, ...]) -> tuple[An
         later[9],
         earlier[10],
     )
+
+
+# From these a message only moves on (to UNKNOWN or a final status), so a remembered one decides
+# a report that cannot apply to it: it cannot apply to any later state either.
+_SETTLED = FINAL | {Status.SUBMITTED, Status.UNKNOWN}
+
+
+def _decides(remembered: Message, report: Report) -> bool:
+    """Whether the remembered (committed) state is enough to apply `report` without reading the
+    row: it moves the message on (the update then checks the row's status), or the message is
+    settled and the report changes nothing (a repeat, or a late report of an earlier step)."""
+    if remembered.status != report.status and can_transition(remembered.status, report.status):
+        return True
+    news = report.status == remembered.status and report.carrier_id and not remembered.carrier_id
+    return remembered.status in _SETTLED and not news
 
 
 class _Stale(Exception):
@@ -1250,8 +1263,8 @@ def _apply_reports(
     unknown = []
     for r in reports:
         hit = known.get(r.message_id) if known else None
-        if hit is not None and hit.status != r.status and can_transition(hit.status, r.status):
-            current[r.message_id] = hit
+        if hit is not None and _decides(hit, r):
+            current.setdefault(r.message_id, hit)
         else:
             unknown.append(r.message_id)
     current.update(_load_by_id(conn, [i for i in unknown if i not in current]))
