@@ -87,45 +87,37 @@ class ErrorGuard:
             await self.app(scope, receive, send)
             return
         fast = self.fast.get((scope["method"], scope["path"]))
-        if fast is not None:
-            await self._fast(fast, scope, receive, send)
-            return
-        started = False
-
-        async def tracked(message: MutableMapping[str, Any]) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        # A fast route starts its answer last: an exception there means none has started, and
+        # its send needs no watching.
+        tracked = None if fast is not None else _Tracked(send)
         started_at = time.perf_counter()
         try:
-            await self.app(scope, receive, tracked)
+            await (fast or self.app)(scope, receive, tracked or send)
         except ClientDisconnect:
             pass  # nobody is left to answer
         except Exception:
             log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
-            if not started:
+            if tracked is None or not tracked.started:
                 await respond_json(send, 500, SYSTEM_ERROR)
         finally:
             metrics.request_seconds(dialect_of(scope["path"])).observe(
                 time.perf_counter() - started_at
             )
 
-    async def _fast(self, handler: RawHandler, scope: Scope, receive: Receive, send: Send) -> None:
-        """A fast route starts its answer last, so an exception means none has started."""
-        started_at = time.perf_counter()
-        try:
-            await handler(scope, receive, send)
-        except ClientDisconnect:
-            pass
-        except Exception:
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            await respond_json(send, 500, SYSTEM_ERROR)
-        finally:
-            metrics.request_seconds(dialect_of(scope["path"])).observe(
-                time.perf_counter() - started_at
-            )
+
+class _Tracked:
+    """An ASGI send that remembers whether the answer has started."""
+
+    __slots__ = ("send", "started")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self.send(message)
 
 
 def build_app(
