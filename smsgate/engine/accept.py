@@ -109,17 +109,7 @@ class Acceptor:
                 else:
                     outcomes[i] = outcome
         final = [o for o in outcomes if o is not None]
-        new = rejected = 0
-        for o in final:
-            if o.kind == "new":
-                new += 1
-            elif o.kind == "error":
-                rejected += 1
-        if new and self.on_accept is not None and _any_due(final, now):
-            self.on_accept()  # scheduled messages wait for the scheduler, not a wake-up
-        metrics.accepted(dialect).inc(new)
-        if rejected:
-            metrics.REFUSED.labels(dialect).inc(rejected)
+        new = self._after(dialect, final, now)
         return final, batch if new or kept else None
 
     async def _submit_one(
@@ -136,26 +126,31 @@ class Acceptor:
         try:
             message = build_message(account, dialect, item, now, limits, trunk_8_to_7=trunk_8_to_7)
         except GatewayError as exc:
-            metrics.REFUSED.labels(dialect).inc()
-            return Outcome("error", error=exc)
-        outcome = (await self.store.accept(account.id, [message]))[0]
-        if outcome.kind == "new":
-            metrics.accepted(dialect).inc()
-            due = message.not_before
-            if self.on_accept is not None and (due is None or due <= now):
-                self.on_accept()
-        elif outcome.kind == "error":
-            metrics.REFUSED.labels(dialect).inc()
+            outcome = Outcome("error", error=exc)
+        else:
+            outcome = (await self.store.accept(account.id, [message]))[0]
+        self._after(dialect, [outcome], now)
         return outcome
 
-
-def _any_due(outcomes: list[Outcome], now: float) -> bool:
-    for o in outcomes:
-        if o.kind == "new" and o.message is not None:
-            due = o.message.not_before
-            if due is None or due <= now:
-                return True
-    return False
+    def _after(self, dialect: str, outcomes: Sequence[Outcome], now: float) -> int:
+        """Count the request's outcomes and wake the dispatcher when a new message is due now
+        (scheduled ones wait for the scheduler). Returns how many messages are new."""
+        new = rejected = 0
+        due = False
+        for o in outcomes:
+            if o.kind == "new":
+                new += 1
+                if not due and o.message is not None:
+                    due = o.message.not_before is None or o.message.not_before <= now
+            elif o.kind == "error":
+                rejected += 1
+        if due and self.on_accept is not None:
+            self.on_accept()
+        if new:
+            metrics.accepted(dialect).inc(new)
+        if rejected:
+            metrics.REFUSED.labels(dialect).inc(rejected)
+        return new
 
 
 HELD_BACK = 3600.0  # a kept rejection is recorded at once; this only bounds a crash in between
