@@ -33,16 +33,21 @@ def client_ip(scope: Scope) -> str:
     return str(client[0]) if client else ""
 
 
+def check_declared_length(declared: str | bytes | None, limit: int) -> None:
+    """Refuse a body whose Content-Length says it is over `limit`, before reading any of it."""
+    if declared is None:
+        return
+    try:
+        too_large = int(declared) > limit
+    except ValueError:
+        raise GatewayError(ErrorCode.BAD_REQUEST, "bad Content-Length") from None
+    if too_large:
+        raise GatewayError(ErrorCode.BODY_TOO_LARGE, f"request body over {limit} bytes")
+
+
 async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     """The body, refusing more than `limit` bytes (BODY_TOO_LARGE) without reading it all."""
-    declared = header(scope, b"content-length")
-    if declared is not None:
-        try:
-            too_large = int(declared) > limit
-        except ValueError:
-            raise GatewayError(ErrorCode.BAD_REQUEST, "bad Content-Length") from None
-        if too_large:
-            raise GatewayError(ErrorCode.BODY_TOO_LARGE, f"request body over {limit} bytes")
+    check_declared_length(header(scope, b"content-length"), limit)
     message = await receive()
     if message["type"] == "http.disconnect":
         raise ClientDisconnect()

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 
 from ..core.errors import ErrorCode, GatewayError
+from .asgi import check_declared_length
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
 
@@ -33,13 +34,7 @@ async def read_body(request: Request, limit: int | None = None) -> bytes:
     """The request body, refusing more than `limit` bytes (BODY_TOO_LARGE) without reading it all."""
     if limit is None:
         limit = getattr(request.app.state, "max_body", DEFAULT_MAX_BODY)
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            if int(declared) > limit:
-                raise GatewayError(ErrorCode.BODY_TOO_LARGE, f"request body over {limit} bytes")
-        except ValueError:
-            raise GatewayError(ErrorCode.BAD_REQUEST, "bad Content-Length") from None
+    check_declared_length(request.headers.get("content-length"), limit)
     chunks = []
     size = 0
     async for chunk in request.stream():
