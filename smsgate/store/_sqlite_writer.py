@@ -160,6 +160,8 @@ class Writer:
 
     def _maybe_checkpoint(self, loop: asyncio.AbstractEventLoop) -> None:
         """A checkpoint at most every CHECKPOINT_EVERY seconds, and one after the last write."""
+        if self._pool is None:
+            return  # stopping
         now = loop.time()
         if now < self._next_checkpoint or self._busy:
             if self._checkpoint_timer is None:
@@ -171,8 +173,7 @@ class Writer:
 
     def _checkpoint_due(self, loop: asyncio.AbstractEventLoop) -> None:
         self._checkpoint_timer = None
-        if self._pool is not None:
-            self._maybe_checkpoint(loop)
+        self._maybe_checkpoint(loop)
 
     def _checkpoint(self) -> None:
         """Copy the WAL into the database, holding the lock so that no other process appends

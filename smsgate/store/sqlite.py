@@ -1255,9 +1255,10 @@ def _apply_reports(
     """Legal transitions only; a batch costs one read and one write per kind of statement.
 
     `known`: committed states remembered from earlier writes, used instead of reading the rows
-    when the report moves them on; each such update checks that the row's status is still the
-    one remembered, and raises _Stale (the caller rolls back) when any is not. `changed`
-    receives the resulting state of each message that moved.
+    where they decide the report (see _decides): a move on, whose update checks that the row's
+    status is still the one remembered and raises _Stale (the caller rolls back) when any is
+    not, or a no-op for a settled message. `changed` receives the resulting state of each
+    message that moved.
     """
     current: dict[str, Message] = {}
     unknown = []
