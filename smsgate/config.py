@@ -36,6 +36,9 @@ class NotifierConfig(msgspec.Struct, kw_only=True):
     lease: float = 120.0
     # Scale every dialect's retry delays (tests use a small factor; the policy stays the seed's).
     delay_scale: float = 1.0
+    # With several workers, callbacks go out from a process of their own (the engine keeps only
+    # the deliver_sm to its SMPP binds): their HTTP work no longer competes with dispatching.
+    own_process: bool = True
 
 
 class RetentionConfig(msgspec.Struct, kw_only=True):

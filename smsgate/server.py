@@ -17,12 +17,18 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any
 
 import msgspec
 import uvicorn
 
 from .config import Config
+from .store.base import OutboxScope
+
+# With a notifier process, the engine keeps the callbacks that go to its SMPP binds.
+ENGINE_CALLBACKS = OutboxScope(only=frozenset({"smpp"}))
+NOTIFIER_CALLBACKS = OutboxScope(skip=frozenset({"smpp"}))
 
 log = logging.getLogger("smsgate.server")
 
@@ -99,22 +105,43 @@ def _worker(raw_config: bytes, sock: socket.socket) -> None:
     server.run(sockets=[sock])
 
 
+def _notifier(raw_config: bytes, wake: Connection) -> None:
+    """The notifier process: every callback but the SMPP binds' (those go from the engine)."""
+    _die_with_parent()
+    from .logs import setup
+
+    config = msgspec.json.decode(raw_config, type=Config)
+    setup(config.log_level)
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(_run_notifier(config, wake))
+
+
+Starter = Callable[[], multiprocessing.process.BaseProcess]
+
+
 def _supervise(config: Config, workers: int) -> None:
     sock = _bind(config)
     ctx = multiprocessing.get_context("spawn")
     raw = msgspec.json.encode(config)
-    procs: list[multiprocessing.process.BaseProcess] = []
 
-    def start_worker() -> multiprocessing.process.BaseProcess:
-        proc = ctx.Process(target=_worker, args=(raw, sock), daemon=False)
-        proc.start()
-        return proc
+    def start(target: Callable[..., None], *args: Any) -> Starter:
+        def starter() -> multiprocessing.process.BaseProcess:
+            proc = ctx.Process(target=target, args=(raw, *args), daemon=False)
+            proc.start()
+            return proc
 
-    procs = [start_worker() for _ in range(workers)]
+        return starter
+
+    children = [start(_worker, sock) for _ in range(workers)]
+    procs = [starter() for starter in children]
+    notifier = None
+    if config.notifier.own_process:
+        wake_reader, wake_writer = ctx.Pipe(duplex=False)
+        notifier = (start(_notifier, wake_reader), wake_writer)
     log.info("serving on http://%s:%d with %d workers", config.host, config.port, workers)
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_run_engine(config, procs, start_worker))
+            runner.run(_run_engine(config, procs, children, notifier))
     finally:
         for proc in procs:
             if proc.is_alive():
@@ -124,20 +151,30 @@ def _supervise(config: Config, workers: int) -> None:
         sock.close()
 
 
-async def _run_engine(config: Config, procs: list[Any], start_worker: Any) -> None:
+async def _run_engine(
+    config: Config,
+    procs: list[multiprocessing.process.BaseProcess],
+    children: list[Starter],
+    notifier: tuple[Starter, Connection] | None,
+) -> None:
+    """The engine, and the supervision of the other processes (`procs`, each restarted by the
+    starter at its index in `children`). The notifier process starts once the schema is there."""
     from .dialects import available
     from .engine.runtime import Engine
     from .store import open_store
 
-    stop = asyncio.Event()
+    stop = _stop_on_signals()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     store = open_store(config.database, synchronous=config.sqlite_synchronous)
     await store.open()
     await store.migrate()
-    engine = Engine(config, store, available())
+    engine = Engine(config, store, available(), callbacks=ENGINE_CALLBACKS if notifier else None)
     await engine.start()
+    if notifier is not None:
+        start_notifier, wake = notifier
+        engine.reports.on_change = _waker(wake)
+        children.append(start_notifier)
+        procs.append(start_notifier())
     log.info("engine running (event loop: %s)", type(loop).__module__.split(".")[0])
     try:
         while not stop.is_set():
@@ -145,11 +182,76 @@ async def _run_engine(config: Config, procs: list[Any], start_worker: Any) -> No
                 await asyncio.wait_for(stop.wait(), 1.0)
             for i, proc in enumerate(procs):
                 if not proc.is_alive() and not stop.is_set():
-                    log.warning("worker %s exited with %s; restarting", proc.pid, proc.exitcode)
-                    procs[i] = start_worker()
+                    log.warning("process %s exited with %s; restarting", proc.pid, proc.exitcode)
+                    procs[i] = children[i]()
     finally:
         await engine.stop()
         await store.close()
+
+
+async def _run_notifier(config: Config, wake: Connection) -> None:
+    from .dialects import available
+    from .engine.notifier import HttpSender, Notifier
+    from .engine.runtime import callback_policies
+    from .store import open_store
+
+    stop = _stop_on_signals()
+    loop = asyncio.get_running_loop()
+    store = open_store(config.database, synchronous=config.sqlite_synchronous)
+    await store.open()
+    sender = HttpSender(timeout=config.notifier.timeout)
+    notifier = Notifier(
+        store,
+        callback_policies(available(), config.notifier.delay_scale),
+        sender,
+        poll=config.notifier.poll,
+        lease=config.notifier.lease,
+        concurrency=config.notifier.concurrency,
+        scope=NOTIFIER_CALLBACKS,
+    )
+    fd = wake.fileno()
+    os.set_blocking(fd, False)
+    loop.add_reader(fd, _woken, fd, notifier.wakeup)
+    task = asyncio.create_task(notifier.run(), name="notifier")
+    log.info("notifier running (pid %d)", os.getpid())
+    try:
+        await stop.wait()
+    finally:
+        loop.remove_reader(fd)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await notifier.drain()
+        await sender.close()
+        await store.close()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+def _waker(wake: Connection) -> Callable[[], None]:
+    """Tells the notifier process that callbacks were queued: a byte down a pipe. A full pipe
+    (the notifier is busy, or restarting) already says so."""
+    fd = wake.fileno()
+    os.set_blocking(fd, False)
+
+    def signal_notifier() -> None:
+        with contextlib.suppress(BlockingIOError, BrokenPipeError):
+            os.write(fd, b"!")
+
+    return signal_notifier
+
+
+def _woken(fd: int, wakeup: asyncio.Event) -> None:
+    with contextlib.suppress(BlockingIOError):
+        while os.read(fd, 4096):
+            pass
+    wakeup.set()
 
 
 def prepare_multiprocess_metrics(workers: int) -> None:

@@ -18,7 +18,7 @@ import msgspec
 
 from ..core.models import Account, Notice
 from ..dialects.base import CallbackPolicy, CallbackRequest
-from ..store.base import OutboxItem, Store, StoreUnavailable
+from ..store.base import EVERY_DIALECT, OutboxItem, OutboxScope, Store, StoreUnavailable
 from . import metrics
 from .http_client import HttpClient
 
@@ -58,8 +58,10 @@ class Notifier:
         lease: float = 120.0,
         concurrency: int = 64,
         claim: int = 1000,
+        scope: OutboxScope = EVERY_DIALECT,
     ) -> None:
         self.store = store
+        self.scope = scope  # the dialects whose callbacks this notifier delivers
         self.policies = dict(policies)
         self.send = send
         self.poll = poll
@@ -75,7 +77,7 @@ class Notifier:
 
     async def run(self) -> None:
         if self.store.exclusive_dispatch:  # the only notifier: leases of a dead one are void
-            await self.store.outbox_unlease()
+            await self.store.outbox_unlease(self.scope)
         while True:
             try:
                 worked = await self.step()
@@ -92,7 +94,7 @@ class Notifier:
 
     async def step(self) -> bool:
         now = time.time()
-        items = await self.store.outbox_claim(now, self.claim, self.lease)
+        items = await self.store.outbox_claim(now, self.claim, self.lease, self.scope)
         if not items:
             return False
         groups: dict[tuple[str, str, str, int], list[OutboxItem]] = {}

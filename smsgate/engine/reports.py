@@ -30,6 +30,7 @@ class Reports:
         self.resolve_number = resolve_number
         self.connector = connector
         self.changed = asyncio.Event()  # the notifier waits on this
+        self.on_change: Callable[[], None] | None = None  # and one in another process on this
 
     async def reports(self, reports: Sequence[Report]) -> None:
         if not reports:
@@ -43,7 +44,7 @@ class Reports:
                 metrics.FAILED.labels(self.connector, event.status.value).inc()
         if delivered:  # one labels() look-up per batch, not per message
             metrics.DELIVERED.labels(self.connector).inc(delivered)
-        self.changed.set()
+        self._changed()
 
     async def incoming(self, messages: Sequence[Incoming]) -> None:
         mos = []
@@ -65,4 +66,9 @@ class Reports:
             )
         if mos:
             await self.store.store_mo(mos, self.router)
-            self.changed.set()
+            self._changed()
+
+    def _changed(self) -> None:
+        self.changed.set()
+        if self.on_change is not None:
+            self.on_change()

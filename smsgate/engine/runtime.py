@@ -11,7 +11,7 @@ from ..config import Config
 from ..connectors.base import Connector
 from ..connectors.simulator import Simulator
 from ..dialects.base import CallbackPolicy, Dialect
-from ..store.base import Store
+from ..store.base import EVERY_DIALECT, OutboxScope, Store
 from . import metrics
 from .dispatcher import Dispatcher
 from .gateway import Gateway
@@ -70,7 +70,10 @@ class Engine:
         *,
         connector: Connector | None = None,
         send: Sender | None = None,
+        callbacks: OutboxScope | None = None,
     ) -> None:
+        """`callbacks`: the dialects whose callbacks this engine's notifier delivers (None:
+        all; a notifier process delivers the others)."""
         self.config = config
         self.store = store
         policies = callback_policies(dialects, config.notifier.delay_scale)
@@ -113,6 +116,7 @@ class Engine:
             poll=config.notifier.poll,
             lease=config.notifier.lease,
             concurrency=config.notifier.concurrency,
+            scope=callbacks or EVERY_DIALECT,
         )
         self.reports.changed = self.notifier.wakeup
         self._tasks: list[asyncio.Task[None]] = []

@@ -46,6 +46,20 @@ class OutboxItem(msgspec.Struct, kw_only=True):
     created_at: float
 
 
+class OutboxScope(msgspec.Struct, frozen=True):
+    """Which dialects' callbacks a notifier delivers: `only` these (None: every dialect), less
+    those in `skip`. Two notifiers with disjoint scopes share one outbox without leases."""
+
+    only: frozenset[str] | None = None
+    skip: frozenset[str] = frozenset()
+
+    def covers(self, dialect: str) -> bool:
+        return (self.only is None or dialect in self.only) and dialect not in self.skip
+
+
+EVERY_DIALECT = OutboxScope()
+
+
 class ConnectorEntry(msgspec.Struct, kw_only=True):
     """One line of a connector's durable log: message handed over, carrier id, report pending."""
 
@@ -277,11 +291,14 @@ class Store(abc.ABC):
 
     # Notifier outbox -------------------------------------------------------------------------
     @abc.abstractmethod
-    async def outbox_claim(self, now: float, limit: int, lease: float) -> list[OutboxItem]: ...
+    async def outbox_claim(
+        self, now: float, limit: int, lease: float, scope: OutboxScope = EVERY_DIALECT
+    ) -> list[OutboxItem]:
+        """Lease up to `limit` due callbacks of the dialects in `scope`, oldest first."""
 
     @abc.abstractmethod
-    async def outbox_unlease(self) -> int:
-        """Free every lease on pending rows (the only notifier restarted: SQLite)."""
+    async def outbox_unlease(self, scope: OutboxScope = EVERY_DIALECT) -> int:
+        """Free every lease on pending rows in `scope` (its only notifier restarted: SQLite)."""
 
     @abc.abstractmethod
     async def outbox_done(self, ids: Sequence[int], now: float) -> None: ...

@@ -48,10 +48,12 @@ from ..core.models import (
 )
 from ..core.status import CANCELLABLE, Status, can_transition
 from .base import (
+    EVERY_DIALECT,
     CallbackRoute,
     ConnectorEntry,
     MessageFilter,
     OutboxItem,
+    OutboxScope,
     Outcome,
     Store,
     StoreUnavailable,
@@ -872,18 +874,22 @@ class PostgresStore(Store):
             await self._tx(op)
 
     # Outbox -----------------------------------------------------------------------------------
-    async def outbox_claim(self, now: float, limit: int, lease: float) -> list[OutboxItem]:
+    async def outbox_claim(
+        self, now: float, limit: int, lease: float, scope: OutboxScope = EVERY_DIALECT
+    ) -> list[OutboxItem]:
         rows = await self._tx(
             lambda conn: conn.fetch(
                 "WITH c AS (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= $1"
-                " AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_at, id LIMIT $3"
-                " FOR UPDATE SKIP LOCKED)"
+                " AND (lease_until IS NULL OR lease_until < $1)"
+                " AND ($4::text[] IS NULL OR dialect = ANY($4)) AND NOT (dialect = ANY($5))"
+                " ORDER BY next_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)"
                 " UPDATE outbox o SET lease_until = $2 FROM c WHERE o.id = c.id"
                 " RETURNING o.id, o.event_id, o.account_id, o.dialect, o.kind, o.url, o.payload,"
                 " o.attempts, o.created_at, o.next_at",
                 now,
                 now + lease,
                 limit,
+                *_scope_args(scope),
             )
         )
         rows.sort(key=lambda r: (r[9], r[0]))
@@ -912,10 +918,12 @@ class PostgresStore(Store):
             error[:500],
         )
 
-    async def outbox_unlease(self) -> int:
+    async def outbox_unlease(self, scope: OutboxScope = EVERY_DIALECT) -> int:
         # Only an exclusive notifier calls this (SQLite); on a shared database leases expire.
         status = await self._execute(
             "UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL"
+            " AND ($1::text[] IS NULL OR dialect = ANY($1)) AND NOT (dialect = ANY($2))",
+            *_scope_args(scope),
         )
         return int(status.split()[-1])
 
@@ -1506,3 +1514,8 @@ async def _queue_callbacks(conn: asyncpg.Connection, rows: Sequence[tuple[Any, .
         " ON CONFLICT (event_id, dialect, url) DO NOTHING",
         *_columns(rows, 7),
     )
+
+
+def _scope_args(scope: OutboxScope) -> tuple[list[str] | None, list[str]]:
+    """`scope` as the two text[] parameters of the outbox statements: only (NULL: any), skip."""
+    return (sorted(scope.only) if scope.only is not None else None, sorted(scope.skip))

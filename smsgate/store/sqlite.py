@@ -31,10 +31,12 @@ from ..core.models import (
 from ..core.status import CANCELLABLE, FINAL, Status, can_transition
 from ._sqlite_writer import Writer
 from .base import (
+    EVERY_DIALECT,
     CallbackRoute,
     ConnectorEntry,
     MessageFilter,
     OutboxItem,
+    OutboxScope,
     Outcome,
     Store,
     StoreUnavailable,
@@ -776,13 +778,17 @@ class SQLiteStore(Store):
         await self._write(op)
 
     # Outbox -----------------------------------------------------------------------------------
-    async def outbox_claim(self, now: float, limit: int, lease: float) -> list[OutboxItem]:
+    async def outbox_claim(
+        self, now: float, limit: int, lease: float, scope: OutboxScope = EVERY_DIALECT
+    ) -> list[OutboxItem]:
+        where, params = _scope_sql(scope)
+
         def op(conn: sqlite3.Connection) -> list[OutboxItem]:
             rows = conn.execute(
                 "SELECT id, event_id, account_id, dialect, kind, url, payload, attempts, created_at"
                 " FROM outbox WHERE state = 'pending' AND next_at <= ?"
-                " AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_at, id LIMIT ?",
-                (now, now, limit),
+                f" AND (lease_until IS NULL OR lease_until < ?){where} ORDER BY next_at, id LIMIT ?",
+                (now, now, *params, limit),
             ).fetchall()
             conn.executemany(
                 "UPDATE outbox SET lease_until = ? WHERE id = ?",
@@ -793,10 +799,14 @@ class SQLiteStore(Store):
         result: list[OutboxItem] = await self._write(op)
         return result
 
-    async def outbox_unlease(self) -> int:
+    async def outbox_unlease(self, scope: OutboxScope = EVERY_DIALECT) -> int:
+        where, params = _scope_sql(scope)
+
         def op(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
-                "UPDATE outbox SET lease_until = NULL WHERE state = 'pending' AND lease_until IS NOT NULL"
+                "UPDATE outbox SET lease_until = NULL WHERE state = 'pending'"
+                f" AND lease_until IS NOT NULL{where}",
+                params,
             )
             return cur.rowcount
 
@@ -1364,6 +1374,18 @@ def _apply_reports(
     if callbacks:
         conn.executemany(_INSERT_CALLBACK, callbacks)
     return events
+
+
+def _scope_sql(scope: OutboxScope) -> tuple[str, list[str]]:
+    """The outbox rows of `scope`'s dialects: a condition to append, and its parameters."""
+    where, params = "", []
+    if scope.only is not None:
+        where += f" AND dialect IN ({','.join('?' * len(scope.only))})"
+        params += sorted(scope.only)
+    if scope.skip:
+        where += f" AND dialect NOT IN ({','.join('?' * len(scope.skip))})"
+        params += sorted(scope.skip)
+    return where, params
 
 
 def _callback_urls(

@@ -12,7 +12,7 @@ from smsgate.core.ids import new_id
 from smsgate.core.models import MoMessage, Notice, Report
 from smsgate.core.status import Status
 from smsgate.store import open_store
-from smsgate.store.base import ConnectorEntry, Store, StoreUnavailable
+from smsgate.store.base import ConnectorEntry, OutboxScope, Store, StoreUnavailable
 from tests.store.helpers import make_account, message, route
 
 _notice = msgspec.json.Decoder(Notice).decode
@@ -102,6 +102,41 @@ async def test_concurrent_outbox_claims_are_disjoint(store: Store, other: Store)
     )
     claimed = [item.id for claim in claims for item in claim]
     assert sorted(claimed) == sorted(ids)  # each exactly once
+
+
+async def test_outbox_scopes_split_the_dialects_between_notifiers(store: Store) -> None:
+    """The engine's notifier takes the SMPP binds' callbacks, the notifier process the rest:
+    neither claims nor unleases the other's rows."""
+    urls = {"native": "http://cb/native", "smpp": "smpp://bind", "smsc": "http://cb/smsc"}
+    a = await make_account(store, callback_urls=urls)
+    batch = [
+        message(a.id, phone=f"7965000{i:04d}", dialect=dialect)
+        for i, dialect in enumerate(["native", "smpp", "smsc", "smpp"])
+    ]
+    await store.accept(a.id, batch)
+    await store.record_reports(
+        [Report(message_id=m.id, status=Status.REJECTED, at=time.time()) for m in batch], route
+    )
+    by_dialect = {i.dialect: i.id for i in await store.outbox_items(a.id)}
+    engine = OutboxScope(only=frozenset({"smpp"}))
+    notifier = OutboxScope(skip=frozenset({"smpp"}))
+    assert not engine.covers("native") and notifier.covers("native") and engine.covers("smpp")
+    now = time.time()
+    mine = await store.outbox_claim(now, 10, 30.0, notifier)
+    assert sorted((i.dialect, i.url) for i in mine) == [
+        ("native", "http://cb/native"),
+        ("smsc", "http://cb/smsc"),
+    ]
+    theirs = await store.outbox_claim(now, 10, 30.0, engine)
+    assert [i.url for i in theirs] == ["smpp://bind", "smpp://bind"]
+    # A restarted notifier process frees its own leases only: the engine's stay taken.
+    assert await store.outbox_unlease(notifier) == 2
+    again = await store.outbox_claim(now + 1, 10, 30.0)
+    assert sorted(i.id for i in again) == sorted([by_dialect["native"], by_dialect["smsc"]])
+    assert (
+        await store.outbox_unlease(OutboxScope(only=frozenset({"smpp"}), skip=frozenset({"smpp"})))
+        == 0
+    )
 
 
 async def test_connector_log(store: Store) -> None:
