@@ -11,7 +11,7 @@ Heavy groups (a 50,000-recipient request, a dispatcher batch) run on one worker 
 loop keeps serving; writes requested meanwhile wait and form the next group. So does a group
 whose lock another process holds: the loop never blocks on the flock.
 
-Checkpoints (copying the WAL into the database) run on that thread too, a few times a second
+Checkpoints (copying the WAL into the database) run on that thread too, once a second
 while writes come, instead of inside some request's COMMIT: SQLite's automatic checkpoint
 stalls the loop for milliseconds every thousand pages.
 """
@@ -36,7 +36,7 @@ log = logging.getLogger("smsgate.store")
 HEAVY = 200  # a group weighing more than this (about: rows written) commits off the loop
 LOCK_RETRIES = 4  # looks at a lock another process holds before waiting for it on the thread
 LOCK_RETRY_DELAY = 0.0005
-CHECKPOINT_EVERY = 0.25  # seconds between checkpoints while there are writes
+CHECKPOINT_EVERY = 1.0  # seconds between checkpoints while there are writes
 Item = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]", int]
 
 

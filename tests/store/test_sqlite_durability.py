@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -79,11 +80,15 @@ async def test_checkpoints_run_after_writes_stop(sqlite_store: Store, tmp_path: 
     store = sqlite_store
     account = await make_account(store, balance=10**12)
     await asyncio.gather(*(store.accept(account.id, [message(account.id)]) for _ in range(300)))
-    await asyncio.sleep(0.6)
     copy = tmp_path / "alone.db"
-    copy.write_bytes((tmp_path / "d.db").read_bytes())  # the main file, no -wal beside it
-    with sqlite3.connect(copy) as conn:
-        assert conn.execute("SELECT count(*) FROM messages").fetchone() == (300,)
+    deadline = time.monotonic() + 1.0 + _sqlite_writer.CHECKPOINT_EVERY
+    while True:
+        copy.write_bytes((tmp_path / "d.db").read_bytes())  # the main file, no -wal beside it
+        with contextlib.closing(sqlite3.connect(copy)) as conn:
+            if conn.execute("SELECT count(*) FROM messages").fetchone() == (300,):
+                return
+        assert time.monotonic() < deadline, "the WAL was not checkpointed after the writes"
+        await asyncio.sleep(0.05)
 
 
 async def test_the_loop_keeps_serving_while_another_process_holds_the_lock(

@@ -29,7 +29,7 @@ async def test_a_bulk_commit_leaves_the_checkpoint_to_the_writer_thread(
         outcomes = await store.accept(a.id, [message(a.id) for _ in range(3000)])
         assert all(o.kind == "new" for o in outcomes)
         # ...the writer thread does, once the heavy group has committed
-        for _ in range(100):
+        for _ in range(int(_sqlite_writer.CHECKPOINT_EVERY * 100) + 100):
             if writer.checkpoints > before:
                 break
             await asyncio.sleep(0.01)
