@@ -25,6 +25,8 @@ from .http_client import HttpClient
 log = logging.getLogger("smsgate.notifier")
 _decode_notice = msgspec.json.Decoder(Notice).decode
 
+DONE_EVERY = 0.02  # seconds: callbacks answered within this share one "done" write
+
 # (request) -> (HTTP status, body); a connection failure raises.
 Sender = Callable[[CallbackRequest], Awaitable[tuple[int, bytes]]]
 # One callback request to make: its dialect's policy, the account, the URL, the rows it carries.
@@ -73,7 +75,8 @@ class Notifier:
         self._tasks: set[asyncio.Task[None]] = set()
         self._accounts: dict[int, tuple[Account, float]] = {}
         self._done: list[int] = []  # accepted by the client, to be marked done in one write
-        self._done_written: asyncio.Future[None] | None = None
+        self._done_timer: asyncio.TimerHandle | None = None
+        self._writes: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         if self.store.exclusive_dispatch:  # the only notifier: leases of a dead one are void
@@ -168,7 +171,7 @@ class Notifier:
                 verdict, error = "retry", f"{type(exc).__name__}: {exc}"[:200]
             metrics.callbacks(dialect, verdict).inc()
             if verdict == "ok":
-                await self._mark_done(ids)
+                self._mark_done(ids)
             elif verdict == "stop":
                 await self.store.outbox_dead(ids, error)
             else:
@@ -185,37 +188,41 @@ class Notifier:
             except Exception:
                 pass  # the lease expires and the row is claimed again
 
-    def _mark_done(self, ids: Sequence[int]) -> asyncio.Future[None]:
-        """Callbacks answered within one turn of the loop are marked done in one write (one
-        statement for all, not one savepoint each); each caller waits for that commit."""
+    def _mark_done(self, ids: Sequence[int]) -> None:
+        """Answered callbacks are marked done together, in one statement at most every
+        DONE_EVERY seconds, and nobody waits for that write. Until it commits, the rows' leases
+        keep them from being claimed again; a crash before it sends them again (at least once,
+        with the same event ids), as a crash between the answer and any done mark always did.
+        """
         self._done += ids
-        if self._done_written is None:
-            loop = asyncio.get_running_loop()
-            self._done_written = loop.create_future()
-            loop.call_soon(self._write_done)
-        return self._done_written
+        if self._done_timer is None:
+            self._done_timer = asyncio.get_running_loop().call_later(DONE_EVERY, self._write_done)
 
     def _write_done(self) -> None:
+        self._done_timer = None
         ids, self._done = self._done, []
-        written, self._done_written = self._done_written, None
-        assert written is not None
-        task = asyncio.ensure_future(self.store.outbox_done(ids, time.time()))
-        task.add_done_callback(lambda done: _settle(written, done))
+        if ids:
+            task = asyncio.ensure_future(self._store_done(ids))
+            self._writes.add(task)
+            task.add_done_callback(self._writes.discard)
+
+    async def _store_done(self, ids: Sequence[int]) -> None:
+        try:
+            await self.store.outbox_done(ids, time.time())
+        except Exception as exc:  # their leases lapse and they are sent again
+            log.warning(
+                "could not mark %d callbacks done, they will be repeated: %s", len(ids), exc
+            )
 
     async def drain(self) -> None:
+        """Wait for the deliveries under way, then write their done marks now."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-def _settle(future: asyncio.Future[None], done: asyncio.Future[None]) -> None:
-    if future.done():
-        return
-    if done.cancelled():
-        future.cancel()
-    elif (exc := done.exception()) is not None:
-        future.set_exception(exc)
-    else:
-        future.set_result(None)
+        if self._done_timer is not None:
+            self._done_timer.cancel()
+        self._write_done()
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
 
 
 def _host(url: str) -> str:

@@ -13,6 +13,7 @@ from smsgate.core.status import Status
 from smsgate.core.validate import Limits
 from smsgate.dialects import available
 from smsgate.dialects.base import CallbackRequest
+from smsgate.engine import notifier as notifier_module
 from smsgate.engine.accept import Acceptor
 from smsgate.engine.notifier import Notifier
 from smsgate.engine.reports import Reports
@@ -62,6 +63,47 @@ async def test_callbacks_answered_together_are_marked_done_in_one_write(
     assert writes == [20]
     assert {i.attempts for i in await store.outbox_items(state="done")} == {1}
     assert await store.outbox_items(state="pending") == []
+
+
+async def test_deliveries_do_not_wait_for_their_done_write(
+    store: SQLiteStore, acme: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Done marks of callbacks answered within DONE_EVERY share one write that nobody waits
+    for: a slow disk does not hold the next callbacks back, and until the write commits the
+    rows stay leased (not sent twice)."""
+    await owed_callbacks(store, acme, 10)
+    monkeypatch.setattr(notifier_module, "DONE_EVERY", 0.3)
+    release = asyncio.Event()
+    writes: list[int] = []
+    done = store.outbox_done
+
+    async def slow_write(ids: Sequence[int], now: float) -> None:
+        writes.append(len(ids))
+        await release.wait()
+        await done(ids, now)
+
+    monkeypatch.setattr(store, "outbox_done", slow_write)
+    sent: list[CallbackRequest] = []
+
+    async def one_by_one(request: CallbackRequest) -> tuple[int, bytes]:
+        sent.append(request)
+        await asyncio.sleep(0.001)
+        return 200, b""
+
+    notifier = Notifier(store, callback_policies(available()), one_by_one, concurrency=2)
+    await notifier.step()
+    async with asyncio.timeout(5):
+        while len(sent) < 10:  # two workers, ten callbacks: none waited for a done mark
+            await asyncio.sleep(0.005)
+        assert writes == []
+        while not writes:
+            await asyncio.sleep(0.01)
+    assert writes == [10]
+    assert not await notifier.step()  # still leased while their done mark is being written
+    assert len(sent) == 10
+    release.set()
+    await notifier.drain()
+    assert len(await store.outbox_items(state="done")) == 10
 
 
 async def test_a_failed_done_write_leaves_the_callback_owed(
