@@ -119,6 +119,8 @@ class Engine:
             scope=callbacks or EVERY_DIALECT,
         )
         self.reports.changed = self.notifier.wakeup
+        # Beside a notifier process, this one only serves the SMPP binds: none without a server.
+        self._notifies = callbacks is None or self.smpp_server is not None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -129,9 +131,10 @@ class Engine:
             await self.smpp_server.start()
         self._tasks = [
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
-            asyncio.create_task(self.notifier.run(), name="notifier"),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
         ]
+        if self._notifies:
+            self._tasks.append(asyncio.create_task(self.notifier.run(), name="notifier"))
 
     async def stop(self) -> None:
         if self.smpp_server is not None:

@@ -1,4 +1,5 @@
-"""SQLite-only facts: migration 2 (a job's messages found by their seq range), merged accepts."""
+"""SQLite-only facts: migration 2 (a job's messages found by their seq range), migration 3
+(pending callbacks indexed with their dialect), merged accepts."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from smsgate.core.ids import new_id
 from smsgate.core.models import Job
+from smsgate.store.base import OutboxScope
 from smsgate.store.migrations import migrations, statements
 from smsgate.store.sqlite import _IN_JOB_RANGE, AcceptOp, SQLiteStore, accept_many
 from tests.store.helpers import make_account, message
@@ -47,6 +49,37 @@ async def test_migration_2_fills_job_ranges_and_drops_the_job_index(tmp_path: Pa
         counts = await store.get_job(1, "job-1")
         assert counts is not None and counts.by_status == {"queued": 2}
         assert [m.id for m in await store.job_messages(1, "job-1")] == ["m1", "m3"]
+    finally:
+        await store.close()
+
+
+async def test_migration_3_scoped_claims_tell_dialects_apart_in_the_index(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    _version_1(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executemany(  # callbacks queued before the upgrade
+        "INSERT INTO outbox (event_id, account_id, dialect, kind, url, payload, next_at,"
+        " created_at) VALUES (?, 1, ?, 'dr', 'http://cb', x'7b7d', 1, 1)",
+        [("ev-1", "native"), ("ev-2", "smpp")],
+    )
+    conn.close()
+    store = SQLiteStore(f"sqlite:///{path}")
+    await store.open()
+    try:
+        assert await store.migrate() >= 3
+        only_smpp = OutboxScope(only=frozenset({"smpp"}))
+        assert [i.event_id for i in await store.outbox_claim(2.0, 10, 30.0, only_smpp)] == ["ev-2"]
+        assert [i.event_id for i in await store.outbox_claim(2.0, 10, 30.0)] == ["ev-1"]
+        conn = sqlite3.connect(path)
+        columns = [r[2] for r in conn.execute("PRAGMA index_info(outbox_due)")]
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state = 'pending' AND next_at <= 2"
+            " AND dialect IN ('smpp') ORDER BY next_at, id LIMIT 10"
+        ).fetchall()
+        conn.close()
+        # the index holds the dialect (version 2's did not), in claim order: no sort
+        assert columns == ["next_at", "id", "dialect"]
+        assert [row[-1] for row in plan] == ["SEARCH outbox USING INDEX outbox_due (next_at<?)"]
     finally:
         await store.close()
 
