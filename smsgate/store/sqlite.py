@@ -692,29 +692,44 @@ class SQLiteStore(Store):
         self, reports: Sequence[Report], route: CallbackRoute
     ) -> list[StatusEvent]:
         scrubbed: list[bool] = []
-        known = self._recent.of(r.message_id for r in reports)
         changed: dict[str, Message] = {}
 
         def op(conn: sqlite3.Connection) -> list[StatusEvent]:
-            if known:
-                conn.execute("SAVEPOINT known")
-                try:
-                    events = _apply_reports(conn, reports, route, scrubbed, known, changed)
-                except _Stale:  # a row moved since we last saw it: read them all afresh
-                    conn.execute("ROLLBACK TO known")
-                    scrubbed.clear()
-                    changed.clear()
-                else:
-                    return events
-                finally:
-                    conn.execute("RELEASE known")
-            return _apply_reports(conn, reports, route, scrubbed, None, changed)
+            # Looked up as the operation runs, not when it was asked for: the reports written
+            # just before (in this group too) are known, so these need not read their rows.
+            events = self._apply_known(conn, reports, route, scrubbed, changed)
+            self._recent.remember(changed.values())  # what the next operation starts from
+            return events
 
-        result: list[StatusEvent] = await self._write(op, 3 * len(reports))
-        self._recent.remember(changed.values())  # committed: what the next reports start from
+        try:
+            result: list[StatusEvent] = await self._write(op, 3 * len(reports))
+        except BaseException:
+            self._recent.clear()  # the group did not commit: what its operations wrote is not so
+            raise
         if scrubbed:
             await self._forget_old_pages()
         return result
+
+    def _apply_known(
+        self,
+        conn: sqlite3.Connection,
+        reports: Sequence[Report],
+        route: CallbackRoute,
+        scrubbed: list[bool],
+        changed: dict[str, Message],
+    ) -> list[StatusEvent]:
+        known = self._recent.of(r.message_id for r in reports)
+        if known:
+            conn.execute("SAVEPOINT known")
+            try:
+                return _apply_reports(conn, reports, route, scrubbed, known, changed)
+            except _Stale:  # a row moved since we last saw it: read them all afresh
+                conn.execute("ROLLBACK TO known")
+                scrubbed.clear()
+                changed.clear()
+            finally:
+                conn.execute("RELEASE known")
+        return _apply_reports(conn, reports, route, scrubbed, None, changed)
 
     async def _forget_old_pages(self) -> None:
         """A confidential text was blanked: push the WAL into the database and truncate it, so
@@ -1198,10 +1213,12 @@ def _load_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Messa
 
 
 class RecentMessages:
-    """Committed states of messages this store claimed or reported on, so that their reports
-    need not read the rows back: a report that moves one on is checked against the row's status
-    when written; one that cannot apply to a settled message changes nothing. Kept for final
-    messages too (their late and repeated reports are common); emptied when it grows large."""
+    """States of messages this store claimed or reported on, so that their reports need not
+    read the rows back: a report that moves one on is checked against the row's status when
+    written; one that cannot apply to a settled message changes nothing. Reports remember what
+    they wrote as their operation ends, so the next operation of the same group starts from it;
+    a group that fails to commit forgets everything. Kept for final messages too (their late and
+    repeated reports are common); emptied when it grows large."""
 
     LIMIT = 200_000
 
@@ -1214,6 +1231,9 @@ class RecentMessages:
             by_id[m.id] = m
         if len(by_id) > self.LIMIT:
             by_id.clear()
+
+    def clear(self) -> None:
+        self._by_id.clear()
 
     def of(self, ids: Iterable[str]) -> dict[str, Message]:
         by_id = self._by_id
