@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -52,5 +54,40 @@ async def test_no_cursor_leaves_the_writer(tmp_path: Path) -> None:
         assert returned is None
         account = await store.get_account(a.id)
         assert account is not None and account.tps == 5
+    finally:
+        await store.close()
+
+
+async def test_writes_asked_for_during_a_flush_commit_together_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Their answers would wait for the next flush anyway: one commit for all of them."""
+    store = SQLiteStore(f"sqlite:///{tmp_path}/f.db")
+    await store.open()
+    await store.migrate()
+    try:
+        a = await make_account(store, balance=10**12)
+        writer = store._writer
+        assert writer is not None
+        real = os.fdatasync
+
+        def slow_disk(fd: int) -> None:
+            time.sleep(0.2)
+            real(fd)
+
+        monkeypatch.setattr(os, "fdatasync", slow_disk)
+        first = asyncio.create_task(store.accept(a.id, [message(a.id)]))
+        await asyncio.sleep(0.05)  # committed; its flush is under way
+        before = writer.commits
+        later = []
+        for i in range(3):  # three turns of the loop: three groups, were they committed apart
+            phone = f"7965333000{i}"
+            later.append(asyncio.create_task(store.accept(a.id, [message(a.id, phone=phone)])))
+            await asyncio.sleep(0.01)
+        assert writer.commits == before  # none while the flush runs
+        assert [o.kind for o in await first] == ["new"]
+        outcomes = await asyncio.gather(*later)
+        assert writer.commits == before + 1
+        assert [o[0].kind for o in outcomes] == ["new", "new", "new"]
     finally:
         await store.close()
