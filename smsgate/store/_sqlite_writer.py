@@ -6,9 +6,10 @@ then are the callers' futures resolved, so concurrent requests share one fsync a
 answered after its commit.
 
 While a flush runs, small groups are not committed: their answers would wait for the next
-flush anyway, so they commit together when it ends. Under load that halves the commits (each
-costs its savepoints, its WAL pages and a turn of the lock): 9% more durable single sends with
-one worker, 16% with two, in alternated runs of bench/http_bench.
+flush anyway, so they commit together when it ends: fewer commits under load (each costs its
+savepoints, its WAL pages and a turn of the lock). In four alternated A/B series of
+bench/http_bench with two workers, CPU per request fell 2–16% and the rate rose 0–23% (this
+machine's noise spans most of that range).
 
 Small groups run right on the event loop: a thread would cost more than the work, because every
 hand-over of the GIL between it and the loop can stall either side for the switch interval.
