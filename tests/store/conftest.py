@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from smsgate.store import open_store
 from smsgate.store.base import Store
+from smsgate.store.sqlite import SQLiteStore
 from tests.support.backends import BACKENDS
 
 
@@ -36,3 +38,15 @@ async def other(database_url: str, store: Store) -> AsyncIterator[Store]:
         yield s
     finally:
         await s.close()
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    """An SQLite store on tmp_path/d.db, migrated, for the SQLite-only tests."""
+    store = SQLiteStore(f"sqlite:///{tmp_path}/d.db")
+    await store.open()
+    await store.migrate()
+    try:
+        yield store
+    finally:
+        await store.close()

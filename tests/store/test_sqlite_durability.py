@@ -9,25 +9,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from smsgate.store import _sqlite_writer, open_store
+from smsgate.store import _sqlite_writer
 from smsgate.store.base import Store, StoreUnavailable
 from tests.store.helpers import make_account, message
-
-
-@pytest.fixture
-async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = open_store(f"sqlite:///{tmp_path}/d.db")
-    await store.open()
-    await store.migrate()
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def test_answer_waits_for_the_wal_flush(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,38 +30,33 @@ def _reports(ids: list[str], status: Status, at: float) -> list[Report]:
 
 
 async def test_a_receipt_batch_builds_on_the_submit_batch_before_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SUBMITTED and DELIVERED of the same messages asked for at once (receipts that came with
     their submit_sm_resps): the second batch knows what the first wrote, reads no row."""
-    store = SQLiteStore(f"sqlite:///{tmp_path}/r.db")
-    await store.open()
-    await store.migrate()
-    try:
-        account_id, ids = await _claimed(store, 300)
-        reads: list[int] = []
-        load = sqlite_module._load_by_id
+    store = sqlite_store
+    account_id, ids = await _claimed(store, 300)
+    reads: list[int] = []
+    load = sqlite_module._load_by_id
 
-        def counting(conn: sqlite3.Connection, message_ids: list[str]) -> Any:
-            if message_ids:
-                reads.append(len(message_ids))
-            return load(conn, message_ids)
+    def counting(conn: sqlite3.Connection, message_ids: list[str]) -> Any:
+        if message_ids:
+            reads.append(len(message_ids))
+        return load(conn, message_ids)
 
-        monkeypatch.setattr(sqlite_module, "_load_by_id", counting)
-        t = time.time()
-        submitted, delivered = await asyncio.gather(
-            store.record_reports(_reports(ids, Status.SUBMITTED, t), route),
-            store.record_reports(_reports(ids, Status.DELIVERED, t + 1), route),
-        )
-        assert reads == []
-        assert len(submitted) == len(delivered) == 300
-        for message_id in ids[:3]:
-            m = await store.get_message(account_id, message_id)
-            assert m is not None and m.status is Status.DELIVERED
-            events = await store.events_of(account_id, message_id)
-            assert [e.status for e in events] == [Status.SUBMITTED, Status.DELIVERED]
-    finally:
-        await store.close()
+    monkeypatch.setattr(sqlite_module, "_load_by_id", counting)
+    t = time.time()
+    submitted, delivered = await asyncio.gather(
+        store.record_reports(_reports(ids, Status.SUBMITTED, t), route),
+        store.record_reports(_reports(ids, Status.DELIVERED, t + 1), route),
+    )
+    assert reads == []
+    assert len(submitted) == len(delivered) == 300
+    for message_id in ids[:3]:
+        m = await store.get_message(account_id, message_id)
+        assert m is not None and m.status is Status.DELIVERED
+        events = await store.events_of(account_id, message_id)
+        assert [e.status for e in events] == [Status.SUBMITTED, Status.DELIVERED]
 
 
 class _FailingCommit:
@@ -82,27 +76,22 @@ class _FailingCommit:
         return getattr(self._conn, name)
 
 
-async def test_a_failed_commit_forgets_what_its_reports_wrote(tmp_path: Path) -> None:
+async def test_a_failed_commit_forgets_what_its_reports_wrote(sqlite_store: SQLiteStore) -> None:
     """Reports remember their states before the group commits: if it does not, the store must
     not go on believing them, or the retried reports would be taken for repeats and dropped."""
-    store = SQLiteStore(f"sqlite:///{tmp_path}/f.db")
-    await store.open()
-    await store.migrate()
-    try:
-        account_id, ids = await _claimed(store, 5)
-        writer = store._writer
-        assert writer is not None and writer._conn is not None
-        real = writer._conn
-        writer._conn = _FailingCommit(real)  # type: ignore[assignment]
-        t = time.time()
-        with pytest.raises(StoreUnavailable):
-            await store.record_reports(_reports(ids, Status.SUBMITTED, t), route)
-        writer._conn = real
-        # the connector tries again, and then the receipts come
+    store = sqlite_store
+    account_id, ids = await _claimed(store, 5)
+    writer = store._writer
+    assert writer is not None and writer._conn is not None
+    real = writer._conn
+    writer._conn = _FailingCommit(real)  # type: ignore[assignment]
+    t = time.time()
+    with pytest.raises(StoreUnavailable):
         await store.record_reports(_reports(ids, Status.SUBMITTED, t), route)
-        await store.record_reports(_reports(ids, Status.DELIVERED, t + 1), route)
-        for message_id in ids:
-            m = await store.get_message(account_id, message_id)
-            assert m is not None and m.status is Status.DELIVERED
-    finally:
-        await store.close()
+    writer._conn = real
+    # the connector tries again, and then the receipts come
+    await store.record_reports(_reports(ids, Status.SUBMITTED, t), route)
+    await store.record_reports(_reports(ids, Status.DELIVERED, t + 1), route)
+    for message_id in ids:
+        m = await store.get_message(account_id, message_id)
+        assert m is not None and m.status is Status.DELIVERED

@@ -59,35 +59,30 @@ async def test_no_cursor_leaves_the_writer(tmp_path: Path) -> None:
 
 
 async def test_writes_asked_for_during_a_flush_commit_together_after_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Their answers would wait for the next flush anyway: one commit for all of them."""
-    store = SQLiteStore(f"sqlite:///{tmp_path}/f.db")
-    await store.open()
-    await store.migrate()
-    try:
-        a = await make_account(store, balance=10**12)
-        writer = store._writer
-        assert writer is not None
-        real = os.fdatasync
+    store = sqlite_store
+    a = await make_account(store, balance=10**12)
+    writer = store._writer
+    assert writer is not None
+    real = os.fdatasync
 
-        def slow_disk(fd: int) -> None:
-            time.sleep(0.2)
-            real(fd)
+    def slow_disk(fd: int) -> None:
+        time.sleep(0.2)
+        real(fd)
 
-        monkeypatch.setattr(os, "fdatasync", slow_disk)
-        first = asyncio.create_task(store.accept(a.id, [message(a.id)]))
-        await asyncio.sleep(0.05)  # committed; its flush is under way
-        before = writer.commits
-        later = []
-        for i in range(3):  # three turns of the loop: three groups, were they committed apart
-            phone = f"7965333000{i}"
-            later.append(asyncio.create_task(store.accept(a.id, [message(a.id, phone=phone)])))
-            await asyncio.sleep(0.01)
-        assert writer.commits == before  # none while the flush runs
-        assert [o.kind for o in await first] == ["new"]
-        outcomes = await asyncio.gather(*later)
-        assert writer.commits == before + 1
-        assert [o[0].kind for o in outcomes] == ["new", "new", "new"]
-    finally:
-        await store.close()
+    monkeypatch.setattr(os, "fdatasync", slow_disk)
+    first = asyncio.create_task(store.accept(a.id, [message(a.id)]))
+    await asyncio.sleep(0.05)  # committed; its flush is under way
+    before = writer.commits
+    later = []
+    for i in range(3):  # three turns of the loop: three groups, were they committed apart
+        phone = f"7965333000{i}"
+        later.append(asyncio.create_task(store.accept(a.id, [message(a.id, phone=phone)])))
+        await asyncio.sleep(0.01)
+    assert writer.commits == before  # none while the flush runs
+    assert [o.kind for o in await first] == ["new"]
+    outcomes = await asyncio.gather(*later)
+    assert writer.commits == before + 1
+    assert [o[0].kind for o in outcomes] == ["new", "new", "new"]
