@@ -94,24 +94,27 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _worker(raw_config: bytes, sock: socket.socket) -> None:
+def _child(raw_config: bytes) -> Config:
+    """What every child process does first: die with the supervisor, read its config, log."""
     _die_with_parent()
-    from .app import build_app
     from .logs import setup
 
     config = msgspec.json.decode(raw_config, type=Config)
     setup(config.log_level)
+    return config
+
+
+def _worker(raw_config: bytes, sock: socket.socket) -> None:
+    config = _child(raw_config)
+    from .app import build_app
+
     server = uvicorn.Server(_uvicorn_config(config, build_app(config, run_engine=False)))
     server.run(sockets=[sock])
 
 
 def _notifier(raw_config: bytes, wake: Connection) -> None:
     """The notifier process: every callback but the SMPP binds' (those go from the engine)."""
-    _die_with_parent()
-    from .logs import setup
-
-    config = msgspec.json.decode(raw_config, type=Config)
-    setup(config.log_level)
+    config = _child(raw_config)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(_run_notifier(config, wake))
 

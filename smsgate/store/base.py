@@ -48,7 +48,8 @@ class OutboxItem(msgspec.Struct, kw_only=True):
 
 class OutboxScope(msgspec.Struct, frozen=True):
     """Which dialects' callbacks a notifier delivers: `only` these (None: every dialect), less
-    those in `skip`. Two notifiers with disjoint scopes share one outbox without leases."""
+    those in `skip`. Two notifiers with disjoint scopes share one outbox without ever claiming
+    or unleasing each other's rows."""
 
     only: frozenset[str] | None = None
     skip: frozenset[str] = frozenset()

@@ -1261,8 +1261,8 @@ _SETTLED = FINAL | {Status.SUBMITTED, Status.UNKNOWN}
 
 
 def _decides(remembered: Message, report: Report) -> bool:
-    """Whether the remembered (committed) state is enough to apply `report` without reading the
-    row: it moves the message on (the update then checks the row's status), or the message is
+    """Whether the remembered state (committed, or written earlier in this transaction) is
+    enough to apply `report` without reading the row: it moves the message on (the update then checks the row's status), or the message is
     settled and the report changes nothing (a repeat, or a late report of an earlier step)."""
     if remembered.status != report.status and can_transition(remembered.status, report.status):
         return True
@@ -1284,7 +1284,8 @@ def _apply_reports(
 ) -> list[StatusEvent]:
     """Legal transitions only; a batch costs one read and one write per kind of statement.
 
-    `known`: committed states remembered from earlier writes, used instead of reading the rows
+    `known`: states remembered from earlier writes (committed, or earlier in this transaction:
+    see RecentMessages), used instead of reading the rows
     where they decide the report (see _decides): a move on, whose update checks that the row's
     status is still the one remembered and raises _Stale (the caller rolls back) when any is
     not, or a no-op for a settled message. `changed` receives the resulting state of each
@@ -1400,10 +1401,10 @@ def _scope_sql(scope: OutboxScope) -> tuple[str, list[str]]:
     """The outbox rows of `scope`'s dialects: a condition to append, and its parameters."""
     where, params = "", []
     if scope.only is not None:
-        where += f" AND dialect IN ({','.join('?' * len(scope.only))})"
+        where += f" AND dialect IN ({_marks(len(scope.only))})"
         params += sorted(scope.only)
     if scope.skip:
-        where += f" AND dialect NOT IN ({','.join('?' * len(scope.skip))})"
+        where += f" AND dialect NOT IN ({_marks(len(scope.skip))})"
         params += sorted(scope.skip)
     return where, params
 
