@@ -24,11 +24,13 @@ import msgspec
 import uvicorn
 
 from .config import Config
+from .http_protocol import CoalescingHttpToolsProtocol
 from .store.base import OutboxScope
 
 # With a notifier process, the engine keeps the callbacks that go to its SMPP binds.
 ENGINE_CALLBACKS = OutboxScope(only=frozenset({"smpp"}))
 NOTIFIER_CALLBACKS = OutboxScope(skip=frozenset({"smpp"}))
+HTTP_PROTOCOL = CoalescingHttpToolsProtocol  # a response's head and body in one send
 
 log = logging.getLogger("smsgate.server")
 
@@ -39,7 +41,7 @@ def _uvicorn_config(config: Config, app: Any) -> uvicorn.Config:
         host=config.host,
         port=config.port,
         loop="uvloop",
-        http="httptools",
+        http=HTTP_PROTOCOL,
         access_log=False,
         log_level=config.log_level,
         lifespan="on",

@@ -18,7 +18,7 @@ from smsgate.config import Config, DispatcherConfig, NotifierConfig
 from smsgate.connectors.simulator import SimulatorConfig
 from smsgate.engine.runtime import Engine
 from smsgate.provision import AccountSpec, CredentialSpec, Document, apply
-from smsgate.server import proxy_options
+from smsgate.server import HTTP_PROTOCOL, proxy_options
 from smsgate.smpp.server import SmppServerConfig
 from smsgate.store.base import Store
 
@@ -93,6 +93,7 @@ async def start_gateway(config: Config) -> Gateway:
             log_level="warning",
             access_log=False,
             loop="asyncio",
+            http=HTTP_PROTOCOL,
             **proxy_options(config),
         )
     )
