@@ -6,6 +6,7 @@ import os
 import time
 
 _POOL_IDS = 512  # ids drawn per getrandom() call: one syscall per id costs ~4 µs in a bulk
+_POOL_DRAW = 8 * 64  # larger draws (requests of more than 64 ids) call getrandom() themselves
 _pool = b""
 _offset = 0
 _last_ms = 0
@@ -21,12 +22,15 @@ def _forget_pool() -> None:
 os.register_at_fork(after_in_child=_forget_pool)
 
 
-def _random8() -> bytes:
+def _random(size: int) -> bytes:
+    """`size` random bytes; small draws share one getrandom() (a single send asks for 8)."""
     global _pool, _offset
-    if _offset >= len(_pool):
+    if size > _POOL_DRAW:
+        return os.urandom(size)
+    if _offset + size > len(_pool):
         _pool, _offset = os.urandom(8 * _POOL_IDS), 0
-    _offset += 8
-    return _pool[_offset - 8 : _offset]
+    _offset += size
+    return _pool[_offset - size : _offset]
 
 
 def new_id() -> str:
@@ -45,7 +49,7 @@ def new_id() -> str:
         _counter += 1
         if _counter > 0xFFF:  # 4,096 ids in one millisecond: borrow the next one
             _last_ms, _counter = _last_ms + 1, 0
-    rand = _random8().hex()
+    rand = _random(8).hex()
     variant = "89ab"[int(rand[0], 16) & 3]
     stamp = f"{_last_ms:012x}"
     return f"{stamp[:8]}-{stamp[8:]}-7{_counter:03x}-{variant}{rand[1:4]}-{rand[4:16]}"
@@ -61,7 +65,7 @@ def new_ids(n: int) -> list[str]:
     ms = time.time_ns() // 1_000_000
     if ms > _last_ms:
         _last_ms, _counter = ms, -1
-    rand = os.urandom(8 * n).hex()  # 16 hex digits per id, as new_id
+    rand = _random(8 * n).hex()  # 16 hex digits per id, as new_id
     last_ms, counter, variant = _last_ms, _counter, _VARIANT
     stamp = f"{last_ms:012x}"
     head = f"{stamp[:8]}-{stamp[8:]}-7"

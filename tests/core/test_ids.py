@@ -34,13 +34,15 @@ def test_a_forked_child_draws_other_ids() -> None:
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
-        os.write(write, new_id().encode())
+        os.write(write, (new_id() + new_ids(1)[0]).encode())
         os._exit(0)
     os.waitpid(pid, 0)
-    child = os.read(read, 64).decode()
+    child = os.read(read, 128).decode()
     os.close(read)
     os.close(write)
-    assert child[-16:] != new_id()[-16:]  # the random tails differ: the pool was not shared
+    mine = new_id() + new_ids(1)[0]
+    # the random tails differ: the pool was not shared, by single ids nor by small requests
+    assert child[20:36] != mine[20:36] and child[56:] != mine[56:]
 
 
 def test_ids_made_in_bulk_are_the_same_kind_and_keep_the_order() -> None:
