@@ -100,8 +100,8 @@ class ErrorGuard:
             if tracked is None or not tracked.started:
                 await respond_json(send, 500, SYSTEM_ERROR)
         finally:
-            metrics.request_seconds(dialect_of(scope["path"])).observe(
-                time.perf_counter() - started_at
+            metrics.BATCH.observe_request(
+                dialect_of(scope["path"]), time.perf_counter() - started_at
             )
 
 
@@ -155,6 +155,7 @@ def build_app(
         try:
             yield
         finally:
+            metrics.BATCH.flush()  # a stopping worker's last counts, before its values stay behind
             if "engine" in state:
                 await state.pop("engine").stop()
             if own_store:
@@ -207,6 +208,7 @@ def _operations(gateway: Gateway, store: Store, config: Config) -> list[BaseRout
     async def metrics_endpoint(request: Request) -> Response:
         from prometheus_client import REGISTRY
 
+        metrics.BATCH.flush()  # this process's counts; other workers' are at most a moment old
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             from prometheus_client import multiprocess
 

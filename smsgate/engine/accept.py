@@ -147,7 +147,7 @@ class Acceptor:
         if due and self.on_accept is not None:
             self.on_accept()
         if new:
-            metrics.accepted(dialect).inc(new)
+            metrics.BATCH.count_accepted(dialect, new)
         if rejected:
             metrics.REFUSED.labels(dialect).inc(rejected)
         return new

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from bisect import bisect_left
+from collections import Counter as Tally
 from functools import lru_cache
 from typing import Any
 
@@ -27,15 +30,69 @@ REQUEST_SECONDS = Histogram(
 )
 
 
-@lru_cache(maxsize=64)
-def accepted(dialect: str) -> Any:
-    """The per-dialect child, looked up once (labels() costs more than inc())."""
-    return ACCEPTED.labels(dialect)
+FLUSH_EVERY = 0.5  # seconds a hot-path count may wait before the metrics show it
 
 
-@lru_cache(maxsize=64)
-def request_seconds(dialect: str) -> Any:
-    return REQUEST_SECONDS.labels(dialect)
+class Batch:
+    """Per-request counts, added to the Prometheus values in batches.
+
+    Each inc() or observe() costs a lock, and with several worker processes also a getpid()
+    and a write into a memory-mapped file: about 2 µs per value, and a single send made three.
+    Here a request adds to plain dicts; `flush` (at most FLUSH_EVERY seconds later, before
+    /metrics answers, and when a process stops) adds each total to its value at once.
+    """
+
+    def __init__(self) -> None:
+        self.accepted: Tally[str] = Tally()
+        self.latency: dict[str, tuple[list[int], list[float]]] = {}  # bucket counts, sum
+        self._bounds: list[float] = list(REQUEST_SECONDS._upper_bounds)
+        self._timer: asyncio.TimerHandle | None = None
+
+    def count_accepted(self, dialect: str, n: int) -> None:
+        self.accepted[dialect] += n
+        self._soon()
+
+    def observe_request(self, dialect: str, seconds: float) -> None:
+        found = self.latency.get(dialect)
+        if found is None:
+            found = self.latency[dialect] = ([0] * len(self._bounds), [0.0])
+        found[0][bisect_left(self._bounds, seconds)] += 1  # le: a bound counts as its bucket
+        found[1][0] += seconds
+        self._soon()
+
+    def _soon(self) -> None:
+        if self._timer is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a CLI command): nothing will flush later
+            self.flush()
+            return
+        self._timer = loop.call_later(FLUSH_EVERY, self.flush)
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        accepted, self.accepted = self.accepted, Tally()
+        latency, self.latency = self.latency, {}
+        for dialect, n in accepted.items():
+            ACCEPTED.labels(dialect).inc(n)
+        for dialect, (counts, total) in latency.items():
+            _add_observations(REQUEST_SECONDS.labels(dialect), counts, total[0])
+
+
+def _add_observations(child: Any, counts: list[int], total: float) -> None:
+    """What observe() would have left after these observations, one write per bucket used:
+    prometheus_client has no bulk observe, so this adds to the child's bucket and sum values
+    (tests/engine/test_metrics.py reads the result back through /metrics)."""
+    for value, n in zip(child._buckets, counts, strict=True):
+        if n:
+            value.inc(n)
+    child._sum.inc(total)
+
+
+BATCH = Batch()
 
 
 @lru_cache(maxsize=256)
