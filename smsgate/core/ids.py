@@ -41,21 +41,21 @@ def new_id() -> str:
     one millisecond the counter after the version counts up (RFC 9562, method 1), so ids made
     by one process sort in the order they were made.
     """
-    global _last_ms, _counter
-    ms = time.time_ns() // 1_000_000
-    if ms > _last_ms:
-        _last_ms, _counter = ms, 0
-    else:
-        _counter += 1
-        if _counter > 0xFFF:  # 4,096 ids in one millisecond: borrow the next one
-            _last_ms, _counter = _last_ms + 1, 0
-    rand = _random(8).hex()
-    variant = "89ab"[int(rand[0], 16) & 3]
-    stamp = f"{_last_ms:012x}"
-    return f"{stamp[:8]}-{stamp[8:]}-7{_counter:03x}-{variant}{rand[1:4]}-{rand[4:16]}"
+    return new_ids(1)[0]
 
 
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+_head_ms = -1
+_head = ""
+
+
+def _head_of(ms: int) -> str:
+    """The id's first 15 characters (time and version), remembered for the current millisecond."""
+    global _head_ms, _head
+    if ms != _head_ms:
+        stamp = f"{ms:012x}"
+        _head_ms, _head = ms, f"{stamp[:8]}-{stamp[8:]}-7"
+    return _head
 
 
 def new_ids(n: int) -> list[str]:
@@ -65,17 +65,15 @@ def new_ids(n: int) -> list[str]:
     ms = time.time_ns() // 1_000_000
     if ms > _last_ms:
         _last_ms, _counter = ms, -1
-    rand = _random(8 * n).hex()  # 16 hex digits per id, as new_id
+    rand = _random(8 * n).hex()  # 16 hex digits per id
     last_ms, counter, variant = _last_ms, _counter, _VARIANT
-    stamp = f"{last_ms:012x}"
-    head = f"{stamp[:8]}-{stamp[8:]}-7"
+    head = _head_of(last_ms)
     out = []
     for k in range(0, 16 * n, 16):
         counter += 1
         if counter > 0xFFF:  # 4,096 ids in one millisecond: borrow the next one
             last_ms, counter = last_ms + 1, 0
-            stamp = f"{last_ms:012x}"
-            head = f"{stamp[:8]}-{stamp[8:]}-7"
+            head = _head_of(last_ms)
         out.append(
             f"{head}{counter:03x}-{variant[rand[k]]}{rand[k + 1 : k + 4]}-{rand[k + 4 : k + 16]}"
         )
