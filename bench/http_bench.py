@@ -3,7 +3,8 @@
     python -m bench.http_bench [--workers 1 2] [--seconds 10] [--connections 64]
 
 Both servers run with uvloop and httptools and no access log; wrk (one thread) drives them from
-the same machine. Beside each rate: the server's CPU per request (every process and thread of
+the same machine (`--one-send-bare` adds the bare app on smsgate's own HTTP protocol, which
+sends a response's head and body in one send, and the ratios to that). Beside each rate: the server's CPU per request (every process and thread of
 it, from /proc), which a busy machine disturbs less than the rate. Two smsgate modes: `accept` schedules every message an hour ahead (the engine
 stays idle: the durable accept path alone) and `live` sends at once (the dispatcher and the
 simulator run beside the HTTP front, on the same cores).
@@ -158,11 +159,25 @@ def start_smsgate(
     )
 
 
-def start_bare(port: int, workers: int = 1) -> subprocess.Popen[bytes]:
-    """The bare Starlette+msgspec app (bench/bare_app.py) on uvicorn, as smsgate is served."""
-    return subprocess.Popen(
-        [
-            PY,
+def start_bare(port: int, workers: int = 1, one_send: bool = False) -> subprocess.Popen[bytes]:
+    """The bare Starlette+msgspec app (bench/bare_app.py) on stock uvicorn (httptools, uvloop).
+
+    `one_send`: on smsgate's HTTP protocol instead (smsgate/http_protocol.py: a response's head
+    and body in one send), to tell what that protocol gives from what the durable path costs.
+    """
+    if one_send:
+        command = [
+            "-c",
+            "import sys, uvicorn;"
+            "from smsgate.http_protocol import CoalescingHttpToolsProtocol;"
+            "uvicorn.run('bench.bare_app:app', port=int(sys.argv[1]), workers=int(sys.argv[2]),"
+            " loop='uvloop', http=CoalescingHttpToolsProtocol, access_log=False,"
+            " log_level='warning')",
+            str(port),
+            str(workers),
+        ]
+    else:
+        command = [
             "-m",
             "uvicorn",
             "bench.bare_app:app",
@@ -177,14 +192,19 @@ def start_bare(port: int, workers: int = 1) -> subprocess.Popen[bytes]:
             "--no-access-log",
             "--log-level",
             "warning",
-        ],
+        ]
+    return subprocess.Popen(
+        [PY, *command],
         cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         start_new_session=True,
     )
 
 
-def run_bare(workers: int, port: int, seconds: int, connections: int) -> Run:
-    proc = start_bare(port, workers)
+def run_bare(
+    workers: int, port: int, seconds: int, connections: int, one_send: bool = False
+) -> Run:
+    proc = start_bare(port, workers, one_send)
     try:
         wait_ready(f"http://127.0.0.1:{port}/")
         wrk(f"http://127.0.0.1:{port}/api/v1/messages", 2, connections)  # warm-up
@@ -228,6 +248,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--port", type=int, default=18080)
     parser.add_argument("--modes", nargs="+", default=["accept", "live"])
+    parser.add_argument(
+        "--one-send-bare",
+        action="store_true",
+        help="also run the bare app on smsgate's HTTP protocol, and print the ratios to it",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian package 'wrk')")
@@ -246,6 +271,16 @@ def main() -> None:
         cells = " ".join(f"{r.rate:12.0f} {r.rate / bare.rate:6.2f}" for r in runs)
         cpu = " ".join(f"{r.cpu_us:6.0f}" for r in runs)
         print(f"{workers:>7} {bare.rate:11.0f} {cells} {bare.cpu_us:21.0f} {cpu}", flush=True)
+        if args.one_send_bare:
+            same = run_bare(workers, args.port, args.seconds, args.connections, one_send=True)
+            ratios = " ".join(
+                f"{m} {r.rate / same.rate:.2f}" for m, r in zip(args.modes, runs, strict=True)
+            )
+            print(
+                f"{'':>7} bare on smsgate's HTTP protocol: {same.rate:.0f} req/s,"
+                f" {same.cpu_us:.0f} µs/request; ratios to it: {ratios}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
