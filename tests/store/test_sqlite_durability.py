@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +22,8 @@ from tests.store.helpers import make_account, message
 async def test_answer_waits_for_the_wal_flush(
     sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """On a disk whose flushes are slow, they run on the flush thread: the loop serves on."""
+    monkeypatch.setattr(_sqlite_writer, "FLUSH_INLINE_BELOW", 0.0)
     store = sqlite_store
     account = await make_account(store)
     flushed: list[int] = []
@@ -45,9 +48,12 @@ async def test_answer_waits_for_the_wal_flush(
         monkeypatch.undo()
 
 
+@pytest.mark.parametrize("inline_below", [_sqlite_writer.FLUSH_INLINE_BELOW, 0.0])
 async def test_a_failed_flush_is_an_error_not_an_answer(
-    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch, inline_below: float
 ) -> None:
+    """On the loop or on the flush thread."""
+    monkeypatch.setattr(_sqlite_writer, "FLUSH_INLINE_BELOW", inline_below)
     store = sqlite_store
     account = await make_account(store)
 
@@ -60,6 +66,60 @@ async def test_a_failed_flush_is_an_error_not_an_answer(
             await store.accept(account.id, [message(account.id)])
     finally:
         monkeypatch.undo()
+
+
+async def test_a_quick_flush_runs_on_the_loop_before_the_answer(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = sqlite_store
+    account = await make_account(store)
+    real_flush = os.fdatasync
+    seen: list[tuple[str, bool]] = []  # (thread, was the answer out already)
+    pending: asyncio.Future[Any] | None = None
+
+    def watched_flush(fd: int) -> None:
+        assert pending is not None
+        seen.append((threading.current_thread().name, pending.done()))
+        real_flush(fd)
+
+    monkeypatch.setattr(_sqlite_writer.os, "fdatasync", watched_flush)
+    pending = asyncio.ensure_future(store.accept(account.id, [message(account.id)]))
+    outcomes = await asyncio.wait_for(pending, 5)
+    assert [o.kind for o in outcomes] == ["new"]
+    assert seen == [(threading.current_thread().name, False)]  # this loop's thread, then answer
+
+
+async def test_slow_flushes_move_to_the_flush_thread_and_come_back(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = sqlite_store
+    account = await make_account(store, balance=10**12)
+    real_flush = os.fdatasync
+    delay = 0.02
+    threads: list[str] = []
+
+    def timed_flush(fd: int) -> None:
+        threads.append(threading.current_thread().name)
+        if delay:  # a slow disk; then one that flushes at once
+            time.sleep(delay)
+            real_flush(fd)
+
+    monkeypatch.setattr(_sqlite_writer.os, "fdatasync", timed_flush)
+
+    async def one(i: int) -> None:
+        phone = f"796544400{i:02d}"
+        [outcome] = await store.accept(account.id, [message(account.id, phone=phone)])
+        assert outcome.kind == "new"
+
+    loop_thread = threading.current_thread().name
+    for i in range(3):
+        await one(i)
+    assert threads[0] == loop_thread  # no flush measured yet: the first runs on the loop
+    assert threads[1:] == ["smsgate-fsync"] * 2  # 20 ms is slow: the next ones do not
+    delay = 0.0
+    for i in range(3, 30):
+        await one(i)
+    assert threads[-1] == loop_thread  # quick again: back on the loop
 
 
 async def test_checkpoints_run_after_writes_stop(sqlite_store: Store, tmp_path: Path) -> None:

@@ -62,6 +62,7 @@ async def test_writes_asked_for_during_a_flush_commit_together_after_it(
     sqlite_store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Their answers would wait for the next flush anyway: one commit for all of them."""
+    monkeypatch.setattr(_sqlite_writer, "FLUSH_INLINE_BELOW", 0.0)  # a slow disk: on the thread
     store = sqlite_store
     a = await make_account(store, balance=10**12)
     writer = store._writer
