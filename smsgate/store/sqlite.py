@@ -1078,8 +1078,14 @@ def _sort_out(
 
 def _all_fresh(op: AcceptOp, existing: dict[_Key, Message], stopped: set[tuple[int, str]]) -> bool:
     """No stop list, one dialect, and client references neither stored nor repeated."""
+    if stopped:
+        return False
+    if len(op.messages) == 1:  # a single send, the commonest op, without the sets below
+        only = op.messages[0]
+        ref = only.client_ref
+        return ref is None or not existing or (op.account_id, only.dialect, ref) not in existing
     dialects = set(map(_dialect_of, op.messages))
-    if stopped or len(dialects) != 1:
+    if len(dialects) != 1:
         return False
     refs = list(map(_client_ref_of, op.messages))
     given = len(refs) - refs.count(None)
