@@ -47,6 +47,7 @@ class Batch:
         self.latency: dict[str, tuple[list[int], list[float]]] = {}  # bucket counts, sum
         self._bounds: list[float] = list(REQUEST_SECONDS._upper_bounds)
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
 
     def count_accepted(self, dialect: str, n: int) -> None:
         self.accepted[dialect] += n
@@ -61,19 +62,21 @@ class Batch:
         self._soon()
 
     def _soon(self) -> None:
-        if self._timer is not None:
-            return
+        timer_loop = self._timer_loop
+        if timer_loop is not None and not timer_loop.is_closed():
+            return  # a flush is due (a loop that closed before it would never run it)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop (a CLI command): nothing will flush later
             self.flush()
             return
         self._timer = loop.call_later(FLUSH_EVERY, self.flush)
+        self._timer_loop = loop
 
     def flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
+            self._timer = self._timer_loop = None
         accepted, self.accepted = self.accepted, Tally()
         latency, self.latency = self.latency, {}
         for dialect, n in accepted.items():

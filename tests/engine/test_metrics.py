@@ -53,6 +53,20 @@ async def test_counts_wait_for_the_flush_then_show() -> None:
     assert _sample("smsgate_request_seconds_bucket", dialect="waittest", le="0.001") == 0
 
 
+def test_a_loop_that_closed_before_its_flush_leaves_nothing_behind() -> None:
+    batch = metrics.Batch()
+    before = _sample("smsgate_accepted_total", dialect="closedtest")
+
+    async def count(n: int, wait: float) -> None:
+        batch.count_accepted("closedtest", n)
+        await asyncio.sleep(wait)
+
+    asyncio.run(count(2, 0))  # its flush was due half a second later, on a loop now closed
+    assert _sample("smsgate_accepted_total", dialect="closedtest") == before
+    asyncio.run(count(3, metrics.FLUSH_EVERY + 0.2))  # a new loop: a new timer flushes all
+    assert _sample("smsgate_accepted_total", dialect="closedtest") == before + 5
+
+
 def _value(text: str, line_start: str) -> float:
     match = re.search(rf"^{re.escape(line_start)} (\S+)$", text, re.MULTILINE)
     return float(match.group(1)) if match else 0.0
