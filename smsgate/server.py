@@ -26,6 +26,7 @@ import uvicorn
 from .config import Config
 from .http_protocol import CoalescingHttpToolsProtocol
 from .store.base import OutboxScope
+from .waits import wait_set
 
 # With a notifier process, the engine keeps the callbacks that go to its SMPP binds.
 ENGINE_CALLBACKS = OutboxScope(only=frozenset({"smpp"}))
@@ -183,8 +184,7 @@ async def _run_engine(
     log.info("engine running (event loop: %s)", type(loop).__module__.split(".")[0])
     try:
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
+            await wait_set(stop, 1.0)
             for i, proc in enumerate(procs):
                 if not proc.is_alive() and not stop.is_set():
                     log.warning("process %s exited with %s; restarting", proc.pid, proc.exitcode)

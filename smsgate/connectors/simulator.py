@@ -28,6 +28,7 @@ from ..core.errors import ErrorCode
 from ..core.models import Message, Report
 from ..core.status import Status
 from ..store.base import ConnectorEntry, Store
+from ..waits import wait_set
 from .base import Connector, Incoming, ReportSink
 
 log = logging.getLogger("smsgate.simulator")
@@ -266,7 +267,4 @@ class Simulator(Connector):
                 continue
             self._wakeup.clear()
             timeout = max(0.0, self._due[0][0] - time.time()) if self._due else None
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
-            except TimeoutError:
-                pass
+            await wait_set(self._wakeup, timeout)

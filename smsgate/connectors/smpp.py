@@ -51,6 +51,7 @@ from ..smpp.receipt import id_variants, normalize_id, quick_receipt, receipt_fro
 from ..smpp.session import ResponseTimeout, Session, SessionClosed
 from ..smpp.times import format_time
 from ..store.base import Store
+from ..waits import wait_set
 from .base import Connector, Incoming, ReportSink
 
 log = logging.getLogger("smsgate.connectors.smpp")
@@ -230,11 +231,7 @@ class SmppConnector(Connector):
         task.add_done_callback(self._tasks.discard)
 
     async def wait_bound(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._ready.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
+        return await wait_set(self._ready, timeout)
 
     async def _maintain(self, mode: str) -> None:
         cfg = self.config

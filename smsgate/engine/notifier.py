@@ -19,6 +19,7 @@ import msgspec
 from ..core.models import Account, Notice
 from ..dialects.base import CallbackPolicy, CallbackRequest
 from ..store.base import EVERY_DIALECT, OutboxItem, OutboxScope, Store, StoreUnavailable
+from ..waits import wait_set
 from . import metrics
 from .http_client import HttpClient
 
@@ -90,10 +91,7 @@ class Notifier:
                 continue
             if not worked:
                 self.wakeup.clear()
-                try:
-                    await asyncio.wait_for(self.wakeup.wait(), self.poll)
-                except TimeoutError:
-                    pass
+                await wait_set(self.wakeup, self.poll)
 
     async def step(self) -> bool:
         now = time.time()

@@ -20,6 +20,7 @@ from ..core.models import (
     Report,
     StatusEvent,
 )
+from ..waits import wait_set
 
 
 class StoreUnavailable(Exception):
@@ -261,10 +262,7 @@ class Store(abc.ABC):
     async def wait_for_work(self, wakeup: asyncio.Event, timeout: float) -> None:
         """Return when `wakeup` is set (new work in this process), when another node signals
         new work (stores that can), or after `timeout` seconds, whichever comes first."""
-        try:
-            await asyncio.wait_for(wakeup.wait(), timeout)
-        except TimeoutError:
-            pass
+        await wait_set(wakeup, timeout)
 
     @abc.abstractmethod
     async def record_reports(

@@ -47,6 +47,7 @@ from ..core.models import (
     StatusEvent,
 )
 from ..core.status import CANCELLABLE, Status, can_transition
+from ..waits import wait_set
 from .base import (
     EVERY_DIALECT,
     CallbackRoute,
@@ -364,9 +365,7 @@ class PostgresStore(Store):
             return
         self._waiters.add(wakeup)
         try:
-            await asyncio.wait_for(wakeup.wait(), timeout)
-        except TimeoutError:
-            pass
+            await wait_set(wakeup, timeout)
         finally:
             self._waiters.discard(wakeup)
             self._signalled = False
