@@ -644,6 +644,12 @@ class SQLiteStore(Store):
     async def claim_due(
         self, now: float, limit: int, token: str, lease: float, skip_accounts: Collection[int] = ()
     ) -> list[Message]:
+        if not self._read(_ANY_DUE, (now,)):
+            # Nothing to claim (the committed state says so): no write. An idle dispatcher polls
+            # every 20 ms, and each claim was a write group on the writer thread that the
+            # requests' groups queued behind.
+            return []
+
         def op(conn: sqlite3.Connection) -> list[Message]:
             conn.execute(
                 "UPDATE messages SET status = 'queued', updated_at = ?"
@@ -797,12 +803,17 @@ class SQLiteStore(Store):
         self, now: float, limit: int, lease: float, scope: OutboxScope = EVERY_DIALECT
     ) -> list[OutboxItem]:
         where, params = _scope_sql(scope)
+        claimable = (
+            "FROM outbox WHERE state = 'pending' AND next_at <= ?"
+            f" AND (lease_until IS NULL OR lease_until < ?){where}"
+        )
+        if not self._read(f"SELECT 1 {claimable} LIMIT 1", (now, now, *params)):
+            return []  # nothing due (committed state): an idle notifier does not write
 
         def op(conn: sqlite3.Connection) -> list[OutboxItem]:
             rows = conn.execute(
                 "SELECT id, event_id, account_id, dialect, kind, url, payload, attempts, created_at"
-                " FROM outbox WHERE state = 'pending' AND next_at <= ?"
-                f" AND (lease_until IS NULL OR lease_until < ?){where} ORDER BY next_at, id LIMIT ?",
+                f" {claimable} ORDER BY next_at, id LIMIT ?",
                 (now, now, *params, limit),
             ).fetchall()
             conn.executemany(
@@ -1021,6 +1032,14 @@ def _stopped(conn: sqlite3.Connection, ops: Sequence[AcceptOp]) -> set[tuple[int
         stopped.update((a, p) for a, p in rows)
     return stopped
 
+
+# What claim_due would find, asked of the committed state before taking the write lock: a due
+# schedule (the messages_scheduled index), or a message not yet claimed (messages_due).
+_ANY_DUE = (
+    "SELECT 1 WHERE EXISTS (SELECT 1 FROM messages WHERE status = 'scheduled' AND not_before <= ?)"
+    " OR EXISTS (SELECT 1 FROM messages WHERE status IN ('accepted', 'queued')"
+    " AND dispatch_token IS NULL)"
+)
 
 _Key = tuple[int, str, str]  # account, dialect, client_ref
 _Repeat = tuple[list[Outcome | None], int, _Key]  # an op's outcomes, position, key

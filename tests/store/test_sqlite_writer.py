@@ -87,3 +87,21 @@ async def test_writes_asked_for_during_a_flush_commit_together_after_it(
     outcomes = await asyncio.gather(*later)
     assert writer.commits == before + 1
     assert [o[0].kind for o in outcomes] == ["new", "new", "new"]
+
+
+async def test_idle_claims_do_not_write(sqlite_store: SQLiteStore) -> None:
+    """An idle dispatcher (every 20 ms) and notifier (every 100 ms) ask; nothing is written."""
+    store = sqlite_store
+    a = await make_account(store, balance=10**12)
+    now = time.time()
+    [accepted] = await store.accept(a.id, [message(a.id, not_before=now + 30)])
+    writer = store._writer
+    assert writer is not None
+    before = writer.commits
+    for _ in range(5):
+        assert await store.claim_due(now, 10, "t", 60.0) == []
+        assert await store.outbox_claim(now, 10, 60.0) == []
+    assert writer.commits == before
+    [due] = await store.claim_due(now + 31, 10, "t", 60.0)  # the schedule came due
+    assert accepted.message is not None and due.id == accepted.message.id
+    assert writer.commits == before + 1
