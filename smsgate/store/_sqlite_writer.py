@@ -234,14 +234,7 @@ class Writer:
 
     def _flush_wal(self) -> OSError | None:
         assert self._wal_fd is not None
-        started = time.perf_counter()
-        try:
-            os.fdatasync(self._wal_fd)
-        except OSError as exc:
-            return exc
-        finally:
-            self._timed(time.perf_counter() - started)
-        return None
+        return _timed_fdatasync(self._wal_fd, self._timed)
 
     def _timed(self, seconds: float) -> None:
         """Note how long a flush took (on the loop, or on the flush thread: a float store)."""
@@ -330,15 +323,21 @@ class _Flusher:
     def _run(self) -> None:
         while (request := self._requests.get()) is not None:
             loop, done = request
-            error: OSError | None = None
-            started = time.perf_counter()
-            try:
-                os.fdatasync(self._fd)
-            except OSError as exc:
-                error = exc
-            self._timed(time.perf_counter() - started)
+            error = _timed_fdatasync(self._fd, self._timed)
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
                 loop.call_soon_threadsafe(done, error)
+
+
+def _timed_fdatasync(fd: int, timed: Callable[[float], None]) -> OSError | None:
+    """Flush `fd` to disk, tell `timed` how long it took; the error, if it failed."""
+    started = time.perf_counter()
+    try:
+        os.fdatasync(fd)
+    except OSError as exc:
+        return exc
+    finally:
+        timed(time.perf_counter() - started)
+    return None
 
 
 def _merged(
