@@ -196,8 +196,8 @@ async def _run_engine(
 
 async def _run_notifier(config: Config, wake: Connection) -> None:
     from .dialects import available
-    from .engine.notifier import HttpSender, Notifier
-    from .engine.runtime import callback_policies
+    from .engine.notifier import HttpSender
+    from .engine.runtime import build_notifier, callback_policies
     from .store import open_store
 
     stop = _stop_on_signals()
@@ -205,15 +205,8 @@ async def _run_notifier(config: Config, wake: Connection) -> None:
     store = open_store(config.database, synchronous=config.sqlite_synchronous)
     await store.open()
     sender = HttpSender(timeout=config.notifier.timeout)
-    notifier = Notifier(
-        store,
-        callback_policies(available(), config.notifier.delay_scale),
-        sender,
-        poll=config.notifier.poll,
-        lease=config.notifier.lease,
-        concurrency=config.notifier.concurrency,
-        scope=NOTIFIER_CALLBACKS,
-    )
+    policies = callback_policies(available(), config.notifier.delay_scale)
+    notifier = build_notifier(config, store, policies, sender, NOTIFIER_CALLBACKS)
     fd = wake.fileno()
     os.set_blocking(fd, False)
     loop.add_reader(fd, _woken, fd, notifier.wakeup)

@@ -61,6 +61,25 @@ def build_connector(config: Config, store: Store) -> Connector:
     return Simulator(store, config.simulator)
 
 
+def build_notifier(
+    config: Config,
+    store: Store,
+    policies: dict[str, CallbackPolicy],
+    send: Sender,
+    scope: OutboxScope = EVERY_DIALECT,
+) -> Notifier:
+    """A notifier with the configured timings, for the engine's or the notifier process's."""
+    return Notifier(
+        store,
+        policies,
+        send,
+        poll=config.notifier.poll,
+        lease=config.notifier.lease,
+        concurrency=config.notifier.concurrency,
+        scope=scope,
+    )
+
+
 class Engine:
     def __init__(
         self,
@@ -109,15 +128,7 @@ class Engine:
                 default_host=config.host,
             )
             sender = self.smpp_server.sender(sender)
-        self.notifier = Notifier(
-            store,
-            policies,
-            sender,
-            poll=config.notifier.poll,
-            lease=config.notifier.lease,
-            concurrency=config.notifier.concurrency,
-            scope=callbacks or EVERY_DIALECT,
-        )
+        self.notifier = build_notifier(config, store, policies, sender, callbacks or EVERY_DIALECT)
         self.reports.changed = self.notifier.wakeup
         # Beside a notifier process, this one only serves the SMPP binds: none without a server.
         self._notifies = callbacks is None or self.smpp_server is not None
