@@ -44,17 +44,7 @@ def build_message(
     template = _template(account, dialect, item, now, limits, job_id)
     if isinstance(template, GatewayError):
         raise template
-    encoding, parts = found
-    return _replace(
-        template,
-        id=new_id(),
-        client_ref=item.client_ref,
-        phone=e164,
-        text=item.text,
-        encoding=encoding,
-        segments=parts,
-        price=parts * account.price,
-    )
+    return _recipient(template, new_id(), item, e164, found, account.price)
 
 
 def build_messages(
@@ -112,23 +102,33 @@ def build_messages(
         if isinstance(template, GatewayError):
             out.append(template)
             continue
-        encoding, parts = found
-        out.append(
-            _replace(
-                template,
-                id=message_id,
-                client_ref=item.client_ref,
-                phone=e164,
-                text=text,
-                encoding=encoding,
-                segments=parts,
-                price=parts * price,
-            )
-        )
+        out.append(_recipient(template, message_id, item, e164, found, price))
     return out
 
 
 _replace = msgspec.structs.replace
+
+
+def _recipient(
+    template: Message,
+    message_id: str,
+    item: Submission,
+    e164: str,
+    shaped: tuple[str, int],
+    price: int,
+) -> Message:
+    """The template Message made this recipient's: its id, phone and text, priced by parts."""
+    encoding, parts = shaped
+    return _replace(
+        template,
+        id=message_id,
+        client_ref=item.client_ref,
+        phone=e164,
+        text=item.text,
+        encoding=encoding,
+        segments=parts,
+        price=parts * price,
+    )
 
 
 def _shape(text: str, limits: Limits) -> tuple[str, int] | GatewayError:
