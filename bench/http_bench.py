@@ -4,10 +4,11 @@
 
 Both servers run with uvloop and httptools and no access log; wrk (one thread) drives them from
 the same machine (`--one-send-bare` adds the bare app on smsgate's own HTTP protocol, which
-sends a response's head and body in one send, and the ratios to that). Beside each rate: the server's CPU per request (every process and thread of
-it, from /proc), which a busy machine disturbs less than the rate. Two smsgate modes: `accept` schedules every message an hour ahead (the engine
-stays idle: the durable accept path alone) and `live` sends at once (the dispatcher and the
-simulator run beside the HTTP front, on the same cores).
+sends a response's head and body in one send, and the ratios to that). Beside each rate: the
+server's CPU per request (every process and thread of it, from /proc), which a busy machine
+disturbs less than the rate. Two smsgate modes: `accept` schedules every message an hour ahead
+(the engine stays idle: the durable accept path alone) and `live` sends at once (the
+dispatcher and the simulator run beside the HTTP front, on the same cores).
 """
 
 from __future__ import annotations

@@ -1287,8 +1287,9 @@ _SETTLED = FINAL | {Status.SUBMITTED, Status.UNKNOWN}
 
 def _decides(remembered: Message, report: Report) -> bool:
     """Whether the remembered state (committed, or written earlier in this transaction) is
-    enough to apply `report` without reading the row: it moves the message on (the update then checks the row's status), or the message is
-    settled and the report changes nothing (a repeat, or a late report of an earlier step)."""
+    enough to apply `report` without reading the row: it moves the message on (the update then
+    checks the row's status), or the message is settled and the report changes nothing (a
+    repeat, or a late report of an earlier step)."""
     if remembered.status != report.status and can_transition(remembered.status, report.status):
         return True
     news = report.status == remembered.status and report.carrier_id and not remembered.carrier_id
@@ -1310,10 +1311,10 @@ def _apply_reports(
     """Legal transitions only; a batch costs one read and one write per kind of statement.
 
     `known`: states remembered from earlier writes (committed, or earlier in this transaction:
-    see RecentMessages), used instead of reading the rows
-    where they decide the report (see _decides): a move on, whose update checks that the row's
-    status is still the one remembered and raises _Stale (the caller rolls back) when any is
-    not, or a no-op for a settled message. `changed` receives the resulting state of each
+    see RecentMessages), used instead of reading the rows where they decide the report (see
+    _decides): a move on, whose update checks that the row's status is still the one
+    remembered and raises _Stale (the caller rolls back) when any is not, or a no-op for a
+    settled message. `changed` receives the resulting state of each
     message that moved.
     """
     current: dict[str, Message] = {}
