@@ -10,7 +10,7 @@ import pytest
 
 from smsgate.core.errors import ErrorCode
 from smsgate.core.ids import new_id
-from smsgate.core.models import Job
+from smsgate.core.models import Job, Message
 from smsgate.core.status import Status
 from smsgate.core.windows import Window
 from smsgate.store.base import MessageFilter, Store
@@ -289,3 +289,59 @@ async def test_repeats_cost_nothing(store: Store) -> None:
     await store.adjust_balance(a.id, 500_000)
     [z] = await store.accept(a.id, [message(a.id, client_ref="z")])
     assert z.kind == "new"
+
+
+LARGE = 2000  # above SQLite's INSERT_FIRST_FROM: a request inserted before its lookups
+
+
+def large_request(account_id: int, job: Job | None = None) -> list[Message]:
+    return [
+        message(account_id, phone=f"7965{i:07d}", client_ref=f"k{i}", job_id=job and job.id)
+        for i in range(LARGE)
+    ]
+
+
+async def test_large_request_with_stored_references(store: Store) -> None:
+    a = await make_account(store, balance=10**13)
+    stored = await store.accept(a.id, [message(a.id, client_ref=r) for r in ("k5", "k1500")])
+    job = Job(id=new_id(), account_id=a.id, dialect="native", total=LARGE, created_at=time.time())
+    outcomes = await store.accept(a.id, large_request(a.id, job), job=job)
+    kinds = [o.kind for o in outcomes]
+    assert kinds.count("new") == LARGE - 2
+    assert (kinds[5], kinds[1500]) == ("duplicate", "duplicate")
+    assert [outcomes[5].message, outcomes[1500].message] == [o.message for o in stored]
+    assert await balance(store, a.id) == 10**13 - LARGE * 500_000
+    assert await store.message_by_ref(a.id, "native", "k6") == outcomes[6].message
+    counts = await store.get_job(a.id, job.id)
+    assert counts is not None and counts.by_status == {"accepted": LARGE - 2}
+
+
+async def test_large_request_with_a_repeat_inside(store: Store) -> None:
+    a = await make_account(store, balance=10**13)
+    batch = large_request(a.id)
+    batch[-1] = message(a.id, client_ref="k0", text="again")
+    outcomes = await store.accept(a.id, batch)
+    assert [o.kind for o in outcomes] == ["new"] * (LARGE - 1) + ["duplicate"]
+    assert outcomes[-1].message == outcomes[0].message
+    assert await balance(store, a.id) == 10**13 - (LARGE - 1) * 500_000
+
+
+async def test_large_request_over_the_balance_stores_nothing(store: Store) -> None:
+    a = await make_account(store, balance=(LARGE - 1) * 500_000)
+    job = Job(id=new_id(), account_id=a.id, dialect="native", total=LARGE, created_at=time.time())
+    batch = large_request(a.id, job)
+    outcomes = await store.accept(a.id, batch, job=job)
+    assert all(o.error and o.error.code is ErrorCode.INSUFFICIENT_BALANCE for o in outcomes)
+    assert await store.get_message(a.id, batch[0].id) is None
+    assert await store.message_by_ref(a.id, "native", "k0") is None
+    assert await store.get_job(a.id, job.id) is None
+    assert await balance(store, a.id) == (LARGE - 1) * 500_000
+
+
+async def test_large_request_with_a_stop_listed_phone(store: Store) -> None:
+    a = await make_account(store, balance=10**13)
+    await store.stoplist_add(a.id, ["79650000007"])
+    outcomes = await store.accept(a.id, large_request(a.id))
+    assert [o.kind for o in outcomes].count("new") == LARGE - 1
+    assert outcomes[7].error is not None and outcomes[7].error.code is ErrorCode.STOP_LISTED
+    assert await balance(store, a.id) == 10**13 - (LARGE - 1) * 500_000
