@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import ipaddress
 from functools import lru_cache
 from urllib.parse import parse_qsl
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
+from starlette.responses import Response
 
 from ..core.errors import ErrorCode, GatewayError
 from .asgi import check_declared_length
@@ -111,3 +114,20 @@ async def params(request: Request, body: bytes | None = None) -> dict[str, str]:
         form = await request.form()
         values.update({k: v for k, v in form.items() if isinstance(v, str)})
     return values
+
+
+def release_after(response: Response, *garbage: object) -> Response:
+    """Free a large request's objects after its answer has been written, not before.
+
+    A 50,000-recipient request leaves some 300,000 objects behind (decoded recipients, built
+    messages, outcomes), and freeing them when the handler returns took ~30 ms that the client
+    waited for. Starlette runs a response's background task once the body has been handed to
+    the transport; the objects are freed on the loop's next turn, after smsgate's transport has
+    sent what that turn wrote (smsgate/http_protocol.py).
+    """
+    response.background = BackgroundTask(_free_soon, list(garbage))
+    return response
+
+
+async def _free_soon(garbage: list[object]) -> None:
+    asyncio.get_running_loop().call_soon(garbage.clear)

@@ -14,7 +14,7 @@ from ...core.errors import ErrorCode, GatewayError
 from ...core.models import Account, Job, Message
 from ...engine.gateway import Gateway
 from ...store.base import Outcome, StoreUnavailable
-from ..http import basic_credentials, client_ip, ip_allowed, read_body
+from ..http import basic_credentials, client_ip, ip_allowed, read_body, release_after
 from . import parse
 from .errors import METHOD_NOT_ALLOWED, error_response, refusal
 from .reports import (
@@ -115,8 +115,10 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
                 max_parts = parse.BROADCAST_MAX_PARTS
             results, job = await _submit(account, items, given, max_parts, sync, request)
             if sync:
-                return _json(SyncResponse(_sync_items(results, given)))
-            return _job_answer(results, job)
+                answer = _json(SyncResponse(_sync_items(results, given)))
+            else:
+                answer = _job_answer(results, job)
+            return release_after(answer, req, items, given, results)
 
         return handle
 

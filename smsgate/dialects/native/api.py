@@ -21,7 +21,14 @@ from ...engine.gateway import Gateway
 from ...store.base import MessageFilter, StoreUnavailable
 from .. import asgi
 from ..asgi import FastRoutes
-from ..http import DEFAULT_MAX_BODY, client_ip, ip_allowed, parse_bearer, read_body
+from ..http import (
+    DEFAULT_MAX_BODY,
+    client_ip,
+    ip_allowed,
+    parse_bearer,
+    read_body,
+    release_after,
+)
 from .errors import error_response
 from .schemas import (
     BulkError,
@@ -139,7 +146,7 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
             message_ids=[o.message.id if o.message else None for o in outcomes],
         )
         status = 202 if body.accepted or body.duplicates else 422
-        return _json(body, status)
+        return release_after(_json(body, status), req, items, outcomes)
 
     async def get_message(request: Request, account: Account) -> Response:
         message = await gateway.get_message(account, request.path_params["message_id"])

@@ -22,7 +22,7 @@ from ...core.segments import segment
 from ...core.windows import check_schedule
 from ...engine.gateway import Gateway
 from ...store.base import Outcome, StoreUnavailable
-from ..http import bearer_token, read_body
+from ..http import bearer_token, read_body, release_after
 from . import auth, csvfile, errors, requests
 from .schemas import BulkOk, BulkReport, InvalidLine, encoder
 
@@ -237,15 +237,13 @@ async def create(gateway: Gateway, request: Request) -> Response:
         rejected=rejected,
         send_at=_local(not_before, zone),
     )
-    return _out(
-        BulkOk(
-            status="success",
-            message="Bulk SMS created successfully",
-            sms_bulk_name=name,
-            data=report,
-        ),
-        200,
+    answer = BulkOk(
+        status="success",
+        message="Bulk SMS created successfully",
+        sms_bulk_name=name,
+        data=report,
     )
+    return release_after(_out(answer, 200), numbers, items, outcomes)
 
 
 def _ref(txn_id: str, index: int) -> str:
