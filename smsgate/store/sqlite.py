@@ -1137,9 +1137,9 @@ def _all_fresh(op: AcceptOp, existing: dict[_Key, Message], stopped: set[tuple[i
 
 def accept_many(conn: sqlite3.Connection, ops: Sequence[AcceptOp]) -> list[list[Outcome]]:
     if len(ops) == 1 and len(ops[0].messages) >= INSERT_FIRST_FROM:
-        outcomes = _accept_fresh(conn, ops[0])
-        if outcomes is not None:
-            return [outcomes]
+        inserted = _accept_fresh(conn, ops[0])
+        if inserted is not None:
+            return [inserted]
     # Parallel lists rather than a tuple per message: in a 50,000-recipient request every
     # tracked object made is more work for the cyclic GC.
     existing = _existing_refs(conn, ops)
