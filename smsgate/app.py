@@ -130,7 +130,7 @@ def build_app(
     """The application. With `run_engine`, this process also dispatches and notifies."""
     dialects = enabled_dialects(config)
     own_store = store is None
-    store = store or open_store(config.database, synchronous=config.sqlite_synchronous)
+    store = store or open_store(config.database, **config.store_options())
     router = CallbackRouter(callback_policies(dialects, config.notifier.delay_scale))
     numbers = NumberBook(store)
     gateway = Gateway(

@@ -72,6 +72,14 @@ class Config(msgspec.Struct, kw_only=True):
     def worker_count(self) -> int:
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)
 
+    def store_options(self) -> dict[str, Any]:
+        """open_store's options for a serving process. With fewer workers than cores, a core is
+        spare for the SQLite flush thread (smsgate/store/_sqlite_writer.py)."""
+        return {
+            "synchronous": self.sqlite_synchronous,
+            "flush_on_loop": self.worker_count() >= (os.cpu_count() or 1),
+        }
+
 
 def _set(tree: dict[str, Any], path: list[str], value: str) -> None:
     for key in path[:-1]:

@@ -171,7 +171,7 @@ async def _run_engine(
 
     stop = _stop_on_signals()
     loop = asyncio.get_running_loop()
-    store = open_store(config.database, synchronous=config.sqlite_synchronous)
+    store = open_store(config.database, **config.store_options())
     await store.open()
     await store.migrate()
     engine = Engine(config, store, available(), callbacks=ENGINE_CALLBACKS if notifier else None)
@@ -202,7 +202,7 @@ async def _run_notifier(config: Config, wake: Connection) -> None:
 
     stop = _stop_on_signals()
     loop = asyncio.get_running_loop()
-    store = open_store(config.database, synchronous=config.sqlite_synchronous)
+    store = open_store(config.database, **config.store_options())
     await store.open()
     sender = HttpSender(timeout=config.notifier.timeout)
     policies = callback_policies(available(), config.notifier.delay_scale)

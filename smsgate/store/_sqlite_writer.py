@@ -17,6 +17,14 @@ a fast disk takes, and with several workers the other processes use the core mea
 alternated runs of bench/http_bench (medians of 4 and 6 pairs) it gave 3–6% more durable single
 sends with two workers and 3–6% less CPU per request; with one worker, 6% more and 12% less.
 A disk whose flushes are slower moves them to the flush thread, where the loop keeps serving.
+So does a process that has a core to spare (`flush_on_loop=False`: fewer workers than cores):
+there the flush thread's syscall runs beside the loop rather than in its way. The thread then
+needs the GIL back to answer, and waits for it up to the interpreter's switch interval while
+the loop runs Python: 5 ms by default, which held every answer of a group back. Such a process
+shortens it to SPARE_CORE_SWITCH_INTERVAL. In alternated runs of bench/http_bench with one
+worker (five and six pairs), durable single sends rose 10-11% (the flush thread with the
+default interval: 4-5%); with two workers on two cores the same change cost 21%, so there the
+flushes stay on the loop.
 
 Small groups run right on the event loop: a thread would cost more than the work, because every
 hand-over of the GIL between it and the loop can stall either side for the switch interval.
@@ -39,6 +47,7 @@ import logging
 import os
 import queue
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -53,6 +62,7 @@ LOCK_RETRY_DELAY = 0.0005
 CHECKPOINT_EVERY = 1.0  # seconds between checkpoints while there are writes
 FLUSH_INLINE_BELOW = 0.001  # seconds: a WAL flush that usually takes less runs on the loop
 FLUSH_AVERAGING = 0.2  # weight of the latest flush in the running average of their durations
+SPARE_CORE_SWITCH_INTERVAL = 0.0005  # seconds: how long the flush thread may wait for the GIL
 Item = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]", int]
 
 
@@ -63,8 +73,10 @@ class Writer:
         lock_path: str,
         merge: Callable[[sqlite3.Connection, list[Any]], list[Any]] | None = None,
         wal_path: str | None = None,
+        flush_on_loop: bool = True,
     ) -> None:
         self._connect = connect
+        self._flush_on_loop = flush_on_loop  # quick flushes of small groups may run on the loop
         # With a WAL path, COMMIT itself does not fsync (synchronous=NORMAL) and the writer
         # fsyncs the WAL on a thread before answering: as durable as synchronous=FULL, but the
         # event loop keeps serving while the disk flushes, and one fsync covers every commit
@@ -97,6 +109,8 @@ class Writer:
         if self._wal_path is not None:
             self._wal_fd = os.open(self._wal_path, os.O_RDWR | os.O_CREAT, 0o600)
             self._syncer = _Flusher(self._wal_fd, self._timed)
+            if not self._flush_on_loop:
+                sys.setswitchinterval(min(sys.getswitchinterval(), SPARE_CORE_SWITCH_INTERVAL))
 
     def stop(self) -> None:
         if self._checkpoint_timer is not None:
@@ -225,7 +239,12 @@ class Writer:
         if self._syncer is None or self._wal_fd is None or not any(ok for _f, ok, _v in results):
             _resolve(results)
             return
-        if light and not self._syncing and self.flush_seconds < FLUSH_INLINE_BELOW:
+        if (
+            light
+            and self._flush_on_loop
+            and not self._syncing
+            and self.flush_seconds < FLUSH_INLINE_BELOW
+        ):
             _resolve(_unless_failed(self._flush_wal(), results))
             return
         self._unsynced += results

@@ -228,10 +228,11 @@ def _path_of(url: str) -> str:
 class SQLiteStore(Store):
     exclusive_dispatch = True
 
-    def __init__(self, url: str, *, synchronous: str = "FULL") -> None:
+    def __init__(self, url: str, *, synchronous: str = "FULL", flush_on_loop: bool = True) -> None:
         self.path = _path_of(url)
         self._engine_lock: int | None = None
         self.synchronous = synchronous
+        self.flush_on_loop = flush_on_loop  # see _sqlite_writer: False where a core is spare
         self._reader: sqlite3.Connection | None = None
         self._writer: Writer | None = None
         self._recent = RecentMessages()
@@ -258,7 +259,13 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open {self.path}: {exc}") from exc
         wal = self.path + "-wal" if self.synchronous.upper() == "FULL" else None
-        self._writer = Writer(self._connect, self.path + ".lock", merge=accept_many, wal_path=wal)
+        self._writer = Writer(
+            self._connect,
+            self.path + ".lock",
+            merge=accept_many,
+            wal_path=wal,
+            flush_on_loop=self.flush_on_loop,
+        )
         self._writer.start()
 
     async def lock_engine(self) -> None:

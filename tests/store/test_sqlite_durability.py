@@ -7,15 +7,19 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from smsgate.store import _sqlite_writer
+from smsgate.config import Config
+from smsgate.store import _sqlite_writer, open_store
 from smsgate.store.base import Store, StoreUnavailable
+from smsgate.store.sqlite import SQLiteStore
 from tests.store.helpers import make_account, message
 
 
@@ -87,6 +91,59 @@ async def test_a_quick_flush_runs_on_the_loop_before_the_answer(
     outcomes = await asyncio.wait_for(pending, 5)
     assert [o.kind for o in outcomes] == ["new"]
     assert seen == [(threading.current_thread().name, False)]  # this loop's thread, then answer
+
+
+@pytest.fixture
+def switch_interval() -> Iterator[float]:
+    """The interpreter's switch interval, restored after the test (it is process-wide)."""
+    before = sys.getswitchinterval()
+    try:
+        yield before
+    finally:
+        sys.setswitchinterval(before)
+
+
+async def test_with_a_spare_core_quick_flushes_run_on_the_flush_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, switch_interval: float
+) -> None:
+    sys.setswitchinterval(0.005)  # Python's default
+    store = SQLiteStore(f"sqlite:///{tmp_path}/d.db", flush_on_loop=False)
+    await store.open()
+    try:
+        await store.migrate()
+        # the flush thread gets the GIL back within half a millisecond, not five
+        assert sys.getswitchinterval() == pytest.approx(0.0005)
+        account = await make_account(store)
+        real_flush = os.fdatasync
+        seen: list[tuple[str, bool]] = []  # (thread, was the answer out already)
+        pending: asyncio.Future[Any] | None = None
+
+        def watched_flush(fd: int) -> None:
+            assert pending is not None
+            seen.append((threading.current_thread().name, pending.done()))
+            real_flush(fd)
+
+        monkeypatch.setattr(_sqlite_writer.os, "fdatasync", watched_flush)
+        for _ in range(3):  # quick flushes all: still not on the loop
+            pending = asyncio.ensure_future(store.accept(account.id, [message(account.id)]))
+            [outcome] = await asyncio.wait_for(pending, 5)
+            assert outcome.kind == "new"
+        assert seen == [("smsgate-fsync", False)] * 3
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    ("workers", "cores", "on_loop"), [(1, 2, False), (0, 2, True), (2, 2, True), (2, 4, False)]
+)
+def test_flushes_leave_the_loop_where_a_core_is_spare(
+    monkeypatch: pytest.MonkeyPatch, workers: int, cores: int, on_loop: bool
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    options = Config(workers=workers).store_options()
+    assert options["flush_on_loop"] is on_loop
+    store = open_store("sqlite:///unused.db", **options)
+    assert isinstance(store, SQLiteStore) and store.flush_on_loop is on_loop
 
 
 async def test_slow_flushes_move_to_the_flush_thread_and_come_back(
