@@ -45,6 +45,7 @@ def new_id() -> str:
 
 
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
+_COUNTER = [f"{c:03x}-" for c in range(0x1000)]  # formatted once: ':03x' per id cost ~40% of it
 _head_ms = -1
 _head = ""
 
@@ -66,7 +67,7 @@ def new_ids(n: int) -> list[str]:
     if ms > _last_ms:
         _last_ms, _counter = ms, -1
     rand = _random(8 * n).hex()  # 16 hex digits per id
-    last_ms, counter, variant = _last_ms, _counter, _VARIANT
+    last_ms, counter, variant, counters = _last_ms, _counter, _VARIANT, _COUNTER
     head = _head_of(last_ms)
     out = []
     for k in range(0, 16 * n, 16):
@@ -75,7 +76,7 @@ def new_ids(n: int) -> list[str]:
             last_ms, counter = last_ms + 1, 0
             head = _head_of(last_ms)
         out.append(
-            f"{head}{counter:03x}-{variant[rand[k]]}{rand[k + 1 : k + 4]}-{rand[k + 4 : k + 16]}"
+            f"{head}{counters[counter]}{variant[rand[k]]}{rand[k + 1 : k + 4]}-{rand[k + 4 : k + 16]}"
         )
     _last_ms, _counter = last_ms, counter
     return out

@@ -16,9 +16,14 @@ def normalize(raw: str | int, *, trunk_8_to_7: bool = False) -> str:
     prefix. With `trunk_8_to_7`, an 11-digit number starting with the RU/KZ trunk prefix 8 is
     read as +7 (the form Russian and Kazakh clients often send).
     """
-    if type(raw) is str and raw[:1] == "+" and raw[1:].isdigit() and raw.isascii():
-        digits = raw[1:]  # the common case, without the general clean-up below
-        if digits[0] != "0" and MIN_DIGITS <= len(digits) <= MAX_DIGITS:
+    if type(raw) is str and raw[:1] == "+":  # the common case, without the clean-up below
+        digits = raw[1:]
+        if (
+            digits.isdigit()
+            and digits.isascii()
+            and digits[0] != "0"
+            and MIN_DIGITS <= len(digits) <= MAX_DIGITS
+        ):
             return digits
     if isinstance(raw, bool):
         raise GatewayError(ErrorCode.INVALID_PHONE, "phone number must be digits")

@@ -255,3 +255,10 @@ def test_shape_is_segment_without_the_parts() -> None:
     for text in texts:
         s = segment(text)
         assert shape(text) == (s.encoding, s.count), (len(text), text[:8])
+
+
+def test_is_gsm7_agrees_with_the_tables_for_every_character() -> None:
+    chars = [chr(c) for c in [*range(0xD800), *range(0xE000, 0x10000), 0x1F600, 0x20000]]
+    assert [c for c in chars if is_gsm7(c)] == [c for c in chars if c in BASIC + EXTENSION]
+    assert is_gsm7("Dear client 1, [your] order €5 ships\n") and not is_gsm7("ok `tick`")
+    assert is_gsm7("") and not is_gsm7("Привет") and not is_gsm7("smile 😀")
