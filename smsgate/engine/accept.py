@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -76,12 +76,18 @@ class Acceptor:
             else None
         )
         job_id = batch.id if batch else None
-        outcomes: list[Outcome | None] = [None] * len(items)
-        valid = []
-        positions = []
         built = build_messages(
             account, dialect, items, now, limits, trunk_8_to_7=trunk_8_to_7, job_id=job_id
         )
+        if not any([isinstance(m, GatewayError) for m in built]):
+            # The usual request, every recipient valid: the outcomes are the store's, in order,
+            # without the bookkeeping below (three passes over a 50,000-recipient request).
+            valid_all = cast(list[Message], built)
+            stored = await self.store.accept(account.id, valid_all, job=batch, atomic=atomic)
+            return stored, batch if self._after(dialect, stored, now) else None
+        outcomes: list[Outcome | None] = [None] * len(items)
+        valid = []
+        positions = []
         for i, message in enumerate(built):
             if isinstance(message, GatewayError):
                 outcomes[i] = Outcome("error", error=message)

@@ -84,7 +84,10 @@ def test_schedule_checks() -> None:
 
 @pytest.mark.parametrize(
     "template",
-    ["%a%%b%", "%a%b%", "%%a%%", "x%a-b%y%c_1%z", "%a% %a% %unknown% 50% %", "no vars", "%", ""],
+    [
+        *("%a%%b%", "%a%b%", "%%a%%", "x%a-b%y%c_1%z", "%a% %a% %unknown% 50% %"),
+        *("Dear %a%!", "Dear %b%!", "%c_1%", "Dear %unknown%", "no vars", "%", ""),
+    ],
 )
 def test_render_agrees_with_one_substitution_per_match(template: str) -> None:
     """The parsed-once template fills in exactly what re.sub over the text would."""
