@@ -72,13 +72,14 @@ async def test_a_failed_flush_is_an_error_not_an_answer(
         monkeypatch.undo()
 
 
-async def test_a_quick_flush_runs_on_the_loop_before_the_answer(
-    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store = sqlite_store
+async def watched_flushes(
+    store: Store, monkeypatch: pytest.MonkeyPatch, sends: int
+) -> list[tuple[str, bool]]:
+    """Make `sends` single accepts, one after another; for each WAL flush, its thread and
+    whether the accept had been answered already."""
     account = await make_account(store)
     real_flush = os.fdatasync
-    seen: list[tuple[str, bool]] = []  # (thread, was the answer out already)
+    seen: list[tuple[str, bool]] = []
     pending: asyncio.Future[Any] | None = None
 
     def watched_flush(fd: int) -> None:
@@ -87,9 +88,17 @@ async def test_a_quick_flush_runs_on_the_loop_before_the_answer(
         real_flush(fd)
 
     monkeypatch.setattr(_sqlite_writer.os, "fdatasync", watched_flush)
-    pending = asyncio.ensure_future(store.accept(account.id, [message(account.id)]))
-    outcomes = await asyncio.wait_for(pending, 5)
-    assert [o.kind for o in outcomes] == ["new"]
+    for _ in range(sends):
+        pending = asyncio.ensure_future(store.accept(account.id, [message(account.id)]))
+        [outcome] = await asyncio.wait_for(pending, 5)
+        assert outcome.kind == "new"
+    return seen
+
+
+async def test_a_quick_flush_runs_on_the_loop_before_the_answer(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = await watched_flushes(sqlite_store, monkeypatch, 1)
     assert seen == [(threading.current_thread().name, False)]  # this loop's thread, then answer
 
 
@@ -113,22 +122,8 @@ async def test_with_a_spare_core_quick_flushes_run_on_the_flush_thread(
         await store.migrate()
         # the flush thread gets the GIL back within half a millisecond, not five
         assert sys.getswitchinterval() == pytest.approx(0.0005)
-        account = await make_account(store)
-        real_flush = os.fdatasync
-        seen: list[tuple[str, bool]] = []  # (thread, was the answer out already)
-        pending: asyncio.Future[Any] | None = None
-
-        def watched_flush(fd: int) -> None:
-            assert pending is not None
-            seen.append((threading.current_thread().name, pending.done()))
-            real_flush(fd)
-
-        monkeypatch.setattr(_sqlite_writer.os, "fdatasync", watched_flush)
-        for _ in range(3):  # quick flushes all: still not on the loop
-            pending = asyncio.ensure_future(store.accept(account.id, [message(account.id)]))
-            [outcome] = await asyncio.wait_for(pending, 5)
-            assert outcome.kind == "new"
-        assert seen == [("smsgate-fsync", False)] * 3
+        seen = await watched_flushes(store, monkeypatch, 3)
+        assert seen == [("smsgate-fsync", False)] * 3  # quick flushes all: still not on the loop
     finally:
         await store.close()
 
