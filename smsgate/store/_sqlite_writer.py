@@ -62,6 +62,7 @@ LOCK_RETRY_DELAY = 0.0005
 CHECKPOINT_EVERY = 1.0  # seconds between checkpoints while there are writes
 FLUSH_INLINE_BELOW = 0.001  # seconds: a WAL flush that usually takes less runs on the loop
 FLUSH_AVERAGING = 0.2  # weight of the latest flush in the running average of their durations
+WRITER_CACHE_KIB = 64 * 1024  # the writer connection's page cache (allocated as pages are used)
 SPARE_CORE_SWITCH_INTERVAL = 0.0005  # seconds: how long the flush thread may wait for the GIL
 Item = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]", int]
 
@@ -104,6 +105,10 @@ class Writer:
     def start(self) -> None:
         self._conn = self._connect()
         self._conn.execute("PRAGMA wal_autocheckpoint=0")  # ours run off the loop
+        # A bulk transaction's pages stay in memory until its commit. With SQLite's default
+        # cache (2 MiB) a 50,000-message insert spilled pages to the WAL and read them back
+        # mid-transaction: 24,000 writes and 6,900 reads a bulk against 14,500 and 3,500.
+        self._conn.execute(f"PRAGMA cache_size={-WRITER_CACHE_KIB}")
         self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="smsgate-writer")
         if self._wal_path is not None:
