@@ -1254,8 +1254,9 @@ def _accept_fresh(conn: sqlite3.Connection, op: AcceptOp) -> list[Outcome] | Non
 
     The unique index checks each reference as its row goes in anyway: when every row went
     in, none was stored before, and looking 50,000 of them up first (~45 ms) was wasted.
-    Anything else (a stored reference, a stop list, too little balance) is undone, and None
-    leaves the request to accept_many's general path, which says what became of each.
+    A stored reference undoes the insert; a stop list, a repeat inside the request or too
+    little balance is not tried. Then None leaves the request to accept_many's general path,
+    which says what became of each message.
     """
     account_id = op.account_id
     if not _all_fresh(op, {}, set()) or _has_stoplist(conn, [account_id]):
