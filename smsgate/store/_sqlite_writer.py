@@ -22,8 +22,9 @@ there the flush thread's syscall runs beside the loop rather than in its way. Th
 needs the GIL back to answer, and waits for it up to the interpreter's switch interval while
 the loop runs Python: 5 ms by default, which held every answer of a group back. Such a process
 shortens it to SPARE_CORE_SWITCH_INTERVAL. In alternated runs of bench/http_bench with one
-worker (five and six pairs), durable single sends rose 10-11% (the flush thread with the
-default interval: 4-5%); with two workers on two cores the same change cost 21%, so there the
+worker, durable single sends rose 10-11% in two series (four and six pairs; the flush thread
+with the default interval: 4-5%) and 4.5% in a third (the pairwise median of eight), at 10-15%
+more CPU per send; with two workers on two cores the same change cost 21%, so there the
 flushes stay on the loop.
 
 Small groups run right on the event loop: a thread would cost more than the work, because every
