@@ -240,10 +240,10 @@ class SmppConnector(Connector):
         while not self._stopping:
             session: ClientSession | None = None
             try:
-                _, link = await asyncio.wait_for(
-                    loop.create_connection(lambda: ClientSession(self, mode), cfg.host, cfg.port),
-                    cfg.response_timeout,
-                )
+                async with asyncio.timeout(cfg.response_timeout):
+                    _, link = await loop.create_connection(
+                        lambda: ClientSession(self, mode), cfg.host, cfg.port
+                    )
                 session = link
                 bind_cls = {"trx": BindTransceiver, "tx": BindTransmitter, "rx": BindReceiver}[mode]
                 resp = await link.call(

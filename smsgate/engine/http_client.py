@@ -234,16 +234,14 @@ class HttpClient:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         context = self._tls() if scheme == "https" else None
-        _, conn = await asyncio.wait_for(
-            loop.create_connection(
+        async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+            _, conn = await loop.create_connection(
                 lambda: _Connection(self.max_body),
                 host,
                 port,
                 ssl=context,
                 server_hostname=host if context is not None else None,
-            ),
-            max(0.0, deadline - time.monotonic()),
-        )
+            )
         return conn
 
     async def _exchange(

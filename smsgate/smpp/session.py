@@ -113,7 +113,8 @@ class Session(asyncio.Protocol):
         """Polite close: unbind, wait briefly for unbind_resp, close."""
         if self.is_open:
             try:
-                await asyncio.wait_for(self.send_request(Unbind()), timeout)
+                async with asyncio.timeout(timeout):
+                    await self.send_request(Unbind())
             except (TimeoutError, ConnectionError, ResponseTimeout):
                 pass
         self.close()

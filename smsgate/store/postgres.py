@@ -281,7 +281,8 @@ class PostgresStore(Store):
         if self._pool is not None:
             pool, self._pool = self._pool, None
             try:
-                await asyncio.wait_for(pool.close(), 10.0)
+                async with asyncio.timeout(10.0):
+                    await pool.close()
             except _UNAVAILABLE:
                 pool.terminate()
 
@@ -385,8 +386,7 @@ class PostgresStore(Store):
                 self._listening.set()
                 delay = 0.5
                 while not conn.is_closed():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), 10.0)
+                    await wait_set(lost, 10.0)
                     if not conn.is_closed():  # a half-open TCP connection shows here
                         await conn.fetchval("SELECT 1", timeout=10.0)
             except (*_UNAVAILABLE, asyncpg.PostgresError) as exc:
@@ -394,7 +394,8 @@ class PostgresStore(Store):
             finally:
                 if conn is not None and not conn.is_closed():
                     try:
-                        await asyncio.wait_for(conn.close(), 2.0)
+                        async with asyncio.timeout(2.0):
+                            await conn.close()
                     except (*_UNAVAILABLE, asyncpg.PostgresError):
                         conn.terminate()
             await asyncio.sleep(delay)
