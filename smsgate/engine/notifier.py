@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 import aiohttp
 import msgspec
@@ -78,6 +78,7 @@ class Notifier:
         self._done: list[int] = []  # accepted by the client, to be marked done in one write
         self._done_timer: asyncio.TimerHandle | None = None
         self._writes: set[asyncio.Task[None]] = set()
+        self._turns = _Turns()
 
     async def run(self) -> None:
         if self.store.exclusive_dispatch:  # the only notifier: leases of a dead one are void
@@ -161,8 +162,10 @@ class Notifier:
         try:
             notices = [_decode_notice(i.payload) for i in items]
             request = policy.render(notices, url, account)
+            messages = [n.message.id for n in notices if n.message is not None]
             try:
-                status, body = await self.send(request)
+                async with self._turns.turn(messages):
+                    status, body = await self.send(request)
                 verdict = policy.verdict(status, body)
                 error = f"HTTP {status}"
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
@@ -226,3 +229,51 @@ class Notifier:
 def _host(url: str) -> str:
     """For logs: never the query string, which may carry secrets."""
     return url.split("?", 1)[0]
+
+
+class _Turns:
+    """A message's callbacks go out one after another, in the order they were claimed (the
+    order of its events): a request carrying a message whose earlier callback is still in
+    flight waits for that one's answer first. Otherwise a "submitted" and a "delivered" claimed
+    together went out at once, and a client that keeps the latest status it was told could
+    end on "submitted". A callback that fails and is retried later gives up its place.
+    """
+
+    def __init__(self) -> None:
+        self.last: dict[str, asyncio.Future[None]] = {}  # message id -> its latest request
+
+    def turn(self, messages: Iterable[str]) -> _Turn:
+        return _Turn(self.last, set(messages))
+
+
+class _Turn:
+    """One request's turn (an async context manager: a plain class costs a third of what
+    contextlib's generator-based one does, per callback)."""
+
+    __slots__ = ("_keys", "_last", "_mine")
+
+    def __init__(self, last: dict[str, asyncio.Future[None]], keys: set[str]) -> None:
+        self._last = last
+        self._keys = keys
+        self._mine: asyncio.Future[None] | None = None
+
+    async def __aenter__(self) -> None:
+        last, keys = self._last, self._keys
+        if not keys:
+            return
+        earlier = {last[k] for k in keys if k in last}
+        mine = self._mine = asyncio.get_running_loop().create_future()
+        for key in keys:  # before any wait: requests queue up in the order they started
+            last[key] = mine
+        if earlier:
+            await asyncio.wait(earlier)  # (wait, unlike await, never cancels them)
+
+    async def __aexit__(self, *exc: object) -> None:
+        mine = self._mine
+        if mine is None:
+            return
+        mine.set_result(None)
+        last = self._last
+        for key in self._keys:
+            if last.get(key) is mine:
+                del last[key]

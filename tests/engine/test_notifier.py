@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Sequence
 
@@ -151,3 +152,36 @@ async def test_no_more_callbacks_in_flight_than_the_concurrency(
     await notifier.drain()
     assert most == 3
     assert len(await store.outbox_items(state="done")) == 10
+
+
+async def test_a_messages_callbacks_go_out_in_the_order_of_its_events(
+    store: SQLiteStore, acme: Account
+) -> None:
+    await store.update_account(acme.id, callback_urls={"native": "http://127.0.0.1:9/dr"})
+    account = await store.get_account(acme.id)
+    assert account is not None
+    one = Submission(phone="79001230000", text="hi", sender="ACME")
+    [outcome], _ = await Acceptor(store, Limits()).submit(account, "native", [one])
+    assert outcome.message is not None
+    reports = Reports(store, CallbackRouter(callback_policies(available())), lambda _: None)
+    for status in (Status.SUBMITTED, Status.DELIVERED):  # both owed when the notifier claims
+        await reports.reports([Report(message_id=outcome.message.id, status=status, at=0.0)])
+    sent: list[str] = []
+    answer_submitted = asyncio.Event()
+
+    async def held(request: CallbackRequest) -> tuple[int, bytes]:
+        status = json.loads(request.body)["status"]
+        sent.append(status)
+        if status == "submitted":  # the client is slow to answer the first one
+            await answer_submitted.wait()
+        return 200, b""
+
+    notifier = Notifier(store, callback_policies(available()), held, concurrency=4)
+    stepping = asyncio.create_task(notifier.step())
+    await asyncio.sleep(0.1)
+    assert sent == ["submitted"]  # "delivered" waits for the client's answer to "submitted"
+    answer_submitted.set()
+    await stepping
+    await notifier.drain()
+    assert sent == ["submitted", "delivered"]
+    assert len(await store.outbox_items(state="done")) == 2
