@@ -78,7 +78,7 @@ class Notifier:
         self._done: list[int] = []  # accepted by the client, to be marked done in one write
         self._done_timer: asyncio.TimerHandle | None = None
         self._writes: set[asyncio.Task[None]] = set()
-        self._turns = _Turns()
+        self._in_flight: dict[str, asyncio.Future[None]] = {}  # message id -> its latest request
 
     async def run(self) -> None:
         if self.store.exclusive_dispatch:  # the only notifier: leases of a dead one are void
@@ -164,7 +164,7 @@ class Notifier:
             request = policy.render(notices, url, account)
             messages = [n.message.id for n in notices if n.message is not None]
             try:
-                async with self._turns.turn(messages):
+                async with _Turn(self._in_flight, messages):
                     status, body = await self.send(request)
                 verdict = policy.verdict(status, body)
                 error = f"HTTP {status}"
@@ -231,30 +231,22 @@ def _host(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-class _Turns:
+class _Turn:
     """A message's callbacks go out one after another, in the order they were claimed (the
     order of its events): a request carrying a message whose earlier callback is still in
     flight waits for that one's answer first. Otherwise a "submitted" and a "delivered" claimed
     together went out at once, and a client that keeps the latest status it was told could
     end on "submitted". A callback that fails and is retried later gives up its place.
+
+    One request's turn, as an async context manager: a plain class costs a third of what
+    contextlib's generator-based one does, per callback.
     """
-
-    def __init__(self) -> None:
-        self.last: dict[str, asyncio.Future[None]] = {}  # message id -> its latest request
-
-    def turn(self, messages: Iterable[str]) -> _Turn:
-        return _Turn(self.last, set(messages))
-
-
-class _Turn:
-    """One request's turn (an async context manager: a plain class costs a third of what
-    contextlib's generator-based one does, per callback)."""
 
     __slots__ = ("_keys", "_last", "_mine")
 
-    def __init__(self, last: dict[str, asyncio.Future[None]], keys: set[str]) -> None:
-        self._last = last
-        self._keys = keys
+    def __init__(self, last: dict[str, asyncio.Future[None]], messages: Iterable[str]) -> None:
+        self._last = last  # message id -> the future of its latest request
+        self._keys = set(messages)
         self._mine: asyncio.Future[None] | None = None
 
     async def __aenter__(self) -> None:
@@ -262,18 +254,24 @@ class _Turn:
         if not keys:
             return
         earlier = {last[k] for k in keys if k in last}
-        mine = self._mine = asyncio.get_running_loop().create_future()
+        self._mine = asyncio.get_running_loop().create_future()
         for key in keys:  # before any wait: requests queue up in the order they started
-            last[key] = mine
+            last[key] = self._mine
         if earlier:
-            await asyncio.wait(earlier)  # (wait, unlike await, never cancels them)
+            try:
+                await asyncio.wait(earlier)  # (wait, unlike await, never cancels them)
+            except BaseException:  # cancelled in line: __aexit__ will not run, let others on
+                self._release()
+                raise
 
     async def __aexit__(self, *exc: object) -> None:
+        self._release()
+
+    def _release(self) -> None:
         mine = self._mine
-        if mine is None:
+        if mine is None or mine.done():
             return
         mine.set_result(None)
-        last = self._last
         for key in self._keys:
-            if last.get(key) is mine:
-                del last[key]
+            if self._last.get(key) is mine:
+                del self._last[key]

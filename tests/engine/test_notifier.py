@@ -16,7 +16,7 @@ from smsgate.dialects import available
 from smsgate.dialects.base import CallbackRequest
 from smsgate.engine import notifier as notifier_module
 from smsgate.engine.accept import Acceptor
-from smsgate.engine.notifier import Notifier
+from smsgate.engine.notifier import Notifier, _Turn
 from smsgate.engine.reports import Reports
 from smsgate.engine.routing import CallbackRouter
 from smsgate.engine.runtime import callback_policies
@@ -185,3 +185,23 @@ async def test_a_messages_callbacks_go_out_in_the_order_of_its_events(
     await notifier.drain()
     assert sent == ["submitted", "delivered"]
     assert len(await store.outbox_items(state="done")) == 2
+
+
+async def test_a_callback_cancelled_in_line_does_not_hold_up_the_next() -> None:
+    in_flight: dict[str, asyncio.Future[None]] = {}
+    first = _Turn(in_flight, ["m1"])
+    await first.__aenter__()  # the first callback of m1, being sent
+
+    async def second() -> None:
+        async with _Turn(in_flight, ["m1"]):  # waits for the first
+            raise AssertionError("not reached: cancelled while waiting")
+
+    waiting = asyncio.create_task(second())
+    await asyncio.sleep(0.01)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await first.__aexit__(None, None, None)
+    async with asyncio.timeout(1.0), _Turn(in_flight, ["m1"]):  # the third goes out
+        pass
+    assert in_flight == {}
