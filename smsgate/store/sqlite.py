@@ -1266,18 +1266,16 @@ def _accept_fresh(conn: sqlite3.Connection, op: AcceptOp) -> list[Outcome] | Non
     if cost and (row is None or cost > row[0]):
         return None
     conn.execute("SAVEPOINT fresh")
+    inserted = -1
     try:
         inserted = _insert_messages(conn, op.messages, skip_known_refs=True)
-    except BaseException:
-        conn.execute("ROLLBACK TO fresh")
+    finally:
+        if inserted != len(op.messages):  # it failed, or some reference was stored before
+            conn.execute("ROLLBACK TO fresh")
         conn.execute("RELEASE fresh")
-        raise
-    if inserted != len(op.messages):  # some reference was stored before
-        conn.execute("ROLLBACK TO fresh")
-        conn.execute("RELEASE fresh")
+    if inserted != len(op.messages):
         _unnumber(op.messages)
         return None
-    conn.execute("RELEASE fresh")
     if cost:
         conn.execute("UPDATE accounts SET balance = balance - ? WHERE id = ?", (cost, account_id))
     if op.job is not None:
