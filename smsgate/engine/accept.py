@@ -13,7 +13,8 @@ from ..core.ids import new_id
 from ..core.models import Account, Job, Message, Submission
 from ..core.status import Status
 from ..core.validate import Limits, build_message, build_messages
-from ..store.base import Outcome, Store
+from ..store.base import Outcome, Refusal, Store
+from ..store.rules import AcceptRequest, needs_store, without_store
 from . import metrics
 
 
@@ -81,42 +82,31 @@ class Acceptor:
         )
         if not any([isinstance(m, GatewayError) for m in built]):
             # The usual request, every recipient valid: the outcomes are the store's, in order,
-            # without the bookkeeping below (three passes over a 50,000-recipient request).
+            # without looking at each recipient again.
             valid_all = cast(list[Message], built)
             stored = await self.store.accept(account.id, valid_all, job=batch, atomic=atomic)
             return stored, batch if self._after(dialect, stored, now) else None
-        outcomes: list[Outcome | None] = [None] * len(items)
-        valid = []
-        positions = []
-        for i, message in enumerate(built):
-            if isinstance(message, GatewayError):
-                outcomes[i] = Outcome("error", error=message)
-                if atomic:
-                    break
-                if keep_rejected:
-                    valid.append(_held_back(account, dialect, items[i], now, job_id))
-                    positions.append(i)
+        accepted: list[Message | Refusal] = []
+        for item, built_one in zip(items, built, strict=True):
+            if isinstance(built_one, GatewayError):
+                held = _held_back(account, dialect, item, now, job_id) if keep_rejected else None
+                accepted.append(_refusal(built_one, dialect, item, held))
             else:
-                valid.append(message)
-                positions.append(i)
-        if atomic and any(o is not None for o in outcomes):
-            return [o for o in outcomes if o is not None], None
-        kept = 0
-        if valid:
-            stored = await self.store.accept(account.id, valid, job=batch, atomic=atomic)
-            for i, outcome in zip(positions, stored, strict=True):
-                refusal = outcomes[i]
-                if refusal is not None and refusal.error is not None:
-                    if outcome.kind == "new":
-                        kept += 1
-                        outcomes[i] = Outcome("error", message=outcome.message, error=refusal.error)
-                    elif outcome.kind == "duplicate":
-                        outcomes[i] = outcome
-                else:
-                    outcomes[i] = outcome
-        final = [o for o in outcomes if o is not None]
-        new = self._after(dialect, final, now)
-        return final, batch if new or kept else None
+                accepted.append(built_one)
+        request = AcceptRequest(account.id, accepted, batch, atomic)
+        outcomes = await self._accept(request)
+        new = self._after(dialect, outcomes, now)
+        stored_refused = any(o.kind == "error" and o.message is not None for o in outcomes)
+        return outcomes, batch if new or stored_refused else None
+
+    async def _accept(self, request: AcceptRequest) -> list[Outcome]:
+        """Through the store, unless no item can be stored or be a duplicate (a request of
+        refusals without client references: the rules answer it without I/O)."""
+        if needs_store(request):
+            return await self.store.accept(
+                request.account_id, request.items, job=request.job, atomic=request.atomic
+            )
+        return without_store(request)
 
     async def _submit_one(
         self,
@@ -132,7 +122,8 @@ class Acceptor:
         try:
             message = build_message(account, dialect, item, now, limits, trunk_8_to_7=trunk_8_to_7)
         except GatewayError as exc:
-            outcome = Outcome("error", error=exc)
+            refused = AcceptRequest(account.id, [_refusal(exc, dialect, item)])
+            outcome = (await self._accept(refused))[0]
         else:
             outcome = (await self.store.accept(account.id, [message]))[0]
         self._after(dialect, [outcome], now)
@@ -157,6 +148,12 @@ class Acceptor:
         if rejected:
             metrics.REFUSED.labels(dialect).inc(rejected)
         return new
+
+
+def _refusal(
+    error: GatewayError, dialect: str, item: Submission, held: Message | None = None
+) -> Refusal:
+    return Refusal(error=error, dialect=dialect, client_ref=item.client_ref, held=held)
 
 
 HELD_BACK = 3600.0  # a kept rejection is recorded at once; this only bounds a crash in between

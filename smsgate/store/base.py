@@ -35,6 +35,21 @@ class Outcome(msgspec.Struct):
     error: GatewayError | None = None
 
 
+class Refusal(msgspec.Struct, kw_only=True):
+    """A recipient refused before the store (validation). It still goes to the store: a client
+    reference stored before wins over the refusal (rule 1).
+
+    `held`: the recipient as a message to store anyway (unpriced and held back), for dialects
+    that report their batches' bad recipients as rejected messages; its outcome is then an
+    error that carries the stored message.
+    """
+
+    error: GatewayError
+    dialect: str
+    client_ref: str | None = None
+    held: Message | None = None
+
+
 class OutboxItem(msgspec.Struct, kw_only=True):
     id: int
     event_id: str
@@ -163,18 +178,17 @@ class Store(abc.ABC):
     async def accept(
         self,
         account_id: int,
-        messages: Sequence[Message],
+        items: Sequence[Message | Refusal],
         *,
         job: Job | None = None,
         atomic: bool = False,
     ) -> list[Outcome]:
-        """Store new messages in one transaction, shared with concurrent callers.
+        """Store new messages in one transaction, shared with concurrent callers; an outcome
+        per item, in order, as `rules.plan_accept` decides (duplicates, refusals, stop list,
+        balance, atomic: the precedence in rules.py's docstring).
 
-        Per message: a repeated client_ref returns the stored message ('duplicate'); a
-        stop-listed phone is an error. The total price of the new ones is debited at once
-        and never below zero (INSUFFICIENT_BALANCE fails them all). With `atomic`, any
-        error stores nothing. A 'new' outcome's message carries its seq; it may be the given
-        Message itself, numbered in place (SQLite does so: no copy per message in a bulk).
+        A 'new' outcome's message carries its seq; it is the given Message itself, numbered
+        in place (no copy per message in a bulk).
         """
 
     # Reads for the APIs --------------------------------------------------------------------

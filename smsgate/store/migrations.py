@@ -15,7 +15,7 @@ def migrations(backend: str) -> list[tuple[int, str]]:
     folder = resources.files("smsgate.store").joinpath("sql", backend)
     found = []
     for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
+        if entry.name.endswith(".sql") and entry.name[:1].isdigit():  # not queries.sql
             found.append((int(entry.name.split("_", 1)[0]), entry.read_text(encoding="utf-8")))
     return sorted(found)
 

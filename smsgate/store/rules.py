@@ -1,0 +1,493 @@
+# rules: ready
+"""Every decision a store makes, written once: pure functions, no I/O.
+
+A backend reads a decision's inputs in as few round trips as it likes, calls the rule here and
+writes what it returns. Nothing in `sqlite.py` or `postgres.py` decides.
+
+**Accept.** For each recipient of a request, the first rule that applies decides (docs/native.md,
+"Precedence", says the same for clients):
+
+1. *Duplicate.* A client reference already stored for the account and dialect answers with the
+   stored message, whatever else the request says now (its phone stop-listed since, its sender
+   removed, its fields invalid, the balance empty): a retried request never turns a sent message
+   into a refusal. A reference repeated inside one request shares the fate of its first
+   occurrence (the message it became, or its error).
+2. *Validity.* The recipient's own fields (phone, text, sender, schedule, validity, segments),
+   checked before the store by core.validate: a `Refusal` with its own error.
+3. *Stop list.* The phone is on the account's or the global (account 0) stop list.
+4. *Balance.* The price of all the request's new messages exceeds the balance: every one of
+   them is refused, never only some.
+5. *Atomic.* With `atomic`, any error above refuses the whole request: nothing is stored or
+   charged; refused recipients keep their own error, all others get "batch refused".
+
+Requests that commit together are decided in arrival order, each against what the earlier ones
+stored. **Reports** move a message only along `core.status.can_transition`; **cancel** is allowed
+until a dispatcher holds the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from operator import attrgetter
+from typing import NamedTuple
+
+import msgspec
+
+from ..core.errors import ErrorCode, GatewayError
+from ..core.models import Job, Message, MoMessage, Notice, Report, StatusEvent
+from ..core.status import CANCELLABLE, FINAL, Status, can_transition
+from .base import CallbackRoute, Outcome, Refusal
+
+_replace = msgspec.structs.replace
+_notice_encode = msgspec.json.Encoder().encode
+_dialect_of = attrgetter("dialect")
+_client_ref_of = attrgetter("client_ref")
+_phone_of = attrgetter("phone")
+_price_of = attrgetter("price")
+
+RefKey = tuple[int, str, str]  # account, dialect, client reference
+
+
+Item = Message | Refusal  # what Store.accept takes
+
+
+class AcceptRequest:
+    """One accept call: an account's items, its job (stored with its first new message) and
+    whether one refusal refuses them all."""
+
+    __slots__ = ("account_id", "atomic", "items", "job")
+
+    def __init__(
+        self, account_id: int, items: Sequence[Item], job: Job | None = None, atomic: bool = False
+    ) -> None:
+        self.account_id = account_id
+        self.items = items
+        self.job = job
+        self.atomic = atomic
+
+
+class Lookups(NamedTuple):
+    """What a backend reads before planning an accept."""
+
+    refs: dict[tuple[int, str], set[str]]  # (account, dialect) -> client references
+    phones: set[str]  # for the stop list
+    accounts: list[int]  # whose balances (and stop lists, with the global list 0)
+
+
+class Known(NamedTuple):
+    """What the store holds, as read for `lookups`."""
+
+    stored: Mapping[RefKey, Message]  # messages stored before, by reference
+    stopped: Collection[tuple[int, str]]  # (account or 0, phone) on a stop list
+    balances: Mapping[int, int]
+
+
+def lookups(requests: Sequence[AcceptRequest]) -> Lookups:
+    refs: dict[tuple[int, str], set[str]] = {}
+    phones: set[str] = set()
+    for req in requests:
+        items = req.items
+        dialects = set(map(_dialect_of, items))
+        if len(dialects) == 1:  # the usual request: its references gathered at C speed
+            wanted = refs.setdefault((req.account_id, dialects.pop()), set())
+            wanted.update(map(_client_ref_of, items))
+        else:
+            for item in items:
+                refs.setdefault((req.account_id, item.dialect), set()).add(item.client_ref)  # type: ignore[arg-type]
+        if _only_messages(items):
+            phones.update(map(_phone_of, items))
+        else:
+            phones.update(i.phone for i in items if type(i) is Message)
+    for wanted in refs.values():
+        wanted.discard(None)  # type: ignore[arg-type,unused-ignore]
+    return Lookups(refs, phones, sorted({r.account_id for r in requests}))
+
+
+def _only_messages(items: Sequence[Item]) -> bool:
+    return set(map(type, items)) == {Message}
+
+
+class AcceptPlan:
+    """What to write for a group of accept requests, and what to answer each."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[list[Outcome]] = []  # per request, in item order
+        # Messages to insert, in order. The outcomes hold these very objects: the backend
+        # numbers them in place (m.seq) as it stores them.
+        self.fresh: list[Message] = []
+        self.debits: dict[int, int] = {}  # account -> amount
+        self.jobs: list[tuple[Job, Message, Message]] = []  # with its first and last message
+
+    @property
+    def all_new(self) -> bool:
+        """Every item becomes a new message: nothing refused, repeated or stored before."""
+        return sum(map(len, self.outcomes)) == len(self.fresh) and all(
+            o.kind == "new" for outcomes in self.outcomes for o in outcomes
+        )
+
+
+def plan_accept(requests: Sequence[AcceptRequest], known: Known) -> AcceptPlan:
+    """The outcome of every item, and what to store, debit and record (see the module's rules)."""
+    plan = AcceptPlan()
+    made: dict[RefKey, Message] = {}  # references the earlier requests of this group store
+    for req in requests:
+        last = req is requests[-1]
+        if _plainly_new(req, known, made):
+            _take_all(plan, req, known, made, remember=not last)
+        else:
+            _take_some(plan, req, known, made)
+    return plan
+
+
+def needs_store(req: AcceptRequest) -> bool:
+    """Whether any item could be stored, or be a duplicate of what is stored."""
+    return any(type(i) is Message or i.client_ref is not None or i.held for i in req.items)  # type: ignore[union-attr]
+
+
+_NOTHING_KNOWN = Known({}, (), {})
+
+
+def without_store(req: AcceptRequest) -> list[Outcome]:
+    """The outcomes of a request that does not need the store (see `needs_store`)."""
+    return plan_accept([req], _NOTHING_KNOWN).outcomes[0]
+
+
+def _plainly_new(req: AcceptRequest, known: Known, made: Mapping[RefKey, Message]) -> bool:
+    """Only messages, of one dialect, none stop-listed, references neither stored nor repeated:
+    the usual request, checked without a loop in Python."""
+    items = req.items
+    if known.stopped or not items:
+        return False  # stop-listed phones: looked at one by one
+    if len(items) == 1:  # a single send, the commonest request, without the sets below
+        only = items[0]
+        ref = only.client_ref
+        return type(only) is Message and (
+            ref is None or not _seen((req.account_id, only.dialect, ref), known, made)
+        )
+    if not _only_messages(items):
+        return False
+    dialects = set(map(_dialect_of, items))
+    if len(dialects) != 1:
+        return False
+    refs = list(map(_client_ref_of, items))
+    given = len(refs) - refs.count(None)
+    unique = set(refs)
+    unique.discard(None)
+    if len(unique) != given:
+        return False
+    if not known.stored and not made:
+        return True
+    dialect = dialects.pop()
+    return not any(_seen((req.account_id, dialect, r), known, made) for r in unique)
+
+
+def _seen(key: RefKey, known: Known, made: Mapping[RefKey, Message]) -> bool:
+    return key in known.stored or key in made
+
+
+def _take_all(
+    plan: AcceptPlan, req: AcceptRequest, known: Known, made: dict[RefKey, Message], remember: bool
+) -> None:
+    """A plainly new request: all stored if the balance covers it, else all refused."""
+    messages: Sequence[Message] = req.items  # type: ignore[assignment]
+    cost = sum(map(_price_of, messages))
+    if not _affordable(plan, req.account_id, cost, known):
+        error = Outcome("error", error=insufficient_balance())
+        plan.outcomes.append([error] * len(messages))
+        return
+    plan.outcomes.append([Outcome("new", message=m) for m in messages])
+    _store(plan, req, list(messages), cost)
+    if remember:  # the last request's references are asked for by no one
+        account_id = req.account_id
+        made.update(
+            {(account_id, m.dialect, m.client_ref): m for m in messages if m.client_ref is not None}
+        )
+
+
+def _affordable(plan: AcceptPlan, account_id: int, cost: int, known: Known) -> bool:
+    balance = known.balances.get(account_id, 0) - plan.debits.get(account_id, 0)
+    return not cost or cost <= balance
+
+
+def _store(plan: AcceptPlan, req: AcceptRequest, fresh: list[Message], cost: int) -> None:
+    if not fresh:
+        return
+    plan.fresh += fresh
+    if cost:
+        plan.debits[req.account_id] = plan.debits.get(req.account_id, 0) + cost
+    if req.job is not None:
+        plan.jobs.append((req.job, fresh[0], fresh[-1]))
+
+
+def _take_some(
+    plan: AcceptPlan, req: AcceptRequest, known: Known, made: dict[RefKey, Message]
+) -> None:
+    """Item by item, in the order of the module's rules."""
+    account_id = req.account_id
+    outcomes: list[Outcome | None] = [None] * len(req.items)
+    candidates: list[int] = []  # positions of the items that would be stored
+    firsts: dict[RefKey, int] = {}  # a reference's first position in this request
+    repeats: list[tuple[int, int]] = []  # (position, its reference's first position)
+    for i, item in enumerate(req.items):
+        ref = item.client_ref
+        if ref is not None:
+            key = (account_id, item.dialect, ref)
+            found = known.stored.get(key) or made.get(key)
+            if found is not None:
+                outcomes[i] = Outcome("duplicate", message=found)
+                continue
+            if key in firsts:
+                repeats.append((i, firsts[key]))
+                continue
+            firsts[key] = i
+        outcomes[i] = _refusal(account_id, item, known.stopped)
+        if outcomes[i] is None:
+            candidates.append(i)
+    cost = sum(_stored_form(req.items[i]).price for i in candidates)
+    if not _affordable(plan, account_id, cost, known):
+        short = insufficient_balance()
+        for i in candidates:
+            item = req.items[i]
+            outcomes[i] = Outcome("error", error=item.error if type(item) is Refusal else short)
+        candidates, cost = [], 0
+    for i in candidates:
+        item = req.items[i]
+        if type(item) is Refusal:
+            outcomes[i] = Outcome("error", message=item.held, error=item.error)
+        else:
+            outcomes[i] = Outcome("new", message=item)  # type: ignore[arg-type]
+    for i, first in repeats:
+        outcomes[i] = _shared_fate(outcomes[first])
+    done: list[Outcome] = outcomes  # type: ignore[assignment]  # every position is decided
+    if req.atomic and any(o.kind == "error" for o in done):
+        refused = Outcome("error", error=batch_refused())
+        plan.outcomes.append([o if o.kind == "error" else refused for o in done])
+        return
+    plan.outcomes.append(done)
+    fresh = [_stored_form(req.items[i]) for i in candidates]
+    _store(plan, req, fresh, cost)
+    for key, i in firsts.items():
+        if done[i].message is not None and done[i].kind != "duplicate":
+            made[key] = done[i].message  # type: ignore[assignment]
+
+
+def _refusal(account_id: int, item: Item, stopped: Collection[tuple[int, str]]) -> Outcome | None:
+    """Rules 2 and 3 for an item that is not a duplicate; None: it would be stored."""
+    if type(item) is Refusal:
+        return None if item.held is not None else Outcome("error", error=item.error)
+    phone = item.phone  # type: ignore[union-attr]
+    if stopped and ((account_id, phone) in stopped or (0, phone) in stopped):
+        return Outcome("error", error=stop_listed(phone))
+    return None
+
+
+def _stored_form(item: Item) -> Message:
+    return item.held if type(item) is Refusal else item  # type: ignore[return-value]
+
+
+def _shared_fate(first: Outcome | None) -> Outcome:
+    """A reference repeated in its request: what its first occurrence became."""
+    assert first is not None
+    return Outcome("duplicate", message=first.message) if first.kind == "new" else first
+
+
+def insufficient_balance() -> GatewayError:
+    return GatewayError(ErrorCode.INSUFFICIENT_BALANCE, "insufficient balance")
+
+
+def stop_listed(phone: str) -> GatewayError:
+    return GatewayError(ErrorCode.STOP_LISTED, f"{phone} is on the stop list")
+
+
+BATCH_REFUSED = "batch refused"
+
+
+def batch_refused() -> GatewayError:
+    """A good recipient of an atomic request that another recipient's error refused."""
+    return GatewayError(ErrorCode.BAD_REQUEST, BATCH_REFUSED)
+
+
+# Reports ----------------------------------------------------------------------------------------
+
+
+class Move(msgspec.Struct):
+    """One message's change in a batch of reports, to write as one update."""
+
+    message: Message  # its state after the batch, text blanked where `blank_text`
+    from_status: Status  # the state the batch found it in (the update may check it)
+    clear_lease: bool  # it left the dispatcher's hands
+    blank_text: bool  # a confidential text is blanked (handed over, or final)
+
+
+class ReportPlan:
+    def __init__(self) -> None:
+        self.moves: dict[str, Move] = {}  # by message id
+        self.carrier_ids: list[tuple[Message, str]] = []  # same status, a carrier id learnt
+        self.refunds: dict[int, int] = {}  # account -> amount
+        # Each event with the message state it produced, in order; seq 0 until numbered.
+        self.events: list[tuple[Message, StatusEvent]] = []
+        self.scrubbed = False  # a confidential text was blanked: old pages may hold it
+
+
+def plan_reports(current: Mapping[str, Message], reports: Sequence[Report]) -> ReportPlan:
+    """Legal transitions only, in order; a repeated status changes nothing (but may bring the
+    carrier id); several moves of one message in a batch make one update and an event each."""
+    plan = ReportPlan()
+    state = dict(current)
+    for report in reports:
+        message = state.get(report.message_id)
+        if message is None:
+            continue
+        if report.status == message.status:
+            if report.carrier_id and not message.carrier_id:
+                state[message.id] = _learn_carrier_id(plan, message, report.carrier_id)
+            continue
+        if can_transition(message.status, report.status):
+            state[message.id] = _move(plan, message, report)
+    return plan
+
+
+def _learn_carrier_id(plan: ReportPlan, message: Message, carrier_id: str) -> Message:
+    known = _replace(message, carrier_id=carrier_id)
+    plan.carrier_ids.append((known, carrier_id))
+    move = plan.moves.get(message.id)
+    if move is not None:
+        move.message = _replace(move.message, carrier_id=carrier_id)
+    return known
+
+
+def _move(plan: ReportPlan, message: Message, report: Report) -> Message:
+    status = report.status
+    final = status.is_final
+    blank = final or status is Status.SUBMITTED
+    if refundable(status, message.submitted_at) and message.price:
+        plan.refunds[message.account_id] = plan.refunds.get(message.account_id, 0) + message.price
+    updated = _replace(
+        message,
+        status=status,
+        error_code=report.error_code,
+        updated_at=report.at,
+        carrier_id=report.carrier_id or message.carrier_id,
+        submitted_at=report.at if status is Status.SUBMITTED else message.submitted_at,
+        done_at=report.at if final else None,
+    )
+    if blank and message.confidential and message.text:
+        plan.scrubbed = True
+        updated = _replace(updated, text="")
+    earlier = plan.moves.get(message.id)
+    plan.moves[message.id] = Move(
+        message=updated,
+        from_status=earlier.from_status if earlier else message.status,
+        clear_lease=(earlier is not None and earlier.clear_lease) or status is not Status.QUEUED,
+        blank_text=(earlier is not None and earlier.blank_text) or blank,
+    )
+    event = StatusEvent(
+        message_id=message.id,
+        account_id=message.account_id,
+        status=status,
+        error_code=report.error_code,
+        carrier_error=report.carrier_error,
+        at=report.at,
+    )
+    plan.events.append((updated, event))
+    return updated
+
+
+def refundable(status: Status, submitted_at: float | None) -> bool:
+    """Money goes back for what we refused, cancelled or let expire before a carrier had it."""
+    return status in (Status.REJECTED, Status.CANCELLED, Status.EXPIRED) and submitted_at is None
+
+
+# From these a message only moves on (to UNKNOWN or a final status), so a remembered one decides
+# a report that cannot apply to it: it cannot apply to any later state either.
+_SETTLED = FINAL | {Status.SUBMITTED, Status.UNKNOWN}
+
+
+def decided_by(remembered: Message, report: Report) -> bool:
+    """Whether a remembered state (committed, or written earlier in the same transaction) is
+    enough to apply `report` without reading the row: it moves the message on (the update then
+    checks the row's status), or the message is settled and the report changes nothing (a
+    repeat, or a late report of an earlier step)."""
+    if remembered.status != report.status and can_transition(remembered.status, report.status):
+        return True
+    news = report.status == remembered.status and report.carrier_id and not remembered.carrier_id
+    return remembered.status in _SETTLED and not news
+
+
+# Cancel, release, balance, accounts -----------------------------------------------------------
+
+
+def cancel_report(message: Message | None, dispatched: bool, now: float) -> Report:
+    """The report that cancels `message`: allowed until a dispatcher holds it."""
+    if message is None:
+        raise GatewayError(ErrorCode.NOT_FOUND, "message not found")
+    if message.status not in CANCELLABLE or dispatched:
+        raise GatewayError(
+            ErrorCode.NOT_CANCELLABLE, f"message is {message.status.value}, not cancellable"
+        )
+    return Report(message_id=message.id, status=Status.CANCELLED, at=now)
+
+
+def released_status(not_before: float | None) -> Status:
+    """A message given back by a dispatcher waits for its time, or is due again at once."""
+    return Status.SCHEDULED if not_before else Status.QUEUED
+
+
+def adjusted_balance(balance: int | None, delta: int) -> int:
+    """The balance after adding `delta` (None: no such account); never below zero."""
+    if balance is None:
+        raise GatewayError(ErrorCode.NOT_FOUND, "no such account")
+    if balance + delta < 0:
+        raise GatewayError(ErrorCode.INSUFFICIENT_BALANCE, "balance would go below zero")
+    return balance + delta
+
+
+def name_taken(name: str) -> GatewayError:
+    return GatewayError(ErrorCode.DUPLICATE, f"account {name!r} exists")
+
+
+# Callbacks --------------------------------------------------------------------------------------
+
+# One outbox row: event id, account, dialect, kind, URL, payload, and when (due and created).
+OutboxRow = tuple[str, int, str, str, str, bytes, float]
+_NO_URLS: dict[str, str] = {}
+
+
+def snapshot(message: Message) -> Message:
+    """The message as a callback carries it: a confidential text never leaves the store."""
+    if message.confidential and message.text:
+        return _replace(message, text="")
+    return message
+
+
+def dr_callbacks(
+    events: Iterable[tuple[Message, StatusEvent]],
+    urls: Mapping[int, dict[str, str]],
+    route: CallbackRoute,
+) -> list[OutboxRow]:
+    """The callbacks numbered events fall due for (by `route`, from the accounts' URLs)."""
+    rows: list[OutboxRow] = []
+    for message, event in events:
+        targets = route(message, event, urls.get(event.account_id, _NO_URLS))
+        if not targets:
+            continue
+        notice = Notice(
+            kind="dr", event_id=f"ev-{event.seq}", event=event, message=snapshot(message)
+        )
+        payload = _notice_encode(notice)
+        rows += [
+            (notice.event_id, event.account_id, d, "dr", u, payload, event.at) for d, u in targets
+        ]
+    return rows
+
+
+def mo_callbacks(mo: MoMessage, urls: dict[str, str], route: CallbackRoute) -> list[OutboxRow]:
+    """The callbacks a stored (numbered) incoming SMS falls due for."""
+    targets = route(None, mo, urls)
+    if not targets:
+        return []
+    notice = Notice(kind="mo", event_id=f"mo-{mo.id}", mo=mo)
+    payload = _notice_encode(notice)
+    return [
+        (notice.event_id, mo.account_id, d, "mo", u, payload, mo.received_at) for d, u in targets
+    ]
