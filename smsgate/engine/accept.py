@@ -19,10 +19,12 @@ from . import metrics
 
 
 class Acceptor:
-    def __init__(self, store: Store, limits: Limits) -> None:
+    def __init__(
+        self, store: Store, limits: Limits, *, on_accept: Callable[[], None] | None = None
+    ) -> None:
         self.store = store
         self.limits = limits
-        self.on_accept: Callable[[], None] | None = None  # wakes a dispatcher in this process
+        self.on_accept = on_accept  # wakes a dispatcher in this process
 
     async def submit(
         self,
