@@ -12,7 +12,7 @@ import pytest
 from smsgate.core.errors import ErrorCode, GatewayError
 from smsgate.core.models import Job, Message, MoMessage, Report
 from smsgate.core.status import Status
-from smsgate.store.base import Refusal
+from smsgate.store.base import Outcome, Refusal
 from smsgate.store.rules import (
     AcceptRequest,
     Known,
@@ -56,7 +56,7 @@ def refusal(ref: str | None, held: Message | None = None) -> Refusal:
     )
 
 
-def kinds(outcomes: list) -> list[tuple[str, str | None]]:  # type: ignore[type-arg]
+def kinds(outcomes: list[Outcome]) -> list[tuple[str, str | None]]:
     return [(o.kind, o.error.code.value if o.error else None) for o in outcomes]
 
 
