@@ -12,14 +12,17 @@ UCS-2       70      67 UTF-16 units           66 UTF-16 units
 
 SAR parts get the same room as 8-bit-reference UDH parts: the SMSC turns the TLVs into a UDH
 when it sends them on. A GSM extension character (escape + code) and a UTF-16 surrogate pair are
-never split across parts.
+never split across parts. The cutting itself is billing's (smsgate.core.segments.split_parts),
+so that a text is sent in the parts it was charged for; only the limits are this module's.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 
+from ..core.segments import GSM7_WIDE, UCS2_WIDE, gsm7_units, split_parts
 from . import gsm7
 from .constants import EsmClass, Tag
 from .encoding import Alphabet, alphabet, decode_text, encode_text
@@ -41,20 +44,14 @@ _CAPACITY: dict[Alphabet, tuple[int, int, int]] = {
     Alphabet.UCS2: (70, 67, 66),
 }
 _OCTET_CAPACITY = (140, 134, 133)
+# Characters taking two units; every character of the 8-bit alphabets takes one octet.
+_WIDE: dict[Alphabet, re.Pattern[str]] = {Alphabet.GSM7: GSM7_WIDE, Alphabet.UCS2: UCS2_WIDE}
 
 
 def capacities(data_coding: int, scheme: Scheme = Scheme.UDH8) -> tuple[int, int]:
     """(single-part capacity, per-part capacity) in the alphabet's units."""
     single, udh8, udh16 = _CAPACITY.get(alphabet(data_coding), _OCTET_CAPACITY)
     return single, (udh16 if scheme is Scheme.UDH16 else udh8)
-
-
-def _units(ch: str, alpha: Alphabet) -> int:
-    if alpha is Alphabet.GSM7:
-        return len(gsm7.char_septets(ch))
-    if alpha is Alphabet.UCS2:
-        return 2 if ord(ch) > 0xFFFF else 1
-    return 1
 
 
 def split_chunks(
@@ -68,30 +65,33 @@ def split_chunks(
     alpha = alphabet(data_coding)
     if alpha is Alphabet.BINARY:
         raise ValueError("binary data_coding: split the octets yourself")
-    encode_text(text, data_coding)  # validates every character
+    encoded = encode_text(text, data_coding)  # validates every character, and sizes the text
+    units = len(encoded) // 2 if alpha is Alphabet.UCS2 else len(encoded)
     single, per_part = capacities(data_coding, scheme)
-    sizes = [_units(ch, alpha) for ch in text]
-    if sum(sizes) <= single:
-        return [text]
-    fill = _fill_bits(6 if scheme is Scheme.UDH8 else 7 if scheme is Scheme.UDH16 else 0)
-    guard_cr = packed and alpha is Alphabet.GSM7
-    chunks: list[str] = []
-    start = used = 0
-    for i, size in enumerate(sizes):
-        if used + size > per_part:
-            end = i
-            if (
-                guard_cr
-                and text[end - 1] == "\r"
-                and (fill + 7 * used) % 8 == 0
-                and end - 1 > start
-            ):
-                end -= 1
-            chunks.append(text[start:end])
-            start, used = end, sum(sizes[end:i])
-        used += size
-    chunks.append(text[start:])
+    # An empty text is still one (empty) SMS here; billing counts it as none.
+    chunks = list(split_parts(text, units, single, per_part, _WIDE.get(alpha))) or [text]
+    if packed and alpha is Alphabet.GSM7 and len(chunks) > 1:
+        fill = _fill_bits(6 if scheme is Scheme.UDH8 else 7 if scheme is Scheme.UDH16 else 0)
+        chunks = _no_padding_cr(chunks, per_part, fill)
     return chunks
+
+
+def _no_padding_cr(chunks: list[str], per_part: int, fill: int) -> list[str]:
+    """Packed GSM 7-bit parts where no part but the last ends in a CR filling its last octet:
+    such a CR opens the next part instead, and the rest of the text is cut again from it."""
+    out: list[str] = []
+    i = 0
+    while i < len(chunks) - 1:
+        chunk = chunks[i]
+        if chunk.endswith("\r") and len(chunk) > 1 and (fill + 7 * gsm7_units(chunk)) % 8 == 0:
+            out.append(chunk[:-1])
+            rest = "\r" + "".join(chunks[i + 1 :])
+            chunks = list(split_parts(rest, gsm7_units(rest), per_part, per_part, GSM7_WIDE))
+            i = 0
+        else:
+            out.append(chunk)
+            i += 1
+    return out + chunks[i:]
 
 
 def count_parts(text: str, data_coding: int = 0, scheme: Scheme = Scheme.UDH8) -> int:

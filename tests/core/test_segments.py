@@ -6,14 +6,19 @@ import dataclasses
 import itertools
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smsgate.core.segments import (
+    GSM7_WIDE,
+    UCS2_WIDE,
     Segmentation,
     gsm7_units,
     is_gsm7,
     segment,
     segment_as,
     shape,
+    split_parts,
 )
 
 EXTENSION = "^{}\\[~]|€\f"
@@ -262,3 +267,50 @@ def test_is_gsm7_agrees_with_the_tables_for_every_character() -> None:
     assert [c for c in chars if is_gsm7(c)] == [c for c in chars if c in BASIC + EXTENSION]
     assert is_gsm7("Dear client 1, [your] order €5 ships\n") and not is_gsm7("ok `tick`")
     assert is_gsm7("") and not is_gsm7("Привет") and not is_gsm7("smile 😀")
+
+
+# --- split_parts: the one splitter (billing counts its parts, SMPP sends them) ----------
+
+
+def _greedy(text: str, single: int, multi: int, width: dict[str, int]) -> tuple[str, ...]:
+    """Reference: one character at a time, a character that does not fit opens a part."""
+    if sum(width.get(c, 1) for c in text) <= single:
+        return (text,) if text else ()
+    parts, start, used = [], 0, 0
+    for i, ch in enumerate(text):
+        if used + width.get(ch, 1) > multi:
+            parts.append(text[start:i])
+            start, used = i, 0
+        used += width.get(ch, 1)
+    return (*parts, text[start:])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(st.sampled_from("ab€[😀ж\r"), max_size=500),
+    st.sampled_from([(160, 153), (160, 152), (70, 67), (70, 66), (140, 134), (7, 3)]),
+)
+def test_split_parts_is_the_greedy_cut(text: str, limits: tuple[int, int]) -> None:
+    single, multi = limits
+    for wide, wide_chars in ((GSM7_WIDE, "€["), (UCS2_WIDE, "😀")):
+        width = {c: 2 for c in wide_chars}
+        units = sum(width.get(c, 1) for c in text)
+        assert split_parts(text, units, single, multi, wide) == _greedy(text, single, multi, width)
+
+
+def test_split_parts_octet_limits() -> None:
+    """The 8-bit alphabets (Latin-1 and the like): one unit per character, no wide pattern."""
+    assert split_parts("é" * 140, 140, 140, 134) == ("é" * 140,)
+    assert split_parts("é" * 300, 300, 140, 134) == ("é" * 134, "é" * 134, "é" * 32)
+
+
+def test_split_parts_empty_and_inconsistent() -> None:
+    assert split_parts("", 0, 160, 153, GSM7_WIDE) == ()
+    with pytest.raises(ValueError):
+        split_parts("a" * 200, 201, 160, 153)  # a wide character, but no pattern to find it
+
+
+def test_split_parts_wide_runs_at_part_ends() -> None:
+    # 153 is odd: a run of extension characters leaves one septet unused in each full part.
+    assert split_parts("a" + "€" * 100, 201, 160, 153, GSM7_WIDE) == ("a" + "€" * 76, "€" * 24)
+    assert split_parts("€" * 76 + "a" * 10, 162, 160, 153, GSM7_WIDE) == ("€" * 76 + "a", "a" * 9)
