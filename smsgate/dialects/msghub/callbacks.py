@@ -5,21 +5,27 @@ With `settings["msghub"]["dr_batch_size"]` above 1, reports go as arrays of up t
 when full or `dr_batch_interval` seconds after its oldest report.
 
 The URL is the message's `callback_url`, else the account's `callback_urls["msghub"]`.
-Any 2xx answer is success; anything else is retried with the notifier's back-off.
+Any 2xx answer is success; anything else is retried with the notifier's back-off. A recipient
+refused at acceptance (kept as a rejected message of its campaign) is never pushed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ...core.models import Account, Notice
+from ...core.models import Account, Message, Notice
+from ...core.status import Status
 from ..base import CallbackPolicy, CallbackRequest
-from .reports import push_report
+from .render import kept_refusal, push_report
 from .schemas import encode
 from .settings import batch_interval, batch_size
 
 
 class MsgHubCallbacks(CallbackPolicy):
+    def wants(self, message: Message, status: Status) -> bool:
+        """Not a recipient refused at acceptance: the client learnt of it in its answer."""
+        return kept_refusal(message) is None and self.wants_status(status)
+
     def max_batch(self, account: Account) -> int:
         return batch_size(account)
 

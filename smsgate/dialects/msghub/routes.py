@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from functools import partial
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...core.errors import ErrorCode, GatewayError
-from ...core.models import Account, Job, Message
+from ...core.models import Account, Job, Message, Submission
+from ...core.validate import build_message
 from ...engine.gateway import Gateway
-from ...store.base import Outcome, StoreUnavailable
-from ..http import basic_credentials, client_ip, ip_allowed, read_body, release_after
+from ...store.base import Outcome
+from ..endpoint import Refusals, endpoint
+from ..http import read_body, release_after
 from . import parse
+from .auth import DIALECT, authenticate
 from .errors import METHOD_NOT_ALLOWED, error_response, refusal
-from .reports import (
+from .render import (
+    REFUSED,
     advanced_dr,
     job_item,
+    kept_refusal,
     refused_item,
     refused_job_item,
     simple_dr,
@@ -29,20 +35,246 @@ from .schemas import (
     JobReport,
     JobResponse,
     SendResponse,
+    SyncItem,
     SyncResponse,
     bulk_decoder,
     encode,
     simple_decoder,
 )
-from .settings import client_ids, timezone
+from .settings import timezone
 
-DIALECT = "msghub"
 BASE = "/msghub/api"
 PAGE = 1000
 # Every route takes every method and answers a wrong one itself, in MsgHub's error format.
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+SEND = ("POST",)
+READ = ("GET", "POST")
+# What the core refuses of the options every recipient of a request shares (start_time, ttl).
+SHARED_REFUSALS = frozenset({ErrorCode.BAD_SCHEDULE, ErrorCode.BAD_VALIDITY})
 
-Handler = Callable[[Request, Account], Awaitable[Response]]
+Handler = Callable[[Gateway, Request, Account], Awaitable[Response]]
+
+
+def _answer(request: Request, exc: GatewayError) -> Response:
+    return error_response(exc)
+
+
+REFUSALS = Refusals(
+    kinds=(GatewayError,), answer=_answer, unavailable=GatewayError(ErrorCode.UNAVAILABLE)
+)
+
+
+def routes(gateway: Gateway) -> list[BaseRoute]:
+    """The route table, each handler bound to `gateway`; every path also with a trailing slash,
+    and anything else under the base path answered 10010 in MsgHub's format."""
+    table: list[tuple[str, Handler, Sequence[str]]] = [
+        ("/{client_id}/json2/simple", simple, SEND),
+        ("/{client_id}/json2/batch", partial(bulk, shape="batch", sync=False), SEND),
+        ("/{client_id}/json2/batch/sync", partial(bulk, shape="batch", sync=True), SEND),
+        ("/{client_id}/json2/broadcast", partial(bulk, shape="broadcast", sync=False), SEND),
+        ("/{client_id}/json2/broadcast/sync", partial(bulk, shape="broadcast", sync=True), SEND),
+        ("/{client_id}/json", partial(bulk, shape="auto", sync=False), SEND),
+        ("/{client_id}", partial(bulk, shape="auto", sync=True), SEND),
+        ("/{client_id}/json2/job/{job_id}", job_report, READ),
+        ("/{client_id}/dr/external/{extra_id}/simple", dr_simple, READ),
+        ("/{client_id}/dr/external/{extra_id}/advanced", dr_advanced, READ),
+        ("/{client_id}/dr/{message_id}/simple", dr_simple, READ),
+        ("/{client_id}/dr/{message_id}/advanced", dr_advanced, READ),
+    ]
+    out: list[BaseRoute] = []
+    for path, handler, methods in table:
+        run = endpoint(partial(serve, handler, methods, gateway), REFUSALS)
+        out.append(Route(BASE + path, run, methods=ANY_METHOD))
+        out.append(Route(BASE + path + "/", run, methods=ANY_METHOD))
+    out.append(Route(BASE + "/{rest:path}", endpoint(not_found, REFUSALS), methods=ANY_METHOD))
+    return out
+
+
+async def serve(
+    handler: Handler, methods: Sequence[str], gateway: Gateway, request: Request
+) -> Response:
+    """A method the route does not take is refused before authentication (with Allow);
+    otherwise the handler runs for the authenticated account."""
+    if request.method not in methods:
+        exc = GatewayError(ErrorCode.BAD_REQUEST, "method not allowed")
+        response = error_response(exc, METHOD_NOT_ALLOWED)
+        response.headers["Allow"] = ", ".join(methods)
+        return response
+    account = await authenticate(gateway, request)
+    return await handler(gateway, request, account)
+
+
+async def not_found(request: Request) -> Response:
+    raise GatewayError(ErrorCode.NOT_FOUND, "no such endpoint")
+
+
+# Sending ------------------------------------------------------------------------------------
+async def simple(gateway: Gateway, request: Request, account: Account) -> Response:
+    """One message: its message_id, or its refusal as the whole answer."""
+    req = parse.decode(simple_decoder, await read_body(request))
+    item = parse.simple(req, timezone(account), time.time())
+    outcomes, _ = await gateway.submit(account, DIALECT, [item], max_parts=parse.MAX_PARTS)
+    outcome = outcomes[0]
+    if outcome.kind == "error":
+        assert outcome.error is not None
+        raise outcome.error
+    assert outcome.message is not None
+    return _json(SendResponse(outcome.message.id))
+
+
+async def bulk(
+    gateway: Gateway, request: Request, account: Account, *, shape: str, sync: bool
+) -> Response:
+    """A batch or broadcast: each recipient's result (`sync`), or a campaign's job_id.
+    `shape` "auto" (the older paths): the body says which."""
+    req = parse.decode(bulk_decoder, await read_body(request))
+    if shape == "auto":
+        shape = "batch" if req.messages is not None and req.recipients is None else "broadcast"
+    common = parse.shared(req, timezone(account), time.time(), templated=shape == "broadcast")
+    if shape == "batch":
+        items, given = parse.batch(req, common)
+        max_parts = parse.MAX_PARTS
+    else:
+        items, given = parse.broadcast(req, common)
+        max_parts = parse.BROADCAST_MAX_PARTS
+    client_id = request.path_params["client_id"]
+    results, job = await _submit(gateway, account, items, given, max_parts, sync, client_id)
+    answer = _json(SyncResponse(_sync_items(results, given))) if sync else _job_answer(results, job)
+    return release_after(answer, req, items, given, results)
+
+
+async def _submit(
+    gateway: Gateway,
+    account: Account,
+    items: list[parse.Item],
+    given: list[tuple[object, object]],
+    max_parts: int,
+    sync: bool,
+    client_id: str,
+) -> tuple[list[Outcome], Job | None]:
+    """Outcomes in request order, a refusal of msghub's own as msghub gave it.
+
+    A campaign's recipients that msghub refuses go to the core too, which keeps them
+    (keep_rejected) as rejected messages of the campaign, for its report to list. Not when the
+    core refuses what all recipients share: nothing is then kept, as nothing is sent."""
+    items = [parse.precheck(i, account) for i in items]
+    results: list[Outcome] = [
+        Outcome("error", error=i.error) if isinstance(i, parse.Rejected) else Outcome("new")
+        for i in items
+    ]
+    valid = [n for n, i in enumerate(items) if not isinstance(i, parse.Rejected)]
+    if not valid:
+        return results, None
+    first = items[valid[0]]
+    assert isinstance(first, Submission)
+    keep = not sync and not _shared_refusal(gateway, account, first, max_parts)
+    sent = list(range(len(items))) if keep else valid
+    outcomes, job = await gateway.submit(
+        account,
+        DIALECT,
+        [_submission(items[n], given[n]) for n in sent],
+        job=not sync,
+        job_meta={"client_id": client_id},
+        keep_rejected=keep,
+        max_parts=max_parts,
+    )
+    for n, outcome in zip(sent, outcomes, strict=True):
+        if not isinstance(items[n], parse.Rejected):
+            results[n] = outcome
+    return results, job
+
+
+def _shared_refusal(gateway: Gateway, account: Account, item: Submission, max_parts: int) -> bool:
+    """Whether the core refuses the options every recipient shares, tried on one of them."""
+    limits = msgspec.structs.replace(gateway.limits, max_parts=max_parts)
+    try:
+        build_message(account, DIALECT, item, time.time(), limits)
+    except GatewayError as exc:
+        return exc.code in SHARED_REFUSALS
+    return False
+
+
+def _submission(item: parse.Item, given: tuple[object, object]) -> Submission:
+    """A recipient as the core takes it. One msghub refused goes with no text, which the core
+    always refuses (so that keep_rejected stores it), with no extra_id, which a refused
+    recipient does not take, and with its refusal as answered in its meta (REFUSED)."""
+    if not isinstance(item, parse.Rejected):
+        return item
+    phone, extra_id = _given(given[0]), _ref(given[1])
+    return Submission(phone=phone, text="", meta={REFUSED: [phone, extra_id, *refusal(item.error)]})
+
+
+def _sync_items(results: list[Outcome], given: list[tuple[object, object]]) -> list[SyncItem]:
+    out: list[SyncItem] = []
+    for outcome, (phone, extra_id) in zip(results, given, strict=True):
+        if outcome.message is not None:
+            out.append(sync_item(outcome.message))
+        else:
+            assert outcome.error is not None
+            out.append(refused_item(_given(phone), _ref(extra_id), *refusal(outcome.error)))
+    return out
+
+
+def _job_answer(results: list[Outcome], job: Job | None) -> Response:
+    """The campaign's job_id when a recipient of it is new. Else a repeat of an earlier
+    campaign answers with that one's job_id, and a campaign with nothing to send with its
+    first refusal (a job holding kept refusals alone is never answered)."""
+    if job is not None and any(o.kind == "new" for o in results):
+        return _json(JobResponse(job.id))
+    for outcome in results:
+        if outcome.kind == "duplicate" and outcome.message and outcome.message.job_id:
+            return _json(JobResponse(outcome.message.job_id))
+    for outcome in results:
+        if outcome.error is not None:
+            raise outcome.error
+    raise GatewayError(ErrorCode.DUPLICATE, "every extra_id was already used")
+
+
+# Reports ------------------------------------------------------------------------------------
+async def job_report(gateway: Gateway, request: Request, account: Account) -> Response:
+    """The campaign's messages, then the recipients refused at acceptance, in request order."""
+    job_id = request.path_params["job_id"]
+    counts = await gateway.get_job(account, job_id)
+    if counts is None:
+        raise GatewayError(ErrorCode.NOT_FOUND, "job not found")
+    taken, refused = [], []
+    after = 0
+    while True:
+        page = await gateway.job_messages(account, job_id, after_seq=after, limit=PAGE)
+        for m in page:
+            kept = kept_refusal(m)
+            if kept is None:
+                taken.append(job_item(m))
+            else:
+                refused.append(refused_job_item(m.created_at, *kept))
+        if len(page) < PAGE:
+            break
+        after = page[-1].seq
+    # Campaigns stored before refusals were kept as messages have them in the job's meta.
+    for old in (counts.job.meta or {}).get(REFUSED, []):
+        refused.append(refused_job_item(counts.job.created_at, *old))
+    return _json(JobReport(taken + refused))
+
+
+async def find(gateway: Gateway, request: Request, account: Account) -> Message:
+    """The message the path names by message_id or extra_id, if sent through MsgHub."""
+    params = request.path_params
+    if "extra_id" in params:
+        message = await gateway.message_by_ref(account, DIALECT, params["extra_id"])
+    else:
+        message = await gateway.get_message(account, params["message_id"])
+    if message is None or message.dialect != DIALECT:
+        raise GatewayError(ErrorCode.NOT_FOUND, "message not found")
+    return message
+
+
+async def dr_simple(gateway: Gateway, request: Request, account: Account) -> Response:
+    return _json(simple_dr(await find(gateway, request, account)))
+
+
+async def dr_advanced(gateway: Gateway, request: Request, account: Account) -> Response:
+    message = await find(gateway, request, account)
+    return _json(advanced_dr(message, await gateway.events_of(account, message.id)))
 
 
 def _json(value: object, status: int = 200) -> Response:
@@ -52,198 +284,6 @@ def _json(value: object, status: int = 200) -> Response:
 def _given(value: object) -> str:
     """A phone number or id as the client sent it, for echoing in a refusal."""
     return "" if value is None else str(value)
-
-
-def routes(gateway: Gateway) -> list[BaseRoute]:
-    async def authenticate(request: Request) -> Account:
-        creds = basic_credentials(request)
-        account = await gateway.login(DIALECT, "basic", *creds) if creds else None
-        if account is None or creds is None:
-            raise GatewayError(ErrorCode.UNAUTHORIZED, "missing or invalid Basic credentials")
-        if not ip_allowed(account.ip_allowlist, client_ip(request)):
-            raise GatewayError(ErrorCode.IP_NOT_ALLOWED, "address not allowed for this account")
-        if request.path_params.get("client_id") not in client_ids(account, creds[0]):
-            raise GatewayError(ErrorCode.FORBIDDEN, "client_id does not belong to this account")
-        return account
-
-    def endpoint(
-        handler: Handler, methods: Sequence[str]
-    ) -> Callable[[Request], Awaitable[Response]]:
-        async def run(request: Request) -> Response:
-            try:
-                if request.method not in methods:
-                    exc = GatewayError(ErrorCode.BAD_REQUEST, "method not allowed")
-                    response = error_response(exc, METHOD_NOT_ALLOWED)
-                    response.headers["Allow"] = ", ".join(methods)
-                    return response
-                account = await authenticate(request)
-                return await handler(request, account)
-            except GatewayError as exc:
-                return error_response(exc)
-            except StoreUnavailable:
-                return error_response(GatewayError(ErrorCode.UNAVAILABLE))
-
-        return run
-
-    # Sending --------------------------------------------------------------------------------
-    async def simple(request: Request, account: Account) -> Response:
-        req = parse.decode(simple_decoder, await read_body(request))
-        item = parse.simple(req, timezone(account), time.time())
-        outcomes, _ = await gateway.submit(account, DIALECT, [item], max_parts=parse.MAX_PARTS)
-        outcome = outcomes[0]
-        if outcome.kind == "error":
-            assert outcome.error is not None
-            raise outcome.error
-        assert outcome.message is not None
-        return _json(SendResponse(outcome.message.id))
-
-    def bulk(kind: str, sync: bool) -> Handler:
-        async def handle(request: Request, account: Account) -> Response:
-            req = parse.decode(bulk_decoder, await read_body(request))
-            shape = kind
-            if shape == "auto":  # the older paths take either body
-                shape = (
-                    "batch" if req.messages is not None and req.recipients is None else "broadcast"
-                )
-            now = time.time()
-            common = parse.shared(req, timezone(account), now, templated=shape == "broadcast")
-            if shape == "batch":
-                items, given = parse.batch(req, common)
-                max_parts = parse.MAX_PARTS
-            else:
-                items, given = parse.broadcast(req, common)
-                max_parts = parse.BROADCAST_MAX_PARTS
-            results, job = await _submit(account, items, given, max_parts, sync, request)
-            if sync:
-                answer = _json(SyncResponse(_sync_items(results, given)))
-            else:
-                answer = _job_answer(results, job)
-            return release_after(answer, req, items, given, results)
-
-        return handle
-
-    async def _submit(
-        account: Account,
-        items: list[parse.Item],
-        given: list[tuple[object, object]],
-        max_parts: int,
-        sync: bool,
-        request: Request,
-    ) -> tuple[list[Outcome], Job | None]:
-        """Outcomes in request order; refusals known before the core are kept in the job."""
-        items = [parse.precheck(i, account) for i in items]
-        results: list[Outcome] = [
-            Outcome("error", error=i.error) if isinstance(i, parse.Rejected) else Outcome("new")
-            for i in items
-        ]
-        valid = [(n, i) for n, i in enumerate(items) if not isinstance(i, parse.Rejected)]
-        if not valid:
-            return results, None
-        meta: dict[str, Any] = {"client_id": request.path_params["client_id"]}
-        if not sync:
-            refused = [
-                [_given(given[n][0]), _ref(given[n][1]), *refusal(i.error)]
-                for n, i in enumerate(items)
-                if isinstance(i, parse.Rejected)
-            ]
-            if refused:
-                meta["refused"] = refused
-        outcomes, job = await gateway.submit(
-            account,
-            DIALECT,
-            [i for _, i in valid],
-            job=not sync,
-            job_meta=meta,
-            max_parts=max_parts,
-        )
-        for (n, _), outcome in zip(valid, outcomes, strict=True):
-            results[n] = outcome
-        return results, job
-
-    def _sync_items(results: list[Outcome], given: list[tuple[object, object]]) -> list[Any]:
-        out = []
-        for outcome, (phone, extra_id) in zip(results, given, strict=True):
-            if outcome.message is not None:
-                out.append(sync_item(outcome.message))
-            else:
-                assert outcome.error is not None
-                out.append(refused_item(_given(phone), _ref(extra_id), *refusal(outcome.error)))
-        return out
-
-    def _job_answer(results: list[Outcome], job: Job | None) -> Response:
-        if job is not None:
-            return _json(JobResponse(job.id))
-        # Nothing new: a repeat of an earlier request answers with that request's job.
-        for outcome in results:
-            if outcome.kind == "duplicate" and outcome.message and outcome.message.job_id:
-                return _json(JobResponse(outcome.message.job_id))
-        for outcome in results:
-            if outcome.error is not None:
-                raise outcome.error
-        raise GatewayError(ErrorCode.DUPLICATE, "every extra_id was already used")
-
-    # Reports --------------------------------------------------------------------------------
-    async def job_report(request: Request, account: Account) -> Response:
-        job_id = request.path_params["job_id"]
-        counts = await gateway.get_job(account, job_id)
-        if counts is None:
-            raise GatewayError(ErrorCode.NOT_FOUND, "job not found")
-        items = []
-        after = 0
-        while True:
-            page = await gateway.job_messages(account, job_id, after_seq=after, limit=PAGE)
-            items += [job_item(m) for m in page]
-            if len(page) < PAGE:
-                break
-            after = page[-1].seq
-        meta = counts.job.meta or {}
-        for phone, extra_id, code, text in meta.get("refused", []):
-            items.append(refused_job_item(counts.job.created_at, phone, extra_id, code, text))
-        return _json(JobReport(items))
-
-    async def find(request: Request, account: Account) -> Message:
-        params = request.path_params
-        if "extra_id" in params:
-            message = await gateway.message_by_ref(account, DIALECT, params["extra_id"])
-        else:
-            message = await gateway.get_message(account, params["message_id"])
-        if message is None or message.dialect != DIALECT:
-            raise GatewayError(ErrorCode.NOT_FOUND, "message not found")
-        return message
-
-    async def dr_simple(request: Request, account: Account) -> Response:
-        return _json(simple_dr(await find(request, account)))
-
-    async def dr_advanced(request: Request, account: Account) -> Response:
-        message = await find(request, account)
-        return _json(advanced_dr(message, await gateway.events_of(account, message.id)))
-
-    async def not_found(request: Request) -> Response:
-        return error_response(GatewayError(ErrorCode.NOT_FOUND, "no such endpoint"))
-
-    send = ("POST",)
-    read = ("GET", "POST")
-    table: list[tuple[str, Handler, Sequence[str]]] = [
-        ("/{client_id}/json2/simple", simple, send),
-        ("/{client_id}/json2/batch", bulk("batch", sync=False), send),
-        ("/{client_id}/json2/batch/sync", bulk("batch", sync=True), send),
-        ("/{client_id}/json2/broadcast", bulk("broadcast", sync=False), send),
-        ("/{client_id}/json2/broadcast/sync", bulk("broadcast", sync=True), send),
-        ("/{client_id}/json", bulk("auto", sync=False), send),
-        ("/{client_id}", bulk("auto", sync=True), send),
-        ("/{client_id}/json2/job/{job_id}", job_report, read),
-        ("/{client_id}/dr/external/{extra_id}/simple", dr_simple, read),
-        ("/{client_id}/dr/external/{extra_id}/advanced", dr_advanced, read),
-        ("/{client_id}/dr/{message_id}/simple", dr_simple, read),
-        ("/{client_id}/dr/{message_id}/advanced", dr_advanced, read),
-    ]
-    out: list[BaseRoute] = []
-    for path, handler, methods in table:
-        run = endpoint(handler, methods)
-        out.append(Route(BASE + path, run, methods=ANY_METHOD))
-        out.append(Route(BASE + path + "/", run, methods=ANY_METHOD))
-    out.append(Route(BASE + "/{rest:path}", not_found, methods=ANY_METHOD))
-    return out
 
 
 def _ref(value: object) -> str | None:

@@ -1,8 +1,9 @@
-"""Report bodies built from stored messages: sync results, campaign report, DR pull, DR push."""
+"""MsgHub's bodies built from stored messages: sync results, campaign report, DR pull, DR push."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ...core.models import Message, StatusEvent
 from ...core.status import FINAL, Status
@@ -17,6 +18,9 @@ from .schemas import (
 )
 from .statuses import channel_of, dr_status, of_message
 
+# A recipient refused at acceptance is kept as a rejected message of its campaign; its refusal,
+# as answered (phone_number and extra_id as given, error_code, error_text), is in its meta.
+REFUSED = "refused"
 NOT_FINAL = -1  # "does not yet have the final delivery status, the message status is -1"
 _NOT_STARTED = frozenset({Status.ACCEPTED, Status.SCHEDULED})
 
@@ -82,6 +86,11 @@ def refused_job_item(at: float, phone: str, extra_id: str | None, code: int, tex
         error_text=text,
         error_code=code,
     )
+
+
+def kept_refusal(message: Message) -> list[Any] | None:
+    """A recipient refused at acceptance: its refusal as answered (see REFUSED); else None."""
+    return message.meta.get(REFUSED) if message.meta else None
 
 
 def simple_dr(message: Message) -> SimpleDr:
