@@ -1,12 +1,22 @@
-"""Builds the ASGI application from configuration: every dialect's routes, health, metrics."""
+"""Builds the application from configuration, once per process, in one place.
+
+`build_node` makes each part once (the store, the callback router, the reports, the acceptor,
+the gateway and, where this process dispatches, the engine with its connector, dispatcher,
+notifier and SMPP server) and hands every part the others it needs through its constructor:
+nothing is assigned afterwards. It is also where the dialects meet the engine: their callback
+policies are handed to the engine by name, so that the engine never imports a dialect.
+`build_app` puts every dialect's routes, health and metrics on the node's gateway.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -19,7 +29,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .config import Config
-from .connectors.base import Incoming
+from .connectors.base import Connector, Incoming
+from .connectors.simulator import Simulator
 from .core import phone as phones
 from .core.errors import ErrorCode, GatewayError
 from .dialects import available
@@ -27,13 +38,19 @@ from .dialects.asgi import FastRoutes, RawHandler, respond_json
 from .dialects.base import Dialect
 from .dialects.http import bearer_token, read_body
 from .dialects.native.errors import error_response
+from .dialects.smpp.callbacks import SmppCallbacks
+from .dialects.smpp.server import SmppServer, SmppServerConfig
 from .engine import metrics
+from .engine.accept import Acceptor
+from .engine.callbacks import CallbackPolicy
+from .engine.dispatcher import Dispatcher
 from .engine.gateway import Gateway
+from .engine.notifier import HttpSender, Notifier, Sender
 from .engine.reports import Reports
 from .engine.routing import CallbackRouter
-from .engine.runtime import Engine, NumberBook, callback_policies
+from .engine.runtime import Engine, NumberBook
 from .store import open_store
-from .store.base import Store
+from .store.base import EVERY_DIALECT, OutboxScope, Store
 
 log = logging.getLogger("smsgate.app")
 
@@ -43,6 +60,145 @@ def enabled_dialects(config: Config) -> list[Dialect]:
     if config.dialects:
         dialects = [d for d in dialects if d.name in config.dialects or d.name == "native"]
     return dialects
+
+
+def callback_policies(
+    dialects: Sequence[Dialect], delay_scale: float = 1.0, smpp: SmppServerConfig | None = None
+) -> dict[str, CallbackPolicy]:
+    """Each dialect's callback policy for this process, by dialect name: the dialect's own,
+    with its delays scaled by `delay_scale` (tests), and the SMPP binds' retried as [smpp]
+    says. New objects where they differ: a dialect's own policy is never changed."""
+    policies = {
+        d.name: d.callbacks.scaled(delay_scale) for d in dialects if d.callbacks is not None
+    }
+    if "smpp" in policies and smpp is not None:
+        policies["smpp"] = SmppCallbacks(retry=smpp.receipt_retry, retention=smpp.receipt_retention)
+    return policies
+
+
+def build_connector(config: Config, store: Store) -> Connector:
+    """The connector `config.connector` names: "simulator" (the default) or "smpp"."""
+    if config.connector == "smpp":
+        from .connectors.smpp import SmppConnector
+
+        return SmppConnector(config.smpp_client, store)
+    if config.connector != "simulator":
+        raise ValueError(f"unknown connector {config.connector!r}")
+    return Simulator(store, config.simulator)
+
+
+def build_dispatcher(
+    config: Config, store: Store, connector: Connector, reports: Reports
+) -> Dispatcher:
+    return Dispatcher(
+        store,
+        connector,
+        reports,
+        batch=config.dispatcher.batch,
+        poll=config.dispatcher.poll,
+        lease=config.dispatcher.lease,
+        max_inflight=config.dispatcher.max_inflight,
+        exclusive=store.exclusive_dispatch,
+        idle_poll=config.dispatcher.idle_poll,
+    )
+
+
+def build_notifier(
+    config: Config,
+    store: Store,
+    policies: Mapping[str, CallbackPolicy],
+    send: Sender,
+    scope: OutboxScope = EVERY_DIALECT,
+    wakeup: asyncio.Event | None = None,
+) -> Notifier:
+    """A notifier with the configured timings, for the engine's or the notifier process's."""
+    return Notifier(
+        store,
+        policies,
+        send,
+        poll=config.notifier.poll,
+        lease=config.notifier.lease,
+        concurrency=config.notifier.concurrency,
+        scope=scope,
+        wakeup=wakeup,
+    )
+
+
+@dataclass(frozen=True)
+class Node:
+    """What one process serves with: the gateway over its store, and the engine if it runs one."""
+
+    store: Store
+    gateway: Gateway
+    engine: Engine | None
+
+
+def build_node(
+    config: Config,
+    dialects: Sequence[Dialect],
+    *,
+    store: Store | None = None,
+    run_engine: bool = True,
+    callbacks: OutboxScope | None = None,
+    on_change: Callable[[], None] | None = None,
+) -> Node:
+    """Every part of one process, each built once. With `run_engine`, the engine too, and the
+    SMPP server where [smpp] has a port and the smpp dialect is enabled. `callbacks`: the
+    dialects whose callbacks this engine's notifier delivers (None: all; a notifier process,
+    told through `on_change`, delivers the others)."""
+    store = store or open_store(config.database, **config.store_options())
+    policies = callback_policies(dialects, config.notifier.delay_scale, config.smpp)
+    router = CallbackRouter(policies)
+    numbers = NumberBook(store)
+    settings: dict[str, Any] = {"config": config}
+    if not run_engine:  # an HTTP worker: it accepts and reads; the engine is another process's
+        reports = Reports(store, router, numbers)
+        acceptor = Acceptor(store, config.limits)
+        return Node(
+            store, Gateway(store, acceptor, router, reports=reports, settings=settings), None
+        )
+    connector = build_connector(config, store)
+    reports = Reports(store, router, numbers, connector.name, on_change=on_change)
+    dispatcher = build_dispatcher(config, store, connector, reports)
+    acceptor = Acceptor(store, config.limits, on_accept=dispatcher.wakeup.set)
+    gateway = Gateway(store, acceptor, router, reports=reports, settings=settings)
+    # The SMPP server runs beside the engine: its submits wake this dispatcher, and receipts and
+    # MO reach its binds through this engine's notifier (smpp: callback URLs).
+    smpp_server = None
+    if config.smpp.port and "smpp" in policies:
+        smpp_server = SmppServer(config.smpp, gateway, default_host=config.host)
+    notifier, http = _engine_notifier(config, store, policies, reports, smpp_server, callbacks)
+    engine = Engine(
+        store,
+        connector,
+        numbers,
+        reports,
+        dispatcher,
+        notifier,
+        smpp_server=smpp_server,
+        http=http,
+        purge_every=config.retention.purge_every,
+        outbox_days=config.retention.outbox_days,
+    )
+    return Node(store, gateway, engine)
+
+
+def _engine_notifier(
+    config: Config,
+    store: Store,
+    policies: Mapping[str, CallbackPolicy],
+    reports: Reports,
+    smpp_server: SmppServer | None,
+    callbacks: OutboxScope | None,
+) -> tuple[Notifier | None, HttpSender | None]:
+    """The engine's notifier, woken by its reports, and the HTTP sender it closes at the end.
+    Beside a notifier process, it only serves the SMPP binds: none without an SMPP server."""
+    if callbacks is not None and smpp_server is None:
+        return None, None
+    http = HttpSender(timeout=config.notifier.timeout)
+    send = smpp_server.sender(http) if smpp_server is not None else http
+    scope = callbacks or EVERY_DIALECT
+    return build_notifier(config, store, policies, send, scope, reports.changed), http
 
 
 _PREFIXES = (
@@ -120,44 +276,25 @@ class _Tracked:
         await self.send(message)
 
 
-def build_app(
-    config: Config,
-    *,
-    run_engine: bool = True,
-    store: Store | None = None,
-    engine_factory: type[Engine] = Engine,
-) -> Starlette:
+def build_app(config: Config, *, run_engine: bool = True, store: Store | None = None) -> Starlette:
     """The application. With `run_engine`, this process also dispatches and notifies."""
     dialects = enabled_dialects(config)
     own_store = store is None
-    store = store or open_store(config.database, **config.store_options())
-    router = CallbackRouter(callback_policies(dialects, config.notifier.delay_scale))
-    numbers = NumberBook(store)
-    gateway = Gateway(
-        store,
-        config.limits,
-        router,
-        reports=Reports(store, router, numbers),
-        settings={"config": config},
-    )
-    state: dict[str, Engine] = {}
+    node = build_node(config, dialects, store=store, run_engine=run_engine)
+    store, gateway, engine = node.store, node.gateway, node.engine
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
-        if run_engine:
+        if engine is not None:
             await store.migrate()
-            engine = engine_factory(config, store, dialects)
             await engine.start()
-            state["engine"] = engine
-            gateway.reports = engine.reports
-            gateway.acceptor.on_accept = engine.wake
         try:
             yield
         finally:
             metrics.BATCH.flush()  # a stopping worker's last counts, before its values stay behind
-            if "engine" in state:
-                await state.pop("engine").stop()
+            if engine is not None:
+                await engine.stop()
             if own_store:
                 await store.close()
 
@@ -177,7 +314,7 @@ def build_app(
     app.state.max_body = config.max_body
     app.state.gateway = gateway
     app.state.store = store
-    app.state.engine = state
+    app.state.engine = {"engine": engine} if engine is not None else {}  # tests reach it here
     return ErrorGuard(app, fast)  # type: ignore[return-value]
 
 

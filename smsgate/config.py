@@ -15,7 +15,7 @@ import msgspec
 from .connectors.simulator import SimulatorConfig
 from .connectors.smpp import SmppClientConfig
 from .core.validate import Limits
-from .smpp.server import SmppServerConfig
+from .dialects.smpp.server import SmppServerConfig
 
 
 class DispatcherConfig(msgspec.Struct, kw_only=True):

@@ -165,8 +165,7 @@ async def _run_engine(
 ) -> None:
     """The engine, and the supervision of the other processes (`procs`, each restarted by the
     starter at its index in `children`). The notifier process starts once the schema is there."""
-    from .dialects import available
-    from .engine.runtime import Engine
+    from .app import build_node, enabled_dialects
     from .store import open_store
 
     stop = _stop_on_signals()
@@ -174,13 +173,18 @@ async def _run_engine(
     store = open_store(config.database, **config.store_options())
     await store.open()
     await store.migrate()
-    engine = Engine(config, store, available(), callbacks=ENGINE_CALLBACKS if notifier else None)
+    engine = build_node(
+        config,
+        enabled_dialects(config),
+        store=store,
+        callbacks=ENGINE_CALLBACKS if notifier else None,
+        on_change=_waker(notifier[1]) if notifier else None,  # queued callbacks: tell it
+    ).engine
+    assert engine is not None  # built with run_engine
     await engine.start()
     if notifier is not None:
-        start_notifier, wake = notifier
-        engine.reports.on_change = _waker(wake)
-        children.append(start_notifier)
-        procs.append(start_notifier())
+        children.append(notifier[0])
+        procs.append(notifier[0]())
     log.info("engine running (event loop: %s)", type(loop).__module__.split(".")[0])
     try:
         while not stop.is_set():
@@ -195,9 +199,8 @@ async def _run_engine(
 
 
 async def _run_notifier(config: Config, wake: Connection) -> None:
-    from .dialects import available
+    from .app import build_notifier, callback_policies, enabled_dialects
     from .engine.notifier import HttpSender
-    from .engine.runtime import build_notifier, callback_policies
     from .store import open_store
 
     stop = _stop_on_signals()
@@ -205,7 +208,7 @@ async def _run_notifier(config: Config, wake: Connection) -> None:
     store = open_store(config.database, **config.store_options())
     await store.open()
     sender = HttpSender(timeout=config.notifier.timeout)
-    policies = callback_policies(available(), config.notifier.delay_scale)
+    policies = callback_policies(enabled_dialects(config), config.notifier.delay_scale, config.smpp)
     notifier = build_notifier(config, store, policies, sender, NOTIFIER_CALLBACKS)
     fd = wake.fileno()
     os.set_blocking(fd, False)

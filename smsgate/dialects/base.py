@@ -1,73 +1,19 @@
-"""The northbound seam: what a dialect provides to the application and to the notifier."""
+"""The northbound seam: what a dialect provides to the application (its routes) and to the
+notifier (its callback policy, whose base class is the engine's: `engine.callbacks`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-import msgspec
-
-from ..core.models import Account, Message, Notice
-from ..core.status import FINAL, Status
+from ..engine.callbacks import CallbackPolicy
 
 if TYPE_CHECKING:
     from starlette.routing import BaseRoute
 
     from ..engine.gateway import Gateway
     from .asgi import FastRoutes
-
-Verdict = Literal["ok", "retry", "stop"]
-
-
-class CallbackRequest(msgspec.Struct, kw_only=True):
-    method: str = "POST"
-    url: str
-    headers: dict[str, str] = msgspec.field(default_factory=dict)
-    body: bytes = b""
-
-
-class CallbackPolicy:
-    """How a dialect pushes reports: which events, what the request looks like, when to retry.
-
-    Subclasses override `render` (required) and whatever else their provider does differently.
-    The default: final statuses only, one event per request, a 2xx answer is success,
-    exponential back-off from 5 s to 10 min for 48 attempts (about 7 hours) then give up.
-    """
-
-    wants_mo: bool = False
-    mo_on_dr_url: bool = True  # MO goes to the DR URL unless '<dialect>.mo' is configured
-    statuses: frozenset[Status] = FINAL
-    base_delay: float = 5.0
-    max_delay: float = 600.0
-    max_attempts: int = 48
-    delay_scale: float = 1.0  # set by configuration for tests; the schedule's shape stays
-
-    def wants_status(self, status: Status) -> bool:
-        return status in self.statuses
-
-    def wants(self, message: Message, status: Status) -> bool:
-        """Whether this message's client is told of `status` (a message may ask for less)."""
-        return self.wants_status(status)
-
-    def max_batch(self, account: Account) -> int:
-        return 1
-
-    def linger(self, account: Account) -> float:
-        """How long to wait for a batch to fill before sending what there is."""
-        return 0.0
-
-    def render(self, notices: Sequence[Notice], url: str, account: Account) -> CallbackRequest:
-        raise NotImplementedError
-
-    def verdict(self, status: int, body: bytes) -> Verdict:
-        return "ok" if 200 <= status < 300 else "retry"
-
-    def retry_delay(self, attempts: int) -> float | None:
-        """Seconds before attempt number `attempts + 1`, or None to give up."""
-        if attempts >= self.max_attempts:
-            return None
-        return float(min(self.max_delay, self.base_delay * 2 ** (attempts - 1))) * self.delay_scale
 
 
 @dataclass

@@ -35,22 +35,28 @@ class Gateway:
     def __init__(
         self,
         store: Store,
-        limits: Limits,
+        acceptor: Acceptor,
         router: CallbackRouter,
         *,
         reports: Reports | None = None,
         settings: dict[str, Any] | None = None,
     ) -> None:
+        """`reports`: where refused recipients and injected incoming SMS go (with none, refusals
+        are recorded in the store directly and incoming SMS are refused)."""
         self.store = store
-        self.limits = limits
+        self.acceptor = acceptor
         self.router = router
-        self.acceptor = Acceptor(store, limits)
-        self.reports = reports  # set where an engine runs in this process (the simulator's MO)
+        self.reports = reports
         self.settings = settings or {}
         self._accounts: dict[int, tuple[Account, float]] = {}
         # Verified passwords (key ends with the password's digest) and looked-up credentials
         # (key ends with ""), each with its expiry; cleared whole when it grows too large.
         self._verified: dict[tuple[str, str, str, str], tuple[Credential, float]] = {}
+
+    @property
+    def limits(self) -> Limits:
+        """The acceptor's: what dialects check before they submit is what it enforces."""
+        return self.acceptor.limits
 
     # Authentication -------------------------------------------------------------------------
     async def account(self, account_id: int, *, fresh: bool = False) -> Account | None:

@@ -13,14 +13,13 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
-import aiohttp
 import msgspec
 
 from ..core.models import Account, Notice
-from ..dialects.base import CallbackPolicy, CallbackRequest
 from ..store.base import EVERY_DIALECT, OutboxItem, OutboxScope, Store, StoreUnavailable
 from ..waits import wait_set
 from . import metrics
+from .callbacks import CallbackPolicy, CallbackRequest
 from .http_client import HttpClient
 
 log = logging.getLogger("smsgate.notifier")
@@ -62,7 +61,9 @@ class Notifier:
         concurrency: int = 64,
         claim: int = 1000,
         scope: OutboxScope = EVERY_DIALECT,
+        wakeup: asyncio.Event | None = None,
     ) -> None:
+        """`wakeup`: an event set when callbacks may be owed (this process's `Reports.changed`)."""
         self.store = store
         self.scope = scope  # the dialects whose callbacks this notifier delivers
         self.policies = dict(policies)
@@ -70,7 +71,7 @@ class Notifier:
         self.poll = poll
         self.lease = lease
         self.claim = claim
-        self.wakeup = asyncio.Event()
+        self.wakeup = asyncio.Event() if wakeup is None else wakeup
         self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -168,7 +169,7 @@ class Notifier:
                     status, body = await self.send(request)
                 verdict = policy.verdict(status, body)
                 error = f"HTTP {status}"
-            except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            except (TimeoutError, OSError) as exc:  # what HttpClient raises
                 verdict, error = "retry", f"{type(exc).__name__}: {exc}"[:200]
             metrics.callbacks(dialect, verdict).inc()
             if verdict == "ok":

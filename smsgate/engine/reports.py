@@ -24,13 +24,15 @@ class Reports:
         router: CallbackRouter,
         resolve_number: Callable[[str], int | None],
         connector: str = "simulator",
+        *,
+        on_change: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.router = router
         self.resolve_number = resolve_number
         self.connector = connector
         self.changed = asyncio.Event()  # the notifier waits on this
-        self.on_change: Callable[[], None] | None = None  # and one in another process on this
+        self.on_change = on_change  # and one in another process is told through this
 
     async def reports(self, reports: Sequence[Report]) -> None:
         if not reports:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..core.models import Message, MoMessage, StatusEvent
-from ..dialects.base import CallbackPolicy
+from .callbacks import CallbackPolicy
 
 
 class CallbackRouter:

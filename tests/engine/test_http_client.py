@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from smsgate.dialects.base import CallbackRequest
+from smsgate.engine.callbacks import CallbackRequest
 from smsgate.engine.http_client import HttpClient, ServerDisconnected
 from smsgate.engine.notifier import HttpSender
 

@@ -9,17 +9,17 @@ from collections.abc import Sequence
 
 import pytest
 
+from smsgate.app import callback_policies
 from smsgate.core.models import Account, Report, Submission
 from smsgate.core.status import Status
 from smsgate.core.validate import Limits
 from smsgate.dialects import available
-from smsgate.dialects.base import CallbackRequest
 from smsgate.engine import notifier as notifier_module
 from smsgate.engine.accept import Acceptor
+from smsgate.engine.callbacks import CallbackRequest
 from smsgate.engine.notifier import Notifier, _Turn
 from smsgate.engine.reports import Reports
 from smsgate.engine.routing import CallbackRouter
-from smsgate.engine.runtime import callback_policies
 from smsgate.store.base import StoreUnavailable
 from smsgate.store.sqlite import SQLiteStore
 

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from smsgate.smpp.server import SmppServerConfig
+from smsgate.dialects.smpp.server import SmppServerConfig
 from tests.support.servers import Gateway, free_port, start_gateway, test_config
 
 

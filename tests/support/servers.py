@@ -16,10 +16,10 @@ from aiohttp import web
 from smsgate.app import build_app
 from smsgate.config import Config, DispatcherConfig, NotifierConfig
 from smsgate.connectors.simulator import SimulatorConfig
+from smsgate.dialects.smpp.server import SmppServerConfig
 from smsgate.engine.runtime import Engine
 from smsgate.provision import AccountSpec, CredentialSpec, Document, apply
 from smsgate.server import HTTP_PROTOCOL, proxy_options
-from smsgate.smpp.server import SmppServerConfig
 from smsgate.store.base import Store
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from ...core.models import Account, Message, Notice
 from ...core.status import Status
-from ..base import CallbackPolicy, CallbackRequest
+from ...engine.callbacks import CallbackPolicy, CallbackRequest
 from .render import kept_refusal, push_report
 from .schemas import encode
 from .settings import batch_interval, batch_size

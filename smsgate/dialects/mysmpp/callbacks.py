@@ -14,7 +14,7 @@ import msgspec
 
 from ...core.models import Account, Notice
 from ...core.status import FINAL, Status
-from ..base import CallbackPolicy, CallbackRequest, Verdict
+from ...engine.callbacks import CallbackPolicy, CallbackRequest, Verdict
 from . import xmlio
 from .statuses import local_time, state_of
 

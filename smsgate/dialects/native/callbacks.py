@@ -16,7 +16,7 @@ import msgspec
 
 from ...core.models import Account, Message, Notice
 from ...core.status import Status
-from ..base import CallbackPolicy, CallbackRequest
+from ...engine.callbacks import CallbackPolicy, CallbackRequest
 from .schemas import EVENTS, iso, message_out
 
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 import msgspec
 
-from ..core.models import Account, Notice
-from ..dialects.base import CallbackPolicy, CallbackRequest
+from ...core.models import Account, Notice
+from ...engine.callbacks import CallbackPolicy, CallbackRequest
 
 SCHEME = "smpp:"
 _encode = msgspec.json.Encoder().encode
@@ -27,14 +27,19 @@ def receipt_url(account_id: int) -> str:
 
 
 class SmppCallbacks(CallbackPolicy):
+    """Retried every `retry` seconds for `retention` seconds ([smpp] receipt_retry and
+    receipt_retention; app.py builds the policy from them)."""
+
     wants_mo = True
     mo_on_dr_url = True
-    base_delay = 5.0
-    max_attempts = 3 * 86400 // 5  # receipt_retention / receipt_retry; set from config
 
-    def configure(self, retry: float, retention: float) -> None:
+    def __init__(self, *, retry: float = 5.0, retention: float = 3 * 86400.0) -> None:
+        super().__init__()
         self.base_delay = max(0.001, retry)
         self.max_attempts = max(1, int(retention / self.base_delay))
+
+    def scaled(self, delay_scale: float) -> SmppCallbacks:
+        return self  # the schedule is configuration, not the seed's: nothing to scale
 
     def max_batch(self, account: Account) -> int:
         return 200

@@ -1,11 +1,12 @@
 """The SMPP server (northbound): clients bind to smsgate as to any SMSC.
 
-Runs in the engine's process (see ``smsgate.engine.runtime``). A bind is checked against the
-account's ``smpp`` credential (system_id/password, a salted hash compared in constant time);
-submit_sm and data_sm go through the same accept path as HTTP (``Gateway.submit`` with dialect
-``smpp``), all the submits of one read in one call, and their responses leave in one write.
-Receipts and incoming SMS come back through the notifier's durable outbox
-(``smsgate.smpp.callbacks``) as deliver_sm to a receiver or transceiver bind.
+Runs in the engine's process, built by ``smsgate.app`` and started with the engine
+(``smsgate.engine.runtime``). A bind is checked against the account's ``smpp`` credential
+(system_id/password, a salted hash compared in constant time); submit_sm and data_sm go through
+the same accept path as HTTP (``Gateway.submit`` with dialect ``smpp``), all the submits of one
+read in one call, and their responses leave in one write. Receipts and incoming SMS come back
+through the notifier's durable outbox (``smsgate.dialects.smpp.callbacks``) as deliver_sm to a
+receiver or transceiver bind. The PDUs and the session are ``smsgate.smpp``'s.
 
 Our message id is the message's ``seq`` in decimal, in submit_sm_resp, in receipts
 (``receipted_message_id`` and ``id:``), and for query_sm and cancel_sm.
@@ -18,25 +19,25 @@ import itertools
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
-from ..core.errors import ErrorCode, GatewayError
-from ..core.models import Account, Message, Notice, Submission
-from ..core.status import Status
-from ..dialects.base import CallbackPolicy, CallbackRequest
-from ..engine.ratelimit import TokenBucket
-from ..store.base import StoreUnavailable
-from .callbacks import SCHEME, SmppCallbacks, receipt_url
-from .concat import Reassembler, Scheme, message_parts, split_text
-from .constants import INTERFACE_VERSION, EsmClass, MessageState, Tag
-from .constants import CommandStatus as S
-from .encoding import encode_text
-from .pdu import (
+from ...core.errors import ErrorCode, GatewayError
+from ...core.models import Account, Message, Notice, Submission
+from ...core.status import Status
+from ...engine.callbacks import CallbackRequest
+from ...engine.gateway import Gateway
+from ...engine.notifier import Sender
+from ...engine.ratelimit import TokenBucket
+from ...smpp.concat import Reassembler, Scheme, message_parts, split_text
+from ...smpp.constants import INTERFACE_VERSION, EsmClass, MessageState, Tag
+from ...smpp.constants import CommandStatus as S
+from ...smpp.encoding import encode_text
+from ...smpp.pdu import (
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
@@ -48,14 +49,14 @@ from .pdu import (
     ReplaceSm,
     SubmitSm,
 )
-from .receipt import DeliveryReceipt
-from .session import Session
-from .times import format_time, parse_time
+from ...smpp.receipt import DeliveryReceipt
+from ...smpp.session import Session
+from ...smpp.times import format_time, parse_time
+from ...store.base import StoreUnavailable
+from .callbacks import SCHEME, receipt_url
 
 log = logging.getLogger("smsgate.smpp.server")
 _decode_notices = msgspec.json.Decoder(list[Notice]).decode
-
-Sender = Callable[[CallbackRequest], Awaitable[tuple[int, bytes]]]
 
 
 class SmppServerConfig(msgspec.Struct, kw_only=True):
@@ -212,13 +213,12 @@ class SmppServer:
     def __init__(
         self,
         config: SmppServerConfig,
-        gateway: Any,
-        policy: CallbackPolicy | None = None,
+        gateway: Gateway,
         *,
         default_host: str = "127.0.0.1",
     ) -> None:
         self.config = config
-        self.gateway = gateway  # engine.gateway.Gateway
+        self.gateway = gateway
         self.host = config.host or default_host
         self.port = config.port
         self.links: dict[int, AccountLink] = {}
@@ -228,8 +228,6 @@ class SmppServer:
         self._housekeeping: asyncio.Task[None] | None = None
         self._part_counter = itertools.count(1)
         self._part_prefix = secrets.token_hex(3)
-        if isinstance(policy, SmppCallbacks):
-            policy.configure(config.receipt_retry, config.receipt_retention)
 
     # Lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:

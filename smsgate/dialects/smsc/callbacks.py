@@ -24,7 +24,7 @@ import msgspec
 from ...core.models import Account, Message, MoMessage, Notice, StatusEvent
 from ...core.money import format_amount
 from ...core.status import FINAL
-from ..base import CallbackPolicy, CallbackRequest, Verdict
+from ...engine.callbacks import CallbackPolicy, CallbackRequest, Verdict
 from .answers import number
 from .params import DEFAULT_CHARSET, charset_of
 from .statuses import smsc_status

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import msgspec
 
 from ...core.models import Account, Notice
-from ..base import CallbackPolicy, CallbackRequest, Verdict
+from ...engine.callbacks import CallbackPolicy, CallbackRequest, Verdict
 from .fields import options
 from .schemas import delivery_report, incoming_report
 
