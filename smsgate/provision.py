@@ -84,7 +84,7 @@ def _fields(spec: AccountSpec) -> dict[str, Any]:
         fields["timezone"] = check_zone(spec.timezone)
     if spec.callback_urls is not None:
         fields["callback_urls"] = {
-            # smpp:// sends to the account's SMPP binds (smsgate.smpp.callbacks)
+            # smpp:// sends to the account's SMPP binds (smsgate.dialects.smpp.callbacks)
             k: v if v.startswith("smpp:") else check_callback_url(v, field=k)
             for k, v in spec.callback_urls.items()
         }
