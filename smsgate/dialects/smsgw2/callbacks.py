@@ -11,8 +11,8 @@ import msgspec
 
 from ...core.models import Account, Notice
 from ...engine.callbacks import CallbackPolicy, CallbackRequest, Verdict
-from .fields import options
-from .schemas import delivery_report, incoming_report
+from .render import delivery_report, incoming_report
+from .settings import options
 
 MAX_BATCH = 100  # reports per request; the seed's arrays have no stated bound
 

@@ -184,6 +184,12 @@ def from_gateway(exc: GatewayError, sender: str | None = None) -> Smsgw2Error:
     return Smsgw2Error(exc.detail, status=400)
 
 
+def with_index(exc: Smsgw2Error, index: int) -> Smsgw2Error:
+    """A batch's refusal naming the message it is about."""
+    exc.extra = {**exc.extra, "message_index": index}
+    return exc
+
+
 def alias_error(sender: str) -> Smsgw2Error:
     return Smsgw2Error(f"User can't use alias {sender} to send messages")
 

@@ -9,7 +9,7 @@ import pytest
 
 from smsgate.core.errors import ErrorCode, GatewayError
 from smsgate.core.status import Status
-from smsgate.dialects.smsgw2 import errors, fields, operators, statuses
+from smsgate.dialects.smsgw2 import errors, operators, parse, statuses
 from smsgate.dialects.smsgw2.errors import Smsgw2Error
 
 SEED_WORDS = {
@@ -114,17 +114,17 @@ SLOT = datetime(2030, 3, 4, 9, 15, tzinfo=ZoneInfo(TZ))  # on the 15-minute grid
 
 def test_schedule_ten_minutes_boundary() -> None:
     at = SLOT.timestamp()
-    assert fields.schedule_of("2030-03-04 09:15:00", TZ, at - 600) == at
+    assert parse.schedule_of("2030-03-04 09:15:00", TZ, at - 600) == at
     with pytest.raises(Smsgw2Error) as refused:
-        fields.schedule_of("2030-03-04 09:15:00", TZ, at - 599)
+        parse.schedule_of("2030-03-04 09:15:00", TZ, at - 599)
     assert refused.value.code == 10012
 
 
 def test_schedule_ten_days_boundary() -> None:
     at = SLOT.timestamp()
-    assert fields.schedule_of("2030-03-04 09:15:00", TZ, at - 10 * 86400) == at
+    assert parse.schedule_of("2030-03-04 09:15:00", TZ, at - 10 * 86400) == at
     with pytest.raises(Smsgw2Error):
-        fields.schedule_of("2030-03-04 09:15:00", TZ, at - 10 * 86400 - 1)
+        parse.schedule_of("2030-03-04 09:15:00", TZ, at - 10 * 86400 - 1)
 
 
 @pytest.mark.parametrize(
@@ -144,10 +144,10 @@ def test_schedule_ten_days_boundary() -> None:
 def test_schedule_grid(value: str, ok: bool) -> None:
     now = (SLOT - timedelta(days=1)).timestamp()
     if ok:
-        fields.schedule_of(value, TZ, now)
+        parse.schedule_of(value, TZ, now)
     else:
         with pytest.raises(Smsgw2Error):
-            fields.schedule_of(value, TZ, now)
+            parse.schedule_of(value, TZ, now)
 
 
 @pytest.mark.parametrize(
@@ -170,8 +170,8 @@ def test_schedule_grid(value: str, ok: bool) -> None:
     ],
 )
 def test_time_bounds_windows(bounds: str, local: str, open_: bool) -> None:
-    window = fields.window_of(bounds, TZ)
+    window = parse.window_of(bounds, TZ)
     assert window is not None
     at = datetime.strptime(local, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(TZ)).timestamp()
     assert window.contains(at) is open_
-    assert fields.window_of("full", TZ) is None
+    assert parse.window_of("full", TZ) is None

@@ -1,4 +1,5 @@
-"""One SMSGW2 message object (JSON or form) -> a core Submission, with the seed's rules.
+"""SMSGW2 requests: the body (JSON or form), and one message object -> a core Submission, with
+the seed's rules.
 
 Lenient like the real service: numbers may come as strings and strings as numbers, `recipient`
 with or without '+' (or a trunk 8), `priority` outside 0..3 counts as 0. Every refusal is a
@@ -8,23 +9,24 @@ Smsgw2Error carrying the seed's code and text.
 from __future__ import annotations
 
 import time
-from datetime import datetime
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
+
+import msgspec
+from starlette.requests import Request
 
 from ...core.models import Account, Submission
 from ...core.windows import Window
+from ..http import media_type, params, read_body
 from .errors import SCHEDULE_CODE, SCHEDULE_TEXT, Smsgw2Error, alias_error, coded
+from .settings import default_time_bounds
+from .times import format_time, parse_time
 
-DIALECT = "smsgw2"
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+SINGLE_BODY_LIMIT = 64 * 1024  # one message: far above any real one, far below a flood
 MAX_CLIENT_ID = 64
 SCHEDULE_STEP_MINUTES = 15
 SCHEDULE_MIN_AHEAD = 10 * 60.0
 SCHEDULE_MAX_AHEAD = 10 * 86400.0
 DEFAULT_EXPIRY = 86400.0
-DEFAULT_TIME_BOUNDS = "def"
 
 _WEEKDAYS = (0, 1, 2, 3, 4)
 _ALL_DAYS = (0, 1, 2, 3, 4, 5, 6)
@@ -41,33 +43,42 @@ TIME_BOUNDS: dict[str, tuple[tuple[int, ...], int, int] | None] = {
 
 _TRUE = {"true", "1", "yes", "y"}
 _FALSE = {"false", "0", "no", "n", ""}
+_BOM = b"\xef\xbb\xbf"
 
 
-@lru_cache(maxsize=64)
-def zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+async def body_object(request: Request, limit: int | None) -> Any:
+    """The JSON body (whatever the Content-Type says), or a urlencoded form as a dict."""
+    body = await read_body(request, limit)
+    if body.startswith(_BOM):
+        body = body[len(_BOM) :]
+    stripped = body.strip()
+    if media_type(request) == "application/x-www-form-urlencoded" and not stripped.startswith(
+        (b"{", b"[")
+    ):
+        return await params(request, body)
+    if not stripped:
+        raise Smsgw2Error("Request body is empty")
+    try:
+        return msgspec.json.decode(stripped)
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        pass
+    try:  # a client that sent its JSON in Windows-1251
+        return msgspec.json.decode(stripped.decode("cp1251").encode())
+    except (UnicodeDecodeError, msgspec.DecodeError):
+        raise Smsgw2Error("Malformed JSON in request body") from None
 
 
-def format_time(ts: float | None, tz: str) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, zone(tz)).strftime(TIME_FORMAT)
+def flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value == 1
+    return isinstance(value, str) and value.strip().lower() in _TRUE
 
 
-def parse_time(value: str, tz: str) -> datetime:
-    """'YYYY-MM-DD HH:mm:ss' (a 'T' and missing seconds tolerated) in the account's zone."""
-    text = value.strip().replace("T", " ")
-    for fmt in (TIME_FORMAT, "%Y-%m-%d %H:%M"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=zone(tz))
-        except ValueError:
-            continue
-    raise ValueError(value)
-
-
-def options(account: Account) -> dict[str, Any]:
-    found = account.settings.get(DIALECT)
-    return found if isinstance(found, dict) else {}
+def numeric_id(value: str) -> int | None:
+    value = value.strip()
+    return int(value) if value.isdigit() and len(value) < 19 else None
 
 
 def text_field(raw: dict[str, Any], name: str, *, required: bool = True) -> str | None:
@@ -164,7 +175,7 @@ def submission(
 
     bounds = text_field(raw, "time_bounds", required=False)
     if bounds is None or not bounds.strip():
-        bounds = str(options(account).get("default_time_bounds", DEFAULT_TIME_BOUNDS))
+        bounds = default_time_bounds(account)
     bounds = bounds.strip().lower()
     if bounds not in TIME_BOUNDS:
         raise coded(25)
