@@ -9,7 +9,21 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 NODE_PEERS := tests/peers/node_modules/.installed
 
-.PHONY: run test lint bench install peers lock clean
+# CI=true (as .ci/run sets it): `make test` installs the Debian peers first, every test runs, and
+# a test whose peer or PostgreSQL is missing fails. Otherwise `make test` changes nothing outside
+# this folder: no apt-get, no restart of the system PostgreSQL (the `pg_restart` test is left
+# out); a test whose peer is missing skips and says why. `make peers` installs the peers.
+ifneq ($(filter true 1 yes,$(CI)),)
+TEST_PEERS := peers
+PYTEST_SELECT :=
+TEST_NOTE := true
+else
+TEST_PEERS := node-peers
+PYTEST_SELECT := -m 'not pg_restart'
+TEST_NOTE := echo "make test: the pg_restart test (it restarts the system PostgreSQL) is left out; CI=true runs it"
+endif
+
+.PHONY: run test lint bench install peers node-peers lock clean
 
 # The venv, with the tested versions of every dependency (constraints.txt, see `make lock`).
 $(STAMP): pyproject.toml $(CONSTRAINTS)
@@ -36,7 +50,9 @@ lock:
 	mv $(CONSTRAINTS).new $(CONSTRAINTS); \
 	echo "$(CONSTRAINTS): $$(grep -vc '^#' $(CONSTRAINTS)) packages pinned"
 
-# Independent peers the tests talk to (npm oracle and SMPP peer; Debian tools).
+# Independent peers the tests talk to: npm's (segment-count oracle, SMPP peer), installed into
+# tests/peers/node_modules; Debian's (Kannel, wrk), installed system-wide by
+# tests/peers/install-debian.sh (as root: apt-get).
 $(NODE_PEERS): tests/peers/package.json
 	cd tests/peers && npm install --no-audit --no-fund --silent
 	touch $(NODE_PEERS)
@@ -44,20 +60,26 @@ $(NODE_PEERS): tests/peers/package.json
 peers: $(NODE_PEERS)
 	sh tests/peers/install-debian.sh
 
+node-peers:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(NODE_PEERS); \
+	else echo "make test: npm is not installed; the tests that use the npm peers skip"; fi
+
 run: $(STAMP)
 	mkdir -p $(dir $(DB))
 	$(BIN)/smsgate init --database sqlite:///$(DB) --demo
 	$(BIN)/smsgate serve --database sqlite:///$(DB) --host $(HOST) --port $(PORT)
 
-test: $(STAMP) peers
-	$(BIN)/python -m pytest -q
+test: $(STAMP) $(TEST_PEERS)
+	@$(TEST_NOTE)
+	$(BIN)/python -m pytest -q $(PYTEST_SELECT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check smsgate tests bench
 	$(BIN)/ruff format --check smsgate tests bench
 	$(BIN)/mypy
 
-bench: $(STAMP) peers
+bench: $(STAMP) node-peers
+	@command -v wrk >/dev/null 2>&1 || { echo "wrk is not installed: run 'make peers'"; exit 1; }
 	$(BIN)/python -m bench.run
 
 clean:

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Debian peers: Kannel (bearerbox + smsbox) as an ESME towards smsgate for the interop tests, and
 # wrk for the benchmarks in bench/.
+# Run by `make peers`, and by `make test` only under CI=true: a plain `make test` never installs
+# system packages (the tests that need a missing peer skip and say so).
 # Idempotent: installs only what is missing. Needs root (CI runs as root); otherwise prints
 # what to run and exits 0, so `make peers` still works for an unprivileged developer.
 set -e
