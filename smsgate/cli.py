@@ -63,6 +63,7 @@ async def _account(store: Any, name: str) -> Any:
     help="TOML config file.",
 )
 @click.option("--database", default=None, help=f"Database URL (default {DEFAULT_DB}).")
+@click.version_option(package_name="smsgate", prog_name="smsgate")  # the installed version
 @click.pass_context
 def main(ctx: click.Context, config: str | None, database: str | None) -> None:
     """smsgate: a self-hosted A2P SMS gateway."""
