@@ -5,10 +5,10 @@ reconnect back-off and enquire_link. ``submit`` splits long texts into UDH (or S
 sends a submit_sm per part within the window, and maps submit_sm_resp errors to canonical
 errors; ESME_RTHROTTLED and ESME_RMSGQFUL back off and send again.
 
-Receipts are matched to messages by the SMSC's message id, also when the receipt comes before
-the submit_sm_resp: an unknown id is held (its deliver_sm_resp too) until a resp brings that id,
-and looked up in the store (``message_by_carrier_id``) when none does. The carrier id of each
-message (its first part's) is stored with its SUBMITTED report.
+Receipts are matched to messages by the SMSC's message id (receipts.ReceiptMatcher), also when
+the receipt comes before the submit_sm_resp: an unknown id is held (its deliver_sm_resp too)
+until a resp brings that id, and looked up in the store (``message_by_carrier_id``) when none
+does. The carrier id of each message (its first part's) is stored with its SUBMITTED report.
 
 Link loss mid-window: every submit_sm without a response when a session drops (or times out) is
 sent again on the next bound session, once per lost window. The SMSC may have taken it before the
@@ -26,7 +26,7 @@ import itertools
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import msgspec
 
@@ -47,12 +47,13 @@ from ..smpp.pdu import (
     Pdu,
     SubmitSm,
 )
-from ..smpp.receipt import id_variants, normalize_id, quick_receipt, receipt_from_pdu
+from ..smpp.receipt import quick_receipt, receipt_from_pdu
 from ..smpp.session import ResponseTimeout, Session, SessionClosed
 from ..smpp.times import format_time
 from ..store.base import Store
 from ..waits import wait_set
 from .base import Connector, Incoming, ReportSink
+from .receipts import Early, Receipt, ReceiptMatcher, Sent, stored_report
 
 log = logging.getLogger("smsgate.connectors.smpp")
 
@@ -104,15 +105,6 @@ SUBMIT_ERRORS: dict[int, ErrorCode] = {
     S.ESME_RINVSCHED: ErrorCode.BAD_SCHEDULE,
     S.ESME_RINVEXPIRY: ErrorCode.BAD_VALIDITY,
 }
-RECEIPT_STATUS: dict[str, tuple[Status, ErrorCode | None]] = {
-    "DELIVRD": (Status.DELIVERED, None),
-    "UNDELIV": (Status.UNDELIVERED, ErrorCode.NETWORK_ERROR),
-    "DELETED": (Status.UNDELIVERED, ErrorCode.NETWORK_ERROR),
-    "EXPIRED": (Status.EXPIRED, ErrorCode.EXPIRED),
-    "REJECTD": (Status.REJECTED, ErrorCode.CARRIER_REJECTED),
-    "UNKNOWN": (Status.UNKNOWN, None),
-}
-_RANK = {Status.DELIVERED: 0, Status.UNKNOWN: 1, Status.EXPIRED: 2, Status.UNDELIVERED: 3}
 
 
 def submit_error(status: int) -> ErrorCode:
@@ -120,32 +112,11 @@ def submit_error(status: int) -> ErrorCode:
 
 
 @dataclass(slots=True)
-class _Sent:
-    """A message handed to the SMSC: its parts' ids and the receipts seen so far."""
-
-    message: Message
-    parts: int
-    ids: list[str | None]
-    in_submit: bool = True
-    error: int = 0
-    finals: dict[int, tuple[Status, str]] = field(default_factory=dict)
-    at: float = 0.0
-
-
-@dataclass(slots=True)
 class _Job:
-    sent: _Sent
+    sent: Sent
     index: int
     pdu: SubmitSm
     losses: int = 0
-
-
-@dataclass(slots=True)
-class _Early:
-    receipt: tuple[str, str, str]  # id, stat, err
-    session: ClientSession
-    pdu: Pdu
-    at: float
 
 
 class ClientSession(Session):
@@ -178,6 +149,10 @@ class ClientSession(Session):
         self.connector.lost(self)
 
 
+# A receipt held for its submit_sm_resp carries what answers it: its session and deliver_sm.
+_Held = Early[tuple[ClientSession, Pdu]]
+
+
 class SmppConnector(Connector):
     def __init__(self, config: SmppClientConfig, store: Store | None = None) -> None:
         self.config = config
@@ -191,16 +166,17 @@ class SmppConnector(Connector):
         self._ready = asyncio.Event()
         self._turn = itertools.count()
         self._refs = itertools.count(1)
-        self._sent: dict[str, _Sent] = {}  # message id -> sent
-        self._ids: dict[str, tuple[_Sent, int]] = {}  # normalised carrier id -> (sent, part)
-        self._early: dict[str, list[_Early]] = {}
-        self._settling: list[_Early] = []  # early receipts whose resp came, settled next turn
+        mode = config.receipt_ids
+        self.receipts: ReceiptMatcher[tuple[ClientSession, Pdu]] = ReceiptMatcher(
+            hex_to_dec=mode in ("hex-dec", "hex-to-dec"),
+            dec_to_hex=mode in ("hex-dec", "dec-to-hex"),
+            early_wait=config.early_receipt_wait,
+            id_memory=config.id_memory,
+        )
+        self._settling: list[_Held] = []  # early receipts whose resp came, settled next turn
         self._reassembler = Reassembler()
         self._stopping = False
         self.scheme = {"udh8": Scheme.UDH8, "udh16": Scheme.UDH16, "sar": Scheme.SAR}[config.concat]
-        mode = config.receipt_ids
-        self._hex_to_dec = mode in ("hex-dec", "hex-to-dec")
-        self._dec_to_hex = mode in ("hex-dec", "dec-to-hex")
         self.resubmitted = 0  # submit_sm sent again after a lost window (for tests and metrics)
 
     # Lifecycle ----------------------------------------------------------------------------------
@@ -293,7 +269,7 @@ class SmppConnector(Connector):
     async def submit(self, messages: Sequence[Message]) -> list[Report]:
         now = time.time()
         reports: list[Report] = []
-        sents: list[_Sent] = []
+        sents: list[Sent] = []
         jobs: list[_Job] = []
         for m in messages:
             try:
@@ -309,22 +285,21 @@ class SmppConnector(Connector):
                     )
                 )
                 continue
-            sent = _Sent(m, len(pdus), [None] * len(pdus), at=now)
-            self._sent[m.id] = sent
+            sent = self.receipts.track(m, len(pdus), now)
             sents.append(sent)
             jobs += [_Job(sent, k, pdu) for k, pdu in enumerate(pdus)]
         try:
             await self._send_all(jobs)
         except BaseException:
             for sent in sents:
-                self._forget(sent)
+                self.receipts.forget(sent)
             raise
         done = time.time()
         for sent in sents:
             sent.in_submit = False
             m = sent.message
             if sent.error:
-                self._forget(sent)
+                self.receipts.forget(sent)
                 reports.append(
                     Report(
                         message_id=m.id,
@@ -466,19 +441,12 @@ class SmppConnector(Connector):
         if fut.cancelled() or fut.exception() is not None:
             return
         resp = fut.result()
-        if resp.command_status == 0 and self._sent.get(job.sent.message.id) is job.sent:
+        if resp.command_status == 0 and self.receipts.is_tracked(job.sent):
             self._acknowledged(job.sent, job.index, getattr(resp, "message_id", ""))
 
     # Receipts -----------------------------------------------------------------------------------
-    def _variants(self, carrier_id: str) -> set[str]:
-        return id_variants(carrier_id, hex_to_dec=self._hex_to_dec, dec_to_hex=self._dec_to_hex)
-
-    def _acknowledged(self, sent: _Sent, index: int, carrier_id: str) -> None:
-        sent.ids[index] = carrier_id
-        matched: list[_Early] = []
-        for variant in self._variants(carrier_id):
-            self._ids[variant] = (sent, index)
-            matched += self._early.pop(variant, [])
+    def _acknowledged(self, sent: Sent, index: int, carrier_id: str) -> None:
+        matched = self.receipts.acknowledged(sent, index, carrier_id)
         if matched:
             # Resps of one read (and of one loop turn) settle their early receipts together:
             # one write for all of them, not one per message.
@@ -490,49 +458,6 @@ class SmppConnector(Connector):
         early, self._settling = self._settling, []
         if early:
             self.spawn(self._settle_early(early))
-
-    def _forget(self, sent: _Sent) -> None:
-        self._sent.pop(sent.message.id, None)
-        for carrier_id in sent.ids:
-            if carrier_id is not None:
-                for variant in self._variants(carrier_id):
-                    if self._ids.get(variant, (None,))[0] is sent:
-                        del self._ids[variant]
-
-    def _on_receipt(self, sent: _Sent, index: int, receipt: tuple[str, str, str]) -> list[Report]:
-        outcome = RECEIPT_STATUS.get(receipt[1])
-        if outcome is None:
-            return []  # ENROUTE, ACCEPTD: not final
-        sent.finals[index] = (outcome[0], receipt[2])
-        if len(sent.finals) < sent.parts:
-            return []
-        self._forget(sent)
-        worst = max(sent.finals.values(), key=lambda f: _RANK.get(f[0], 4))
-        status = worst[0]
-        error = next((e for s, e in RECEIPT_STATUS.values() if s is status and e is not None), None)
-        now = time.time()
-        out = []
-        if sent.in_submit:
-            # The dispatcher records SUBMITTED after submit() returns: record it first here.
-            out.append(
-                Report(
-                    message_id=sent.message.id,
-                    status=Status.SUBMITTED,
-                    carrier_id=sent.ids[0],
-                    at=now,
-                )
-            )
-        out.append(
-            Report(
-                message_id=sent.message.id,
-                status=status,
-                carrier_id=sent.ids[0],
-                error_code=error.value if error else None,
-                carrier_error=worst[1] if status is not Status.DELIVERED else None,
-                at=now,
-            )
-        )
-        return out
 
     async def on_deliver(self, session: ClientSession, pdus: list[Pdu]) -> None:
         assert self._sink is not None
@@ -552,12 +477,10 @@ class SmppConnector(Connector):
                     log.warning("%s: unreadable receipt ignored", self.name)
                     answers.append(pdu.make_resp())
                     continue
-                key = normalize_id(receipt[0])
-                hit = self._ids.get(key)
-                if hit is None:
-                    self._early.setdefault(key, []).append(_Early(receipt, session, pdu, now))
-                    continue  # answered when its submit_sm_resp comes, or after the wait
-                reports += self._on_receipt(hit[0], hit[1], receipt)
+                matched = self.receipts.receive(receipt, (session, pdu), now)
+                if matched is None:
+                    continue  # held: answered when its submit_sm_resp comes, or after the wait
+                reports += matched
                 answers.append(pdu.make_resp())
                 continue
             mo = self._incoming(pdu, now)
@@ -603,14 +526,15 @@ class SmppConnector(Connector):
             phone = source
         return Incoming(phone=phone, to=getattr(pdu, "destination_addr", ""), text=text, at=now)
 
-    async def _settle_early(self, early: list[_Early]) -> None:
+    async def _settle_early(self, early: list[_Held]) -> None:
         by_session: dict[ClientSession, tuple[list[Report], list[Pdu]]] = {}
+        now = time.time()
         for e in early:
-            reports, answers = by_session.setdefault(e.session, ([], []))
-            hit = self._ids.get(normalize_id(e.receipt[0]))
-            if hit is not None:
-                reports += self._on_receipt(hit[0], hit[1], e.receipt)
-            answers.append(e.pdu.make_resp())
+            session, pdu = e.token
+            reports, answers = by_session.setdefault(session, ([], []))
+            # Matched again: its message may have been settled or forgotten since the resp.
+            reports += self.receipts.match(e.receipt, now) or []
+            answers.append(pdu.make_resp())
         for session, (reports, answers) in by_session.items():
             await self._record(session, reports, [], answers)
 
@@ -620,54 +544,32 @@ class SmppConnector(Connector):
         while True:
             await asyncio.sleep(0.5)
             now = time.time()
-            stale = [
-                k for k, v in self._early.items() if v[0].at + self.config.early_receipt_wait < now
-            ]
-            for key in stale:
-                entries = self._early.pop(key)
+            for entries in self.receipts.expired(now):
                 await self._from_store(entries)
-            old = [
-                s
-                for s in self._sent.values()
-                if not s.in_submit and s.at + self.config.id_memory < now
-            ]
-            for sent in old:
-                self._forget(sent)
+            self.receipts.forget_old(now)
 
-    async def _from_store(self, entries: list[_Early]) -> None:
-        rid, stat, err = entries[0].receipt
-        reports: list[Report] = []
+    async def _from_store(self, entries: list[_Held]) -> None:
+        receipt: Receipt = entries[0].receipt
         message = None
         if self.store is not None:
-            for candidate in [rid, *sorted(self._variants(rid))]:
+            for candidate in self.receipts.candidates(receipt[0]):
                 message = await self.store.message_by_carrier_id(candidate)
                 if message is not None:
                     break
-        if message is not None and message.status in (Status.SUBMITTED, Status.UNKNOWN):
-            outcome = RECEIPT_STATUS.get(stat)
-            if outcome is not None:
-                reports.append(
-                    Report(
-                        message_id=message.id,
-                        status=outcome[0],
-                        carrier_id=message.carrier_id,
-                        error_code=outcome[1].value if outcome[1] else None,
-                        carrier_error=err if outcome[0] is not Status.DELIVERED else None,
-                        at=time.time(),
-                    )
-                )
-        elif message is None:
-            log.warning("%s: receipt for unknown id %s dropped", self.name, rid)
+        report = stored_report(message, receipt, time.time()) if message is not None else None
+        if message is None:
+            log.warning("%s: receipt for unknown id %s dropped", self.name, receipt[0])
         by_session: dict[ClientSession, list[Pdu]] = {}
         for e in entries:
-            by_session.setdefault(e.session, []).append(e.pdu.make_resp())
+            session, pdu = e.token
+            by_session.setdefault(session, []).append(pdu.make_resp())
         first = True
         for session, answers in by_session.items():
-            await self._record(session, reports if first else [], [], answers)
+            await self._record(session, [report] if first and report else [], [], answers)
             first = False
 
 
-def _receipt(pdu: Pdu) -> tuple[str, str, str]:
+def _receipt(pdu: Pdu) -> Receipt:
     """(id, stat, err) of a deliver_sm receipt: the standard text form read quickly, else the
     forgiving parser with the TLVs winning; a receipt text in UCS-2 (some SMSCs) is read too."""
     coding = getattr(pdu, "data_coding", 0)

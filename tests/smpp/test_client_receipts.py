@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 
 from smsgate.connectors.base import Incoming
-from smsgate.connectors.smpp import SmppClientConfig, SmppConnector, _Sent
+from smsgate.connectors.smpp import SmppClientConfig, SmppConnector
 from smsgate.core.models import Message, Report
 from smsgate.core.status import Status
 from smsgate.smpp.pdu import DeliverSm, Pdu
@@ -56,8 +56,7 @@ async def test_early_receipts_of_one_turn_are_recorded_in_one_write() -> None:
     connector._sink = sink
     sents = []
     for n in range(5):
-        sent = _Sent(message(n), 1, [None])
-        connector._sent[sent.message.id] = sent
+        sent = connector.receipts.track(message(n), 1, now=0)
         sents.append(sent)
     await connector.on_deliver(link, [receipt(f"C{n}", n + 1) for n in range(5)])  # type: ignore[arg-type]
     assert sink.calls == [] and link.replies == []  # held: no resp brought these ids yet
