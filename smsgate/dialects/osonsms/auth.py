@@ -16,9 +16,9 @@ from ...core import secrets
 from ...core.models import Account
 from ...engine.gateway import Gateway
 from ..http import bearer_token, client_ip, ip_allowed
-from . import errors
+from .errors import Denied
 
-DIALECT = "osonsms"
+DIALECT = "osonsms"  # the name its credentials and messages are kept under
 
 Parts = Callable[[dict[str, str], str], tuple[str, ...]]
 
@@ -48,14 +48,6 @@ def bulk_parts(v: dict[str, str], salt: str) -> tuple[str, ...]:
     return (v["txn_id"], v["login"], v["from"], salt)
 
 
-class Denied(Exception):
-    """Authentication failed: `code` is 105 (account), 106 (hash) or 114 (address)."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
-
-
 async def authenticate(
     gateway: Gateway, request: Request, v: dict[str, str], parts: Parts
 ) -> Account:
@@ -80,10 +72,3 @@ async def authenticate(
 
 def uses_token(request: Request) -> bool:
     return bearer_token(request) is not None
-
-
-DENIED = {
-    105: errors.Problem(401, 105, errors.INACTIVE),
-    106: errors.Problem(422, 106, errors.BAD_HASH),
-    114: errors.Problem(401, 114, errors.NOT_WHITELISTED),
-}

@@ -13,7 +13,7 @@ import re
 import msgspec
 
 from ...core.errors import GatewayError
-from .requests import recipient
+from .parse import recipient
 
 REPORTED_INVALID = 100
 _CELL = re.compile(r"[,;\t|]")

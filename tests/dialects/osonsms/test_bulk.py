@@ -9,7 +9,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from smsgate.store.base import MessageFilter
+from smsgate.core.errors import ErrorCode
+from smsgate.dialects.osonsms import errors
+from smsgate.store.base import MessageFilter, StoreUnavailable
 from tests.support.servers import Gateway, account
 
 from .conftest import sha256, txn
@@ -250,3 +252,18 @@ async def test_not_multipart(http: aiohttp.ClientSession, acme: int) -> None:
         body = await r.json()  # an unreadable form has no fields: Laravel's answer
         assert (r.status, body["message"]) == (422, "Validation errors")
         assert body["data"]["file"] == ["The file field is required."]
+
+
+async def test_store_unavailable_in_the_cabinets_shape(
+    gateway: Gateway, http: aiohttp.ClientSession, acme: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def down(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable("disk gone")
+
+    monkeypatch.setattr(gateway.app.app.state.gateway, "submit", down)
+    status, body = await post(http, bulk_form(b"992900000001\n"))
+    assert (status, body) == (503, {"error": errors.CABINET[ErrorCode.UNAVAILABLE][1]})
+    assert errors.CABINET[ErrorCode.UNAVAILABLE] == (
+        503,
+        "Service temporarily unavailable. Please retry later.",
+    )

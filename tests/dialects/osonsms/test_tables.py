@@ -60,7 +60,7 @@ def test_seed_error_table() -> None:
         p = errors.problem(GatewayError(code))
         assert (p.status, p.code, p.msg) == want, code
     assert errors.FALLBACK[1:] == (112, "Error while sending sms.")
-    assert auth.DENIED[106].msg == "Incorrect hash" and auth.DENIED[106].status == 422
+    assert errors.DENIED[106].msg == "Incorrect hash" and errors.DENIED[106].status == 422
     assert errors.MISSING_SEND == (
         "One of the mandatory variables (from,phone_number,msg,login,str_hash,txn_id) not set."
     )
