@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -55,6 +55,10 @@ class Config(msgspec.Struct, kw_only=True):
     workers: int = 0  # 0: one per CPU core
     log_level: str = "info"
     max_body: int = 16 * 1024 * 1024
+    # Seconds a connection has to send a complete request head (from its start, or from the
+    # first byte of a later request), and an idle keep-alive connection is kept.
+    header_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    keep_alive_timeout: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     # Proxies whose X-Forwarded-For/-Proto are believed ("10.0.0.1,10.0.0.2" or "*"). Empty:
     # none, so a client cannot pick its own address past an IP allow-list.
     forwarded_allow_ips: str = ""

@@ -1,16 +1,25 @@
-"""uvicorn's httptools protocol, sending what one turn of the event loop writes as one send.
+"""uvicorn's httptools protocol, sending what one turn of the event loop writes as one send,
+and closing connections that do not send a request head in time.
 
 uvicorn writes a response's head and its body with two calls of `transport.write`, and each is
 a send(2): two TCP segments, two wake-ups of the client. A JSON answer is written in one task
 step, so holding writes until the end of the loop's turn sends head and body together.
+
+uvicorn times out only the idle wait between keep-alive requests, and only until a first byte
+arrives: a connection that never sends, or sends part of a head and stops, is held forever (a
+client holding 15,000 of them ran a worker towards its descriptor limit). Here a connection
+must complete each request head within `header_timeout` seconds, counted from the connection's
+start for the first request, and from the first byte of each later one (the wait before that
+byte is the keep-alive timeout's). A connection that misses it is closed, with a 408 answer if
+part of a head had arrived.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, ClassVar
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 
 class CoalescingTransport:
@@ -51,6 +60,81 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
+_TIMED_OUT = b"request head not received in time"
+
+
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+    """The protocol smsgate serves with. uvicorn builds it from a class: `configured` gives
+    the class with the server's timeouts."""
+
+    header_timeout: ClassVar[float] = 10.0
+    keep_alive_timeout: ClassVar[float] = 30.0
+
+    @classmethod
+    def configured(
+        cls, *, header_timeout: float, keep_alive_timeout: float
+    ) -> type[CoalescingHttpToolsProtocol]:
+        attrs = {"header_timeout": header_timeout, "keep_alive_timeout": keep_alive_timeout}
+        return type(cls.__name__, (cls,), attrs)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeout_keep_alive = self.keep_alive_timeout  # type: ignore[assignment]
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._in_head = False  # bytes of a request head arrived, its end not yet
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)  # cancels the keep-alive timer, parses
+        if self._head_timer is None and not self.transport.is_closing():
+            # Part of a head, or bytes that began none (blank lines) on an idle connection:
+            # either way the clock runs until a head is complete.
+            idle = self.cycle is not None and self.cycle.response_complete
+            if self._in_head or (idle and self.timeout_keep_alive_task is None):
+                self._arm_head_timer()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = True
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+        super().on_headers_complete()
+
+    def _arm_head_timer(self) -> None:
+        self._head_timer = self.loop.call_later(self.header_timeout, self._head_timed_out)
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            # A response is still being made (a later head may wait unread behind it, reading
+            # being paused for pipelining): the head's time counts once the server is free.
+            self._arm_head_timer()
+            return
+        if self._in_head:
+            self._answer_408()
+        self.transport.close()
+
+    def _answer_408(self) -> None:
+        head = [STATUS_LINE[408]]
+        for name, value in self.server_state.default_headers:
+            head += [name, b": ", value, b"\r\n"]
+        head.append(
+            b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\n"
+            b"connection: close\r\n\r\n" % len(_TIMED_OUT)
+        )
+        self.transport.write(b"".join(head) + _TIMED_OUT)

@@ -42,14 +42,20 @@ def _uvicorn_config(config: Config, app: Any) -> uvicorn.Config:
         host=config.host,
         port=config.port,
         loop="uvloop",
-        http=HTTP_PROTOCOL,
+        http=http_protocol(config),
         access_log=False,
         log_level=config.log_level,
         lifespan="on",
         server_header=False,
-        timeout_keep_alive=30,
         backlog=4096,
         **proxy_options(config),
+    )
+
+
+def http_protocol(config: Config) -> type[CoalescingHttpToolsProtocol]:
+    """HTTP_PROTOCOL with the configured header and keep-alive timeouts."""
+    return HTTP_PROTOCOL.configured(
+        header_timeout=config.header_timeout, keep_alive_timeout=config.keep_alive_timeout
     )
 
 

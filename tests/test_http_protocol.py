@@ -1,17 +1,23 @@
-"""The HTTP protocol smsgate serves with: a response's head and body leave in one send."""
+"""The HTTP protocol smsgate serves with: a response's head and body leave in one send, and
+a connection must send its request heads in time."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import socket
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 import tests.support.servers as servers
+from smsgate.config import Config, load
 from smsgate.http_protocol import CoalescingHttpToolsProtocol, CoalescingTransport
+from smsgate.server import http_protocol
 from tests.support.servers import Gateway, account, start_gateway
 
 
@@ -163,3 +169,184 @@ async def test_pipelined_requests_then_close_get_every_answer(counted: Gateway) 
     assert answer.count(b"HTTP/1.1 200 OK\r\n") == 3
     assert b'"balance":"1000.0000"' in answer
     assert answer.endswith(b"}")  # the last body arrived before the server closed
+
+
+# Request-head and keep-alive timeouts, against a real server on real sockets.
+
+HEADER_TIMEOUT = 0.5
+KEEP_ALIVE = 2.0
+SLACK = 1.0  # the bar: closed within header_timeout + 1 s
+
+
+@pytest.fixture
+async def timed(tmp_path: Path) -> AsyncIterator[Gateway]:
+    config = servers.test_config(
+        f"sqlite:///{tmp_path}/smsgate.db",
+        header_timeout=HEADER_TIMEOUT,
+        keep_alive_timeout=KEEP_ALIVE,
+    )
+    gw = await start_gateway(config)
+    await gw.provision(account("acme"))
+    try:
+        yield gw
+    finally:
+        await gw.stop()
+
+
+def _connect(gateway: Gateway) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", _port(gateway)), timeout=10)
+
+
+def _closed_after(sock: socket.socket, since: float) -> tuple[float, bytes]:
+    """Read until the server closes: how long after `since` it did, and what it sent."""
+    answer = _read_until_closed(sock)
+    return time.monotonic() - since, answer
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    """One response with a content-length body, leaving the connection open."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed after {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ", 1)[1].split(b"\r\n", 1)[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+HEALTH = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+async def test_a_silent_connection_is_closed_after_the_header_timeout(timed: Gateway) -> None:
+    def silent() -> tuple[float, bytes]:
+        with _connect(timed) as sock:
+            return _closed_after(sock, time.monotonic())
+
+    elapsed, answer = await asyncio.to_thread(silent)
+    assert HEADER_TIMEOUT - 0.1 <= elapsed <= HEADER_TIMEOUT + SLACK
+    assert answer == b""  # no request began: nothing to answer
+
+
+async def test_a_half_sent_head_is_closed_with_408(timed: Gateway) -> None:
+    def half() -> tuple[float, bytes]:
+        with _connect(timed) as sock:
+            started = time.monotonic()
+            sock.sendall(b"POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Le")
+            return _closed_after(sock, started)
+
+    elapsed, answer = await asyncio.to_thread(half)
+    assert HEADER_TIMEOUT - 0.1 <= elapsed <= HEADER_TIMEOUT + SLACK
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert b"connection: close\r\n" in answer
+
+
+async def test_a_slow_but_complete_request_is_served(timed: Gateway) -> None:
+    """A head trickled in within the timeout is served; so is a body that comes later than the
+    timeout after its head (the timeout is the head's only)."""
+    body = b'{"to":"+79651234567","text":"Your code is 1234","from":"ACME"}'
+    head = (
+        b"POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer acme-token\r\n"
+        b"Content-Type: application/json\r\nConnection: close\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    )
+
+    def slow() -> bytes:
+        with _connect(timed) as sock:
+            for n in range(0, len(head), 40):  # ~0.3 s for the head, in pieces
+                sock.sendall(head[n : n + 40])
+                time.sleep(0.06)
+            time.sleep(HEADER_TIMEOUT + 0.3)
+            sock.sendall(body)
+            return _read_until_closed(sock)
+
+    answer = await asyncio.to_thread(slow)
+    assert answer.startswith(b"HTTP/1.1 201 "), answer[:200]
+
+
+async def test_an_idle_keep_alive_connection_lasts_the_keep_alive_timeout(
+    timed: Gateway,
+) -> None:
+    def idle() -> tuple[float, bytes, bytes]:
+        with _connect(timed) as sock:
+            sock.sendall(HEALTH)
+            first = _read_response(sock)
+            return (*_closed_after(sock, time.monotonic()), first)
+
+    elapsed, rest, first = await asyncio.to_thread(idle)
+    assert first.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert KEEP_ALIVE - 0.1 <= elapsed <= KEEP_ALIVE + SLACK  # not at the header timeout
+    assert rest == b""
+
+
+async def test_a_keep_alive_connection_serves_its_next_request(timed: Gateway) -> None:
+    def twice() -> list[bytes]:
+        with _connect(timed) as sock:
+            sock.sendall(HEALTH)
+            answers = [_read_response(sock)]
+            time.sleep(HEADER_TIMEOUT + 0.3)  # idle longer than a head may take
+            sock.sendall(HEALTH)
+            answers.append(_read_response(sock))
+            return answers
+
+    answers = await asyncio.to_thread(twice)
+    assert all(a.startswith(b"HTTP/1.1 200 OK\r\n") for a in answers)
+
+
+@pytest.mark.parametrize(
+    ("sent", "answered"),
+    [
+        (b"GET /healthz HTTP/1.1\r\nHo", b"HTTP/1.1 408 "),  # part of a second head
+        (b"\r\n", b""),  # blank lines, which begin no request
+    ],
+)
+async def test_a_keep_alive_connection_must_finish_its_next_head(
+    timed: Gateway, sent: bytes, answered: bytes
+) -> None:
+    """After the first byte of a later request, the head's timeout runs, not the keep-alive."""
+
+    def stalled() -> tuple[float, bytes]:
+        with _connect(timed) as sock:
+            sock.sendall(HEALTH)
+            _read_response(sock)
+            started = time.monotonic()
+            sock.sendall(sent)
+            return _closed_after(sock, started)
+
+    elapsed, answer = await asyncio.to_thread(stalled)
+    assert HEADER_TIMEOUT - 0.1 <= elapsed <= HEADER_TIMEOUT + SLACK < KEEP_ALIVE
+    assert answer.startswith(answered)
+
+
+def test_the_timeouts_are_settings() -> None:
+    config = load(env={"SMSGATE_HEADER_TIMEOUT": "0.5", "SMSGATE_KEEP_ALIVE_TIMEOUT": "3"})
+    assert (config.header_timeout, config.keep_alive_timeout) == (0.5, 3.0)
+    assert (Config().header_timeout, Config().keep_alive_timeout) == (10.0, 30.0)
+    for key in ("SMSGATE_HEADER_TIMEOUT", "SMSGATE_KEEP_ALIVE_TIMEOUT"):
+        with pytest.raises(ValueError, match=key[len("SMSGATE_") :].lower()):
+            load(env={key: "0"})
+    protocol = http_protocol(config)
+    assert issubclass(protocol, CoalescingHttpToolsProtocol)
+    assert (protocol.header_timeout, protocol.keep_alive_timeout) == (0.5, 3.0)
+
+
+def test_the_uvicorn_internals_the_timeouts_use() -> None:
+    """The head timeout hooks into uvicorn's HttpToolsProtocol: a new uvicorn that renames
+    these fails here, not silently in production."""
+    from uvicorn.protocols.http import httptools_impl
+
+    for name in ("on_message_begin", "on_headers_complete", "data_received", "connection_lost"):
+        assert callable(getattr(HttpToolsProtocol, name, None)), name
+    assert httptools_impl.STATUS_LINE[408] == b"HTTP/1.1 408 Request Timeout\r\n"
+    source = inspect.getsource(HttpToolsProtocol)
+    for attribute in (
+        "self.timeout_keep_alive_task",
+        "self.timeout_keep_alive,",
+        "self.cycle",
+        "self.server_state",
+        "self.loop",
+    ):
+        assert attribute in source, attribute
+    assert "self.response_complete" in inspect.getsource(httptools_impl.RequestResponseCycle)

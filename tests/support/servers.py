@@ -93,7 +93,9 @@ async def start_gateway(config: Config) -> Gateway:
             log_level="warning",
             access_log=False,
             loop="asyncio",
-            http=HTTP_PROTOCOL,
+            http=HTTP_PROTOCOL.configured(
+                header_timeout=config.header_timeout, keep_alive_timeout=config.keep_alive_timeout
+            ),
             **proxy_options(config),
         )
     )
