@@ -7,10 +7,10 @@ from starlette.requests import Request
 from ...core.models import Account
 from ...engine.gateway import Gateway
 from ..http import client_ip, ip_allowed
-from .errors import BAD_LOGIN, NO_POST_DATA, MysmppError
-from .model import Credentials
+from .errors import BAD_LOGIN, MysmppError
+from .schemas import Credentials
 
-DIALECT = "mysmpp"
+DIALECT = "mysmpp"  # the name its credentials and messages are kept under
 
 
 async def authenticate(gateway: Gateway, request: Request, creds: Credentials) -> Account:
@@ -25,7 +25,3 @@ async def authenticate(gateway: Gateway, request: Request, creds: Credentials) -
     if account is None or not ip_allowed(account.ip_allowlist, client_ip(request)):
         raise MysmppError(BAD_LOGIN)
     return account
-
-
-def no_post_data() -> MysmppError:
-    return MysmppError(NO_POST_DATA)

@@ -8,7 +8,6 @@ is tried again, 5 attempts in all.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 
@@ -16,14 +15,11 @@ from ...core.models import Account, Notice
 from ...core.status import FINAL, Status
 from ...engine.callbacks import CallbackPolicy, CallbackRequest, Verdict
 from . import xmlio
-from .statuses import local_time, state_of
+from .settings import options
+from .statuses import state_of
+from .times import local_time
 
 DEFAULT_BATCH = 100
-
-
-def _options(account: Account) -> dict[str, Any]:
-    options = account.settings.get("mysmpp")
-    return options if isinstance(options, dict) else {}
 
 
 def _acknowledged_json(body: bytes) -> bool:
@@ -43,11 +39,11 @@ class MysmppCallbacks(CallbackPolicy):
     max_delay = 3600.0
 
     def max_batch(self, account: Account) -> int:
-        value = _options(account).get("webhook_batch", DEFAULT_BATCH)
+        value = options(account).get("webhook_batch", DEFAULT_BATCH)
         return int(value) if isinstance(value, int | str) and str(value).isdigit() else 1
 
     def linger(self, account: Account) -> float:
-        value = _options(account).get("webhook_linger", 0.0)
+        value = options(account).get("webhook_linger", 0.0)
         return float(value) if isinstance(value, int | float) else 0.0
 
     def render(self, notices: Sequence[Notice], url: str, account: Account) -> CallbackRequest:
@@ -56,7 +52,7 @@ class MysmppCallbacks(CallbackPolicy):
             for n in notices
             if n.message is not None and n.event is not None
         ]
-        if _options(account).get("webhook_format") == "xml":
+        if options(account).get("webhook_format") == "xml":
             body = xmlio.document(
                 xmlio.element("state", {"id_sms": i, "time": t, "sms": s}, s) for i, t, s in rows
             )

@@ -69,6 +69,14 @@ class MysmppError(Exception):
         self.status = status
 
 
+class PhoneError(Exception):
+    """One phone refused before submission, with the provider's per-phone text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 def format_error(xml: bool) -> MysmppError:
     return MysmppError(XML_FORMAT if xml else JSON_FORMAT)
 

@@ -1,14 +1,53 @@
-"""JSON request bodies (msgspec): lenient about numbers vs strings, strict about shapes."""
+"""One parsed request, whichever syntax (JSON, XML, form) it came in; the JSON request body
+(msgspec: lenient about numbers vs strings, strict about shapes); what became of each phone."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import msgspec
 
-from .model import Batch, Credentials, Parsed, Recipient
+from ...core.models import Message
 
 Scalar = str | int
 
 
+@dataclass
+class Recipient:
+    phone: str | int | None
+    client_id_sms: str | int | None = None
+    validity_period: str | None = None
+    time_send: str | None = None
+    number_sms: str | None = None  # XML: the client's number of this phone in its document
+
+
+@dataclass
+class Batch:
+    """One `message` element: a text from a sender to some phones."""
+
+    type_send_1: str | None = None
+    type: str | None = None  # sms | flashsms | wappush | vcard | silence
+    sender: str | int | None = None
+    text: str | int | None = None
+    recipients: list[Recipient] = field(default_factory=list)
+
+
+@dataclass
+class Credentials:
+    login: str | None = None
+    password: str | None = None
+    token: str | None = None
+
+
+@dataclass
+class Parsed:
+    credentials: Credentials
+    batches: list[Batch] | None = None  # present: a send request
+    id_sms: list[str | int] | None = None  # present: a status request
+    detail: bool = False
+
+
+# The JSON request body ------------------------------------------------------------------------
 class PhoneIn(msgspec.Struct):
     phone: Scalar | None = None
     client_id_sms: Scalar | None = None
@@ -33,69 +72,20 @@ class RequestIn(msgspec.Struct):
     detail: Scalar | bool | None = None
 
 
-_decoder = msgspec.json.Decoder(RequestIn | list[RequestIn])
+# What the answers tell ------------------------------------------------------------------------
+@dataclass
+class Entry:
+    """What became of one phone of a send: an id and parts, or an error text."""
+
+    number_sms: str | None
+    id_sms: int | None = None
+    parts: int | None = None
+    error: str | None = None
 
 
-def _s(value: Scalar | None) -> str | None:
-    return None if value is None else str(value)
+@dataclass
+class StateRow:
+    """One id of a status request and the account's message it names, if any."""
 
-
-def ids(value: list[Scalar] | Scalar | None) -> list[str | int] | None:
-    """id_sms as a list: one number, a list, or a comma-separated string."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return list(value)
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return [value]
-
-
-def truthy(value: Scalar | bool | None) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes")
-    return bool(value)
-
-
-def parse(body: bytes) -> Parsed:
-    """Raises msgspec.DecodeError / ValidationError / ValueError on a malformed document."""
-    raw = _decoder.decode(body)
-    if isinstance(raw, list):
-        if len(raw) != 1:
-            raise ValueError("expected one request object")
-        raw = raw[0]
-    creds = Credentials(login=_s(raw.login), password=_s(raw.password), token=_s(raw.token))
-    batches = None
-    if raw.message is not None:
-        messages = raw.message if isinstance(raw.message, list) else [raw.message]
-        batches = [_batch(m) for m in messages]
-    return Parsed(creds, batches=batches, id_sms=ids(raw.id_sms), detail=truthy(raw.detail))
-
-
-def _batch(m: MessageIn) -> Batch:
-    phones = m.phones if isinstance(m.phones, list) else [] if m.phones is None else [m.phones]
-    return Batch(
-        type_send_1=m.type_send_1,
-        type=m.type,
-        sender=m.sender,
-        text=m.text,
-        recipients=[
-            Recipient(p.phone, p.client_id_sms, p.validity_period, p.time_send)
-            if isinstance(p, PhoneIn)
-            else Recipient(p)
-            for p in phones
-        ],
-    )
-
-
-def from_params(values: dict[str, str]) -> Parsed:
-    """A form body or query string (GET): credentials, id_sms and detail only."""
-    return Parsed(
-        Credentials(
-            login=values.get("login") or values.get("user"),
-            password=values.get("password") or values.get("pwd"),
-            token=values.get("token"),
-        ),
-        id_sms=ids(values.get("id_sms") or values.get("smsid")),
-        detail=truthy(values.get("detail")),
-    )
+    id_sms: str | int
+    message: Message | None

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+
 import aiohttp
 import pytest
 
+from smsgate.dialects.mysmpp import errors
+from smsgate.store.base import StoreUnavailable
 from tests.support.servers import Gateway
 
-from .conftest import MAX_BODY, Provision, post_json
+from .conftest import MAX_BODY, Provision, post_json, post_xml
 
 SEND = {
     "message": [{"type_send_1": "sms", "sender": "ACME", "text": "hi", "phones": ["79650000001"]}]
@@ -147,3 +151,25 @@ async def test_form_bodies(http: aiohttp.ClientSession, provision: Provision) ->
         "Incorrect JSON document format",
         "Incorrect login or password",
     )
+
+
+async def test_store_unavailable_is_503_in_json_and_xml(
+    gateway: Gateway,
+    http: aiohttp.ClientSession,
+    provision: Provision,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def down(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable("disk gone")
+
+    await provision()
+    monkeypatch.setattr(gateway.app.app.state.gateway, "balance", down)
+    assert errors.UNAVAILABLE == "Service temporarily unavailable"
+    status, answer = await post_json(http, "/json", {"login": "acme", "password": "acme-pw"})
+    assert (status, answer) == (503, {"error": errors.UNAVAILABLE})
+    security = '<security><login value="acme" /><password value="acme-pw" /></security>'
+    status, content_type, text = await post_xml(
+        http, "/xml/balance.php", f"<request>{security}</request>"
+    )
+    assert (status, content_type) == (503, "text/xml; charset=utf-8")
+    assert ET.fromstring(text.encode()).findtext("error") == errors.UNAVAILABLE

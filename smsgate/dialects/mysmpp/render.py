@@ -1,46 +1,63 @@
-"""Status and balance: looked up once, rendered as JSON or XML."""
+"""The platform's answers, as JSON or XML: send results, statuses, balance, errors."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+import msgspec
+from starlette.responses import Response
 
 from ...core.models import Account, Message
 from ...core.money import MICROS, format_amount
 from ...core.status import Status
-from ...engine.gateway import Gateway
 from . import xmlio
 from .errors import delivery_text
-from .statuses import SEND, local_time, state_of
+from .schemas import Entry, StateRow
+from .settings import options
+from .statuses import SEND, state_of
+from .times import local_time
 
-MAX_IDS = 1000  # id_sms per status request
+JSON_TYPE = "application/json; charset=utf-8"
+XML_TYPE = "text/xml; charset=utf-8"
 NOT_FOUND = "SMS not found"
 
 
-@dataclass
-class StateRow:
-    id_sms: str | int
-    message: Message | None
+def json_response(value: Any, status: int = 200) -> Response:
+    return Response(msgspec.json.encode(value), status_code=status, media_type=JSON_TYPE)
 
 
-def _number(value: str | int) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+def xml_response(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type=XML_TYPE)
 
 
-async def lookup(gateway: Gateway, account: Account, ids: list[str | int]) -> list[StateRow]:
-    """Each requested id in order; only this account's messages are ever found."""
-    rows = []
-    for raw in ids:
-        seq = _number(raw)
-        found = await gateway.message_by_seq(account, seq) if seq else None
-        if found is not None and found.dialect != "mysmpp":
-            found = None
-        rows.append(StateRow(seq if seq is not None else raw, found))
-    return rows
+def error_response(text: str, status: int, xml: bool) -> Response:
+    """A whole-request error: `{"error": text}` or `<response><error>text</error></response>`."""
+    if xml:
+        return xml_response(xmlio.error_document(text), status)
+    return json_response({"error": text}, status)
+
+
+def sent_json(entries: list[Entry]) -> Response:
+    information = [
+        {"error": e.error} if e.error is not None else {"state": "send", "id_sms": e.id_sms}
+        for e in entries
+    ]
+    return json_response({"information": information})
+
+
+def sent_xml(entries: list[Entry]) -> Response:
+    children = [
+        xmlio.element("information", {"number_sms": e.number_sms}, e.error)
+        if e.error is not None
+        else xmlio.element(
+            "information",
+            {"number_sms": e.number_sms, "id_sms": e.id_sms, "parts": e.parts},
+            "send",
+        )
+        for e in entries
+    ]
+    return xml_response(xmlio.document(children))
 
 
 def _price(m: Message) -> float:
@@ -108,11 +125,6 @@ def _money(micros: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _options(account: Account) -> dict[str, Any]:
-    options = account.settings.get("mysmpp")
-    return options if isinstance(options, dict) else {}
-
-
 def currency(account: Account) -> str:
     return "RUR" if account.currency.upper() == "RUB" else account.currency
 
@@ -122,7 +134,7 @@ def sms_left(balance: int, account: Account) -> str:
 
 
 def area(account: Account) -> str:
-    return str(_options(account).get("area", "Russia"))
+    return str(options(account).get("area", "Russia"))
 
 
 def balance_json(balance: int, account: Account) -> dict[str, Any]:
