@@ -64,9 +64,10 @@ node-peers:
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(NODE_PEERS); \
 	else echo "make test: npm is not installed; the tests that use the npm peers skip"; fi
 
+# HOST and PORT reach init too, so that its example request names the address served.
 run: $(STAMP)
 	mkdir -p $(dir $(DB))
-	$(BIN)/smsgate init --database sqlite:///$(DB) --demo
+	SMSGATE_HOST=$(HOST) SMSGATE_PORT=$(PORT) $(BIN)/smsgate init --database sqlite:///$(DB) --demo
 	$(BIN)/smsgate serve --database sqlite:///$(DB) --host $(HOST) --port $(PORT)
 
 test: $(STAMP) $(TEST_PEERS)

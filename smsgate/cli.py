@@ -92,11 +92,12 @@ def init(ctx: click.Context, db: str | None, demo: bool) -> None:
     for line in _run(ctx, go):
         click.echo(line)
     if demo:
+        served = _config(ctx)  # the host and port `serve` takes from the same settings
         click.echo(
             "demo credentials (all dialects): user 'demo', password 'demo'; native Bearer token 'demo-token';\n"
             "  OsonSMS login 'demo' with pass_salt_hash 'demo-salt'; senders SMSGATE, Test; balance 1000 RUB\n"
             '  try: curl -s -H \'Authorization: Bearer demo-token\' -d \'{"to":"+79651111111","text":"hi"}\' '
-            "http://127.0.0.1:8080/api/v1/messages"
+            f"http://{served.host}:{served.port}/api/v1/messages"
         )
 
 

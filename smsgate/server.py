@@ -150,7 +150,8 @@ def _supervise(config: Config, workers: int) -> None:
     if config.notifier.own_process:
         wake_reader, wake_writer = ctx.Pipe(duplex=False)
         notifier = (start(_notifier, wake_reader), wake_writer)
-    log.info("serving on http://%s:%d with %d workers", config.host, config.port, workers)
+    port = sock.getsockname()[1]  # the bound one: --port 0 takes a free port
+    log.info("serving on http://%s:%d with %d workers", config.host, port, workers)
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(_run_engine(config, procs, children, notifier))
