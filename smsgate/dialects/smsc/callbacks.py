@@ -25,8 +25,8 @@ from ...core.models import Account, Message, MoMessage, Notice, StatusEvent
 from ...core.money import format_amount
 from ...core.status import FINAL
 from ...engine.callbacks import CallbackPolicy, CallbackRequest, Verdict
-from .answers import number
-from .params import DEFAULT_CHARSET, charset_of
+from .parse import DEFAULT_CHARSET, charset_of
+from .render import number
 from .statuses import smsc_status
 
 HASHES = ("md5", "sha1", "crc32")

@@ -6,12 +6,11 @@ bodies; JSON answers unless `fmt` says otherwise).
 
 from __future__ import annotations
 
-import hashlib
-import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,122 +18,60 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from ...core import phone as phones
 from ...core.errors import ErrorCode, GatewayError
 from ...core.models import Account, Message, Submission
 from ...core.money import format_amount
 from ...core.segments import segment
 from ...engine.gateway import Gateway
-from ...store.base import Outcome, StoreUnavailable
-from ..http import client_ip, ip_allowed
-from . import answers
+from ...store.base import Outcome
+from ..endpoint import Refusals, endpoint
+from . import render
+from .auth import DIALECT, authenticate
 from .errors import SmscError, from_gateway
-from .params import Params, charset_of, read
+from .parse import (
+    MAX_ID,
+    Params,
+    check_id,
+    fallback,
+    normalize_phone,
+    read,
+    recipients,
+)
 from .schedule import parse_time, parse_valid, translit
 from .statuses import NAMES, NOT_FOUND, of_message
 
-DIALECT = "smsc"
 MAX_TEXT = 1000  # characters in `mes`
-MAX_ID = 2_147_483_647
-_STRING_ID = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
-_MD5 = re.compile(r"^[0-9a-f]{32}$")
-_SPLIT = re.compile(r"[,;]")
 CURRENCY = {"RUB": "RUR"}
 
-Handler = Callable[[Params, Account], Awaitable[Response]]
+Handler = Callable[[Gateway, Params, Account], Awaitable[Response]]
 
 
-def check_id(value: str) -> str | None:
-    """The client's message id: 1..2147483647 or up to 40 of [A-Za-z0-9._-]; '0'/'' = none."""
-    value = value.strip()
-    if value in ("", "0"):
-        return None
-    if value.isdigit():
-        if not 0 < int(value) <= MAX_ID:
-            raise SmscError(1)
-        return str(int(value))
-    if not _STRING_ID.match(value):
-        raise SmscError(1)
-    return value
+def _answer(default_fmt: int, request: Request, exc: SmscError | GatewayError) -> Response:
+    """An error in the request's format and charset, or its query string's when the body could
+    not be read (`serve` keeps the parameters it read in request.state)."""
+    p = getattr(request.state, "params", None) or fallback(request, default_fmt)
+    return render.error(p, exc if isinstance(exc, SmscError) else from_gateway(exc))
 
 
-def normalize_phone(raw: str) -> str:
-    """E.164 digits. Without '+', SMSC.ru corrects 8XXXXXXXXXX and 9XXXXXXXXX to +7."""
-    raw = raw.strip()
-    if raw.startswith("+"):
-        return phones.normalize(raw)
-    digits = phones.normalize(raw, trunk_8_to_7=True)
-    if len(digits) == 10 and digits[0] == "9":
-        digits = "7" + digits
-    return digits
+def refusals(default_fmt: int) -> Refusals[SmscError | GatewayError]:
+    """Storage down is error 9 with HTTP 503 (SMSC.ru answers 200 otherwise)."""
+    return Refusals(
+        kinds=(SmscError, GatewayError),
+        answer=partial(_answer, default_fmt),
+        unavailable=from_gateway(GatewayError(ErrorCode.UNAVAILABLE)),
+    )
 
 
-def split_list(value: str) -> list[str]:
-    return [v.strip() for v in _SPLIT.split(value) if v.strip()]
-
-
-def _new_id() -> str:
-    return str(secrets.randbelow(MAX_ID) + 1)
-
-
-async def authenticate(gateway: Gateway, request: Request, p: Params) -> Account:
-    apikey = p.get("apikey").strip()
-    login, psw = p.get("login").strip(), p.get("psw")
-    account: Account | None = None
-    if apikey:
-        account = await gateway.token(DIALECT, apikey)
-        if account is None:
-            found = await gateway.shared_secret(DIALECT, "apikey", apikey)
-            account = found[0] if found else None
-    elif login and psw:
-        account = await gateway.login(DIALECT, "login", login, psw)
-        if account is None and not _MD5.match(psw):
-            # Operators may keep the MD5 of the password, which SMSC.ru clients may send instead.
-            md5 = hashlib.md5(psw.encode(p.charset, "replace")).hexdigest()
-            account = await gateway.login(DIALECT, "login", login, md5)
-    if account is None:
-        raise SmscError(2)
-    if not ip_allowed(account.ip_allowlist, client_ip(request)):
-        raise SmscError(4)
-    return account
-
-
-def _fallback(request: Request, default_fmt: int) -> Params:
-    query = dict(request.query_params)
-    return Params(query, charset_of(query.get("charset")), default_fmt)
+SYS_REFUSALS, REST_REFUSALS = refusals(0), refusals(3)
 
 
 def routes(gateway: Gateway) -> list[BaseRoute]:
-    def endpoint(handler: Handler, default_fmt: int) -> Callable[[Request], Awaitable[Response]]:
-        async def run(request: Request) -> Response:
-            p = _fallback(request, default_fmt)
-            try:
-                p = await read(request, default_fmt)
-                account = await authenticate(gateway, request, p)
-                return await handler(p, account)
-            except SmscError as exc:
-                return answers.error(p, exc)
-            except GatewayError as exc:
-                return answers.error(p, from_gateway(exc))
-            except StoreUnavailable:
-                return answers.error(p, from_gateway(GatewayError(ErrorCode.UNAVAILABLE)))
-
-        return run
-
-    async def send(p: Params, account: Account) -> Response:
-        return await _send(gateway, p, account)
-
-    async def status(p: Params, account: Account) -> Response:
-        return await _status(gateway, p, account)
-
-    async def balance(p: Params, account: Account) -> Response:
-        amount = format_amount(await gateway.balance(account), 2)
-        currency = CURRENCY.get(account.currency, account.currency) if p.flag("cur") else None
-        return answers.balance(p, amount, currency)
-
+    """Each call under /sys/ (text answers by default) and /rest/ (JSON by default), with and
+    without a trailing slash, bound to `gateway`."""
     table: list[BaseRoute] = []
     for name, handler in (("send", send), ("status", status), ("balance", balance)):
-        sys_run, rest_run = endpoint(handler, 0), endpoint(handler, 3)
+        sys_run = endpoint(partial(serve, handler, 0, gateway), SYS_REFUSALS)
+        rest_run = endpoint(partial(serve, handler, 3, gateway), REST_REFUSALS)
         for path, run in (
             (f"/sys/{name}.php", sys_run),
             (f"/sys/{name}.php/", sys_run),
@@ -145,29 +82,25 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
     return table
 
 
+async def serve(handler: Handler, default_fmt: int, gateway: Gateway, request: Request) -> Response:
+    """The parameters read (and kept for an error's answer), the caller authenticated, then
+    the handler."""
+    p = await read(request, default_fmt)
+    request.state.params = p
+    account = await authenticate(gateway, request, p)
+    return await handler(gateway, p, account)
+
+
+# balance.php ---------------------------------------------------------------------------------
+async def balance(gateway: Gateway, p: Params, account: Account) -> Response:
+    amount = format_amount(await gateway.balance(account), 2)
+    currency = CURRENCY.get(account.currency, account.currency) if p.flag("cur") else None
+    return render.balance(p, amount, currency)
+
+
 # send.php ------------------------------------------------------------------------------------
-def _recipients(p: Params) -> list[tuple[str, str]]:
-    """(phone, text) pairs from `phones` + `mes`, or from `list` (one `phone:text` a line)."""
-    listed = p.get("list")
-    if listed.strip():
-        pairs = []
-        for line in listed.replace("\r\n", "\n").split("\n"):
-            phone, sep, text = line.partition(":")
-            if line.strip() and not sep:
-                raise SmscError(1)
-            if line.strip():
-                pairs.append((phone.strip(), text.replace("\\n", "\n")))
-        if not pairs:
-            raise SmscError(1)
-        return pairs
-    numbers = split_list(p.get("phones"))
-    text = p.get("mes")
-    if not numbers or not text.strip():
-        raise SmscError(1)
-    return [(n, text) for n in numbers]
-
-
-async def _send(gateway: Gateway, p: Params, account: Account) -> Response:
+async def send(gateway: Gateway, p: Params, account: Account) -> Response:
+    """Send to `phones` (or each line of `list`); `cost=1` only prices the message."""
     client_id = check_id(p.get("id"))
     msg_id = client_id or _new_id()
     try:
@@ -183,7 +116,7 @@ async def _send_as(
     cost_mode = p.flag("cost")
     if cost_mode not in (0, 1, 2, 3):
         raise SmscError(1)
-    pairs = _recipients(p)
+    pairs = recipients(p)
     if any(len(text) > MAX_TEXT for _, text in pairs):
         raise SmscError(1)
     if p.flag("translit"):
@@ -209,7 +142,7 @@ async def _send_as(
         raise SmscError(1)
     if cost_mode == 1:
         count = sum(segment(text).count for text in targets.values())
-        return answers.cost(p, format_amount(count * account.price, 2), count)
+        return render.cost(p, format_amount(count * account.price, 2), count)
 
     def items(ref_id: str, phones_: list[str]) -> list[Submission]:
         meta: dict[str, Any] = {"smsc_id": ref_id}
@@ -242,7 +175,7 @@ async def _send_as(
     cnt = sum(m.segments for m in new)
     cost = format_amount(sum(m.price for m in new), 2) if cost_mode in (2, 3) else None
     balance = format_amount(await gateway.balance(account), 2) if cost_mode == 3 else None
-    return answers.sent(p, msg_id, cnt, cost, balance)
+    return render.sent(p, msg_id, cnt, cost, balance)
 
 
 async def _reroll(
@@ -306,12 +239,13 @@ def _record(
                 type=1 if m.flash else 0,
             )
     if key is not None:
-        record["id"] = answers.number(key[0])
+        record["id"] = render.number(key[0])
         record.setdefault("phone", key[1])
     return record
 
 
-async def _status(gateway: Gateway, p: Params, account: Account) -> Response:
+async def status(gateway: Gateway, p: Params, account: Account) -> Response:
+    """The status of each `id` at its `phone`; several ids: one record each."""
     raw_ids, raw_phones = p.get("id"), p.get("phone")
     many = "," in raw_ids
     ids = [i.strip() for i in raw_ids.split(",") if i.strip()]
@@ -334,4 +268,8 @@ async def _status(gateway: Gateway, p: Params, account: Account) -> Response:
             ref = str(int(msg_ref)) if msg_ref.isdigit() and len(msg_ref) < 19 else msg_ref
             message = await gateway.message_by_ref(account, DIALECT, f"{ref}:{e164}")
         records.append(_record(message, account, full, (msg_ref, number) if many else None))
-    return answers.statuses(p, records, many)
+    return render.statuses(p, records, many)
+
+
+def _new_id() -> str:
+    return str(secrets.randbelow(MAX_ID) + 1)

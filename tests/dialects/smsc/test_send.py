@@ -312,7 +312,7 @@ async def test_limits_at_the_boundary(
 async def test_huge_body_is_refused_in_smsc_format(
     gateway: Gateway, http: aiohttp.ClientSession, acme: int
 ) -> None:
-    from smsgate.dialects.smsc.params import MAX_BODY
+    from smsgate.dialects.smsc.parse import MAX_BODY
 
     head = b"login=acme&psw=acme-pw&phones=79651111111&mes=hi&fmt=3&pad="
     ok = head + b"x" * (MAX_BODY - len(head))

@@ -1,4 +1,5 @@
-"""Request parameters as SMSC.ru reads them: query string and body, in the request's `charset`.
+"""Request parameters as SMSC.ru reads them: query string and body, in the request's `charset`;
+and the values of a send: message ids, phone numbers, recipients.
 
 SMSC.ru takes every call by GET or POST (form-encoded, multipart, or JSON on /rest/), and
 decodes values in `charset` (windows-1251 unless `utf-8` or `koi8-r` is named).
@@ -6,15 +7,21 @@ decodes values in `charset` (windows-1251 unless `utf-8` or `koi8-r` is named).
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote_to_bytes
 
 import msgspec
 from starlette.requests import Request
 
+from ...core import phone as phones
 from ...core.errors import ErrorCode, GatewayError
 from ..http import media_type, read_body
+from .errors import SmscError
 
 MAX_BODY = 1024 * 1024
+MAX_ID = 2_147_483_647
+_STRING_ID = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
+_SPLIT = re.compile(r"[,;]")
 DEFAULT_CHARSET = "windows-1251"
 CHARSETS = {
     "utf-8": "utf-8",
@@ -133,3 +140,59 @@ async def read(request: Request, default_fmt: int = 0) -> Params:
     if json_values:
         charset = charset_of(json_values.get("charset") or "utf-8")
     return Params(values, charset, default_fmt)
+
+
+def fallback(request: Request, default_fmt: int) -> Params:
+    """The query string alone: what an error is answered in when the body cannot be read."""
+    query = dict(request.query_params)
+    return Params(query, charset_of(query.get("charset")), default_fmt)
+
+
+def check_id(value: str) -> str | None:
+    """The client's message id: 1..2147483647 or up to 40 of [A-Za-z0-9._-]; '0'/'' = none."""
+    value = value.strip()
+    if value in ("", "0"):
+        return None
+    if value.isdigit():
+        if not 0 < int(value) <= MAX_ID:
+            raise SmscError(1)
+        return str(int(value))
+    if not _STRING_ID.match(value):
+        raise SmscError(1)
+    return value
+
+
+def normalize_phone(raw: str) -> str:
+    """E.164 digits. Without '+', SMSC.ru corrects 8XXXXXXXXXX and 9XXXXXXXXX to +7."""
+    raw = raw.strip()
+    if raw.startswith("+"):
+        return phones.normalize(raw)
+    digits = phones.normalize(raw, trunk_8_to_7=True)
+    if len(digits) == 10 and digits[0] == "9":
+        digits = "7" + digits
+    return digits
+
+
+def split_list(value: str) -> list[str]:
+    return [v.strip() for v in _SPLIT.split(value) if v.strip()]
+
+
+def recipients(p: Params) -> list[tuple[str, str]]:
+    """(phone, text) pairs from `phones` + `mes`, or from `list` (one `phone:text` a line)."""
+    listed = p.get("list")
+    if listed.strip():
+        pairs = []
+        for line in listed.replace("\r\n", "\n").split("\n"):
+            phone, sep, text = line.partition(":")
+            if line.strip() and not sep:
+                raise SmscError(1)
+            if line.strip():
+                pairs.append((phone.strip(), text.replace("\\n", "\n")))
+        if not pairs:
+            raise SmscError(1)
+        return pairs
+    numbers = split_list(p.get("phones"))
+    text = p.get("mes")
+    if not numbers or not text.strip():
+        raise SmscError(1)
+    return [(n, text) for n in numbers]

@@ -13,7 +13,7 @@ import msgspec
 from starlette.responses import Response
 
 from .errors import SmscError
-from .params import Params
+from .parse import Params
 
 MEDIA = {0: "text/plain", 1: "text/plain", 2: "application/xml", 3: "application/json"}
 
