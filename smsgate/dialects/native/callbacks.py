@@ -17,7 +17,8 @@ import msgspec
 from ...core.models import Account, Message, Notice
 from ...core.status import Status
 from ...engine.callbacks import CallbackPolicy, CallbackRequest
-from .schemas import EVENTS, iso, message_out
+from .render import iso, message_out
+from .schemas import EVENTS
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

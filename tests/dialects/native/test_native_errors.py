@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from smsgate.store.base import StoreUnavailable
 from tests.support import servers
 from tests.support.servers import Gateway, account
 
@@ -239,3 +240,20 @@ async def test_forwarded_for_is_believed_from_a_configured_proxy(tmp_path: Path)
             await _error(await http.get("/api/v1/balance", headers=headers), 403, "ip_not_allowed")
     finally:
         await gw.stop()
+
+
+async def test_store_unavailable_is_503_on_fast_and_routed_paths(
+    gateway: Gateway, http: aiohttp.ClientSession, acme: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def down(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable("disk gone")
+
+    facade = gateway.app.app.state.gateway
+    monkeypatch.setattr(facade, "submit", down)
+    monkeypatch.setattr(facade, "balance", down)
+    expected = {"error": {"code": "unavailable", "message": "storage unavailable, retry later"}}
+    send = {"to": "+79651111111", "text": "hello"}
+    async with http.post("/api/v1/messages", json=send, headers=AUTH) as r:  # the fast route
+        assert (r.status, await r.json()) == (503, expected)
+    async with http.get("/api/v1/balance", headers=AUTH) as r:
+        assert (r.status, await r.json()) == (503, expected)

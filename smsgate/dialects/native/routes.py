@@ -1,0 +1,243 @@
+"""The native JSON API: /api/v1/... with Bearer tokens, its OpenAPI document and docs page."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
+
+from ...core.errors import ErrorCode, GatewayError
+from ...core.models import Account
+from ...core.money import format_amount
+from ...engine.gateway import Gateway
+from ...store.base import MessageFilter
+from .. import asgi
+from ..asgi import FastRoutes
+from ..endpoint import Refusals, endpoint, raw_endpoint
+from ..http import DEFAULT_MAX_BODY, read_body, release_after
+from . import parse
+from .auth import DIALECT, account_for, authenticate
+from .errors import error_response
+from .openapi import DOCS_PAGE, document
+from .render import dump, iso, message_out
+from .schemas import BulkError, BulkRequest, BulkResponse, SendRequest
+
+Handler = Callable[[Gateway, Request, Account], Awaitable[Response]]
+
+
+def _answer(request: Request, exc: GatewayError) -> Response:
+    return error_response(exc)
+
+
+REFUSALS = Refusals(
+    kinds=(GatewayError,),
+    answer=_answer,
+    unavailable=GatewayError(ErrorCode.UNAVAILABLE, "storage unavailable, retry later"),
+)
+
+
+def routes(gateway: Gateway) -> list[BaseRoute]:
+    """The route table, each handler bound to `gateway` (POST /api/v1/messages is a fast
+    route: `fast_routes`), then the OpenAPI document and the docs page."""
+    table: list[tuple[str, Handler, str]] = [
+        ("/api/v1/messages", list_messages, "GET"),
+        ("/api/v1/messages/bulk", bulk, "POST"),
+        ("/api/v1/messages/{message_id}", get_message, "GET"),
+        ("/api/v1/messages/{message_id}", cancel, "DELETE"),
+        ("/api/v1/messages/{message_id}/events", events, "GET"),
+        ("/api/v1/jobs/{job_id}", job, "GET"),
+        ("/api/v1/balance", balance, "GET"),
+        ("/api/v1/senders", senders, "GET"),
+        ("/api/v1/incoming", incoming, "GET"),
+    ]
+    out: list[BaseRoute] = [
+        Route(path, endpoint(partial(serve, handler, gateway), REFUSALS), methods=[method])
+        for path, handler, method in table
+    ]
+    spec = msgspec.json.encode(document())
+    out.append(Route("/openapi.json", partial(openapi, spec), methods=["GET"]))
+    out.append(Route("/docs", docs, methods=["GET"]))
+    return out
+
+
+def fast_routes(gateway: Gateway) -> FastRoutes:
+    """POST /api/v1/messages, the route a load hits once per message, as a bare ASGI handler."""
+    config = gateway.settings.get("config")
+    run = raw_endpoint(
+        partial(send_one, gateway, getattr(config, "max_body", DEFAULT_MAX_BODY)), REFUSALS
+    )
+    return {("POST", "/api/v1/messages"): run, ("POST", "/api/v1/messages/"): run}
+
+
+async def serve(handler: Handler, gateway: Gateway, request: Request) -> Response:
+    account = await authenticate(gateway, request)
+    return await handler(gateway, request, account)
+
+
+def _json(value: object, status: int = 200) -> Response:
+    return Response(dump(value), status_code=status, media_type="application/json")
+
+
+# Sending ------------------------------------------------------------------------------------
+async def send_one(
+    gateway: Gateway, max_body: int, scope: Scope, receive: Receive, send: Send
+) -> None:
+    """One message: 201 with it, or 200 with the message its client_ref already named.
+    Answers last (see raw_endpoint)."""
+    authorization = asgi.header(scope, b"authorization")
+    account = await account_for(
+        gateway, authorization.decode("latin-1") if authorization else "", asgi.client_ip(scope)
+    )
+    req: SendRequest = parse.decode(
+        parse.send_decoder, await asgi.read_body(scope, receive, max_body)
+    )
+    outcomes, _ = await gateway.submit(account, DIALECT, [parse.one(req)])
+    outcome = outcomes[0]
+    if outcome.kind == "error":
+        assert outcome.error is not None
+        raise outcome.error
+    assert outcome.message is not None
+    status = 201 if outcome.kind == "new" else 200
+    await asgi.respond_json(send, status, dump(message_out(outcome.message)))
+
+
+async def bulk(gateway: Gateway, request: Request, account: Account) -> Response:
+    """Many recipients as one job: 202 with each one's fate, or 422 when none is taken."""
+    req: BulkRequest = parse.decode(parse.bulk_decoder, await read_body(request))
+    items = parse.many(req)
+    outcomes, job = await gateway.submit(
+        account, DIALECT, items, job=True, job_ref=req.client_ref, atomic=req.atomic
+    )
+    rejected = [
+        BulkError(i, o.error.code.value, o.error.detail)
+        for i, o in enumerate(outcomes)
+        if o.kind == "error" and o.error is not None
+    ]
+    body = BulkResponse(
+        job_id=job.id if job else None,
+        accepted=sum(1 for o in outcomes if o.kind == "new"),
+        duplicates=sum(1 for o in outcomes if o.kind == "duplicate"),
+        rejected=rejected,
+        message_ids=[o.message.id if o.message else None for o in outcomes],
+    )
+    status = 202 if body.accepted or body.duplicates else 422
+    return release_after(_json(body, status), req, items, outcomes)
+
+
+async def cancel(gateway: Gateway, request: Request, account: Account) -> Response:
+    message = await gateway.cancel(account, request.path_params["message_id"])
+    return _json(message_out(message))
+
+
+# Reads --------------------------------------------------------------------------------------
+async def get_message(gateway: Gateway, request: Request, account: Account) -> Response:
+    message = await gateway.get_message(account, request.path_params["message_id"])
+    if message is None:
+        raise GatewayError(ErrorCode.NOT_FOUND, "message not found")
+    return _json(message_out(message))
+
+
+async def events(gateway: Gateway, request: Request, account: Account) -> Response:
+    message_id = request.path_params["message_id"]
+    if await gateway.get_message(account, message_id) is None:
+        raise GatewayError(ErrorCode.NOT_FOUND, "message not found")
+    history = await gateway.events_of(account, message_id)
+    return _json(
+        {
+            "events": [
+                {
+                    "id": f"ev-{e.seq}",
+                    "status": e.status.value,
+                    "error": e.error_code,
+                    "at": iso(e.at),
+                }
+                for e in history
+            ]
+        }
+    )
+
+
+async def list_messages(gateway: Gateway, request: Request, account: Account) -> Response:
+    q = request.query_params
+    try:
+        limit = min(max(int(q.get("limit", "100")), 1), 1000)
+        after = int(q.get("cursor", "0") or 0)
+    except ValueError:
+        raise GatewayError(ErrorCode.INVALID_FIELD, "limit and cursor must be integers") from None
+    flt = MessageFilter(
+        status=q.get("status"),
+        phone=q.get("to", "").lstrip("+") or None,
+        job_id=q.get("job_id"),
+        since=parse.parse_time(q.get("since"), "since"),
+        until=parse.parse_time(q.get("until"), "until"),
+    )
+    found = await gateway.list_messages(account, flt, after_seq=after, limit=limit)
+    cursor = str(found[-1].seq) if len(found) == limit else None
+    return _json({"messages": [message_out(m) for m in found], "next_cursor": cursor})
+
+
+async def job(gateway: Gateway, request: Request, account: Account) -> Response:
+    counts = await gateway.get_job(account, request.path_params["job_id"])
+    if counts is None:
+        raise GatewayError(ErrorCode.NOT_FOUND, "job not found")
+    return _json(
+        {
+            "id": counts.job.id,
+            "client_ref": counts.job.client_ref,
+            "total": counts.job.total,
+            "created_at": iso(counts.job.created_at),
+            "by_status": counts.by_status,
+        }
+    )
+
+
+async def balance(gateway: Gateway, request: Request, account: Account) -> Response:
+    amount = await gateway.balance(account)
+    return _json(
+        {
+            "balance": format_amount(amount, 4),
+            "currency": account.currency,
+            "price_per_segment": format_amount(account.price, 4),
+        }
+    )
+
+
+async def senders(gateway: Gateway, request: Request, account: Account) -> Response:
+    return _json({"senders": account.senders})
+
+
+async def incoming(gateway: Gateway, request: Request, account: Account) -> Response:
+    try:
+        after = int(request.query_params.get("cursor", "0") or 0)
+    except ValueError:
+        raise GatewayError(ErrorCode.INVALID_FIELD, "cursor must be an integer") from None
+    found = await gateway.list_mo(account, after_seq=after, limit=100)
+    return _json(
+        {
+            "messages": [
+                {
+                    "id": m.id,
+                    "from": "+" + m.phone,
+                    "to": m.to,
+                    "text": m.text,
+                    "received_at": iso(m.received_at),
+                }
+                for m in found
+            ],
+            "next_cursor": str(found[-1].seq) if len(found) == 100 else None,
+        }
+    )
+
+
+# The API's description ----------------------------------------------------------------------
+async def openapi(spec: bytes, request: Request) -> Response:
+    return Response(spec, media_type="application/json")
+
+
+async def docs(request: Request) -> Response:
+    return HTMLResponse(DOCS_PAGE)
