@@ -296,3 +296,30 @@ def test_systemd_unit_verifies(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+
+
+# --- documentation ------------------------------------------------------------------------
+
+
+def test_docs_point_only_at_files_in_the_repository() -> None:
+    """A clone has only the repository: every relative link resolves inside it, and no page
+    names a path outside it (the dialect pages once pointed at ../shared/seeds/)."""
+    pages = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    bad = []
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue  # a URL or an anchor on the same page
+            path = (page.parent / target.split("#", 1)[0]).resolve()
+            if not (path.is_relative_to(ROOT) and path.exists()):
+                bad.append(f"{page.relative_to(ROOT)}: {target}")
+        for path in re.findall(r"`((?:\.\./)+\S*|/work/\S*|/home/\S*)`", text):
+            found = [
+                p
+                for p in ((page.parent / path).resolve(), (ROOT / path).resolve())
+                if p.is_relative_to(ROOT) and p.exists()
+            ]
+            if not found:
+                bad.append(f"{page.relative_to(ROOT)}: `{path}`")
+    assert not bad, bad
