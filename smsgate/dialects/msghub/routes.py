@@ -156,7 +156,8 @@ async def _submit(
 
     A campaign's recipients that msghub refuses go to the core too, which keeps them
     (keep_rejected) as rejected messages of the campaign, for its report to list. Not when the
-    core refuses what all recipients share: nothing is then kept, as nothing is sent."""
+    core refuses what all recipients share (start_time, ttl): the campaign is then answered
+    with its first refusal, so nothing may be kept and no extra_id taken."""
     items = [parse.precheck(i, account) for i in items]
     results: list[Outcome] = [
         Outcome("error", error=i.error) if isinstance(i, parse.Rejected) else Outcome("new")
