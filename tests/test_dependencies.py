@@ -5,7 +5,8 @@ Two places reach into another library: smsgate/http_protocol.py subclasses uvico
 protocol and wraps the transport it writes to, and smsgate/engine/metrics.py adds to a
 prometheus_client histogram's private bucket and sum values. Each is bounded in pyproject.toml
 below its next major version; a version outside the bounds, or a missing attribute, fails here
-with the library's name, before it fails somewhere less clear.
+with the library's name, before it fails somewhere less clear. (The uvicorn hooks that the
+header timeout uses are checked beside its tests, in tests/test_http_protocol.py.)
 """
 
 from __future__ import annotations
