@@ -8,8 +8,8 @@ import time
 import asyncpg
 import pytest
 
-from smsgate.store import open_store
-from smsgate.store.postgres import COPY_FROM, PostgresStore, _insert_messages, _winners, split_url
+from smsgate.store import open_store, postgres
+from smsgate.store.postgres import COPY_FROM, PostgresStore, _insert, _stored, split_url
 from tests.store.helpers import make_account, message
 
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
@@ -24,21 +24,43 @@ def test_url_options_are_ours_and_the_rest_goes_to_the_server(backend: str) -> N
 
 
 @pytest.mark.parametrize("n", [3, COPY_FROM + 5])
-async def test_a_reference_taken_meanwhile_is_read_back(store: PostgresStore, n: int) -> None:
-    """The unique index has the last word: what another node stored first comes back."""
+async def test_the_index_refuses_a_reference_stored_before(store: PostgresStore, n: int) -> None:
+    """Insert-first: a reference stored before writes none of the rows (COPY or INSERT), and
+    the stored message is read back by its reference."""
     a = await make_account(store)
     [first] = await store.accept(a.id, [message(a.id, client_ref="taken")])
-    assert first.message is not None
     batch = [message(a.id, f"7965{i:07d}", client_ref=f"r{i}") for i in range(n - 1)]
     late = message(a.id, client_ref="taken")
     assert store._pool is not None
     async with store._pool.acquire() as conn, conn.transaction():
-        inserted = await _insert_messages(conn, [*batch, late], copy=n >= COPY_FROM)
-        # (COPY, refused by the index as a whole, fell back to ON CONFLICT DO NOTHING)
-        assert set(inserted) == {m.id for m in batch}
-        assert all(inserted[m.id].seq > 0 for m in batch)
-        winners = await _winners(conn, [late])
-    assert list(winners.values()) == [first.message]
+        assert not await _insert(conn, [*batch, late], copy=n >= COPY_FROM)
+        assert await conn.fetchval("SELECT count(*) FROM messages") == 1
+        stored = await _stored(conn, {(a.id, "native"): {"taken", "r0"}})
+    assert stored == {(a.id, "native", "taken"): first.message}
+
+
+@pytest.mark.parametrize("n", [1, COPY_FROM + 5])
+async def test_a_reference_stored_meanwhile_retries_the_transaction(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch, n: int
+) -> None:
+    """A reference stored between our read and our insert: the insert finds it, the transaction
+    is tried again, and the plan made again from what is then stored."""
+    a = await make_account(store, balance=10**12)
+    [first] = await store.accept(a.id, [message(a.id, client_ref="taken")])
+    reads: list[object] = []
+
+    async def stale(conn: asyncpg.Connection, refs: dict[tuple[int, str], set[str]]) -> object:
+        reads.append(refs)
+        found = await _stored(conn, refs)
+        return {} if len(reads) == 1 else found  # the first read came before the other's commit
+
+    monkeypatch.setattr(postgres, "_stored", stale)
+    items = [message(a.id, f"7965{i:07d}", client_ref=f"r{i}") for i in range(n - 1)]
+    outcomes = await store.accept(a.id, [*items, message(a.id, client_ref="taken")])
+    assert len(reads) == 2
+    assert [o.kind for o in outcomes] == ["new"] * (n - 1) + ["duplicate"]
+    assert outcomes[-1].message == first.message
+    assert [m.seq > 0 for m in items] == [True] * (n - 1)
 
 
 async def test_group_commit_shares_transactions(store: PostgresStore) -> None:

@@ -1,0 +1,463 @@
+-- Every statement of the PostgreSQL store (smsgate/store/postgres.py), by name.
+-- Loaded once per process with smsgate.store.queries.load("postgres"): each block is headed
+-- `-- name --`, then `--` comment lines, then one statement. Parameters are asyncpg's $n;
+-- lists travel as one array parameter (`= ANY($1::text[])`, `unnest`), so that every
+-- statement is fixed text, prepared once per connection.
+-- Messages are read as the 28 columns of rows.row_to_message, in that order.
+
+-- current_schema --
+-- The schema the URL's search_path selected (it names the wake-up channel)
+SELECT current_schema()
+
+-- ping --
+-- The cheapest proof that the server answers
+SELECT 1
+
+-- migration_lock --
+-- One node migrates at a time: held until the migration's transaction ends
+SELECT pg_advisory_xact_lock($1)
+
+-- schema_version_create --
+-- The bookkeeping of migrations, made on first use
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)
+
+-- schema_version --
+-- The version the database is at (0: empty)
+SELECT coalesce(max(version), 0) FROM schema_version
+
+-- schema_version_record --
+-- A migration applied
+INSERT INTO schema_version VALUES ($1)
+
+-- next_message_seqs --
+-- $1 message numbers, in order (for rows numbered before they are written: COPY)
+SELECT nextval('messages_seq_seq') FROM generate_series(1, $1)
+
+-- next_event_seqs --
+-- $1 event numbers, in order (an event's callbacks carry its number)
+SELECT nextval('events_seq_seq') FROM generate_series(1, $1)
+
+-- next_mo_seqs --
+-- $1 incoming message numbers, in order (their callbacks carry them)
+SELECT nextval('mo_messages_seq_seq') FROM generate_series(1, $1)
+
+-- account_insert --
+-- A new account; its id
+INSERT INTO accounts (name, balance, price, currency, tps, timezone, active, ip_allowlist,
+                      callback_urls, settings, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id
+
+-- account_update --
+-- The given fields of an account (NULL keeps a field: none of them may be NULL)
+UPDATE accounts
+SET name = coalesce($2, name), balance = coalesce($3, balance), price = coalesce($4, price),
+    currency = coalesce($5, currency), tps = coalesce($6, tps),
+    timezone = coalesce($7, timezone), active = coalesce($8, active),
+    ip_allowlist = coalesce($9, ip_allowlist), callback_urls = coalesce($10, callback_urls),
+    settings = coalesce($11, settings), created_at = coalesce($12, created_at)
+WHERE id = $1
+
+-- account_by_id --
+-- One account, with its senders in name order
+SELECT id, name, balance, price, currency, tps, timezone, active, ip_allowlist, callback_urls,
+       settings, created_at,
+       coalesce((SELECT array_agg(s.name ORDER BY s.name) FROM senders s
+                 WHERE s.account_id = a.id), '{}')
+FROM accounts a WHERE id = $1
+
+-- account_by_name --
+-- One account by its unique name, with its senders
+SELECT id, name, balance, price, currency, tps, timezone, active, ip_allowlist, callback_urls,
+       settings, created_at,
+       coalesce((SELECT array_agg(s.name ORDER BY s.name) FROM senders s
+                 WHERE s.account_id = a.id), '{}')
+FROM accounts a WHERE name = $1
+
+-- accounts_all --
+-- Every account in id order, with its senders
+SELECT id, name, balance, price, currency, tps, timezone, active, ip_allowlist, callback_urls,
+       settings, created_at,
+       coalesce((SELECT array_agg(s.name ORDER BY s.name) FROM senders s
+                 WHERE s.account_id = a.id), '{}')
+FROM accounts a ORDER BY id
+
+-- balance_lock --
+-- An account's balance, locked until the transaction ends (no row: no such account)
+SELECT balance FROM accounts WHERE id = $1 FOR UPDATE
+
+-- balance_set --
+-- An account's new balance, as the rules computed it under the lock
+UPDATE accounts SET balance = $2 WHERE id = $1
+
+-- balances_lock --
+-- The accounts of a transaction, locked in id order (two nodes never deadlock), and balances
+SELECT id, balance FROM accounts WHERE id = ANY($1::int8[]) ORDER BY id FOR UPDATE
+
+-- balances_debit --
+-- Take each account's cost ($1 ids, $2 amounts); never below zero (fewer rows: a race lost)
+UPDATE accounts a SET balance = a.balance - d.cost
+FROM unnest($1::int8[], $2::int8[]) AS d(id, cost)
+WHERE a.id = d.id AND a.balance >= d.cost
+
+-- balances_credit --
+-- Give money back ($1 ids, $2 amounts); the rows were locked in id order before
+UPDATE accounts a SET balance = a.balance + d.amount
+FROM unnest($1::int8[], $2::int8[]) AS d(id, amount)
+WHERE a.id = d.id
+
+-- callback_urls --
+-- The callback URLs (JSON) of some accounts
+SELECT id, callback_urls FROM accounts WHERE id = ANY($1::int8[])
+
+-- credential_put --
+-- Add a credential, or give an existing identifier a new account and secret
+INSERT INTO credentials (account_id, dialect, kind, identifier, secret)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (dialect, kind, identifier)
+DO UPDATE SET account_id = excluded.account_id, secret = excluded.secret
+
+-- credential_find --
+-- The credential of an identifier
+SELECT account_id, dialect, kind, identifier, secret FROM credentials
+WHERE dialect = $1 AND kind = $2 AND identifier = $3
+
+-- credentials_of --
+-- An account's credentials
+SELECT account_id, dialect, kind, identifier, secret FROM credentials
+WHERE account_id = $1 ORDER BY dialect, kind, identifier
+
+-- credential_delete --
+-- Forget a credential
+DELETE FROM credentials WHERE dialect = $1 AND kind = $2 AND identifier = $3
+
+-- senders_add --
+-- Allow sender names ($2) to an account; those it has stay
+INSERT INTO senders (account_id, name) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING
+
+-- sender_remove --
+-- Withdraw a sender name
+DELETE FROM senders WHERE account_id = $1 AND name = $2
+
+-- stoplist_add --
+-- Put phones ($2) on an account's stop list (0: the global one)
+INSERT INTO stoplist (account_id, phone) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING
+
+-- stoplist_remove --
+-- Take phones ($2) off an account's stop list
+DELETE FROM stoplist WHERE account_id = $1 AND phone = ANY($2::text[])
+
+-- stoplist_of --
+-- An account's stop list
+SELECT phone FROM stoplist WHERE account_id = $1 ORDER BY phone
+
+-- stoplist_match --
+-- Which of the phones ($2) are stopped for these accounts ($1, with 0 for the global list)
+SELECT account_id, phone FROM stoplist
+WHERE account_id = ANY($1::int8[]) AND phone = ANY($2::text[])
+
+-- messages_by_refs --
+-- The stored messages of client references, as (account_id, dialect, client_ref) columns
+SELECT m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone, m.text,
+       m.encoding, m.segments, m.priority, m.not_before, m.expires_at, m.send_window, m.flash,
+       m.tag, m.callback_url, m.status, m.error_code, m.price, m.created_at, m.updated_at,
+       m.submitted_at, m.done_at, m.carrier_id, m.confidential, m.meta
+FROM unnest($1::int8[], $2::text[], $3::text[]) AS k(a, d, r)
+JOIN messages m ON m.account_id = k.a AND m.dialect = k.d AND m.client_ref = k.r
+
+-- messages_insert --
+-- New messages, one array per column, numbered from the sequence in row order; a reference
+-- stored meanwhile by another transaction is skipped: only the rows written come back
+INSERT INTO messages (id, account_id, dialect, client_ref, job_id, sender, phone, text,
+                      encoding, segments, priority, not_before, expires_at, send_window, flash,
+                      tag, callback_url, status, error_code, price, created_at, updated_at,
+                      confidential, meta)
+SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::text[], $9::text[], $10::int4[], $11::int4[],
+                     $12::float8[], $13::float8[], $14::text[], $15::bool[], $16::text[],
+                     $17::text[], $18::text[], $19::text[], $20::int8[], $21::float8[],
+                     $22::float8[], $23::bool[], $24::text[])
+ON CONFLICT (account_id, dialect, client_ref) WHERE client_ref IS NOT NULL DO NOTHING
+RETURNING id, seq
+
+-- messages_delete --
+-- Take back messages written in this transaction
+DELETE FROM messages WHERE id = ANY($1::text[])
+
+-- jobs_insert --
+-- New jobs, one array per column
+INSERT INTO jobs (id, account_id, dialect, client_ref, total, created_at, meta)
+SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::int4[],
+                     $6::float8[], $7::text[])
+
+-- messages_lock --
+-- Messages about to change, locked in id order (two nodes reporting take turns)
+SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding,
+       segments, priority, not_before, expires_at, send_window, flash, tag, callback_url,
+       status, error_code, price, created_at, updated_at, submitted_at, done_at, carrier_id,
+       confidential, meta
+FROM messages WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE
+
+-- message_lock_claimed --
+-- One message of an account, locked, and whether a dispatcher holds it
+SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding,
+       segments, priority, not_before, expires_at, send_window, flash, tag, callback_url,
+       status, error_code, price, created_at, updated_at, submitted_at, done_at, carrier_id,
+       confidential, meta, dispatch_token IS NOT NULL
+FROM messages WHERE id = $1 AND account_id = $2 FOR UPDATE
+
+-- messages_move --
+-- Write the rules' moves, one array per column: status and its times, the lease cleared
+-- where $8 says so, a confidential text blanked where $9 does
+UPDATE messages m
+SET status = u.status, error_code = u.error_code, updated_at = u.updated_at,
+    carrier_id = u.carrier_id, submitted_at = u.submitted_at, done_at = u.done_at,
+    dispatch_token = CASE WHEN u.clear THEN NULL ELSE m.dispatch_token END,
+    lease_until = CASE WHEN u.clear THEN NULL ELSE m.lease_until END,
+    text = CASE WHEN m.confidential AND u.blank THEN '' ELSE m.text END
+FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[],
+            $7::float8[], $8::bool[], $9::bool[])
+     AS u(id, status, error_code, updated_at, carrier_id, submitted_at, done_at, clear, blank)
+WHERE m.id = u.id
+
+-- accounts_lock --
+-- Lock accounts in id order before changing their balances
+SELECT 1 FROM accounts WHERE id = ANY($1::int8[]) ORDER BY id FOR UPDATE
+
+-- events_insert --
+-- Status events, numbered by the backend, one array per column
+INSERT INTO events (seq, message_id, account_id, status, error_code, carrier_error, at)
+SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[],
+                     $7::float8[])
+
+-- outbox_insert --
+-- Callbacks owed (event, account, dialect, kind, url, payload, due = created); a callback
+-- queued before for the same event and target stays as it is
+INSERT INTO outbox (event_id, account_id, dialect, kind, url, payload, next_at, created_at)
+SELECT e, a, d, k, u, p, t, t
+FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::bytea[],
+            $7::float8[]) AS x(e, a, d, k, u, p, t)
+ON CONFLICT (event_id, dialect, url) DO NOTHING
+
+-- message_by_id --
+-- One message of an account
+SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding,
+       segments, priority, not_before, expires_at, send_window, flash, tag, callback_url,
+       status, error_code, price, created_at, updated_at, submitted_at, done_at, carrier_id,
+       confidential, meta
+FROM messages WHERE id = $1 AND account_id = $2
+
+-- messages_by_ids --
+-- Some messages of an account (in no order)
+SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding,
+       segments, priority, not_before, expires_at, send_window, flash, tag, callback_url,
+       status, error_code, price, created_at, updated_at, submitted_at, done_at, carrier_id,
+       confidential, meta
+FROM messages WHERE account_id = $1 AND id = ANY($2::text[])
+
+-- message_by_ref --
+-- The message of a client reference
+SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding,
+       segments, priority, not_before, expires_at, send_window, flash, tag, callback_url,
+       status, error_code, price, created_at, updated_at, submitted_at, done_at, carrier_id,
+       confidential, meta
+FROM messages WHERE account_id = $1 AND dialect = $2 AND client_ref = $3
+
+-- message_by_seq --
+-- One message of an account by its number
+SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding,
+       segments, priority, not_before, expires_at, send_window, flash, tag, callback_url,
+       status, error_code, price, created_at, updated_at, submitted_at, done_at, carrier_id,
+       confidential, meta
+FROM messages WHERE seq = $1 AND account_id = $2
+
+-- message_by_carrier_id --
+-- The latest message a carrier id was given to
+SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding,
+       segments, priority, not_before, expires_at, send_window, flash, tag, callback_url,
+       status, error_code, price, created_at, updated_at, submitted_at, done_at, carrier_id,
+       confidential, meta
+FROM messages WHERE carrier_id = $1 ORDER BY seq DESC LIMIT 1
+
+-- messages_list --
+-- A page of an account's messages after a seq; each filter ($3-$8) applies unless NULL
+-- (a custom plan folds the NULL ones away: the walk is messages_account's)
+SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding,
+       segments, priority, not_before, expires_at, send_window, flash, tag, callback_url,
+       status, error_code, price, created_at, updated_at, submitted_at, done_at, carrier_id,
+       confidential, meta
+FROM messages
+WHERE account_id = $1 AND seq > $2
+  AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR phone = $4)
+  AND ($5::text IS NULL OR job_id = $5) AND ($6::text IS NULL OR dialect = $6)
+  AND ($7::float8 IS NULL OR created_at >= $7) AND ($8::float8 IS NULL OR created_at < $8)
+ORDER BY seq LIMIT $9
+
+-- job_by_id --
+-- One job of an account
+SELECT id, account_id, dialect, client_ref, total, created_at, meta FROM jobs
+WHERE id = $1 AND account_id = $2
+
+-- job_counts --
+-- A job's messages counted by status
+SELECT status, count(*) FROM messages WHERE job_id = $1 AND account_id = $2 GROUP BY status
+
+-- job_messages --
+-- A page of a job's messages after a seq
+SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding,
+       segments, priority, not_before, expires_at, send_window, flash, tag, callback_url,
+       status, error_code, price, created_at, updated_at, submitted_at, done_at, carrier_id,
+       confidential, meta
+FROM messages WHERE job_id = $1 AND account_id = $2 AND seq > $3 ORDER BY seq LIMIT $4
+
+-- events_of --
+-- A message's status events, in order
+SELECT seq, message_id, account_id, status, error_code, carrier_error, at FROM events
+WHERE message_id = $1 AND account_id = $2 ORDER BY seq
+
+-- events_after --
+-- Every account's status events after a seq
+SELECT seq, message_id, account_id, status, error_code, carrier_error, at FROM events
+WHERE seq > $1 ORDER BY seq LIMIT $2
+
+-- mo_list --
+-- A page of an account's incoming messages after a seq
+SELECT seq, id, account_id, phone, to_number, text, received_at, reply_to, meta
+FROM mo_messages WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
+
+-- counts --
+-- Messages waiting and callbacks pending, for metrics (each count is a partial index's)
+SELECT 'scheduled', count(*) FROM messages WHERE status = 'scheduled'
+UNION ALL SELECT 'queued', count(*) FROM messages WHERE status IN ('accepted', 'queued')
+UNION ALL SELECT 'outbox', count(*) FROM outbox WHERE state = 'pending'
+
+-- scheduled_due --
+-- Scheduled messages whose time came join the queue (rows another node holds are skipped)
+UPDATE messages SET status = 'queued', updated_at = $1
+WHERE id IN (SELECT id FROM messages
+             WHERE status = 'scheduled' AND dispatch_token IS NULL AND not_before <= $1
+             FOR UPDATE SKIP LOCKED)
+
+-- claim_due --
+-- Lease up to $4 unclaimed messages to token $1 until $2, highest priority first, skipping
+-- the accounts in $3 and rows another node is claiming
+WITH c AS (SELECT id FROM messages
+           WHERE status IN ('accepted', 'queued') AND dispatch_token IS NULL
+             AND NOT (account_id = ANY($3::int8[]))
+           ORDER BY priority DESC, seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+UPDATE messages m SET dispatch_token = $1, lease_until = $2, status = 'queued'
+FROM c WHERE m.id = c.id
+RETURNING m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone,
+          m.text, m.encoding, m.segments, m.priority, m.not_before, m.expires_at,
+          m.send_window, m.flash, m.tag, m.callback_url, m.status, m.error_code, m.price,
+          m.created_at, m.updated_at, m.submitted_at, m.done_at, m.carrier_id, m.confidential,
+          m.meta
+
+-- release --
+-- Give claimed messages ($1) back with status $3 (the rules' choice) not before $2; the
+-- dispatchers on channel $4 are woken when they are due at once (status 'queued')
+WITH released AS (
+    UPDATE messages SET dispatch_token = NULL, lease_until = NULL, not_before = $2, status = $3
+    WHERE id = ANY($1::text[]) AND status IN ('accepted', 'queued', 'scheduled')
+    RETURNING 1)
+SELECT pg_notify($4, '') WHERE $3 = 'queued'
+
+-- claimed_by_others --
+-- Take over messages whose lease (another token's) lapsed before $2, leased to $1 until $3
+WITH c AS (SELECT id FROM messages
+           WHERE status = 'queued' AND dispatch_token IS NOT NULL AND dispatch_token <> $1
+             AND lease_until < $2
+           FOR UPDATE SKIP LOCKED)
+UPDATE messages m SET dispatch_token = $1, lease_until = $3
+FROM c WHERE m.id = c.id
+RETURNING m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone,
+          m.text, m.encoding, m.segments, m.priority, m.not_before, m.expires_at,
+          m.send_window, m.flash, m.tag, m.callback_url, m.status, m.error_code, m.price,
+          m.created_at, m.updated_at, m.submitted_at, m.done_at, m.carrier_id, m.confidential,
+          m.meta
+
+-- renew_leases --
+-- Extend every lease token $1 holds to $2 (a live dispatcher's heartbeat)
+UPDATE messages SET lease_until = $2
+WHERE status = 'queued' AND dispatch_token IS NOT NULL AND dispatch_token = $1
+
+-- mo_insert --
+-- Incoming messages, numbered by the backend, one array per column
+INSERT INTO mo_messages (seq, id, account_id, phone, to_number, text, received_at, reply_to,
+                         meta)
+SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[],
+                     $7::float8[], $8::text[], $9::text[])
+
+-- outbox_claim --
+-- Lease up to $3 due callbacks until $2, oldest first: of the dialects in $4 (NULL: any) and
+-- not in $5; rows another node is claiming are skipped
+WITH c AS (SELECT id FROM outbox
+           WHERE state = 'pending' AND next_at <= $1
+             AND (lease_until IS NULL OR lease_until < $1)
+             AND ($4::text[] IS NULL OR dialect = ANY($4)) AND NOT (dialect = ANY($5))
+           ORDER BY next_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+UPDATE outbox o SET lease_until = $2 FROM c WHERE o.id = c.id
+RETURNING o.id, o.event_id, o.account_id, o.dialect, o.kind, o.url, o.payload, o.attempts,
+          o.created_at, o.next_at
+
+-- outbox_done --
+-- Callbacks delivered ($1 ids, $2 times)
+UPDATE outbox o SET state = 'done', done_at = d.at, attempts = o.attempts + 1,
+                    lease_until = NULL
+FROM unnest($1::int8[], $2::float8[]) AS d(id, at)
+WHERE o.id = d.id
+
+-- outbox_retry --
+-- Callbacks that failed, to be tried again at $2
+UPDATE outbox SET attempts = attempts + 1, next_at = $2, last_error = $3, lease_until = NULL
+WHERE id = ANY($1::int8[])
+
+-- outbox_unlease --
+-- Free the leases on pending callbacks of the dialects in $1 (NULL: any) and not in $2
+UPDATE outbox SET lease_until = NULL
+WHERE state = 'pending' AND lease_until IS NOT NULL
+  AND ($1::text[] IS NULL OR dialect = ANY($1)) AND NOT (dialect = ANY($2))
+
+-- outbox_defer --
+-- Hold callbacks back until $2 without counting an attempt
+UPDATE outbox SET next_at = $2, lease_until = NULL WHERE id = ANY($1::int8[])
+
+-- outbox_dead --
+-- Callbacks given up
+UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = $2, lease_until = NULL
+WHERE id = ANY($1::int8[])
+
+-- outbox_items --
+-- The outbox, of one account and in one state where given (NULL: any)
+SELECT id, event_id, account_id, dialect, kind, url, payload, attempts, created_at FROM outbox
+WHERE ($1::int8 IS NULL OR account_id = $1) AND ($2::text IS NULL OR state = $2)
+ORDER BY id
+
+-- outbox_purge --
+-- Forget callbacks delivered or given up before $1
+DELETE FROM outbox WHERE state IN ('done', 'dead') AND coalesce(done_at, next_at) < $1
+
+-- connector_log_add --
+-- What connector $1 handed over (one array per column)
+INSERT INTO connector_log (connector, message_id, carrier_id, submitted_at, outcome,
+                           report_due)
+SELECT $1, * FROM unnest($2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[])
+
+-- connector_log_find --
+-- Connector $1's lines about some messages, in order
+SELECT message_id, carrier_id, submitted_at, outcome, report_due FROM connector_log
+WHERE connector = $1 AND message_id = ANY($2::text[]) ORDER BY seq
+
+-- connector_log_pending --
+-- Connector $1's lines still waiting for a report, soonest due first
+SELECT message_id, carrier_id, submitted_at, outcome, report_due FROM connector_log
+WHERE connector = $1 AND NOT reported ORDER BY report_due LIMIT $2
+
+-- connector_log_reported --
+-- Lines whose report came
+UPDATE connector_log SET reported = TRUE
+WHERE connector = $1 AND message_id = ANY($2::text[]) AND NOT reported
+
+-- connector_log_purge --
+-- Forget settled lines handed over before $1
+DELETE FROM connector_log WHERE reported AND submitted_at < $1
