@@ -1,10 +1,20 @@
-"""Phone numbers to E.164 digits (no '+'), with a fast check for the hot path."""
+"""Phone numbers to E.164 digits (no '+'), with a fast check for the hot path.
+
+`normalize` checks the form (7 to 15 digits, no leading zero) and `check` also refuses numbers
+that cannot exist for their calling code (smsgate/core/numbering.py), except in an account's
+test ranges.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from .errors import ErrorCode, GatewayError
+from .numbering import KEY_DIGITS, TABLE, could_exist
 
 _STRIP = str.maketrans("", "", " -().\t\u00a0")
+_DECIDED = TABLE.get  # the existence table's first level (filled on first use)
+_NONE: frozenset[int] = frozenset()
 MIN_DIGITS = 7
 MAX_DIGITS = 15
 
@@ -48,6 +58,54 @@ def normalize(raw: str | int, *, trunk_8_to_7: bool = False) -> str:
     if digits[0] == "0" or not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
         raise GatewayError(ErrorCode.INVALID_PHONE, f"phone number {str(raw)[:32]!r} is not valid")
     return digits
+
+
+def check(raw: str | int, trunk_8_to_7: bool = False, test_ranges: tuple[str, ...] = ()) -> str:
+    """E.164 digits of a number that can exist, or GatewayError(INVALID_PHONE).
+
+    `normalize`, then `numbering.could_exist`; numbers that start with one of `test_ranges`
+    (digit prefixes, see `parse_test_ranges`) skip the second. The arguments are positional on the
+    hot path: a bulk calls this once a recipient.
+    """
+    if type(raw) is str:  # the common case, digits of a prefix that decides, in one look-up
+        if raw[:1] == "+":
+            digits = raw[1:]
+            if (
+                len(digits) in _DECIDED(digits[:KEY_DIGITS], _NONE)
+                and digits.isdigit()
+                and digits.isascii()
+            ):
+                return digits
+        elif (
+            len(raw) in _DECIDED(raw[:KEY_DIGITS], _NONE)
+            and raw.isdigit()
+            and raw.isascii()
+            and (raw[0] != "8" or not trunk_8_to_7)  # else perhaps a trunk 8 for +7
+        ):
+            return raw
+    digits = normalize(raw, trunk_8_to_7=trunk_8_to_7)
+    if could_exist(digits) or (test_ranges and digits.startswith(test_ranges)):
+        return digits
+    raise GatewayError(ErrorCode.INVALID_PHONE, f"phone number +{digits} cannot exist")
+
+
+def parse_test_ranges(setting: object) -> tuple[str, ...]:
+    """An account's `settings["test_numbers"]` as digit prefixes for `check`.
+
+    The setting is a list of E.164 prefixes (`["+999", "+7000"]`) or one comma-separated
+    string; an entry that is not '+' and digits is left out (an empty one would open all).
+    """
+    if not setting:
+        return ()
+    entries: Iterable[object] = setting.split(",") if isinstance(setting, str) else ()
+    if isinstance(setting, list | tuple):
+        entries = setting
+    prefixes = []
+    for entry in entries:
+        digits = str(entry).strip().removeprefix("+")
+        if digits.isdigit() and digits.isascii():
+            prefixes.append(digits)
+    return tuple(prefixes)
 
 
 def country_of(e164: str) -> str | None:

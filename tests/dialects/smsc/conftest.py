@@ -32,7 +32,11 @@ async def gateway(database_url: str) -> AsyncIterator[Gateway]:
 
 @pytest.fixture
 async def acme(gateway: Gateway) -> int:
-    (account_id,) = await gateway.provision(account("acme", timezone="Europe/Moscow"))
+    # A test range for the made-up 15-digit number of the length limit's test.
+    settings = {"test_numbers": ["+1234567890"]}
+    (account_id,) = await gateway.provision(
+        account("acme", timezone="Europe/Moscow", settings=settings)
+    )
     return account_id
 
 

@@ -49,7 +49,8 @@ def kz_account(name: str = "kz", **fields: Any) -> Any:
     defaults: dict[str, Any] = {
         "senders": ["SMSGW", "ACME"],
         "timezone": "Asia/Almaty",
-        "settings": {"smsgw2": {"default_time_bounds": "full"}},
+        # The seed's single-message example sends to 7701000000, a made-up 10-digit number.
+        "settings": {"smsgw2": {"default_time_bounds": "full"}, "test_numbers": ["+7701000000"]},
     }
     defaults.update(fields)
     return account(name, **defaults)
