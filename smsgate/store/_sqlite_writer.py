@@ -51,7 +51,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -371,22 +371,33 @@ def _merged(
     return lambda conn: merge(conn, ops)
 
 
+@contextlib.contextmanager
+def savepoint(conn: sqlite3.Connection, name: str) -> Iterator[None]:
+    """Run a block in a savepoint of the transaction: an exception undoes what the block wrote
+    (and goes on), the rest of the transaction stands. `name`: a code-made identifier."""
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        conn.execute(f"ROLLBACK TO {name}")
+        raise
+    finally:
+        conn.execute(f"RELEASE {name}")
+
+
 def _try(conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]) -> tuple[bool, Any]:
     """Run one operation in its own savepoint: its failure undoes it alone."""
-    conn.execute("SAVEPOINT op")
     try:
-        value = fn(conn)
-        if isinstance(value, sqlite3.Cursor):
-            # Never hand a cursor to the caller: freed later on the loop's thread, it would reset
-            # its statement while this connection works on the writer thread (SQLite answers
-            # "bad parameter or other API misuse" to the statement in use there).
-            value.close()
-            value = None
+        with savepoint(conn, "op"):
+            value = fn(conn)
+            if isinstance(value, sqlite3.Cursor):
+                # Never hand a cursor to the caller: freed later on the loop's thread, it would
+                # reset its statement while this connection works on the writer thread (SQLite
+                # answers "bad parameter or other API misuse" to the statement in use there).
+                value.close()
+                value = None
     except BaseException as exc:  # the caller gets it; the others still commit
-        conn.execute("ROLLBACK TO op")
-        conn.execute("RELEASE op")
         return False, exc
-    conn.execute("RELEASE op")
     return True, value
 
 

@@ -10,7 +10,8 @@ from smsgate.core.ids import new_id
 from smsgate.core.models import Job
 from smsgate.store.base import OutboxScope
 from smsgate.store.migrations import migrations, statements
-from smsgate.store.sqlite import _IN_JOB_RANGE, AcceptOp, SQLiteStore, accept_many
+from smsgate.store.queries import load
+from smsgate.store.sqlite import AcceptOp, SQLiteStore, accept_many
 from tests.store.helpers import make_account, message
 
 
@@ -73,13 +74,14 @@ async def test_migration_3_scoped_claims_tell_dialects_apart_in_the_index(tmp_pa
         conn = sqlite3.connect(path)
         columns = [r[2] for r in conn.execute("PRAGMA index_info(outbox_due)")]
         plan = conn.execute(
-            "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state = 'pending' AND next_at <= 2"
-            " AND dialect IN ('smpp') ORDER BY next_at, id LIMIT 10"
+            "EXPLAIN QUERY PLAN " + load("sqlite")["outbox_due"],
+            {"now": 2.0, "only": '["smpp"]', "skip": "[]", "limit": 10},
         ).fetchall()
         conn.close()
         # the index holds the dialect (version 2's did not), in claim order: no sort
         assert columns == ["next_at", "id", "dialect"]
-        assert [row[-1] for row in plan] == ["SEARCH outbox USING INDEX outbox_due (next_at<?)"]
+        assert plan[0][-1] == "SEARCH outbox USING INDEX outbox_due (next_at<?)"
+        assert not any("B-TREE" in row[-1] or "SCAN outbox" in row[-1] for row in plan), plan
     finally:
         await store.close()
 
@@ -97,10 +99,14 @@ async def test_job_reads_search_the_seq_range_not_the_table(tmp_path: Path) -> N
         await store.accept(a.id, [message(a.id)])
         conn = sqlite3.connect(tmp_path / "x.db")
         assert conn.execute("SELECT first_seq, last_seq FROM jobs").fetchall() == [(2, 3)]
+        queries = load("sqlite")
         plan = conn.execute(
-            "EXPLAIN QUERY PLAN SELECT status, count(*) FROM messages"
-            f" WHERE job_id = ? AND account_id = ? AND {_IN_JOB_RANGE} GROUP BY status",
-            (job.id, a.id, job.id, job.id),
+            "EXPLAIN QUERY PLAN " + queries["job_counts"], {"job_id": job.id, "account_id": a.id}
+        ).fetchall()
+        plan += conn.execute(
+            "EXPLAIN QUERY PLAN " + queries["messages_list"],
+            {"account_id": a.id, "after_seq": 0, "limit": 10, "job_id": job.id}
+            | dict.fromkeys(["status", "phone", "dialect", "since", "until"]),
         ).fetchall()
         conn.close()
         assert not any("SCAN messages" in row[-1] for row in plan), plan
