@@ -60,6 +60,15 @@ class Submission(msgspec.Struct, kw_only=True, gc=False):
     meta: dict[str, Any] | None = None
 
 
+class Refused(msgspec.Struct, kw_only=True):
+    """A recipient its dialect refused itself, on a rule only that dialect has: the core
+    keeps it like a recipient it refused (with `keep_rejected`), counts and reports it."""
+
+    error: Any  # GatewayError (core.errors): not a wire type, never encoded
+    phone: str
+    meta: dict[str, Any] | None = None
+
+
 class Message(msgspec.Struct, kw_only=True, gc=False):
     id: str
     seq: int = 0

@@ -10,7 +10,7 @@ import msgspec
 
 from ..core.errors import ErrorCode, GatewayError
 from ..core.ids import new_id
-from ..core.models import Account, Job, Message, Submission
+from ..core.models import Account, Job, Message, Refused, Submission
 from ..core.status import Status
 from ..core.validate import Limits, build_message, build_messages
 from ..store.base import Outcome, Refusal, Store
@@ -30,7 +30,7 @@ class Acceptor:
         self,
         account: Account,
         dialect: str,
-        items: Sequence[Submission],
+        items: Sequence[Submission | Refused],
         *,
         atomic: bool = False,
         job: bool = False,
@@ -38,6 +38,7 @@ class Acceptor:
         job_meta: dict[str, Any] | None = None,
         trunk_8_to_7: bool = False,
         keep_rejected: bool = False,
+        keep_alone: bool = True,
         max_parts: int | None = None,
         now: float | None = None,
     ) -> tuple[list[Outcome], Job | None]:
@@ -49,6 +50,9 @@ class Acceptor:
         unpriced and held back, so that it can be reported REJECTED like any message (for
         dialects whose batches report bad recipients in delivery reports). Its Outcome is an
         `error` that carries the stored message; the caller records the rejection.
+        `keep_alone` (with `keep_rejected`): keep them even when nothing else is stored.
+        A `Refused` item is a recipient the dialect refused itself: it takes part like one
+        the core refused (kept with `keep_rejected`, counted, never stored otherwise).
         `max_parts`: the dialect's own segment limit, where its provider documents one.
         """
         limits = self.limits
@@ -79,9 +83,7 @@ class Acceptor:
             else None
         )
         job_id = batch.id if batch else None
-        built = build_messages(
-            account, dialect, items, now, limits, trunk_8_to_7=trunk_8_to_7, job_id=job_id
-        )
+        built = _build(account, dialect, items, now, limits, trunk_8_to_7, job_id)
         if not any([isinstance(m, GatewayError) for m in built]):
             # The usual request, every recipient valid: the outcomes are the store's, in order,
             # without looking at each recipient again.
@@ -92,7 +94,7 @@ class Acceptor:
         for item, built_one in zip(items, built, strict=True):
             if isinstance(built_one, GatewayError):
                 held = _held_back(account, dialect, item, now, job_id) if keep_rejected else None
-                accepted.append(_refusal(built_one, dialect, item, held))
+                accepted.append(_refusal(built_one, dialect, item, held, keep_alone))
             else:
                 accepted.append(built_one)
         request = AcceptRequest(account.id, accepted, batch, atomic)
@@ -114,7 +116,7 @@ class Acceptor:
         self,
         account: Account,
         dialect: str,
-        item: Submission,
+        item: Submission | Refused,
         limits: Limits,
         trunk_8_to_7: bool,
         now: float | None,
@@ -122,6 +124,8 @@ class Acceptor:
         """A single send, the commonest request, without the batch bookkeeping."""
         now = time.time() if now is None else now
         try:
+            if isinstance(item, Refused):
+                raise item.error
             message = build_message(account, dialect, item, now, limits, trunk_8_to_7=trunk_8_to_7)
         except GatewayError as exc:
             refused = AcceptRequest(account.id, [_refusal(exc, dialect, item)])
@@ -152,20 +156,54 @@ class Acceptor:
         return new
 
 
+def _build(
+    account: Account,
+    dialect: str,
+    items: Sequence[Submission | Refused],
+    now: float,
+    limits: Limits,
+    trunk_8_to_7: bool,
+    job_id: str | None,
+) -> list[Message | GatewayError]:
+    """Each item as a message, or why it is refused (a Refused item: its dialect's reason)."""
+    if Refused not in set(map(type, items)):
+        submissions = cast(Sequence[Submission], items)
+        return build_messages(
+            account, dialect, submissions, now, limits, trunk_8_to_7=trunk_8_to_7, job_id=job_id
+        )
+    valid = [i for i in items if isinstance(i, Submission)]
+    built = iter(
+        build_messages(
+            account, dialect, valid, now, limits, trunk_8_to_7=trunk_8_to_7, job_id=job_id
+        )
+    )
+    return [i.error if isinstance(i, Refused) else next(built) for i in items]
+
+
 def _refusal(
-    error: GatewayError, dialect: str, item: Submission, held: Message | None = None
+    error: GatewayError,
+    dialect: str,
+    item: Submission | Refused,
+    held: Message | None = None,
+    held_alone: bool = True,
 ) -> Refusal:
-    return Refusal(error=error, dialect=dialect, client_ref=item.client_ref, held=held)
+    ref = item.client_ref if isinstance(item, Submission) else None
+    return Refusal(error=error, dialect=dialect, client_ref=ref, held=held, held_alone=held_alone)
 
 
 HELD_BACK = 3600.0  # a kept rejection is recorded at once; this only bounds a crash in between
 
 
 def _held_back(
-    account: Account, dialect: str, item: Submission, now: float, job_id: str | None
+    account: Account, dialect: str, given: Submission | Refused, now: float, job_id: str | None
 ) -> Message:
     """A refused recipient as a stored message: scheduled far enough ahead never to be sent
     before its rejection is recorded (and expiring, should a crash come in between)."""
+    item = (
+        given
+        if isinstance(given, Submission)
+        else Submission(phone=given.phone, text="", meta=given.meta)
+    )
     return Message(
         id=new_id(),
         account_id=account.id,

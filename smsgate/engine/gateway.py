@@ -16,6 +16,7 @@ from ..core.models import (
     JobCounts,
     Message,
     MoMessage,
+    Refused,
     Report,
     StatusEvent,
     Submission,
@@ -126,7 +127,7 @@ class Gateway:
 
     # Sending --------------------------------------------------------------------------------
     async def submit(
-        self, account: Account, dialect: str, items: Sequence[Submission], **options: Any
+        self, account: Account, dialect: str, items: Sequence[Submission | Refused], **options: Any
     ) -> tuple[list[Outcome], Job | None]:
         outcomes, job = await self.acceptor.submit(account, dialect, items, **options)
         if options.get("keep_rejected"):

@@ -41,13 +41,15 @@ class Refusal(msgspec.Struct, kw_only=True):
 
     `held`: the recipient as a message to store anyway (unpriced and held back), for dialects
     that report their batches' bad recipients as rejected messages; its outcome is then an
-    error that carries the stored message.
+    error that carries the stored message. `held_alone`: stored even when nothing else of its
+    request is (else only beside a new message).
     """
 
     error: GatewayError
     dialect: str
     client_ref: str | None = None
     held: Message | None = None
+    held_alone: bool = True
 
 
 class OutboxItem(msgspec.Struct, kw_only=True):

@@ -20,6 +20,10 @@ writes what it returns. Nothing in `sqlite.py` or `postgres.py` decides.
 5. *Atomic.* With `atomic`, any error above refuses the whole request: nothing is stored or
    charged; refused recipients keep their own error, all others get "batch refused".
 
+A refused recipient may be kept as a rejected message (`Refusal.held`) for dialects that report
+bad recipients of a batch like any message: unless a duplicate, it is stored unpriced, beside
+the request's new messages, or alone where `held_alone` says so.
+
 Requests that commit together are decided in arrival order, each against what the earlier ones
 stored. **Reports** move a message only along `core.status.can_transition`; **cancel** is allowed
 until a dispatcher holds the message.
@@ -250,6 +254,8 @@ def _take_some(
             item = req.items[i]
             outcomes[i] = Outcome("error", error=item.error if type(item) is Refusal else short)
         candidates, cost = [], 0
+    if not any(type(req.items[i]) is Message for i in candidates):
+        candidates = _held_alone(req.items, candidates, outcomes)
     for i in candidates:
         item = req.items[i]
         if type(item) is Refusal:
@@ -269,6 +275,21 @@ def _take_some(
     for key, i in firsts.items():
         if done[i].message is not None and done[i].kind != "duplicate":
             made[key] = done[i].message  # type: ignore[assignment]
+
+
+def _held_alone(
+    items: Sequence[Item], candidates: list[int], outcomes: list[Outcome | None]
+) -> list[int]:
+    """Of a request that stores no new message, the held refusals that are kept all the same;
+    the others are plain refusals."""
+    kept = []
+    for i in candidates:
+        refusal: Refusal = items[i]  # type: ignore[assignment]  # no message among candidates
+        if refusal.held_alone:
+            kept.append(i)
+        else:
+            outcomes[i] = Outcome("error", error=refusal.error)
+    return kept
 
 
 def _refusal(account_id: int, item: Item, stopped: Collection[tuple[int, str]]) -> Outcome | None:

@@ -266,3 +266,18 @@ def test_mo_callbacks_go_to_mo_urls() -> None:
     mo = MoMessage(id="x", account_id=1, phone="79651111111", to="1234", text="hi", received_at=3.0)
     rows = mo_callbacks(mo, {"native.mo": "http://127.0.0.1:9/mo"}, route)
     assert [(r[0], r[2], r[3], r[6]) for r in rows] == [("mo-x", "native", "mo", 3.0)]
+
+
+def test_refusals_held_only_beside_new_messages_unless_held_alone() -> None:
+    lonely = Refusal(
+        error=GatewayError(ErrorCode.INVALID_PHONE),
+        dialect="native",
+        held=msg("h", price=0),
+        held_alone=False,
+    )
+    alone = plan_accept([AcceptRequest(1, [lonely])], NOTHING)
+    assert kinds(alone.outcomes[0]) == [("error", "invalid_phone")]
+    assert alone.outcomes[0][0].message is None and alone.fresh == []
+    beside = plan_accept([AcceptRequest(1, [lonely, msg("n")])], NOTHING)
+    assert beside.outcomes[0][0].message is lonely.held
+    assert beside.fresh == [lonely.held, beside.outcomes[0][1].message]

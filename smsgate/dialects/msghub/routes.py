@@ -6,14 +6,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...core.errors import ErrorCode, GatewayError
-from ...core.models import Account, Job, Message, Submission
-from ...core.validate import build_message
+from ...core.models import Account, Job, Message, Refused, Submission
 from ...engine.gateway import Gateway
 from ...store.base import Outcome
 from ..endpoint import Refusals, endpoint
@@ -49,8 +47,6 @@ PAGE = 1000
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 SEND = ("POST",)
 READ = ("GET", "POST")
-# What the core refuses of the options every recipient of a request shares (start_time, ttl).
-SHARED_REFUSALS = frozenset({ErrorCode.BAD_SCHEDULE, ErrorCode.BAD_VALIDITY})
 
 Handler = Callable[[Gateway, Request, Account], Awaitable[Response]]
 
@@ -154,29 +150,26 @@ async def _submit(
 ) -> tuple[list[Outcome], Job | None]:
     """Outcomes in request order, a refusal of msghub's own as msghub gave it.
 
-    A campaign's recipients that msghub refuses go to the core too, which keeps them
-    (keep_rejected) as rejected messages of the campaign, for its report to list. Not when the
-    core refuses what all recipients share (start_time, ttl): the campaign is then answered
-    with its first refusal, so nothing may be kept and no extra_id taken."""
+    A campaign's refused recipients, msghub's own refusals included (as Refused), are kept by
+    the core as rejected messages of the campaign, for its report to list; only beside a new
+    message (keep_alone=False): a campaign with nothing to send is answered with its first
+    refusal, and keeps nothing."""
     items = [parse.precheck(i, account) for i in items]
     results: list[Outcome] = [
         Outcome("error", error=i.error) if isinstance(i, parse.Rejected) else Outcome("new")
         for i in items
     ]
-    valid = [n for n, i in enumerate(items) if not isinstance(i, parse.Rejected)]
-    if not valid:
+    sent = [n for n, i in enumerate(items) if not sync or not isinstance(i, parse.Rejected)]
+    if not any(not isinstance(items[n], parse.Rejected) for n in sent):
         return results, None
-    first = items[valid[0]]
-    assert isinstance(first, Submission)
-    keep = not sync and not _shared_refusal(gateway, account, first, max_parts)
-    sent = list(range(len(items))) if keep else valid
     outcomes, job = await gateway.submit(
         account,
         DIALECT,
         [_submission(items[n], given[n]) for n in sent],
         job=not sync,
         job_meta={"client_id": client_id},
-        keep_rejected=keep,
+        keep_rejected=not sync,
+        keep_alone=False,
         max_parts=max_parts,
     )
     for n, outcome in zip(sent, outcomes, strict=True):
@@ -185,24 +178,15 @@ async def _submit(
     return results, job
 
 
-def _shared_refusal(gateway: Gateway, account: Account, item: Submission, max_parts: int) -> bool:
-    """Whether the core refuses the options every recipient shares, tried on one of them."""
-    limits = msgspec.structs.replace(gateway.limits, max_parts=max_parts)
-    try:
-        build_message(account, DIALECT, item, time.time(), limits)
-    except GatewayError as exc:
-        return exc.code in SHARED_REFUSALS
-    return False
-
-
-def _submission(item: parse.Item, given: tuple[object, object]) -> Submission:
-    """A recipient as the core takes it. One msghub refused goes with no text, which the core
-    always refuses (so that keep_rejected stores it), with no extra_id, which a refused
-    recipient does not take, and with its refusal as answered in its meta (REFUSED)."""
+def _submission(item: parse.Item, given: tuple[object, object]) -> Submission | Refused:
+    """A recipient as the core takes it: one msghub refused keeps its refusal as answered in
+    its meta (REFUSED), and no extra_id (a refused recipient does not use it up)."""
     if not isinstance(item, parse.Rejected):
         return item
     phone, extra_id = _given(given[0]), _ref(given[1])
-    return Submission(phone=phone, text="", meta={REFUSED: [phone, extra_id, *refusal(item.error)]})
+    return Refused(
+        error=item.error, phone=phone, meta={REFUSED: [phone, extra_id, *refusal(item.error)]}
+    )
 
 
 def _sync_items(results: list[Outcome], given: list[tuple[object, object]]) -> list[SyncItem]:
