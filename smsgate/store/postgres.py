@@ -90,30 +90,21 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 _RETRY = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 MIGRATION_LOCK = 0x5345_4741_5445  # advisory lock key: one node migrates at a time
 
-# The Message attributes COPY writes, in `messages_insert`'s column order (less `seq` there).
-_MESSAGE_FIELDS = (
-    "seq id account_id dialect client_ref job_id sender phone text encoding segments priority"
-    " not_before expires_at window flash tag callback_url status error_code price created_at"
-    " updated_at confidential meta"
+# fmt: off
+# The columns of `message_row`: COPY writes them all (asyncpg composes the COPY statement from
+# the table and these names); `messages_insert` takes the same less `seq`, one array each.
+COPY_COLUMNS = (
+    "seq", "id", "account_id", "dialect", "client_ref", "job_id", "sender", "phone", "text",
+    "encoding", "segments", "priority", "not_before", "expires_at", "send_window", "flash", "tag",
+    "callback_url", "status", "error_code", "price", "created_at", "updated_at", "confidential",
+    "meta",
 )
-# Their columns, for asyncpg, which composes the COPY statement from the table and these names.
-COPY_COLUMNS = _MESSAGE_FIELDS.replace("window", "send_window").split()
-_MESSAGE_JSON = (COPY_COLUMNS.index("send_window"), COPY_COLUMNS.index("meta"))
 # An account's columns as read (then its senders); account_update sets all but the id ($2..).
-_ACCOUNT_COLUMNS = [
-    "id",
-    "name",
-    "balance",
-    "price",
-    "currency",
-    "tps",
-    "timezone",
-    "active",
-    "ip_allowlist",
-    "callback_urls",
-    "settings",
-    "created_at",
-]
+_ACCOUNT_COLUMNS = (
+    "id", "name", "balance", "price", "currency", "tps", "timezone", "active", "ip_allowlist",
+    "callback_urls", "settings", "created_at",
+)
+# fmt: on
 _ACCOUNT_JSON = ("ip_allowlist", "callback_urls", "settings")
 _JOB_COLUMNS = "id account_id dialect client_ref total created_at"  # then meta (JSON)
 
@@ -121,12 +112,17 @@ COPY_FROM = 1000  # messages in one request from which COPY beats one unnest INS
 GROUP_MAX = 2000  # messages in one group commit
 
 
-def _message_arrays(messages: Sequence[Message]) -> list[list[Any]]:
-    """The `COPY_COLUMNS` of messages, one array each (`zip(*...)` makes COPY's records)."""
-    arrays = _arrays(messages, _MESSAGE_FIELDS)
-    for i in _MESSAGE_JSON:
-        arrays[i] = _json_array(arrays[i])
-    return arrays
+def message_row(m: Message) -> tuple[Any, ...]:
+    """A message's `COPY_COLUMNS` (attribute by attribute: 3x faster than an attrgetter)."""
+    # fmt: off
+    return (
+        m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone, m.text,
+        m.encoding, m.segments, m.priority, m.not_before, m.expires_at,
+        _json_encode(m.window).decode() if m.window else None, m.flash, m.tag, m.callback_url,
+        m.status, m.error_code, m.price, m.created_at, m.updated_at, m.confidential,
+        _json_encode(m.meta).decode() if m.meta else None,
+    )
+    # fmt: on
 
 
 def _arrays(items: Sequence[Any], fields: str) -> list[list[Any]]:
@@ -805,14 +801,16 @@ async def _insert(conn: asyncpg.Connection, fresh: Sequence[Message], *, copy: b
         seqs = await _next_seqs(conn, "next_message_seqs", len(fresh))
         for m, s in zip(fresh, seqs, strict=True):
             m.seq = s
-        records = zip(*_message_arrays(fresh), strict=True)
         try:
             async with conn.transaction():  # a savepoint: the index refuses a COPY as a whole
-                await conn.copy_records_to_table("messages", records=records, columns=COPY_COLUMNS)
+                await conn.copy_records_to_table(
+                    "messages", records=map(message_row, fresh), columns=COPY_COLUMNS
+                )
         except asyncpg.UniqueViolationError:
             return False
         return True
-    written = dict(await conn.fetch(Q["messages_insert"], *_message_arrays(fresh)[1:]))
+    rows = [message_row(m)[1:] for m in fresh]
+    written = dict(await conn.fetch(Q["messages_insert"], *_columns(rows, len(COPY_COLUMNS) - 1)))
     if len(written) < len(fresh):
         if written:
             await conn.execute(Q["messages_delete"], list(written))
