@@ -200,3 +200,16 @@ class Gateway:
         self, account: Account, *, after_seq: int = 0, limit: int = 100
     ) -> list[MoMessage]:
         return await self.store.list_mo(account.id, after_seq=after_seq, limit=limit)
+
+    # The stop list ----------------------------------------------------------------------------
+    async def stoplist(self, account: Account) -> list[str]:
+        """The account's stop-listed phones (E.164 digits)."""
+        return await self.store.stoplist(account.id)
+
+    async def stoplist_add(self, account: Account, phones: Sequence[str]) -> int:
+        """Adds E.164 `phones` to the account's stop list; how many were new."""
+        return await self.store.stoplist_add(account.id, phones)
+
+    async def stoplist_remove(self, account: Account, phones: Sequence[str]) -> int:
+        """Takes E.164 `phones` off the account's stop list; how many were on it."""
+        return await self.store.stoplist_remove(account.id, phones)
