@@ -64,6 +64,16 @@ class OutboxItem(msgspec.Struct, kw_only=True):
     created_at: float
 
 
+class CallbackState(msgspec.Struct, kw_only=True):
+    """Where one callback owed for a message's event stands (its outbox row, until purged)."""
+
+    event_id: str  # "ev-<event seq>"
+    dialect: str
+    state: str  # 'pending' | 'done' | 'dead'
+    attempts: int
+    last_error: str | None = None  # the last failed attempt's: "HTTP 500", "TimeoutError: ..."
+
+
 class OutboxScope(msgspec.Struct, frozen=True):
     """Which dialects' callbacks a notifier delivers: `only` these (None: every dialect), less
     those in `skip`. Two notifiers with disjoint scopes share one outbox without ever claiming
@@ -332,6 +342,15 @@ class Store(abc.ABC):
     async def outbox_items(
         self, account_id: int | None = None, state: str | None = None
     ) -> list[OutboxItem]: ...
+
+    @abc.abstractmethod
+    async def callbacks_of(self, account_id: int, message_id: str) -> list[CallbackState]:
+        """The callbacks owed for one of the account's messages, in the order of its events."""
+
+    @abc.abstractmethod
+    async def outbox_backlog(self) -> dict[str, int]:
+        """Callbacks not yet delivered nor given up, per dialect (for metrics; dialects with
+        none are left out)."""
 
     @abc.abstractmethod
     async def purge(self, before: float) -> int:

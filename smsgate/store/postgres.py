@@ -56,6 +56,7 @@ from . import rules
 from .base import (
     EVERY_DIALECT,
     CallbackRoute,
+    CallbackState,
     ConnectorEntry,
     MessageFilter,
     OutboxItem,
@@ -613,6 +614,16 @@ class PostgresStore(Store):
         self, account_id: int | None = None, state: str | None = None
     ) -> list[OutboxItem]:
         return [outbox_from_row(r) for r in await self._fetch("outbox_items", account_id, state)]
+
+    async def callbacks_of(self, account_id: int, message_id: str) -> list[CallbackState]:
+        rows = await self._fetch("callbacks_of", message_id, account_id)
+        return [
+            CallbackState(event_id=r[0], dialect=r[1], state=r[2], attempts=r[3], last_error=r[4])
+            for r in rows
+        ]
+
+    async def outbox_backlog(self) -> dict[str, int]:
+        return {str(dialect): int(n) for dialect, n in await self._fetch("outbox_backlog")}
 
     async def purge(self, before: float) -> int:
         gone = await self._execute("outbox_purge", before)

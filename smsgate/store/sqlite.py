@@ -39,6 +39,7 @@ from ._sqlite_writer import Writer, savepoint
 from .base import (
     EVERY_DIALECT,
     CallbackRoute,
+    CallbackState,
     ConnectorEntry,
     MessageFilter,
     OutboxItem,
@@ -618,6 +619,16 @@ class SQLiteStore(Store):
     ) -> list[OutboxItem]:
         rows = self._read("outbox_items", {"account_id": account_id, "state": state})
         return [outbox_from_row(r) for r in rows]
+
+    async def callbacks_of(self, account_id: int, message_id: str) -> list[CallbackState]:
+        rows = self._read("callbacks_of", (message_id, account_id))
+        return [
+            CallbackState(event_id=r[0], dialect=r[1], state=r[2], attempts=r[3], last_error=r[4])
+            for r in rows
+        ]
+
+    async def outbox_backlog(self) -> dict[str, int]:
+        return {str(dialect): int(n) for dialect, n in self._read("outbox_backlog")}
 
     async def purge(self, before: float) -> int:
         def op(conn: sqlite3.Connection) -> int:

@@ -433,6 +433,17 @@ SELECT id, event_id, account_id, dialect, kind, url, payload, attempts, created_
 WHERE ($1::int8 IS NULL OR account_id = $1) AND ($2::text IS NULL OR state = $2)
 ORDER BY id
 
+-- callbacks_of --
+-- The callbacks owed for a message's events (outbox_event finds each event's rows)
+SELECT event_id, dialect, state, attempts, last_error FROM outbox
+WHERE account_id = $2
+  AND event_id IN (SELECT 'ev-' || seq FROM events WHERE message_id = $1 AND account_id = $2)
+ORDER BY id
+
+-- outbox_backlog --
+-- Pending callbacks per dialect
+SELECT dialect, count(*) FROM outbox WHERE state = 'pending' GROUP BY dialect
+
 -- outbox_purge --
 -- Forget callbacks delivered or given up before $1
 DELETE FROM outbox WHERE state IN ('done', 'dead') AND coalesce(done_at, next_at) < $1

@@ -446,6 +446,17 @@ SELECT id, event_id, account_id, dialect, kind, url, payload, attempts, created_
 WHERE (:account_id IS NULL OR account_id = :account_id) AND (:state IS NULL OR state = :state)
 ORDER BY id
 
+-- callbacks_of --
+-- The callbacks owed for a message's events (outbox_event finds each event's rows)
+SELECT event_id, dialect, state, attempts, last_error FROM outbox
+WHERE account_id = ?2
+  AND event_id IN (SELECT 'ev-' || seq FROM events WHERE message_id = ?1 AND account_id = ?2)
+ORDER BY id
+
+-- outbox_backlog --
+-- Pending callbacks per dialect (the partial index outbox_due holds the dialect)
+SELECT dialect, count(*) FROM outbox WHERE state = 'pending' GROUP BY dialect
+
 -- purge_outbox --
 -- Forget delivered and dead callbacks settled before a time
 DELETE FROM outbox WHERE state IN ('done', 'dead') AND coalesce(done_at, next_at) < ?
