@@ -328,6 +328,48 @@ def batch_refused() -> GatewayError:
     return GatewayError(ErrorCode.BAD_REQUEST, BATCH_REFUSED)
 
 
+def request_wide(error: GatewayError) -> bool:
+    """A refusal that says nothing of its own recipient: rule 4 (the balance) or rule 5's
+    "batch refused" (an atomic request refused for another recipient)."""
+    code = error.code
+    return code is ErrorCode.INSUFFICIENT_BALANCE or (
+        code is ErrorCode.BAD_REQUEST and error.detail == BATCH_REFUSED
+    )
+
+
+def whole_refusal(outcomes: Sequence[Outcome]) -> GatewayError | None:
+    """Why a request was refused as a whole, or None when it was not.
+
+    Refused as a whole: nothing of it was stored or found (no new message, no duplicate, no
+    refusal kept as a message) and at least one recipient fell to a request-wide rule. The
+    balance (rule 4) comes first: topping up is what the client must do whatever else it
+    fixes; else the atomic refusal (rule 5). Recipients refused for their own reasons (rules 2
+    and 3) are not part of it: the dialect lists them beside it.
+    """
+    short = atomic = 0
+    for o in outcomes:
+        error = o.error
+        if error is None or o.message is not None:
+            return None  # new, duplicate, or a refusal stored as a message
+        if error.code is ErrorCode.INSUFFICIENT_BALANCE:
+            short += 1
+        elif request_wide(error):
+            atomic += 1
+    if short:
+        return GatewayError(
+            ErrorCode.INSUFFICIENT_BALANCE,
+            f"insufficient balance for the request's {short} new messages; nothing was stored",
+        )
+    if atomic:
+        own = len(outcomes) - atomic
+        return GatewayError(
+            ErrorCode.BAD_REQUEST,
+            f"{BATCH_REFUSED}: {own} of {len(outcomes)} recipients refused (atomic request); "
+            "nothing was stored",
+        )
+    return None
+
+
 # Reports ----------------------------------------------------------------------------------------
 
 

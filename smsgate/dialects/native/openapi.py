@@ -63,7 +63,10 @@ def document() -> dict[str, Any]:
                     "field": {"type": "string"},
                 },
                 "required": ["code", "message"],
-            }
+            },
+            # A bulk refused as a whole (402, or 422 atomic): the recipients refused for
+            # reasons of their own, as in BulkResponse.
+            "rejected": {"type": "array", "items": {"$ref": "#/components/schemas/BulkError"}},
         },
     }
     components["Any"] = {"type": "object"}

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 import msgspec
 
+from ...core.errors import GatewayError
 from ...core.models import Message
 from ...core.money import format_amount
-from .schemas import MessageOut
+from ...store import rules
+from ...store.base import Outcome
+from .schemas import BulkError, MessageOut
 
 
 def iso(ts: float | None) -> str | None:
@@ -59,6 +63,27 @@ def message_out(m: Message) -> MessageOut:
         tag=m.tag,
         priority=m.priority,
     )
+
+
+def rejected_of(outcomes: Sequence[Outcome]) -> list[BulkError]:
+    """A bulk's refused recipients, by index, each with its code."""
+    return [
+        BulkError(i, o.error.code.value, o.error.detail)
+        for i, o in enumerate(outcomes)
+        if o.kind == "error" and o.error is not None
+    ]
+
+
+def refused_bulk(error: GatewayError, outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """A bulk refused as a whole: its one error, and only the recipients refused for reasons
+    of their own (what the client must fix beside it), not those the request-wide rule
+    refused."""
+    own = [
+        e
+        for e in rejected_of(outcomes)
+        if not rules.request_wide(outcomes[e.index].error)  # type: ignore[arg-type]
+    ]
+    return {"error": {"code": error.code.value, "message": error.detail}, "rejected": own}
 
 
 def dump(value: Any) -> bytes:

@@ -15,6 +15,7 @@ from ...core.errors import ErrorCode, GatewayError
 from ...core.models import Account
 from ...core.money import format_amount
 from ...engine.gateway import Gateway
+from ...store import rules
 from ...store.base import MessageFilter
 from .. import asgi
 from ..asgi import FastRoutes
@@ -22,10 +23,10 @@ from ..endpoint import Refusals, endpoint, raw_endpoint
 from ..http import DEFAULT_MAX_BODY, read_body, release_after
 from . import parse
 from .auth import DIALECT, account_for, authenticate
-from .errors import error_response
+from .errors import error_response, status_for
 from .openapi import DOCS_PAGE, document
-from .render import dump, iso, message_out
-from .schemas import BulkError, BulkRequest, BulkResponse, SendRequest
+from .render import dump, iso, message_out, refused_bulk, rejected_of
+from .schemas import BulkRequest, BulkResponse, SendRequest
 
 Handler = Callable[[Gateway, Request, Account], Awaitable[Response]]
 
@@ -107,22 +108,23 @@ async def send_one(
 
 
 async def bulk(gateway: Gateway, request: Request, account: Account) -> Response:
-    """Many recipients as one job: 202 with each one's fate, or 422 when none is taken."""
+    """Many recipients as one job: 202 with each one's fate, 422 when none is taken; a request
+    refused as a whole (rules.whole_refusal) is one error: 402 for the balance, 422 atomic."""
     req: BulkRequest = parse.decode(parse.bulk_decoder, await read_body(request))
     items = parse.many(req)
     outcomes, job = await gateway.submit(
         account, DIALECT, items, job=True, job_ref=req.client_ref, atomic=req.atomic
     )
-    rejected = [
-        BulkError(i, o.error.code.value, o.error.detail)
-        for i, o in enumerate(outcomes)
-        if o.kind == "error" and o.error is not None
-    ]
+    whole = rules.whole_refusal(outcomes)
+    if whole is not None:  # one error, not one per recipient (50,000 of them: 4.2 MB)
+        status = status_for(whole.code) if whole.code is ErrorCode.INSUFFICIENT_BALANCE else 422
+        refused = _json(refused_bulk(whole, outcomes), status)
+        return release_after(refused, req, items, outcomes)
     body = BulkResponse(
         job_id=job.id if job else None,
         accepted=sum(1 for o in outcomes if o.kind == "new"),
         duplicates=sum(1 for o in outcomes if o.kind == "duplicate"),
-        rejected=rejected,
+        rejected=rejected_of(outcomes),
         message_ids=[o.message.id if o.message else None for o in outcomes],
     )
     status = 202 if body.accepted or body.duplicates else 422

@@ -69,16 +69,9 @@ async def test_atomic_bulk_with_a_duplicate_a_stop_listed_phone_and_a_good_one(
     r = await http.post("/api/v1/messages/bulk", json=bulk, headers=AUTH)
     answer = await r.json()
     assert r.status == 422, answer
-    assert answer["accepted"] == 0 and answer["duplicates"] == 0, answer
-    assert [(e["index"], e["code"]) for e in answer["rejected"]] == [
-        (0, "bad_request"),
-        (1, "stop_listed"),
-        (2, "bad_request"),
-    ]
-    assert [e["message"] for e in answer["rejected"] if e["code"] == "bad_request"] == [
-        "batch refused",
-        "batch refused",
-    ]
-    assert answer["job_id"] is None and answer["message_ids"] == [None, None, None]
+    # Refused as a whole: one error, and the recipient refused for a reason of its own.
+    assert answer["error"]["code"] == "bad_request", answer
+    assert answer["error"]["message"].startswith("batch refused"), answer
+    assert [(e["index"], e["code"]) for e in answer["rejected"]] == [(1, "stop_listed")]
     assert await _balance(http) == "999.5000"  # nothing charged for the bulk
     assert await _listed(http) == [sent["id"]]  # nothing stored
