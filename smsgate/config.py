@@ -15,6 +15,7 @@ import msgspec
 from .connectors.simulator import SimulatorConfig
 from .connectors.smpp import SmppClientConfig
 from .core.validate import Limits
+from .dialects.msghub.settings import MsgHubConfig
 from .dialects.smpp.server import SmppServerConfig
 
 
@@ -70,6 +71,7 @@ class Config(msgspec.Struct, kw_only=True):
     dispatcher: DispatcherConfig = msgspec.field(default_factory=DispatcherConfig)
     notifier: NotifierConfig = msgspec.field(default_factory=NotifierConfig)
     retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
+    msghub: MsgHubConfig = msgspec.field(default_factory=MsgHubConfig)
     smpp: SmppServerConfig = msgspec.field(default_factory=SmppServerConfig)
     smpp_client: SmppClientConfig = msgspec.field(default_factory=SmppClientConfig)
 

@@ -20,7 +20,7 @@ from ...core.models import Account, Submission
 from ...core.segments import is_gsm7, segment
 from ...core.templates import render
 from ...core.urls import check_callback_url
-from .schemas import Bounds, BulkRequest, Common, SimpleRequest
+from .schemas import Bounds, BulkRequest, Common, OlderRequest, SimpleRequest
 
 MAX_RECIPIENTS = 50_000
 MAX_EXTRA_ID = 64
@@ -60,6 +60,8 @@ def decode(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
         raise validation_error(exc) from None
     except msgspec.DecodeError as exc:
         raise GatewayError(ErrorCode.MALFORMED_BODY, f"malformed JSON: {exc}") from None
+    except RecursionError:  # msgspec's decoder gives up on deep nesting (about 1,000 levels)
+        raise GatewayError(ErrorCode.MALFORMED_BODY, "JSON nested too deeply") from None
 
 
 def validation_error(exc: msgspec.ValidationError) -> GatewayError:
@@ -101,10 +103,17 @@ def extra_id_of(value: object) -> str | None:
         raise GatewayError(
             ErrorCode.INVALID_FIELD, f"extra_id is longer than {MAX_EXTRA_ID}", field="extra_id"
         )
+    if "\x00" in ref:  # PostgreSQL cannot keep it: refused on SQLite too, so both agree
+        raise GatewayError(
+            ErrorCode.INVALID_FIELD, "extra_id has a NUL character", field="extra_id"
+        )
     return ref
 
 
-def check_alpha_name(alpha: str) -> str:
+def check_alpha_name(alpha: str, default: str | None = None) -> str:
+    """The alpha name to send with: an empty one stands for the account's `default`."""
+    if not alpha and default:
+        return default
     if not alpha:
         raise GatewayError(
             ErrorCode.MISSING_FIELD, "alpha_name is empty", field="channel_options.sms.alpha_name"
@@ -152,10 +161,19 @@ class Shared(msgspec.Struct, kw_only=True):
     tag: str | None
     callback_url: str | None
     meta: dict[str, Any]
+    default_alpha: str | None  # what an empty alpha_name stands for
 
 
-def shared(req: Common, timezone: str, now: float, *, templated: bool = False) -> Shared:
-    """Check the parameters common to every send; `templated`: %var% fields checked later."""
+def shared(
+    req: Common,
+    timezone: str,
+    now: float,
+    *,
+    templated: bool = False,
+    default_alpha: str | None = None,
+) -> Shared:
+    """Check the parameters common to every send; `templated`: %var% fields checked later;
+    `default_alpha`: the account's default sender, for an empty `alpha_name`."""
     channels = [req.channels] if isinstance(req.channels, str) else req.channels
     if not channels:
         raise GatewayError(ErrorCode.MISSING_FIELD, "channels is missing", field="channels")
@@ -194,7 +212,7 @@ def shared(req: Common, timezone: str, now: float, *, templated: bool = False) -
     meta.update((k, v) for k, v in (("is_promotional", req.is_promotional), ("ctr", req.ctr)) if v)
     alpha, tag, url = sms.alpha_name, req.tag, req.callback_url
     if not (templated and "%" in alpha):
-        alpha = check_alpha_name(alpha)
+        alpha = check_alpha_name(alpha, default_alpha)
     if not (templated and tag and "%" in tag):
         tag = check_tag(tag)
     if not (templated and url and "%" in url):
@@ -207,6 +225,7 @@ def shared(req: Common, timezone: str, now: float, *, templated: bool = False) -
         tag=tag,
         callback_url=url,
         meta=meta,
+        default_alpha=default_alpha,
     )
 
 
@@ -235,9 +254,17 @@ def submission(
 SIMPLE_LIMITS = {enc: (0, high) for enc, high in TEXT_LIMITS.items()}
 
 
-def simple(req: SimpleRequest, timezone: str, now: float) -> Submission:
-    common = shared(req, timezone, now)
+def simple(
+    req: SimpleRequest | OlderRequest, timezone: str, now: float, default_alpha: str | None
+) -> Submission:
+    common = shared(req, timezone, now, default_alpha=default_alpha)
     return submission(req.phone_number, req.extra_id, common.text, common, SIMPLE_LIMITS)
+
+
+def is_single(req: OlderRequest) -> bool:
+    """A single-message body (a top-level `phone_number`, no `messages` or `recipients`), as
+    legacy Hyber clients post it to the older `/{client_id}` path."""
+    return req.messages is None and req.recipients is None and req.phone_number is not None
 
 
 Item = Submission | Rejected
@@ -329,7 +356,9 @@ def precheck(item: Item, account: Account) -> Item:
 def _personal(common: Shared, names: list[str], values: Mapping[str, object]) -> Shared:
     changes: dict[str, Any] = {}
     if "alpha_name" in names:
-        changes["alpha_name"] = check_alpha_name(render(common.alpha_name, values))
+        changes["alpha_name"] = check_alpha_name(
+            render(common.alpha_name, values), common.default_alpha
+        )
     if "tag" in names and common.tag:
         changes["tag"] = check_tag(render(common.tag, values))
     if "callback_url" in names and common.callback_url:

@@ -66,6 +66,7 @@ def job_item(message: Message) -> JobItem:
         accepted=True,
         total_sms_parts=message.segments,
     )
+    item.msg_status = st.msghub_status  # for a failed one, the error code
     if st.failed:
         item.error_text, item.error_code = st.text, st.msghub_status
     else:
@@ -83,6 +84,7 @@ def refused_job_item(at: float, phone: str, extra_id: str | None, code: int, tex
         extra_id=extra_id,
         processed=False,
         accepted=False,
+        msg_status=code,
         error_text=text,
         error_code=code,
     )
@@ -94,6 +96,9 @@ def kept_refusal(message: Message) -> list[Any] | None:
 
 
 def simple_dr(message: Message) -> SimpleDr:
+    """Status -1 until final; `msg_status` is always there (clients die without it or an
+    `error_code`): until final it carries the detail of the status so far."""
+    st = of_message(message)
     report = SimpleDr(
         phone_number=message.phone,
         last_partner=channel_of(message),
@@ -101,9 +106,9 @@ def simple_dr(message: Message) -> SimpleDr:
         extra_id=message.client_ref,
         time=ms(message.updated_at),
         status=NOT_FINAL,
+        msg_status=st.msghub_status,
     )
     if message.status in FINAL:
-        st = of_message(message)
         report.status, report.substatus, report.msghub_status = (
             st.status,
             st.substatus,
@@ -137,6 +142,7 @@ def advanced_dr(message: Message, events: Sequence[StatusEvent]) -> AdvancedDr:
             status=st.status,
             substatus=st.substatus,
             msghub_status=st.msghub_status,
+            msg_status=st.msghub_status,
         )
         if event.status is Status.DELIVERED:
             entry.total_sms_parts = entry.delivered_sms_parts = message.segments
@@ -150,6 +156,7 @@ def advanced_dr(message: Message, events: Sequence[StatusEvent]) -> AdvancedDr:
                 time=ms(message.updated_at),
                 last_partner=channel_of(message),
                 status=NOT_FINAL,
+                msg_status=of_message(message).msghub_status,
             )
         )
     final = message.status in FINAL
@@ -171,6 +178,7 @@ def push_report(message: Message, event: StatusEvent, *, batched: bool) -> PushR
         status=st.status,
         substatus=st.substatus,
         msghub_status=st.msghub_status,
+        msg_status=st.msghub_status,
         message_id=message.id,
         extra_id=message.client_ref,
         sent_via=channel_of(message),

@@ -1,4 +1,5 @@
-"""The JSONv2 endpoints under /msghub/api/{client_id}/..., with HTTP Basic authentication."""
+"""The JSONv2 endpoints under /msghub/api/{client_id}/..., with HTTP Basic authentication;
+with `[msghub] mount_at_root`, also at the host root."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from ...core.errors import ErrorCode, GatewayError
 from ...core.models import Account, Job, Message, Refused, Submission
+from ...core.status import FINAL
 from ...engine.gateway import Gateway
 from ...store.base import Outcome
 from ..endpoint import Refusals, endpoint
@@ -30,18 +32,23 @@ from .render import (
     sync_item,
 )
 from .schemas import (
+    BulkRequest,
     JobReport,
     JobResponse,
+    OlderRequest,
     SendResponse,
+    SimpleRequest,
     SyncItem,
     SyncResponse,
     bulk_decoder,
     encode,
+    older_decoder,
     simple_decoder,
 )
-from .settings import timezone
+from .settings import MsgHubConfig, default_sender, job_report_final_only, timezone
 
 BASE = "/msghub/api"
+NAMESPACE = "/msghub"  # every path under it is MsgHub's: an unknown one answers 10010
 PAGE = 1000
 # Every route takes every method and answers a wrong one itself, in MsgHub's error format.
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -60,29 +67,46 @@ REFUSALS = Refusals(
 )
 
 
-def routes(gateway: Gateway) -> list[BaseRoute]:
-    """The route table, each handler bound to `gateway`; every path also with a trailing slash,
-    and anything else under the base path answered 10010 in MsgHub's format."""
-    table: list[tuple[str, Handler, Sequence[str]]] = [
+def _table() -> list[tuple[str, Handler, Sequence[str]]]:
+    """(path under the prefix, handler, methods it takes)."""
+    return [
         ("/{client_id}/json2/simple", simple, SEND),
         ("/{client_id}/json2/batch", partial(bulk, shape="batch", sync=False), SEND),
         ("/{client_id}/json2/batch/sync", partial(bulk, shape="batch", sync=True), SEND),
         ("/{client_id}/json2/broadcast", partial(bulk, shape="broadcast", sync=False), SEND),
         ("/{client_id}/json2/broadcast/sync", partial(bulk, shape="broadcast", sync=True), SEND),
         ("/{client_id}/json", partial(bulk, shape="auto", sync=False), SEND),
-        ("/{client_id}", partial(bulk, shape="auto", sync=True), SEND),
+        ("/{client_id}", older, SEND),
         ("/{client_id}/json2/job/{job_id}", job_report, READ),
+        # MTS-Belarus clients (api_mts) poll the campaign report here.
+        ("/{client_id}/json2/job/status/{job_id}", job_report, READ),
         ("/{client_id}/dr/external/{extra_id}/simple", dr_simple, READ),
         ("/{client_id}/dr/external/{extra_id}/advanced", dr_advanced, READ),
         ("/{client_id}/dr/{message_id}/simple", dr_simple, READ),
         ("/{client_id}/dr/{message_id}/advanced", dr_advanced, READ),
     ]
+
+
+# At the host root, the bare `/{client_id}` would take every one-segment path of the other
+# dialects and the server (`/json`, `/healthz`...): it is served under BASE only.
+NOT_AT_ROOT = "/{client_id}"
+
+
+def routes(gateway: Gateway) -> list[BaseRoute]:
+    """The route table, each handler bound to `gateway`; every path also with a trailing slash,
+    and anything else under /msghub answered 10010 in MsgHub's format. With `mount_at_root`,
+    the table again at the host root (no catch-all there: the root is everyone's)."""
+    config = getattr(gateway.settings.get("config"), "msghub", None) or MsgHubConfig()
     out: list[BaseRoute] = []
-    for path, handler, methods in table:
+    for path, handler, methods in _table():
         run = endpoint(partial(serve, handler, methods, gateway), REFUSALS)
-        out.append(Route(BASE + path, run, methods=ANY_METHOD))
-        out.append(Route(BASE + path + "/", run, methods=ANY_METHOD))
-    out.append(Route(BASE + "/{rest:path}", endpoint(not_found, REFUSALS), methods=ANY_METHOD))
+        prefixes = [BASE, ""] if config.mount_at_root and path != NOT_AT_ROOT else [BASE]
+        for prefix in prefixes:
+            out.append(Route(prefix + path, run, methods=ANY_METHOD))
+            out.append(Route(prefix + path + "/", run, methods=ANY_METHOD))
+    unknown = endpoint(not_found, REFUSALS)
+    out.append(Route(NAMESPACE, unknown, methods=ANY_METHOD))
+    out.append(Route(NAMESPACE + "/{rest:path}", unknown, methods=ANY_METHOD))
     return out
 
 
@@ -106,9 +130,23 @@ async def not_found(request: Request) -> Response:
 
 # Sending ------------------------------------------------------------------------------------
 async def simple(gateway: Gateway, request: Request, account: Account) -> Response:
+    return await _send_one(gateway, account, parse.decode(simple_decoder, await read_body(request)))
+
+
+async def older(gateway: Gateway, request: Request, account: Account) -> Response:
+    """The older `/{client_id}`: a batch or broadcast answered per message, or a single
+    message answered as `json2/simple` answers it."""
+    req = parse.decode(older_decoder, await read_body(request))
+    if parse.is_single(req):
+        return await _send_one(gateway, account, req)
+    return await _bulk(gateway, request, account, req, shape="auto", sync=True)
+
+
+async def _send_one(
+    gateway: Gateway, account: Account, req: SimpleRequest | OlderRequest
+) -> Response:
     """One message: its message_id, or its refusal as the whole answer."""
-    req = parse.decode(simple_decoder, await read_body(request))
-    item = parse.simple(req, timezone(account), time.time())
+    item = parse.simple(req, timezone(account), time.time(), default_sender(account))
     outcomes, _ = await gateway.submit(account, DIALECT, [item], max_parts=parse.MAX_PARTS)
     outcome = outcomes[0]
     if outcome.kind == "error":
@@ -124,9 +162,27 @@ async def bulk(
     """A batch or broadcast: each recipient's result (`sync`), or a campaign's job_id.
     `shape` "auto" (the older paths): the body says which."""
     req = parse.decode(bulk_decoder, await read_body(request))
+    return await _bulk(gateway, request, account, req, shape=shape, sync=sync)
+
+
+async def _bulk(
+    gateway: Gateway,
+    request: Request,
+    account: Account,
+    req: BulkRequest,
+    *,
+    shape: str,
+    sync: bool,
+) -> Response:
     if shape == "auto":
         shape = "batch" if req.messages is not None and req.recipients is None else "broadcast"
-    common = parse.shared(req, timezone(account), time.time(), templated=shape == "broadcast")
+    common = parse.shared(
+        req,
+        timezone(account),
+        time.time(),
+        templated=shape == "broadcast",
+        default_alpha=default_sender(account),
+    )
     if shape == "batch":
         items, given = parse.batch(req, common)
         max_parts = parse.MAX_PARTS
@@ -219,9 +275,10 @@ def _job_answer(results: list[Outcome], job: Job | None) -> Response:
 async def job_report(gateway: Gateway, request: Request, account: Account) -> Response:
     """The campaign's messages, then the recipients refused at acceptance, in request order."""
     job_id = request.path_params["job_id"]
-    counts = await gateway.get_job(account, job_id)
+    counts = await gateway.get_job(account, job_id) if storable(job_id) else None
     if counts is None:
         raise GatewayError(ErrorCode.NOT_FOUND, "job not found")
+    final_only = job_report_final_only(account)
     taken, refused = [], []
     after = 0
     while True:
@@ -229,7 +286,8 @@ async def job_report(gateway: Gateway, request: Request, account: Account) -> Re
         for m in page:
             kept = kept_refusal(m)
             if kept is None:
-                taken.append(job_item(m))
+                if not final_only or m.status in FINAL:
+                    taken.append(job_item(m))
             else:
                 refused.append(refused_job_item(m.created_at, *kept))
         if len(page) < PAGE:
@@ -244,10 +302,13 @@ async def job_report(gateway: Gateway, request: Request, account: Account) -> Re
 async def find(gateway: Gateway, request: Request, account: Account) -> Message:
     """The message the path names by message_id or extra_id, if sent through MsgHub."""
     params = request.path_params
-    if "extra_id" in params:
-        message = await gateway.message_by_ref(account, DIALECT, params["extra_id"])
+    key = params.get("extra_id", params.get("message_id", ""))
+    if not storable(key):
+        message = None
+    elif "extra_id" in params:
+        message = await gateway.message_by_ref(account, DIALECT, key)
     else:
-        message = await gateway.get_message(account, params["message_id"])
+        message = await gateway.get_message(account, key)
     if message is None or message.dialect != DIALECT:
         raise GatewayError(ErrorCode.NOT_FOUND, "message not found")
     return message
@@ -260,6 +321,11 @@ async def dr_simple(gateway: Gateway, request: Request, account: Account) -> Res
 async def dr_advanced(gateway: Gateway, request: Request, account: Account) -> Response:
     message = await find(gateway, request, account)
     return _json(advanced_dr(message, await gateway.events_of(account, message.id)))
+
+
+def storable(key: str) -> bool:
+    """False for an id no message or job can have: PostgreSQL refuses a NUL even to look it up."""
+    return "\x00" not in key
 
 
 def _json(value: object, status: int = 200) -> Response:

@@ -1,5 +1,8 @@
 """JSONv2 request and response bodies (msgspec Structs; field order as in the seed).
 
+Reports also carry `msg_status` beside `msghub_status` (the same number; for a failed campaign
+entry, its error code): MTS-Belarus clients read that name. It is additive: no seed field moves.
+
 Requests are decoded leniently (`strict=False`: "300" for 300, "true" for true) and unknown
 fields are ignored, as the provider does. Mandatory fields default to None here so that the
 dialect can name the missing one in its own error.
@@ -59,6 +62,14 @@ class BulkRequest(Common, kw_only=True):
     sms_latin: Bounds | None = None
 
 
+class OlderRequest(BulkRequest, kw_only=True):
+    """The older `/{client_id}` path: a batch or broadcast, or one message with a top-level
+    `phone_number` (legacy Hyber clients), which is answered as `json2/simple` answers."""
+
+    phone_number: int | str | None = None
+    extra_id: str | int | None = None
+
+
 # Responses ------------------------------------------------------------------------------------
 
 
@@ -97,6 +108,7 @@ class JobItem(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: int | None = None
     substatus: int | None = None
     msghub_status: int | None = None
+    msg_status: int | None = None
     error_text: str | None = None
     error_code: int | None = None
 
@@ -114,6 +126,7 @@ class SimpleDr(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: int
     substatus: int | None = None
     msghub_status: int | None = None
+    msg_status: int | None = None
     total_sms_parts: int | None = None
     delivered_sms_parts: int | None = None
 
@@ -127,6 +140,7 @@ class AdvancedEntry(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: int
     substatus: int | None = None
     msghub_status: int | None = None
+    msg_status: int | None = None
     total_sms_parts: int | None = None
     delivered_sms_parts: int | None = None
 
@@ -153,6 +167,7 @@ class PushReport(msgspec.Struct, kw_only=True, omit_defaults=True):
     status: int
     substatus: int
     msghub_status: int
+    msg_status: int
     message_id: str
     extra_id: str | None = None
     sent_via: str
@@ -161,3 +176,4 @@ class PushReport(msgspec.Struct, kw_only=True, omit_defaults=True):
 encode = msgspec.json.Encoder().encode
 simple_decoder = msgspec.json.Decoder(SimpleRequest, strict=False)
 bulk_decoder = msgspec.json.Decoder(BulkRequest, strict=False)
+older_decoder = msgspec.json.Decoder(OlderRequest, strict=False)

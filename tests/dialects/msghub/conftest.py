@@ -93,6 +93,22 @@ def assert_like(actual: Any, expected: Any, path: str = "$") -> None:
 IGNORED = {"message_id", "job_id", "time"}
 
 
+def with_msg_status(report: Any) -> Any:
+    """A seed report as MTS-Belarus clients also read it (issue 19): every entry with a
+    `msghub_status` carries it again as `msg_status`, and a failed campaign entry (which has
+    `error_code` instead) carries its error code there."""
+    if isinstance(report, list):
+        return [with_msg_status(r) for r in report]
+    if not isinstance(report, dict):
+        return report
+    out = {k: with_msg_status(v) for k, v in report.items()}
+    for source in ("msghub_status", "error_code"):
+        if source in out:
+            out["msg_status"] = out[source]
+            break
+    return out
+
+
 @pytest.fixture
 async def make_gateway(database_url: str) -> AsyncIterator[Callable[..., Awaitable[Gateway]]]:
     """A gateway with its own configuration (simulator outcomes, body limit)."""

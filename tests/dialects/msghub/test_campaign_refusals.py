@@ -33,6 +33,7 @@ def refused(phone: str, extra_id: str, code: int, text: str) -> dict[str, Any]:
         "extra_id": extra_id,
         "processed": False,
         "accepted": False,
+        "msg_status": code,  # issue 19: a failed entry's msg_status is its error code
         "error_text": text,
         "error_code": code,
     }

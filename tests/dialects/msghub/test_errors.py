@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from smsgate.store.base import StoreUnavailable
+from tests.support.backends import both_backends
 from tests.support.servers import Gateway, account
 
 from .conftest import AUTH, basic, get, messages_of, post, simple_body, sms, url
@@ -221,6 +222,60 @@ async def test_unknown_ids_paths_and_methods(
     assert r.headers["Allow"] == "POST"
 
 
+DEPTH = 1000  # issue 19: about 1,000 levels answered 500
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"[" * DEPTH + b"]" * DEPTH,
+        b'{"x":' * DEPTH + b"1" + b"}" * DEPTH,
+        b'{"unknown":' + b"[" * DEPTH + b"]" * DEPTH + b"}",
+        b'{"recipients": [{"name":' + b"[" * DEPTH + b"]" * DEPTH + b"}]}",
+    ],
+    ids=["arrays", "objects", "unknown-field", "template-variable"],
+)
+async def test_deeply_nested_json_is_invalid_json(
+    gateway: Gateway, http: aiohttp.ClientSession, acme: int, data: bytes
+) -> None:
+    for path in ("/json2/simple", "/json2/batch", "/json2/broadcast/sync", "/json", ""):
+        status, answer, _ = await raw(http, "POST", url(path), data)
+        assert (status, answer) == (400, error(10004, "Invalid JSON")), path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/msghub",
+        "/msghub/",
+        "/msghub/api",
+        "/msghub/api/",
+        "/msghub/nothing/here",
+        "/msghub/api/acme/json3/simple",
+        "/msghub/api/acme/dr/x/y/z",
+        "/msghub/api/acme/json2/job/status/x/y",
+    ],
+)
+async def test_unknown_paths_under_msghub_answer_in_its_format(
+    gateway: Gateway, http: aiohttp.ClientSession, acme: int, path: str
+) -> None:
+    for method in ("GET", "POST", "DELETE"):
+        async with http.request(method, path, headers=AUTH, allow_redirects=False) as r:
+            assert (r.status, await r.json(content_type=None)) == (404, error(10010, "Not found"))
+
+
+@both_backends
+async def test_ids_with_a_nul_character_are_not_found(
+    gateway: Gateway, http: aiohttp.ClientSession, acme: int
+) -> None:
+    """PostgreSQL refuses a NUL even in a lookup (it answered 500): no such id can exist."""
+    for path in ("/dr/a%00b/simple", "/dr/external/a%00b/advanced", "/json2/job/%00"):
+        status, answer = await get(http, path)
+        assert (status, answer) == (404, error(10010, "Not found")), path
+    status, answer = await post(http, "/json2/simple", body(extra_id="a\x00b"))
+    assert (status, answer) == (400, error(10006, "Invalid parameter value: extra_id"))
+
+
 async def test_huge_body(make_gateway: Callable[..., Awaitable[Gateway]]) -> None:
     gateway = await make_gateway(max_body=100_000)
     await gateway.provision(account("acme"))
@@ -305,6 +360,7 @@ async def test_bulk_request_errors(
         "extra_id": "bad",
         "processed": False,
         "accepted": False,
+        "msg_status": 36024,  # issue 19: a failed entry's msg_status is its error code
         "error_text": "Phone number incorrect",
         "error_code": 36024,
     }
