@@ -67,6 +67,7 @@ def proxy_options(config: Config) -> dict[str, Any]:
 
 
 def serve(config: Config) -> None:
+    _check_smpp_address(config)
     workers = config.worker_count()
     if workers <= 1:
         from .app import build_app
@@ -74,6 +75,19 @@ def serve(config: Config) -> None:
         uvicorn.Server(_uvicorn_config(config, build_app(config, run_engine=True))).run()
         return
     _supervise(config, workers)
+
+
+def _check_smpp_address(config: Config) -> None:
+    """A taken SMPP address (two nodes on one host) stops `serve` with one line, before
+    anything starts; the lifespan that binds it for good would print a traceback."""
+    from .app import enabled_dialects
+    from .dialects.smpp.server import ListenError, check_listen, listen_address
+
+    if config.smpp.port and any(d.name == "smpp" for d in enabled_dialects(config)):
+        try:
+            check_listen(*listen_address(config.smpp, config.host))
+        except ListenError as exc:
+            raise SystemExit(f"smsgate: {exc.strerror}") from None
 
 
 def _bind(config: Config) -> socket.socket:

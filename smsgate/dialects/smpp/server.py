@@ -18,6 +18,7 @@ import asyncio
 import itertools
 import logging
 import secrets
+import socket
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ _decode_notices = msgspec.json.Decoder(list[Notice]).decode
 
 
 class SmppServerConfig(msgspec.Struct, kw_only=True):
+    # Where this node listens: per node, like the HTTP host and port (two nodes on one host
+    # need two ports; SMSGATE_SMPP__PORT / SMSGATE_SMPP__HOST set them from the environment).
     port: int = 2775  # 0: no SMPP server
     host: str | None = None  # default: the HTTP host
     system_id: str = "smsgate"  # our name in bind responses
@@ -73,6 +76,37 @@ class SmppServerConfig(msgspec.Struct, kw_only=True):
     receipt_retry: float = 5.0  # seconds between attempts while no bind takes a receipt
     receipt_retention: float = 3 * 86400.0  # then the receipt is given up (outbox: dead)
     reassembly_timeout: float = 600.0
+
+
+class ListenError(OSError):
+    """The SMPP listen address cannot be taken (in use: another node on this host?)."""
+
+
+def listen_address(config: SmppServerConfig, default_host: str) -> tuple[str, int]:
+    return config.host or default_host, config.port
+
+
+def listen_error(host: str, port: int, exc: OSError) -> ListenError:
+    """One line that says which address, why, and what to change."""
+    return ListenError(
+        exc.errno,
+        f"cannot listen for SMPP on {host}:{port}: {exc.strerror or exc}"
+        " (another smsgate node on this host? give each its own [smpp] port,"
+        " e.g. SMSGATE_SMPP__PORT, or 0 for no SMPP server)",
+    )
+
+
+def check_listen(host: str, port: int) -> None:
+    """ListenError now when (host, port) cannot be bound, before a node starts anything (the
+    server binds it for good in `start`, in the engine's lifespan, where a failure would come
+    out as a traceback)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as start() binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise listen_error(host, port, exc) from None
 
 
 # Canonical errors -> SMPP command_status of submit_sm_resp.
@@ -219,8 +253,7 @@ class SmppServer:
     ) -> None:
         self.config = config
         self.gateway = gateway
-        self.host = config.host or default_host
-        self.port = config.port
+        self.host, self.port = listen_address(config, default_host)
         self.links: dict[int, AccountLink] = {}
         self.sessions: set[ServerSession] = set()
         self._server: asyncio.Server | None = None
@@ -232,9 +265,12 @@ class SmppServer:
     # Lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: ServerSession(self), self.host, self.port, reuse_address=True, backlog=1024
-        )
+        try:
+            self._server = await loop.create_server(
+                lambda: ServerSession(self), self.host, self.port, reuse_address=True, backlog=1024
+            )
+        except OSError as exc:
+            raise listen_error(self.host, self.port, exc) from None
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
         self._housekeeping = asyncio.create_task(self._expire_parts(), name="smpp-parts")
