@@ -1,21 +1,26 @@
 """Webcom Mobi (mysmpp) error texts, exactly as the provider's documentation gives them.
 
-Two kinds: whole-request errors (`{"error": text}` or `<response><error>text</error></response>`,
-HTTP 400) and per-phone errors (the text in that phone's entry of an HTTP 200 answer).
+Two kinds: whole-request errors (`{"error": text}`, `<response><error>text</error></response>`
+or, in the HTTP GET API, the bare text) and per-phone errors (the text in that phone's entry).
+Both come with HTTP 200: the seed lists the whole-request texts under "Error text for response
+status 200". Only a body over the limit (413) and storage down (503) change the status.
 """
 
 from __future__ import annotations
 
 from ...core.errors import ErrorCode, GatewayError
 
-# Whole-request errors (HTTP 400).
+# Whole-request errors (HTTP 200).
 JSON_FORMAT = "Incorrect JSON document format"
 XML_FORMAT = "Incorrect XML document format"
 ACCOUNT_LOCKED = "Your account is locked"
 BAD_LOGIN = "Incorrect login or password"
 NO_POST_DATA = "POST data is missing"
-# Not in the provider's list: storage down (HTTP 503). See docs/dialects/mysmpp.md.
+# Not in the provider's list: storage down (HTTP 503), and a path under /json/ or /xml/ that
+# smsgate does not serve (HTTP 404). See docs/dialects/mysmpp.md.
 UNAVAILABLE = "Service temporarily unavailable"
+UNSUPPORTED = "Unsupported request"
+NOT_FOUND = "SMS not found"  # a status request's id unknown to this account
 
 # Per-phone errors (HTTP 200, in the phone's entry).
 PLATFORM_OUT_OF_SMS = "We have run out of SMS. Contact your manager to resolve the problem"
@@ -61,9 +66,9 @@ def per_phone_text(exc: GatewayError, xml: bool = False) -> str:
 
 
 class MysmppError(Exception):
-    """A whole-request refusal: one text and an HTTP status."""
+    """A whole-request refusal: one text and an HTTP status (200 unless 404, 413 or 503)."""
 
-    def __init__(self, text: str, status: int = 400) -> None:
+    def __init__(self, text: str, status: int = 200) -> None:
         super().__init__(text)
         self.text = text
         self.status = status

@@ -4,13 +4,14 @@ per-phone error text."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
 import msgspec
 from starlette.requests import Request
 
 from ...core.models import Account, Submission
-from ...engine.gateway import Gateway
+from ...core.validate import Limits
 from ..http import media_type, params
 from . import errors as E
 from . import xmlio
@@ -24,6 +25,18 @@ MAX_SENDER_ALPHA = 11
 MAX_PHONE_DIGITS = 15
 _PHONE_STRIP = str.maketrans("", "", " -().\t\u00a0")
 _decoder = msgspec.json.Decoder(RequestIn | list[RequestIn])
+GET_API_LIFETIME = 2 * 86400.0  # the HTTP GET page: "SMS lifetime (default 2 days)"
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """How one API reads a phone's times: its syntax (for the error text) and the lifetime of
+    a message without a usable validity_period (capped by the core's longest). JSON and XML:
+    "If not set, the SMS has a maximum lifetime" (the seed): the core's longest; the GET API:
+    its own page's 2 days."""
+
+    xml: bool
+    default: float
 
 
 async def parse_json(request: Request, body: bytes) -> Parsed:
@@ -40,7 +53,8 @@ async def parse_json(request: Request, body: bytes) -> Parsed:
         return from_params(values)
     try:
         return json_document(body)
-    except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError):
+        # RecursionError: msgspec gives up on a document nested ~1,000 levels deep.
         raise format_error(xml=False) from None
 
 
@@ -96,13 +110,39 @@ def _json_batch(m: MessageIn) -> Batch:
 def from_params(values: dict[str, str]) -> Parsed:
     """A form body or query string (GET): credentials, id_sms and detail only."""
     return Parsed(
-        Credentials(
-            login=values.get("login") or values.get("user"),
-            password=values.get("password") or values.get("pwd"),
-            token=values.get("token"),
-        ),
+        _param_credentials(values),
         id_sms=ids(values.get("id_sms") or values.get("smsid")),
         detail=truthy(values.get("detail")),
+    )
+
+
+def get_request(values: dict[str, str]) -> Parsed:
+    """The HTTP GET API (`/sendsms.php`): `smsid` asks for a state; otherwise `sadr`, `dadr`
+    (phones separated by commas) and `text` are a send of one text to each phone."""
+    creds = _param_credentials(values)
+    smsid = values.get("smsid")
+    if smsid is not None:
+        return Parsed(creds, id_sms=[smsid.strip()])
+    dadr = values.get("dadr") or ""
+    phones: list[str | None] = [p.strip() for p in dadr.split(",") if p.strip()] or [None]
+    batch = Batch(
+        type_send_1=values.get("type_send_1"),
+        type=values.get("type"),
+        sender=values.get("sadr"),
+        text=values.get("text"),
+        recipients=[
+            Recipient(p, None, values.get("validity_period"), values.get("time_send"))
+            for p in phones
+        ],
+    )
+    return Parsed(creds, batches=[batch])
+
+
+def _param_credentials(values: dict[str, str]) -> Credentials:
+    return Credentials(
+        login=values.get("login") or values.get("user"),
+        password=values.get("password") or values.get("pwd"),
+        token=values.get("token"),
     )
 
 
@@ -139,7 +179,7 @@ def xml_document(body: bytes) -> Parsed:
         password=_value(security, "password"),
         token=_value(security, "token"),
     )
-    parsed = Parsed(creds)
+    parsed = Parsed(creds, document=root)
     messages = root.findall("message")
     if messages:
         parsed.batches = [_xml_batch(m) for m in messages]
@@ -190,6 +230,56 @@ def _xml_batch(node: Element) -> Batch:
     )
 
 
+# The XML account requests -----------------------------------------------------------------------
+def stop_changes(root: Element) -> tuple[list[str], list[str]]:
+    """stop.php: the phones of `<add_stop>` and of `<delete_stop>`, each `<phone phone="…"/>`
+    (or `<phone>…</phone>`), as written."""
+    return _phones_of(root.find("add_stop")), _phones_of(root.find("delete_stop"))
+
+
+def _phones_of(parent: Element | None) -> list[str]:
+    if parent is None:
+        return []
+    found = (_child_or_attr(node, "phone") or node.text or "" for node in parent.iter("phone"))
+    return [phone.strip() for phone in found if phone and phone.strip()]
+
+
+def page_of(root: Element, name: str) -> int:
+    """`<scheduled page="2"/>` (or `<scheduled><page>2</page></scheduled>`): pages count from
+    one; none given is the first; anything but a positive number is a malformed document."""
+    node = root.find(name)
+    value = _child_or_attr(node, "page") if node is not None else None
+    if value is None or not value.strip():
+        return 1
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 1_000_000:
+        raise format_error(xml=True)
+    return int(text)
+
+
+def schedule_ids(root: Element) -> list[str]:
+    """scheduled.php: the id_sms of each `<schedule id_sms="…"/>` in `<delete_schedule>`."""
+    parent = root.find("delete_schedule")
+    if parent is None:
+        return []
+    found = (_child_or_attr(node, "id_sms") or "" for node in parent.iter("schedule"))
+    return [value.strip() for value in found if value.strip()]
+
+
+def time_window(root: Element, account: Account) -> tuple[float, float | None]:
+    """incoming.php: `<time start="…" end="…"/>`, both excluded; `end` is optional and
+    `start` mandatory (the provider marks it so): a missing or unreadable one is malformed."""
+    node = root.find("time")
+    start = _child_or_attr(node, "start") if node is not None else None
+    end = _child_or_attr(node, "end") if node is not None else None
+    if not start or not start.strip():
+        raise format_error(xml=True)
+    try:
+        return parse_local(start, account), parse_local(end, account) if end else None
+    except ValueError:
+        raise format_error(xml=True) from None
+
+
 # One phone of a send --------------------------------------------------------------------------
 def phone_error(batch: Batch, r: Recipient) -> str | None:
     """The provider's per-phone text for what is wrong before submission, else None."""
@@ -202,19 +292,24 @@ def phone_error(batch: Batch, r: Recipient) -> str | None:
 
 
 def submission(
-    batch: Batch, r: Recipient, account: Account, gateway: Gateway, now: float, xml: bool
+    batch: Batch, r: Recipient, account: Account, limits: Limits, now: float, lifetime: Lifetime
 ) -> Submission:
-    """One phone as the core takes it; PhoneError for a time that cannot be read or is over."""
+    """One phone as the core takes it; PhoneError for a time that cannot be read.
+
+    Validity: a `validity_period` after the send time is kept (at most the core's longest
+    lifetime after it); none, or one not after the send time, means `lifetime.default`. The
+    seed's own example sends 2001-12-31: the platform sends it, so a past value is the
+    default, not a refusal."""
+    xml = lifetime.xml
     not_before = _when(r.time_send, account, xml)
     if not_before is not None and not_before <= now:
         not_before = None  # a time already past means "now", as the provider says of no time
     validity = _when(r.validity_period, account, xml)
+    due = not_before or now
+    ttl = min(lifetime.default, limits.max_ttl)
     expires_at = None
-    if validity is not None:
-        due = not_before or now
-        if validity <= due:  # already over: nothing may be attempted
-            raise PhoneError(E.JSON_FORMAT if not xml else E.XML_FORMAT)
-        expires_at = min(validity, due + gateway.limits.max_ttl)
+    if validity is not None and validity > due:
+        expires_at = min(validity, due + limits.max_ttl)
     return Submission(
         phone=r.phone if isinstance(r.phone, int) else text_of(r.phone).strip(),
         text=text_of(batch.text),
@@ -222,6 +317,7 @@ def submission(
         client_ref=client_ref(r.client_id_sms, xml),
         not_before=not_before,
         expires_at=expires_at,
+        ttl=None if expires_at is not None else ttl,
         flash=(batch.type or "").strip().lower() == "flashsms",
     )
 

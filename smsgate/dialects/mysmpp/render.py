@@ -1,4 +1,5 @@
-"""The platform's answers, as JSON or XML: send results, statuses, balance, errors."""
+"""The platform's answers, as JSON, XML or (the HTTP GET API) plain text: send results,
+statuses, balance, the XML account requests' lists, errors."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from typing import Any
 import msgspec
 from starlette.responses import Response
 
-from ...core.models import Account, Message
+from ...core.models import Account, Message, MoMessage
 from ...core.money import MICROS, format_amount
 from ...core.status import Status
 from . import xmlio
-from .errors import delivery_text
+from .errors import NOT_FOUND, delivery_text
 from .schemas import Entry, StateRow
 from .settings import options
 from .statuses import SEND, state_of
@@ -20,7 +21,7 @@ from .times import local_time
 
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "text/xml; charset=utf-8"
-NOT_FOUND = "SMS not found"
+TEXT_TYPE = "text/plain; charset=utf-8"
 
 
 def json_response(value: Any, status: int = 200) -> Response:
@@ -29,6 +30,12 @@ def json_response(value: Any, status: int = 200) -> Response:
 
 def xml_response(body: bytes, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type=XML_TYPE)
+
+
+def text_response(text: str, status: int = 200) -> Response:
+    """The HTTP GET API's bare answer: no whitespace around it (a client pastes it into its
+    next URL)."""
+    return Response(text.encode(), status_code=status, media_type=TEXT_TYPE)
 
 
 def error_response(text: str, status: int, xml: bool) -> Response:
@@ -58,6 +65,11 @@ def sent_xml(entries: list[Entry]) -> Response:
         for e in entries
     ]
     return xml_response(xmlio.document(children))
+
+
+def sent_text(entries: list[Entry]) -> str:
+    """The GET API's send answer: each phone's id_sms, or its error text, joined by commas."""
+    return ",".join(e.error if e.error is not None else str(e.id_sms) for e in entries)
 
 
 def _price(m: Message) -> float:
@@ -154,3 +166,83 @@ def balance_xml(balance: int, account: Account) -> bytes:
             xmlio.element("sms", {"area": area(account)}, sms_left(balance, account)),
         ]
     )
+
+
+# The XML account requests ---------------------------------------------------------------------
+def originators_xml(account: Account) -> bytes:
+    """originator.php: smsgate sends only from the account's senders, each ready for use."""
+    listed = "".join(
+        xmlio.element("originator", {"state": "completed"}, name) for name in account.senders
+    )
+    return xmlio.document(
+        [
+            xmlio.element("any_originator", text="FALSE"),
+            f"<list_originator>{listed}</list_originator>",
+        ]
+    )
+
+
+def incoming_xml(found: list[MoMessage], account: Account) -> bytes:
+    return xmlio.document(
+        xmlio.element(
+            "sms",
+            {
+                "id_sms": mo.seq,
+                "date_receive": local_time(mo.received_at, account),
+                "originator": mo.phone,
+                "prefix": str((mo.meta or {}).get("prefix", "")),
+                "phone": mo.to,
+            },
+            mo.text,
+        )
+        for mo in found
+    )
+
+
+def phone_words_xml(results: list[tuple[str, str]]) -> bytes:
+    """stop.php: `<phone phone="…">add|delete|not_found</phone>` for each phone asked about."""
+    return xmlio.document(xmlio.element("phone", {"phone": p}, word) for p, word in results)
+
+
+def stoplist_xml(phones: list[str]) -> bytes:
+    """The stop list: each phone as the attribute stop.php answers with, and as text."""
+    return xmlio.document(xmlio.element("phone", {"phone": p}, p) for p in phones)
+
+
+def scheduled_xml(page: int, pages: int, found: list[Message], account: Account) -> bytes:
+    """list_scheduled.php: one page of the account's scheduled SMS."""
+    rows = "".join(_scheduled(m, account) for m in found)
+    return xmlio.document([f'<phones page="{page}" num_pages="{pages}">{rows}</phones>'])
+
+
+def _scheduled(m: Message, account: Account) -> str:
+    kind = "flashsms" if m.flash else "sms"
+    return xmlio.element(
+        "scheduled",
+        {
+            "id_sms": m.seq,
+            "time_put_turn": local_time(m.created_at, account),
+            "originator": m.sender or "",
+            "phone": m.phone,
+            "type_sms": kind,  # the provider's example
+            "type": kind,  # its table's name for the same
+            "text_sms": "" if m.confidential else m.text,
+            "count_sms": m.segments,
+            "name_delivery": m.tag or "",
+            "time_send": local_time(m.not_before, account)[:16],  # YYYY-MM-DD HH:MM
+            "validity_period": local_time(m.expires_at, account),
+        },
+    )
+
+
+def deleted_xml(results: list[tuple[str, str]]) -> bytes:
+    """scheduled.php: `<scheduled id_sms="…">delete|not_found</scheduled>` for each id."""
+    return xmlio.document(xmlio.element("scheduled", {"id_sms": i}, word) for i, word in results)
+
+
+def time_xml(now: float, account: Account) -> bytes:
+    return xmlio.document([xmlio.element("time", text=local_time(now, account))])
+
+
+def version_xml(version: str) -> bytes:
+    return xmlio.document([xmlio.element("version", text=version)])

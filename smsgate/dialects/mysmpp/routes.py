@@ -1,9 +1,11 @@
-"""HTTP endpoints: /json (and /json/state.php, /json/balance.php) and their /xml counterparts."""
+"""HTTP endpoints: the JSON API (/json, /json/state.php, /json/balance.php), the XML API (/xml
+and its *.php requests) and the HTTP GET API (/sendsms.php). Any other path under /json/ or
+/xml/ (or /sendsms.php/) answers in that API's error format."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from functools import partial
 
 from starlette.requests import Request
@@ -11,69 +13,113 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...core.errors import ErrorCode, GatewayError
-from ...core.models import Account, Submission
+from ...core.models import Account
 from ...engine.gateway import Gateway
 from ..endpoint import Refusals, endpoint
-from ..http import read_body
-from . import render
-from .auth import DIALECT, authenticate
-from .errors import UNAVAILABLE, MysmppError, PhoneError, format_error, per_phone_text
-from .parse import parse_json, parse_xml, phone_error, submission
-from .schemas import Batch, Entry, Parsed, StateRow
+from ..http import params, read_body
+from . import actions, getapi, render, xmlrequests
+from .auth import authenticate
+from .errors import UNAVAILABLE, UNSUPPORTED, MysmppError, format_error
+from .parse import Lifetime, get_request, parse_json, parse_xml
+from .schemas import Parsed
 
 MAX_IDS = 1000  # id_sms per status request
+# The provider's scripts read the body whatever the method; so does smsgate.
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 Action = Callable[[Gateway, Parsed, Account, bool], Awaitable[Response]]
 
 
-def _answer(xml: bool, request: Request, exc: MysmppError | GatewayError) -> Response:
-    """A whole-request error; a canonical one is the document-format error (400)."""
-    if isinstance(exc, MysmppError):
-        return render.error_response(exc.text, exc.status, xml)
-    return render.error_response(format_error(xml).text, 400, xml)
+class Api(Enum):
+    """The three syntaxes: each reads its requests and writes its errors its own way."""
+
+    JSON = "json"
+    XML = "xml"
+    GET = "get"
 
 
-def refusals(xml: bool) -> Refusals[MysmppError | GatewayError]:
+def _answer(api: Api, request: Request, exc: MysmppError | GatewayError) -> Response:
+    """A whole-request error (HTTP 200 unless it says otherwise); a canonical one is the
+    document-format error."""
+    refusal = exc if isinstance(exc, MysmppError) else format_error(api is Api.XML)
+    if api is Api.GET:
+        return render.text_response(refusal.text, refusal.status)
+    return render.error_response(refusal.text, refusal.status, api is Api.XML)
+
+
+def refusals(api: Api) -> Refusals[MysmppError | GatewayError]:
     """Storage down is 503 'Service temporarily unavailable' (not in the provider's list)."""
     return Refusals(
         kinds=(MysmppError, GatewayError),
-        answer=partial(_answer, xml),
+        answer=partial(_answer, api),
         unavailable=MysmppError(UNAVAILABLE, 503),
     )
 
 
-JSON_REFUSALS, XML_REFUSALS = refusals(False), refusals(True)
+REFUSALS = {api: refusals(api) for api in Api}
 
 
 def routes(gateway: Gateway) -> list[BaseRoute]:
-    """The route table, each action bound to `gateway`; every path also with a trailing slash."""
-    table: list[tuple[str, Action, bool]] = [
-        ("/json", by_body, False),
-        ("/json/state.php", state, False),
-        ("/json/balance.php", balance, False),
-        ("/xml", by_body, True),
-        ("/xml/index.php", by_body, True),
-        ("/xml/state.php", state, True),
-        ("/xml/balance.php", balance, True),
+    """The route table, each action bound to `gateway`; every path also with a trailing slash;
+    then each API's catch-all."""
+    table: list[tuple[str, Action, Api]] = [
+        ("/json", by_body, Api.JSON),
+        ("/json/state.php", state, Api.JSON),
+        ("/json/balance.php", balance, Api.JSON),
+        ("/xml", by_body, Api.XML),
+        ("/xml/index.php", by_body, Api.XML),
+        ("/xml/state.php", state, Api.XML),
+        ("/xml/balance.php", balance, Api.XML),
+        ("/xml/originator.php", xmlrequests.originators, Api.XML),
+        ("/xml/incoming.php", xmlrequests.incoming, Api.XML),
+        ("/xml/stop.php", xmlrequests.stop, Api.XML),
+        ("/xml/list_stop.php", xmlrequests.stoplist, Api.XML),
+        ("/xml/list_scheduled.php", xmlrequests.scheduled, Api.XML),
+        ("/xml/scheduled.php", xmlrequests.delete_scheduled, Api.XML),
+        ("/xml/time.php", xmlrequests.user_time, Api.XML),
+        ("/xml/version.php", xmlrequests.version, Api.XML),
+        ("/sendsms.php", getapi.by_params, Api.GET),
     ]
     out: list[BaseRoute] = []
-    for path, action, xml in table:
-        run = endpoint(partial(serve, action, xml, gateway), XML_REFUSALS if xml else JSON_REFUSALS)
+    for path, action, api in table:
+        run = endpoint(partial(serve, action, api, gateway), REFUSALS[api])
         for variant in (path, path + "/"):
-            out.append(Route(variant, run, methods=["GET", "POST"]))
+            out.append(Route(variant, run, methods=ANY_METHOD))
+    for prefix, api in (("/json/", Api.JSON), ("/xml/", Api.XML), ("/sendsms.php/", Api.GET)):
+        run = endpoint(unsupported, REFUSALS[api])
+        out.append(Route(prefix + "{rest:path}", run, methods=ANY_METHOD))
     return out
 
 
-async def serve(action: Action, xml: bool, gateway: Gateway, request: Request) -> Response:
+async def unsupported(request: Request) -> Response:
+    """A path of the provider's that smsgate does not serve (bases, files, add_originator.php
+    ...) or no path at all: the API's own error, never a native 404 (a PHP client throws on
+    an XML answer that does not start with `<?xml`)."""
+    raise MysmppError(UNSUPPORTED, 404)
+
+
+async def serve(action: Action, api: Api, gateway: Gateway, request: Request) -> Response:
     """The request read in its syntax, the caller authenticated from it, then the action."""
+    xml = api is Api.XML
     try:
         body = await read_body(request)
     except GatewayError as exc:
-        status = 413 if exc.code is ErrorCode.BODY_TOO_LARGE else 400
+        status = 413 if exc.code is ErrorCode.BODY_TOO_LARGE else 200
         raise MysmppError(format_error(xml).text, status) from None
-    parsed = parse_xml(body) if xml else await parse_json(request, body)
+    parsed = await _parse(api, request, body)
     account = await authenticate(gateway, request, parsed.credentials)
     return await action(gateway, parsed, account, xml)
+
+
+async def _parse(api: Api, request: Request, body: bytes) -> Parsed:
+    if api is Api.XML:
+        return parse_xml(body)
+    if api is Api.JSON:
+        return await parse_json(request, body)
+    try:
+        return get_request(await params(request, body))
+    except Exception:  # a broken multipart body is the client's malformed request
+        raise format_error(xml=False) from None
 
 
 async def by_body(gateway: Gateway, parsed: Parsed, account: Account, xml: bool) -> Response:
@@ -87,7 +133,8 @@ async def by_body(gateway: Gateway, parsed: Parsed, account: Account, xml: bool)
 
 async def send(gateway: Gateway, parsed: Parsed, account: Account, xml: bool) -> Response:
     assert parsed.batches is not None
-    entries = await _send(gateway, account, parsed.batches, xml)
+    lifetime = Lifetime(xml=xml, default=gateway.limits.max_ttl)
+    entries = await actions.send(gateway, account, parsed.batches, lifetime)
     return render.sent_xml(entries) if xml else render.sent_json(entries)
 
 
@@ -95,7 +142,7 @@ async def state(gateway: Gateway, parsed: Parsed, account: Account, xml: bool) -
     ids = parsed.id_sms
     if not ids or len(ids) > MAX_IDS:
         raise format_error(xml)
-    rows = await _lookup(gateway, account, ids)
+    rows = await actions.lookup(gateway, account, ids)
     if xml:
         return render.xml_response(render.state_xml(rows, account))
     return render.json_response(render.state_json(rows, account, parsed.detail))
@@ -106,58 +153,3 @@ async def balance(gateway: Gateway, parsed: Parsed, account: Account, xml: bool)
     if xml:
         return render.xml_response(render.balance_xml(amount, account))
     return render.json_response(render.balance_json(amount, account))
-
-
-async def _send(gateway: Gateway, account: Account, batches: list[Batch], xml: bool) -> list[Entry]:
-    """One Entry per phone, in request order: the phones refused before submission keep the
-    provider's text, the others go to the core in one request."""
-    now = time.time()
-    entries: list[Entry] = []
-    items: list[Submission] = []
-    positions: list[int] = []
-    for batch in batches:
-        for r in batch.recipients:
-            entry = Entry(number_sms=r.number_sms)
-            if entry.number_sms is None and xml:
-                entry.number_sms = str(len(entries) + 1)
-            entry.error = phone_error(batch, r)
-            if entry.error is None:
-                try:
-                    items.append(submission(batch, r, account, gateway, now, xml))
-                except PhoneError as exc:
-                    entry.error = exc.text
-                else:
-                    positions.append(len(entries))
-            entries.append(entry)
-    if not entries or len(entries) > gateway.limits.max_recipients:
-        raise format_error(xml)
-    if items:
-        outcomes, _ = await gateway.submit(account, DIALECT, items, trunk_8_to_7=True)
-        for pos, outcome in zip(positions, outcomes, strict=True):
-            entry = entries[pos]
-            if outcome.kind == "error" or outcome.message is None:
-                error = outcome.error or GatewayError(ErrorCode.SYSTEM_ERROR)
-                entry.error = per_phone_text(error, xml)
-            else:
-                entry.id_sms = outcome.message.seq
-                entry.parts = outcome.message.segments
-    return entries
-
-
-async def _lookup(gateway: Gateway, account: Account, ids: list[str | int]) -> list[StateRow]:
-    """Each requested id in order; only this account's messages are ever found."""
-    rows = []
-    for raw in ids:
-        seq = _number(raw)
-        found = await gateway.message_by_seq(account, seq) if seq else None
-        if found is not None and found.dialect != DIALECT:
-            found = None
-        rows.append(StateRow(seq if seq is not None else raw, found))
-    return rows
-
-
-def _number(value: str | int) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None

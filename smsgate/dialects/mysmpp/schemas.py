@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from xml.etree.ElementTree import Element
 
 import msgspec
 
@@ -45,6 +46,7 @@ class Parsed:
     batches: list[Batch] | None = None  # present: a send request
     id_sms: list[str | int] | None = None  # present: a status request
     detail: bool = False
+    document: Element | None = None  # XML: the whole document, for the account requests
 
 
 # The JSON request body ------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -32,13 +33,23 @@ def local_time(ts: float | None, account: Account) -> str:
     return datetime.fromtimestamp(ts, account_zone(account)).strftime(TIME_FORMAT)
 
 
+_LOCAL = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?", re.ASCII)
+
+
 def parse_local(value: str, account: Account) -> float:
-    """'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD HH:MM' in the account's zone -> UNIX seconds."""
-    text = value.strip()
-    for fmt in (TIME_FORMAT, "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"):
-        try:
-            parsed = datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        return parsed.replace(tzinfo=account_zone(account)).timestamp()
-    raise ValueError(f"not a date and time: {value[:40]!r}")
+    """'YYYY-MM-DD HH:MM:SS' or 'YYYY-MM-DD HH:MM' in the account's zone -> UNIX seconds.
+
+    A day past the month's end rolls over into the next month, as the platform's PHP does
+    (its own incoming-SMS example asks for "2012-02-31 12:23:00": 2 March)."""
+    found = _LOCAL.fullmatch(value.strip())
+    if found is None:
+        raise ValueError(f"not a date and time: {value[:40]!r}")
+    year, month, day, hour, minute = (int(g) for g in found.groups()[:5])
+    second = int(found.group(6) or 0)
+    if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
+        raise ValueError(f"not a date and time: {value[:40]!r}")
+    try:
+        first = datetime(year, month, 1, hour, minute, second, tzinfo=account_zone(account))
+    except ValueError:  # year 0
+        raise ValueError(f"not a date and time: {value[:40]!r}") from None
+    return (first + timedelta(days=day - 1)).timestamp()

@@ -17,9 +17,12 @@ class XmlFormatError(ValueError):
 
 
 def load(body: bytes) -> Element:
+    """The document element; XmlFormatError for anything that is not a plain XML document.
+
+    LookupError: a declared encoding Python does not know (`encoding="x-bogus"`)."""
     try:
         root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ParseError, DefusedXmlException, ValueError) as exc:
+    except (ParseError, DefusedXmlException, ValueError, LookupError, RecursionError) as exc:
         raise XmlFormatError(str(exc)) from None
     if not isinstance(root, Element):
         raise XmlFormatError("no document element")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,8 +17,9 @@ XML_CT = {"Content-Type": "text/xml; charset=utf-8;"}
 
 
 @pytest.fixture
-async def gateway(tmp_path: Path) -> AsyncIterator[Gateway]:
-    gw = await start_gateway(test_config(f"sqlite:///{tmp_path}/smsgate.db", max_body=MAX_BODY))
+async def gateway(database_url: str) -> AsyncIterator[Gateway]:
+    """SQLite unless a test asks for both backends (`@both_backends`)."""
+    gw = await start_gateway(test_config(database_url, max_body=MAX_BODY))
     try:
         yield gw
     finally:

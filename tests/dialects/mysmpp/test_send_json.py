@@ -15,43 +15,44 @@ from tests.support.servers import Gateway
 
 from .conftest import Provision, post_json
 
-# The seed's "Example of a sending request", verbatim.
-SEED_REQUEST = {
+# The seed's "Example of a sending request", byte for byte (its odd indentation and all).
+SEED_BODY = b"""{
     "login": "login",
     "password": "password",
     "token": "token",
     "message": [
         {
-            "type_send_1": "sms",
-            "sender": "sender 1",
-            "text": "message text 1",
-            "phones": [
+            "type_send_1":"sms",
+            "sender":"sender 1",
+            "text":"message text 1",
+            "phones":[
                 {
-                    "phone": "79612242243",
-                    "client_id_sms": "101",
-                    "validity_period": "2001-12-31 15:34:54",
+                    "phone":"79612242243",
+                    "client_id_sms":"101",
+                    "validity_period":"2001-12-31 15:34:54"
                 },
                 {
-                    "phone": "79612242244",
-                    "client_id_sms": "102",
-                    "validity_period": "2001-12-31 15:34:54",
-                },
-            ],
+                    "phone":"79612242244",
+                    "client_id_sms":"102",
+                    "validity_period":"2001-12-31 15:34:54"
+                }
+            ]
         },
         {
-            "type_send_1": "sms",
-            "sender": " sender 2",
-            "text": "message text 2",
-            "phones": [
+            "type_send_1":"sms",
+            "sender":" sender 2",
+            "text":"message text 2",
+            "phones":[
                 {
-                    "phone": "79612242245",
-                    "client_id_sms": "103",
-                    "validity_period": "2001-12-31 15:34:54",
+                "phone":"79612242245",
+                    "client_id_sms":"103",
+                    "validity_period":"2001-12-31 15:34:54"
                 }
-            ],
-        },
-    ],
-}
+            ]
+        }
+    ]
+}"""
+SEED_REQUEST = msgspec.json.decode(SEED_BODY)
 
 SEED_CREDENTIALS = [
     CredentialSpec(dialect="mysmpp", kind="login", identifier="login", secret="password"),
@@ -72,20 +73,9 @@ async def test_seed_example_replayed(
     account_id = await provision(
         "login", credentials=SEED_CREDENTIALS, senders=["sender 1", "sender 2"]
     )
-    # Verbatim: its validity_period (2001-12-31) is long over, so no attempt may be made; each
-    # phone gets its own error and the answer keeps the documented shape.
-    status, answer = await post_json(http, "/json", SEED_REQUEST)
-    assert status == 200
-    assert list(answer) == ["information"]
-    assert answer["information"] == [{"error": "Incorrect JSON document format"}] * 3
-    assert await gateway.store.list_messages(account_id, MessageFilter()) == []
-
-    # Times aside: the same document with a validity period still ahead.
-    request = msgspec.json.decode(msgspec.json.encode(SEED_REQUEST))
-    for message in request["message"]:
-        for phone in message["phones"]:
-            phone["validity_period"] = "2100-12-31 15:34:54"
-    status, answer = await post_json(http, "/json", request)
+    # Byte for byte, with the seed's Content-Type. Its validity_period (2001-12-31) is long
+    # over: the platform sends such a document, so a past value means the default lifetime.
+    status, answer = await post_json(http, "/json", SEED_BODY)
     assert status == 200
     # {"information": [{"state": "Status", "id_sms": ...}, ...]}: one entry per phone, in order.
     assert list(answer) == ["information"]
@@ -104,13 +94,40 @@ async def test_seed_example_replayed(
         "79612242245",
     ]
     assert [by_seq[e["id_sms"]].client_ref for e in info] == ["101", "102", "103"]
-    assert by_seq[info[2]["id_sms"]].sender == "sender 2"
-    assert all(m.expires_at is not None for m in stored)
+    assert by_seq[info[2]["id_sms"]].sender == "sender 2"  # " sender 2", trimmed
+    max_ttl = gateway.app.app.state.gateway.limits.max_ttl
+    for m in stored:  # "If not set, the SMS has a maximum lifetime": the core's longest
+        assert m.expires_at is not None
+        assert abs(m.expires_at - m.created_at - max_ttl) < 2
 
     # The same document again: client_id_sms 101..103 were used, nothing new is sent.
-    status, again = await post_json(http, "/json", request)
+    status, again = await post_json(http, "/json", SEED_BODY)
     assert status == 200 and again == answer
     assert len(await gateway.store.list_messages(account_id, MessageFilter())) == 3
+
+
+async def test_validity_period(
+    gateway: Gateway, http: aiohttp.ClientSession, provision: Provision
+) -> None:
+    account_id = await provision(timezone="Europe/Moscow")
+    zone = ZoneInfo("Europe/Moscow")
+    soon = (datetime.now(zone) + timedelta(hours=5)).replace(microsecond=0)
+    phones = [
+        {"phone": "79650000001"},  # none: the maximum lifetime
+        {"phone": "79650000002", "validity_period": soon.strftime("%Y-%m-%d %H:%M:%S")},
+        {"phone": "79650000003", "validity_period": "2100-01-01 00:00:00"},  # capped
+        {"phone": "79650000004", "validity_period": "2001-12-31 15:34:54"},  # past: default
+        {"phone": "79650000005", "validity_period": ""},  # empty: none
+    ]
+    status, answer = await post_json(http, "/json", body(phones))
+    assert status == 200 and [e["state"] for e in answer["information"]] == ["send"] * 5
+    stored = {m.phone: m for m in await gateway.store.list_messages(account_id, MessageFilter())}
+    max_ttl = gateway.app.app.state.gateway.limits.max_ttl
+    lifetime = {p: m.expires_at - m.created_at for p, m in stored.items() if m.expires_at}
+    assert len(lifetime) == 5
+    for phone in ("79650000001", "79650000003", "79650000004", "79650000005"):
+        assert abs(lifetime[phone] - max_ttl) < 2, phone
+    assert stored["79650000002"].expires_at == soon.timestamp()
 
 
 async def test_mixed_batch_reports_each_phone_in_order(
