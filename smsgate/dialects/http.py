@@ -6,9 +6,12 @@ import asyncio
 import base64
 import binascii
 import ipaddress
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Any, TypeVar, overload
 from urllib.parse import parse_qsl
 
+import msgspec
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,6 +20,9 @@ from ..core.errors import ErrorCode, GatewayError
 from .asgi import check_declared_length
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+TOO_DEEP = "JSON nested too deeply"
+
+T = TypeVar("T")
 
 # The HTTP status of a refusal, for dialects whose provider uses HTTP statuses the usual way.
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -46,6 +52,23 @@ async def read_body(request: Request, limit: int | None = None) -> bytes:
             raise GatewayError(ErrorCode.BODY_TOO_LARGE, f"request body over {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+@overload
+def decode_json(body: bytes | str) -> Any: ...
+@overload
+def decode_json(body: bytes | str, decode: Callable[[bytes | str], T]) -> T: ...
+def decode_json(
+    body: bytes | str, decode: Callable[[bytes | str], Any] = msgspec.json.decode
+) -> Any:
+    """`decode(body)` (msgspec's untyped decode, or a typed Decoder's `.decode`), with JSON
+    nested deeper than the interpreter's recursion limit (about 1,000 levels) a
+    msgspec.DecodeError like any malformed body: msgspec raises RecursionError there, which a
+    dialect's `except msgspec.DecodeError` would miss, and the request would end in a 500."""
+    try:
+        return decode(body)
+    except RecursionError:
+        raise msgspec.DecodeError(TOO_DEEP) from None
 
 
 def basic_credentials(request: Request) -> tuple[str, str] | None:
