@@ -138,20 +138,79 @@ def code_of(canonical: str | None, carrier_error: str | None = None) -> int | No
 
 
 class Smsgw2Error(Exception):
-    """A refusal in SMSGW2's own terms: HTTP status, optional numeric code, text."""
+    """A refusal in SMSGW2's own terms: HTTP status, optional numeric code, text, and the
+    message field it is about (not part of the answer: it picks a refused batch message's code).
+    """
 
     def __init__(
-        self, message: str, *, code: int | None = None, status: int = 400, **extra: Any
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        status: int = 400,
+        field: str | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.status = status
+        self.field = field
         self.extra = extra
 
 
 def coded(code: int, status: int = 400, text: str | None = None, **extra: Any) -> Smsgw2Error:
     return Smsgw2Error(text or CODES[code], code=code, status=status, **extra)
+
+
+# A batch message refused without a code of its own (a missing or malformed field) is reported
+# with its field's code and the seed's text for it; one about no such field (not an object, its
+# client_message_id, flash) with 255, "Unknown Error" in the seed's table, and our own text.
+FIELD_CODES: dict[str, int] = {
+    "sender": 10,
+    "recipient": 11,
+    "message_text": 1,
+    "time_bounds": 25,
+    "schedule": SCHEDULE_CODE,
+    "expire_date": 98,
+}
+UNKNOWN_CODE = 255
+# Canonical errors whose SMSGW2 code carries another text than the table's first.
+TEXTS: dict[str, str] = {
+    ErrorCode.EMPTY_TEXT.value: EMPTY_TEXT,
+    ErrorCode.TEXT_TOO_LONG.value: LONG_TEXT,
+}
+# Message.meta key of a batch message refused by SMSGW2's own rules: {"code", "text"} it is
+# reported with, and the client_message_id, sender and message_text it gave.
+KEPT = "refused"
+
+# SMSGW2 code -> the canonical error a message refused with it is stored under.
+STORED_AS: dict[int, ErrorCode] = {
+    1: ErrorCode.EMPTY_TEXT,
+    10: ErrorCode.SENDER_NOT_ALLOWED,
+    11: ErrorCode.INVALID_PHONE,
+    23: ErrorCode.DUPLICATE,
+    SCHEDULE_CODE: ErrorCode.BAD_SCHEDULE,
+    98: ErrorCode.BAD_VALIDITY,
+}
+
+
+def reported(exc: Smsgw2Error) -> tuple[int, str]:
+    """The code and text a refused batch message is reported with (its delivery report, its
+    message object)."""
+    if exc.code is not None:
+        return exc.code, exc.message
+    code = FIELD_CODES.get(exc.field or "")
+    if code is None:
+        return UNKNOWN_CODE, exc.message
+    stored = STORED_AS.get(code)
+    return code, TEXTS.get(stored.value if stored else "") or CODES.get(code, exc.message)
+
+
+def canonical(exc: Smsgw2Error) -> GatewayError:
+    """A refusal of SMSGW2's own as the core keeps it with the message (native API, console)."""
+    kind = STORED_AS.get(reported(exc)[0], ErrorCode.INVALID_FIELD)
+    return GatewayError(kind, exc.message, field=exc.field)
 
 
 _HTTP: dict[ErrorCode, tuple[int, str]] = {

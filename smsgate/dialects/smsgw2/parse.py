@@ -2,8 +2,9 @@
 the seed's rules.
 
 Lenient like the real service: numbers may come as strings and strings as numbers, `recipient`
-with or without '+' (or a trunk 8), `priority` outside 0..3 counts as 0. Every refusal is a
-Smsgw2Error carrying the seed's code and text.
+with or without '+' (or a trunk 8), `priority` outside 0..3 counts as 0. Strict where the seed
+is: a recipient is `7xxxYYYzzzz`. Every refusal is a Smsgw2Error carrying the seed's code and
+text; in a batch without fail-fast a refused message becomes a core `Refused`, kept and reported.
 """
 
 from __future__ import annotations
@@ -14,15 +15,27 @@ from typing import Any
 import msgspec
 from starlette.requests import Request
 
-from ...core.models import Account, Submission
+from ...core import phone as phones
+from ...core.errors import GatewayError
+from ...core.models import Account, Refused, Submission
 from ...core.windows import Window
-from ..http import media_type, params, read_body
-from .errors import SCHEDULE_CODE, SCHEDULE_TEXT, Smsgw2Error, alias_error, coded
+from ..http import decode_json, media_type, params, read_body
+from .errors import (
+    KEPT,
+    SCHEDULE_CODE,
+    SCHEDULE_TEXT,
+    Smsgw2Error,
+    alias_error,
+    canonical,
+    coded,
+    reported,
+)
 from .settings import default_time_bounds
 from .times import format_time, parse_time
 
 SINGLE_BODY_LIMIT = 64 * 1024  # one message: far above any real one, far below a flood
 MAX_CLIENT_ID = 64
+KZ_DIGITS = 11  # 7xxxYYYzzzz
 SCHEDULE_STEP_MINUTES = 15
 SCHEDULE_MIN_AHEAD = 10 * 60.0
 SCHEDULE_MAX_AHEAD = 10 * 86400.0
@@ -59,11 +72,11 @@ async def body_object(request: Request, limit: int | None) -> Any:
     if not stripped:
         raise Smsgw2Error("Request body is empty")
     try:
-        return msgspec.json.decode(stripped)
+        return decode_json(stripped)
     except (msgspec.DecodeError, UnicodeDecodeError):
         pass
     try:  # a client that sent its JSON in Windows-1251
-        return msgspec.json.decode(stripped.decode("cp1251").encode())
+        return decode_json(stripped.decode("cp1251").encode())
     except (UnicodeDecodeError, msgspec.DecodeError):
         raise Smsgw2Error("Malformed JSON in request body") from None
 
@@ -85,16 +98,46 @@ def text_field(raw: dict[str, Any], name: str, *, required: bool = True) -> str 
     value = raw.get(name)
     if value is None:
         if required:
-            raise Smsgw2Error(f"Field {name} is required")
+            raise Smsgw2Error(f"Field {name} is required", field=name)
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise Smsgw2Error(f"Field {name} must be a string")
+        raise Smsgw2Error(f"Field {name} must be a string", field=name)
     if isinstance(value, float):
         value = int(value) if value.is_integer() else value
     text = str(value)
     if required and not text.strip():
-        raise Smsgw2Error(f"Field {name} is required")
+        raise Smsgw2Error(f"Field {name} is required", field=name)
     return text
+
+
+def client_id_of(raw: dict[str, Any]) -> str:
+    client_id = text_field(raw, "client_message_id")
+    assert client_id is not None
+    client_id = client_id.strip()
+    if len(client_id) > MAX_CLIENT_ID:
+        raise Smsgw2Error(
+            f"Field client_message_id is longer than {MAX_CLIENT_ID} characters",
+            field="client_message_id",
+        )
+    return client_id
+
+
+def recipient_of(raw: dict[str, Any]) -> str:
+    """The seed's `7xxxYYYzzzz`: 11 digits starting with 7, written with '+', spaces, dashes or
+    a trunk 8 as real clients do (E.164 digits back); anything else is error 11. Whether such a
+    number can exist is the core's check."""
+    value = raw.get("recipient")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise Smsgw2Error("Field recipient is required", field="recipient")
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise coded(11)
+    try:
+        digits = phones.normalize(value, trunk_8_to_7=True)
+    except GatewayError:
+        raise coded(11) from None
+    if len(digits) != KZ_DIGITS or digits[0] != "7":
+        raise coded(11)
+    return digits
 
 
 def priority_of(value: Any) -> int:
@@ -118,7 +161,7 @@ def flash_of(value: Any) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise Smsgw2Error("Field flash must be true or false")
+    raise Smsgw2Error("Field flash must be true or false", field="flash")
 
 
 def window_of(bounds: str, tz: str) -> Window | None:
@@ -150,27 +193,19 @@ def submission(
         raise Smsgw2Error("Message must be a JSON object")
     now = time.time() if now is None else now
     tz = account.timezone
-    client_id = text_field(raw, "client_message_id")
-    assert client_id is not None
-    client_id = client_id.strip()
-    if len(client_id) > MAX_CLIENT_ID:
-        raise Smsgw2Error(f"Field client_message_id is longer than {MAX_CLIENT_ID} characters")
+    client_id = client_id_of(raw)
     sender = text_field(raw, "sender")
     assert sender is not None
     sender = sender.strip()
     if with_sender_check and sender not in account.senders:
         raise alias_error(sender)
-    recipient = raw.get("recipient")
-    if recipient is None or (isinstance(recipient, str) and not recipient.strip()):
-        raise Smsgw2Error("Field recipient is required")
-    if isinstance(recipient, bool) or not isinstance(recipient, str | int):
-        raise coded(11)
+    recipient = recipient_of(raw)
     text = raw.get("message_text")
     if text is None:
-        raise Smsgw2Error("Field message_text is required")
+        raise Smsgw2Error("Field message_text is required", field="message_text")
     if not isinstance(text, str):
         if isinstance(text, bool) or not isinstance(text, int | float):
-            raise Smsgw2Error("Field message_text must be a string")
+            raise Smsgw2Error("Field message_text must be a string", field="message_text")
         text = str(text)
 
     bounds = text_field(raw, "time_bounds", required=False)
@@ -198,7 +233,7 @@ def submission(
     if not_before is not None:
         meta["schedule"] = format_time(not_before, tz)
     return Submission(
-        phone=recipient.strip() if isinstance(recipient, str) else recipient,
+        phone=recipient,
         text=text,
         sender=sender,
         client_ref=client_id,
@@ -209,3 +244,63 @@ def submission(
         flash=flash_of(raw.get("flash")),
         meta=meta,
     )
+
+
+# Batches without fail-fast ------------------------------------------------------------------
+def batch_items(raw: list[Any], account: Account, now: float) -> list[Submission | Refused]:
+    """Every message of a batch for the core: a Submission, or a `Refused` where SMSGW2's own
+    rules refuse it (kept and reported with its code, like the core's refusals).
+
+    A client_message_id seen earlier in the batch is error 23: the core would make the repeat
+    share its first occurrence's fate (a duplicate: no message, no report), so it goes as a
+    Refused, without the id, which stays the first occurrence's. The alias is left to the core.
+    """
+    items: list[Submission | Refused] = []
+    seen: set[str] = set()
+    for obj in raw:
+        client_id = _given_id(obj)
+        try:
+            if client_id in seen:
+                raise coded(23)
+            if client_id is not None:
+                seen.add(client_id)
+            items.append(submission(obj, account, now=now, with_sender_check=False))
+        except Smsgw2Error as exc:
+            items.append(refused(obj, exc))
+    return items
+
+
+def refused(raw: Any, exc: Smsgw2Error) -> Refused:
+    """A batch message SMSGW2 refused, as the core keeps it; meta[KEPT] holds the code and text
+    it is reported with and what it gave (the kept message has no client_message_id, sender or
+    text of its own)."""
+    given = raw if isinstance(raw, dict) else {}
+    code, text = reported(exc)
+    kept: dict[str, Any] = {"code": code, "text": text}
+    for name in ("client_message_id", "sender", "message_text"):
+        value = _scalar(given.get(name))
+        if value is not None:
+            kept[name] = value.strip() if name != "message_text" else value
+    return Refused(
+        error=canonical(exc),
+        phone=_scalar(given.get("recipient")) or "",
+        meta={KEPT: kept},
+    )
+
+
+def _given_id(raw: Any) -> str | None:
+    """A message's client_message_id as far as it can be read, for spotting repeats."""
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return client_id_of(raw) or None
+    except Smsgw2Error:
+        return None
+
+
+def _scalar(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

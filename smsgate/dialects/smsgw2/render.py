@@ -3,10 +3,12 @@ delivery report and the incoming report."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...core.models import Account, Message, MoMessage, StatusEvent
 from ...core.segments import segment
 from ...core.status import Status
-from .errors import CODES, code_of
+from .errors import CODES, KEPT, TEXTS, code_of
 from .operators import rn_code
 from .schemas import DeliveryReport, IncomingReport, MessageOut, Segment
 from .settings import DEFAULT_TIME_BOUNDS
@@ -22,7 +24,24 @@ def error_fields(
     code = code_of(error_code, carrier_error)
     if code is None:
         return None, None
-    return str(code), CODES.get(code, CODES[255])
+    return str(code), TEXTS.get(error_code or "") or CODES.get(code, CODES[255])
+
+
+def kept(m: Message) -> dict[str, Any]:
+    """What a batch message refused by SMSGW2's own rules was reported with and gave (else {})."""
+    found = (m.meta or {}).get(KEPT)
+    return found if isinstance(found, dict) else {}
+
+
+def reported_error(
+    m: Message, error_code: str | None, carrier_error: str | None = None
+) -> tuple[str | None, str | None]:
+    """A message's error as SMSGW2 reports it: a kept refusal's own code and text, else the
+    stored error's."""
+    own = kept(m)
+    if "code" in own:
+        return str(own["code"]), str(own.get("text", ""))
+    return error_fields(error_code, carrier_error)
 
 
 def _meta(m: Message, key: str) -> str | None:
@@ -46,15 +65,16 @@ def message_out(
     segments: bool = False,
 ) -> MessageOut:
     tz = account.timezone
-    error_code, error_message = error_fields(m.error_code)
+    error_code, error_message = reported_error(m, m.error_code)
     sent = m.segments if m.submitted_at is not None else 0
+    given = kept(m)
     out = MessageOut(
-        client_message_id=m.client_ref,
+        client_message_id=m.client_ref or given.get("client_message_id"),
         message_id=m.seq,
         batch_id=batch_id,
-        sender=m.sender,
+        sender=m.sender or given.get("sender"),
         recipient=m.phone,
-        message_text=m.text,
+        message_text=m.text or given.get("message_text", ""),
         priority=m.priority,
         expire_date=format_time(m.expires_at, tz),
         time_bounds=_meta(m, "tb") or DEFAULT_TIME_BOUNDS,
@@ -97,9 +117,9 @@ def _segment_id(carrier_id: str | None, n: int, total: int) -> str | None:
 
 def delivery_report(event: StatusEvent, m: Message, account: Account) -> DeliveryReport:
     tz = account.timezone
-    error_code, error_message = error_fields(event.error_code, event.carrier_error)
+    error_code, error_message = reported_error(m, event.error_code, event.carrier_error)
     return DeliveryReport(
-        client_message_id=m.client_ref,
+        client_message_id=m.client_ref or kept(m).get("client_message_id"),
         message_id=m.seq,
         status=word(event.status, event.error_code),
         error_code=error_code,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -13,17 +13,18 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ...core.errors import ErrorCode, GatewayError
-from ...core.models import Account, Message, Submission
+from ...core.models import Account, Message, Refused, Submission
 from ...core.validate import build_message
 from ...engine.gateway import Gateway
 from ...store.base import Outcome
 from ..endpoint import Refusals, endpoint
 from .auth import DIALECT, authenticate
 from .errors import Smsgw2Error, coded, error_response, from_gateway, with_index
-from .parse import SINGLE_BODY_LIMIT, body_object, flag, numeric_id, submission
+from .parse import SINGLE_BODY_LIMIT, batch_items, body_object, flag, numeric_id, submission
 from .render import message_out
 
-BASE = "/app/smsgw/rest/v2"
+PREFIX = "/app/smsgw"  # the service's: any other version or path under it is answered here
+BASE = PREFIX + "/rest/v2"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 Handler = Callable[[Gateway, Request, Account, str], Awaitable[Response]]
@@ -42,7 +43,8 @@ REFUSALS: Refusals[Smsgw2Error | GatewayError] = Refusals(
 
 def routes(gateway: Gateway) -> list[BaseRoute]:
     """The route table, each resource's handlers bound to `gateway`; every path also with a
-    trailing slash (clients build URLs both ways), anything else answered 404."""
+    trailing slash (clients build URLs both ways), every usual method (`serve` refuses those a
+    resource does not take), and anything else under /app/smsgw answered 404."""
     table: list[tuple[str, dict[str, Handler]]] = [
         ("/messages", {"POST": send}),
         ("/messages/{message_id}", {"GET": get_message, "DELETE": delete_message}),
@@ -56,7 +58,8 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
         run = endpoint(partial(serve, handlers, gateway), REFUSALS)
         for variant in (path, path + "/"):
             out.append(Route(BASE + variant, run, methods=ALL_METHODS))
-    out.append(Route(BASE + "/{rest:path}", endpoint(unknown, REFUSALS), methods=ALL_METHODS))
+    for rest in (PREFIX, PREFIX + "/{rest:path}"):
+        out.append(Route(rest, endpoint(unknown, REFUSALS), methods=ALL_METHODS))
     return out
 
 
@@ -120,17 +123,13 @@ async def send_batch(gateway: Gateway, request: Request, account: Account, user:
     if len(raw) > gateway.limits.max_recipients:
         raise coded(51)
     now = time.time()
-    if fail_fast:
-        items = await _checked_batch(gateway, account, raw, now)
-    else:
-        # Without fail-fast a bad recipient, text or alias is stored and reported in a
-        # delivery report; a message that cannot even be read refuses the batch.
-        items = []
-        for i, obj in enumerate(raw):
-            try:
-                items.append(submission(obj, account, now=now, with_sender_check=False))
-            except Smsgw2Error as exc:
-                raise with_index(exc, i) from None
+    # Without fail-fast every message is stored, a refused one as failed: the client learns
+    # of each from its delivery report (the seed: "весь батч принимается").
+    items: Sequence[Submission | Refused] = (
+        await _checked_batch(gateway, account, raw, now)
+        if fail_fast
+        else batch_items(raw, account, now)
+    )
     outcomes, _ = await gateway.submit(
         account,
         DIALECT,
@@ -279,8 +278,12 @@ def _accepted(outcome: Outcome, item: Submission) -> Message:
     return outcome.message
 
 
-def _batch_refusal(outcomes: list[Outcome], items: list[Submission]) -> Smsgw2Error:
-    """Why nothing of a batch was stored: the first real error, with its message's index."""
+def _batch_refusal(outcomes: list[Outcome], items: Sequence[Submission | Refused]) -> Smsgw2Error:
+    """Why nothing of a batch was stored: a short balance, else the first real error, with its
+    message's index."""
+    for outcome in outcomes:
+        if outcome.error is not None and outcome.error.code is ErrorCode.INSUFFICIENT_BALANCE:
+            return from_gateway(outcome.error)
     for i, outcome in enumerate(outcomes):
         if outcome.kind == "duplicate":
             return with_index(coded(23), i)
@@ -289,8 +292,7 @@ def _batch_refusal(outcomes: list[Outcome], items: list[Submission]) -> Smsgw2Er
             error.code is ErrorCode.BAD_REQUEST and error.detail == "batch refused"
         ):
             continue
-        if error.code is ErrorCode.INSUFFICIENT_BALANCE:
-            return from_gateway(error)
-        sender = items[i].sender if i < len(items) else None
+        item = items[i]
+        sender = item.sender if isinstance(item, Submission) else None
         return with_index(from_gateway(error, sender), i)
     return Smsgw2Error("Batch refused")

@@ -49,8 +49,7 @@ def kz_account(name: str = "kz", **fields: Any) -> Any:
     defaults: dict[str, Any] = {
         "senders": ["SMSGW", "ACME"],
         "timezone": "Asia/Almaty",
-        # The seed's single-message example sends to 7701000000, a made-up 10-digit number.
-        "settings": {"smsgw2": {"default_time_bounds": "full"}, "test_numbers": ["+7701000000"]},
+        "settings": {"smsgw2": {"default_time_bounds": "full"}},
     }
     defaults.update(fields)
     return account(name, **defaults)

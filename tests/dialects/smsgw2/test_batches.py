@@ -7,6 +7,7 @@ from typing import Any
 import aiohttp
 
 from smsgate.store.base import MessageFilter
+from tests.support.backends import both_backends
 from tests.support.servers import Gateway, Receiver
 
 from .conftest import BASE, KZ, OTHER, kz_account, message
@@ -109,19 +110,113 @@ async def test_default_accepts_the_batch_and_reports_the_bad_message(
     assert by_id["b137"]["error_code"] == "11"
 
 
-async def test_unreadable_message_refuses_even_without_fail_fast(
+# Without fail-fast, each kind of bad message: what it breaks, and the seed's code and text it
+# is reported with (None: code 255, "Unknown Error", which the seed gives no better text).
+EMPTY = "Message length is invalid (can't send empty text)"  # code 1's second text
+FORMAT = "Invalid recipient / destination address (format should be 7xxxYYYzzzz)"
+UNDELIVERABLE: dict[int, tuple[str, Any, int, str | None]] = {
+    1: ("message_text", None, 1, EMPTY),
+    2: ("recipient", None, 11, FORMAT),
+    3: ("recipient", "7701000000", 11, FORMAT),  # 10 digits: the seed's format is 7xxxYYYzzzz
+    4: ("recipient", "+998901234567", 11, FORMAT),  # a foreign number
+    5: (
+        "client_message_id",
+        "b0",
+        23,
+        "Duplicate client_message_id, should be unique for each message.",
+    ),
+    6: ("sender", None, 10, "Invalid sender / source address"),
+    7: ("time_bounds", "x", 25, "Wrong information in time_bounds field."),
+    9: ("client_message_id", None, 255, None),
+    10: ("flash", "maybe", 255, None),
+    11: ("message_text", "", 1, EMPTY),  # refused by the core, not the dialect
+}
+NOT_AN_OBJECT = 8
+
+
+def bad_batch() -> list[Any]:
+    messages: list[Any] = batch(13)
+    for index, (field, value, _, _) in UNDELIVERABLE.items():
+        if value is None:
+            del messages[index][field]
+        else:
+            messages[index][field] = value
+    messages[NOT_AN_OBJECT] = 1
+    return messages
+
+
+@both_backends
+async def test_default_keeps_and_reports_every_message(
+    gateway: Gateway, http: aiohttp.ClientSession, receiver: Receiver, kz_cb: int
+) -> None:
+    """The seed: without fail-fast "the whole batch is accepted; errors arrive in delivery
+    reports". A message missing a field, with a recipient outside 7xxxYYYzzzz, or repeating a
+    client_message_id of the batch is stored as failed and reported with its code."""
+    r = await http.post(BASE + "/batches", json={"messages": bad_batch()}, headers=KZ)
+    assert r.status == 201, await r.text()
+    batch_id = int((await r.json())["batch_id"])
+    expected = {i: (str(code), text) for i, (_, _, code, text) in UNDELIVERABLE.items()}
+    expected[NOT_AN_OBJECT] = ("255", None)
+    listed = await (await http.get(f"{BASE}/batches/{batch_id}", headers=KZ)).json()
+    assert len(listed) == 13
+    assert [m["message_id"] for m in listed] == list(range(batch_id, batch_id + 13))
+    ids = [m["client_message_id"] for m in listed]
+    assert ids == [
+        *("b0", "b1", "b2", "b3", "b4", "b0", "b6", "b7", None, None, "b10", "b11", "b12")
+    ]
+    for i, m in enumerate(listed):
+        if i in expected:
+            code, text = expected[i]
+            assert (m["message_status"], m["error_code"]) == ("UNDELIVERABLE", code), (i, m)
+            assert m["error_message"] == text if text else m["error_message"], (i, m)
+        else:
+            assert m["error_code"] is None, (i, m)
+    assert listed[3]["recipient"] == "7701000000"  # as given
+    assert listed[5]["message_text"] == "text 5"
+
+    reports: dict[int, dict[str, Any]] = {}
+
+    async def all_reported() -> bool:
+        for call in list(receiver.requests):
+            for item in call.json()["delivery_report"]:
+                reports[item["message_id"]] = item
+        return len(reports) == 13
+
+    await gateway.wait_for(all_reported)
+    for i, m in enumerate(listed):
+        report = reports[m["message_id"]]
+        assert report["client_message_id"] == m["client_message_id"], i
+        if i in expected:
+            code, text = expected[i]
+            assert (report["status"], report["error_code"]) == ("UNDELIVERABLE", code), i
+            assert report["error_message"] == text if text else report["error_message"], i
+            assert report["sent_time"] is None
+        else:
+            assert (report["status"], report["error_code"]) == ("DELIVERED", None), i
+    # The repeat took nothing from the first occurrence, which keeps its id.
+    first = await (await http.get(f"{BASE}/users/kz/client_messages/b0", headers=KZ)).json()
+    assert (first["message_id"], first["message_status"]) == (batch_id, "DELIVERED")
+    # Nothing refused was charged: 2 good messages of 0.5 each.
+    kept = await gateway.store.get_account(kz_cb)
+    assert kept is not None and kept.balance == 999_000_000
+
+
+async def test_fail_fast_refuses_a_recipient_outside_the_format(
     gateway: Gateway, http: aiohttp.ClientSession, kz: int
 ) -> None:
-    messages = batch(4)
-    del messages[2]["message_text"]
-    r = await http.post(BASE + "/batches", json={"messages": messages}, headers=KZ)
-    assert r.status == 400
-    assert (await r.json())["message_index"] == 2
+    for n, recipient in enumerate(("7701000000", "+998901234567", "770100000001")):
+        messages = batch(3, f"f{n}-")
+        messages[1]["recipient"] = recipient
+        r = await http.post(
+            BASE + "/batches", json={"messages": messages, "fail-fast": True}, headers=KZ
+        )
+        body = await r.json()
+        assert (r.status, body["error_code"], body["message_index"]) == (400, 11, 1), recipient
     assert await stored_count(gateway, kz) == 0
 
 
 async def test_batch_body_errors(http: aiohttp.ClientSession, kz: int) -> None:
-    for body in ({}, {"messages": []}, {"messages": "x"}, {"messages": [1]}):
+    for body in ({}, {"messages": []}, {"messages": "x"}, [], "x", 1):
         r = await http.post(BASE + "/batches", json=body, headers=KZ)
         assert r.status == 400 and "error_message" in await r.json(), body
 

@@ -125,6 +125,31 @@ async def test_sender_must_be_the_accounts(http: aiohttp.ClientSession, kz: int)
         )
 
 
+async def test_recipient_must_be_7xxxyyyzzzz(
+    gateway: Gateway, http: aiohttp.ClientSession, kz: int
+) -> None:
+    """The seed: "format should be 7xxxYYYzzzz" (error 11): 11 digits starting with 7, however
+    written; 10 or 12 digits and foreign numbers are refused, and nothing is stored."""
+    accepted = ("77011234567", "+77011234567", 77011234567, "87011234567", "+7 701 123-45-67")
+    for n, recipient in enumerate(accepted):
+        status, body = await send(http, message(f"ok{n}", recipient=recipient))
+        assert status == 201, (recipient, body)
+    refused = ("7701123456", "770112345678", "+998901234567", "+4915112345678", "+87011234567")
+    for n, recipient in enumerate(refused):
+        status, body = await send(http, message(f"no{n}", recipient=recipient))
+        assert (status, body) == (
+            400,
+            {
+                "error_code": 11,
+                "error_message": (
+                    "Invalid recipient / destination address (format should be 7xxxYYYzzzz)"
+                ),
+            },
+        ), recipient
+    stored = await gateway.store.list_messages(kz, MessageFilter())
+    assert len(stored) == len(accepted)
+
+
 async def test_recipient_and_text_errors(http: aiohttp.ClientSession, kz: int) -> None:
     status, body = await send(http, message("r1", recipient="abc"))
     assert (status, body["error_code"]) == (400, 11)
@@ -297,8 +322,18 @@ async def test_delete_scheduled_then_sent(
 async def test_senders_and_unknown_paths(http: aiohttp.ClientSession, kz: int) -> None:
     r = await http.get(BASE + "/senders/", headers=KZ)
     assert (r.status, await r.json()) == (200, ["ACME", "SMSGW"])
-    r = await http.get(BASE + "/nothing/here", headers=KZ)
-    assert r.status == 404 and "error_message" in await r.json()
+    for path in (
+        BASE + "/nothing/here",
+        "/app/smsgw/rest/v3/messages",
+        "/app/smsgw/rest/v1/messages/1",
+        "/app/smsgw/rest",
+        "/app/smsgw/",
+        "/app/smsgw",
+    ):
+        for method in ("GET", "POST", "DELETE"):
+            r = await http.request(method, path, headers=KZ, allow_redirects=False)
+            assert r.status == 404, (method, path)
+            assert await r.json() == {"error_message": "Resource not found"}, (method, path)
     r = await http.put(BASE + "/messages", headers=KZ)
     assert r.status == 405 and r.headers["Allow"] == "POST"
     assert "error_message" in await r.json()

@@ -23,9 +23,13 @@ async def test_an_unassigned_calling_code_is_error_11(
 
 
 async def test_a_test_range_is_accepted(http: aiohttp.ClientSession, gateway: Gateway) -> None:
+    """A test range lifts the existence check (no +7 000 numbers exist), not the seed's
+    7xxxYYYzzzz format: a foreign test number is still error 11."""
     from .conftest import kz_account
 
-    settings = {"smsgw2": {"default_time_bounds": "full"}, "test_numbers": ["+999"]}
+    settings = {"smsgw2": {"default_time_bounds": "full"}, "test_numbers": ["+7000", "+999"]}
     await gateway.provision(kz_account(settings=settings))
-    status, body = await send(http, message("t1", recipient="9991234567"))
+    status, body = await send(http, message("t1", recipient="70001234567"))
     assert status == 201, body
+    status, body = await send(http, message("t2", recipient="9991234567"))
+    assert (status, body["error_code"]) == (400, 11), body

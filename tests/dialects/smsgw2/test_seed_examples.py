@@ -15,11 +15,14 @@ from tests.support.servers import Gateway, Receiver
 
 from .conftest import BASE, KZ, kz_account
 
-# "Пример запроса" of a single message, byte for byte (the seed's recipient has 10 digits).
-SEED_SINGLE = (
+# "Пример запроса" of a single message, byte for byte: its recipient has 10 digits, against
+# the seed's own format (7xxxYYYzzzz, error 11).
+SEED_SINGLE_AS_WRITTEN = (
     b'{"client_message_id":"236234857", "sender":"SMSGW",\n'
     b'"recipient":"7701000000", "message_text":" \xd1\x82\xd0\xb5\xd1\x81\xd1\x82"}'
 )
+# The same request to the 11-digit recipient of the seed's "Тело запроса".
+SEED_SINGLE = SEED_SINGLE_AS_WRITTEN.replace(b'"7701000000"', b'"77010000000"')
 SEED_HEADERS = {
     "Accept": "application/json, text/plain, */*",
     "Content-Type": "application/json;charset=utf-8",
@@ -125,9 +128,28 @@ async def test_single_message_example(
     r = await http.get(r.headers["Location"], headers=KZ)
     got = await r.json()
     assert got["client_message_id"] == "236234857"
-    assert got["recipient"] == "7701000000"
+    assert got["recipient"] == "77010000000"
     assert got["message_text"] == " тест"
     assert got["sender"] == "SMSGW"
+
+
+async def test_single_message_example_as_written_is_error_11(
+    gateway: Gateway, http: aiohttp.ClientSession, kz: int
+) -> None:
+    """The seed's format is 7xxxYYYzzzz and error 11 says so: its example's 10-digit recipient
+    is refused like any other, and nothing is stored, even where a test range would let the
+    made-up number exist."""
+    await gateway.provision(kz_account(settings={"test_numbers": ["+7701000000"]}))
+    r = await http.post(
+        BASE + "/messages", data=SEED_SINGLE_AS_WRITTEN, headers={**SEED_HEADERS, **KZ}
+    )
+    assert r.status == 400
+    assert await r.json() == {
+        "error_code": 11,
+        "error_message": "Invalid recipient / destination address (format should be 7xxxYYYzzzz)",
+    }
+    r = await http.get(f"{BASE}/users/kz/client_messages/236234857", headers=KZ)
+    assert r.status == 404
 
 
 async def test_alias_error_example(gateway: Gateway, http: aiohttp.ClientSession) -> None:
