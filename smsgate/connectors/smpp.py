@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from ..core import payload
 from ..core import phone as phones
 from ..core.errors import ErrorCode, GatewayError
 from ..core.models import Message, Report
@@ -382,6 +383,12 @@ class SmppConnector(Connector):
                 raise GatewayError(ErrorCode.UNAVAILABLE, f"{self.name}: no SMPP link")
 
     def _pdus(self, m: Message) -> list[SubmitSm]:
+        if m.encoding in payload.KINDS:
+            return self._addressed(m, *_payload_parts(m, next(self._refs) % 256))
+        parts, coding = self._text_parts(m)
+        return self._addressed(m, parts, coding)
+
+    def _text_parts(self, m: Message) -> tuple[list[Part], int]:
         cfg = self.config
         coding = cfg.gsm_coding if m.encoding == "gsm7" else cfg.ucs2_coding
         packed = cfg.gsm_packed and coding == 0
@@ -406,6 +413,13 @@ class SmppConnector(Connector):
                 scheme=self.scheme,
                 packed=packed,
             )
+        return parts, coding
+
+    def _addressed(
+        self, m: Message, parts: list[Part], coding: int, protocol_id: int = 0
+    ) -> list[SubmitSm]:
+        """A submit_sm for each part, addressed from the message's sender to its phone."""
+        cfg = self.config
         sender = m.sender or ""
         source_ton, source_npi = cfg.source_ton, cfg.source_npi
         if source_ton < 0:
@@ -427,6 +441,7 @@ class SmppConnector(Connector):
                 dest_addr_npi=cfg.dest_npi,
                 destination_addr=m.phone,
                 esm_class=part.esm_class,
+                protocol_id=protocol_id,
                 priority_flag=max(0, min(3, m.priority)),
                 validity_period=validity,
                 registered_delivery=cfg.registered_delivery,
@@ -567,6 +582,25 @@ class SmppConnector(Connector):
         for session, answers in by_session.items():
             await self._record(session, [report] if first and report else [], [], answers)
             first = False
+
+
+BINARY_CODING = 0x04  # 8-bit data
+SILENT_PID = 0x40  # TS 23.040 short message type 0: acknowledged, never shown
+
+
+def _payload_parts(m: Message, ref: int) -> tuple[list[Part], int, int]:
+    """(parts, data_coding, protocol_id) of a message that is not a text (core.payload).
+
+    Binary data goes as 8-bit data in the parts billing counted (a UDH where it has one); a
+    ping as an empty type 0 SMS. An HLR query is no SMS: this link cannot make one (ValueError,
+    so the message is refused, and refunded, rather than sent as an empty text)."""
+    if m.encoding == payload.PING:
+        return [Part(b"")], 0, SILENT_PID
+    if m.encoding not in (payload.BINARY, payload.BINARY_UDH):
+        raise ValueError(f"an SMPP link cannot carry a {m.encoding} message")
+    cut = payload.binary_parts(payload.octets(m.text), m.encoding == payload.BINARY_UDH, ref)
+    parts = [Part(udh + data, EsmClass.UDHI if udh else 0) for udh, data in cut]
+    return parts, BINARY_CODING, 0
 
 
 def _receipt(pdu: Pdu) -> Receipt:

@@ -58,6 +58,11 @@ class Submission(msgspec.Struct, kw_only=True, gc=False):
     callback_url: str | None = None
     confidential: bool = False
     meta: dict[str, Any] | None = None
+    # Not a text (core.payload): "binary"/"binary_udh" (`text` is the data in hex), "hlr" or
+    # "ping" (no text). None: a text, in GSM 7-bit or UCS-2 as its characters allow.
+    encoding: str | None = None
+    # A price the dialect fixed (micro-units; an HLR query's), instead of parts x the account's.
+    price: int | None = None
 
 
 class Refused(msgspec.Struct, kw_only=True):
@@ -79,7 +84,7 @@ class Message(msgspec.Struct, kw_only=True, gc=False):
     sender: str | None = None
     phone: str
     text: str
-    encoding: str
+    encoding: str  # "gsm7" | "ucs2", or one of core.payload.KINDS
     segments: int
     priority: int = 0
     not_before: float | None = None

@@ -32,6 +32,7 @@ __all__ = [
     "UCS2_WIDE",
     "Encoding",
     "Segmentation",
+    "fit",
     "gsm7_units",
     "is_gsm7",
     "segment",
@@ -251,3 +252,22 @@ def shape(text: str) -> tuple[Encoding, int]:
         return "ucs2", 1  # not GSM (n <= 160 here), and non-BMP characters count 2
     seg = _segment(text)
     return seg.encoding, len(seg.parts)
+
+
+def fit(text: str, parts: int) -> str:
+    """The longest start of ``text`` that ``parts`` SMS hold (a sender's cap on what one
+    message may cost). The parts a start needs never decrease as it grows (GSM 7-bit always
+    holds at least what UCS-2 does), so the longest one is found by bisection.
+    """
+    if parts < 1:
+        return ""
+    if shape(text)[1] <= parts:
+        return text
+    low, high = 0, len(text)  # the start of length `low` fits, that of `high` does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        if shape(text[:middle])[1] <= parts:
+            low = middle
+        else:
+            high = middle
+    return text[:low]

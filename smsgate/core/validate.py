@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from . import payload
 from . import phone as phones
 from .errors import ErrorCode, GatewayError
 from .ids import new_id, new_ids
@@ -38,7 +39,7 @@ def build_message(
     """One recipient as a Message, or GatewayError: build_messages for a request of one,
     without its per-request tables (a single send spent 5 of its 11 µs here on them)."""
     e164 = phones.check(item.phone, trunk_8_to_7, _test_ranges(account))
-    found = _shape(item.text, limits)
+    found = _shape(item.text, limits) if item.encoding is None else _shape_payload(item, limits)
     if isinstance(found, GatewayError):
         raise found
     template = _template(account, dialect, item, now, limits, job_id)
@@ -79,7 +80,7 @@ def build_messages(
             out.append(exc.with_traceback(None))  # no cycle through this frame and `out`
             continue
         text = item.text
-        found = shapes.get(text)
+        found = shapes.get(text) if item.encoding is None else _shape_payload(item, limits)
         if found is None:
             found = shapes[text] = _shape(text, limits)
         if isinstance(found, GatewayError):
@@ -125,7 +126,8 @@ def _recipient(
     shaped: tuple[str, int],
     price: int,
 ) -> Message:
-    """The template Message made this recipient's: its id, phone and text, priced by parts."""
+    """The template Message made this recipient's: its id, phone and text, priced by parts
+    (or at the price its dialect fixed)."""
     encoding, parts = shaped
     return _replace(
         template,
@@ -135,7 +137,7 @@ def _recipient(
         text=item.text,
         encoding=encoding,
         segments=parts,
-        price=parts * price,
+        price=parts * price if item.price is None else item.price,
     )
 
 
@@ -149,6 +151,24 @@ def _shape(text: str, limits: Limits) -> tuple[str, int] | GatewayError:
         return GatewayError(
             ErrorCode.TEXT_TOO_LONG,
             f"text needs {parts} parts, at most {limits.max_parts} allowed",
+            field="text",
+        )
+    return encoding, parts
+
+
+def _shape_payload(item: Submission, limits: Limits) -> tuple[str, int] | GatewayError:
+    """A message that is not a text (core.payload): its encoding and parts, or why not."""
+    encoding = item.encoding or ""
+    if encoding not in payload.KINDS:
+        return GatewayError(ErrorCode.INVALID_FIELD, f"unknown encoding {encoding!r}")
+    try:
+        parts = payload.count(encoding, item.text)
+    except ValueError as exc:
+        return GatewayError(ErrorCode.INVALID_FIELD, str(exc), field="text")
+    if parts > limits.max_parts:
+        return GatewayError(
+            ErrorCode.TEXT_TOO_LONG,
+            f"data needs {parts} parts, at most {limits.max_parts} allowed",
             field="text",
         )
     return encoding, parts
