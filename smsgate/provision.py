@@ -25,6 +25,9 @@ class CredentialSpec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     kind: str
     identifier: str = ""
     secret: str
+    # A password the client may also send as its MD5 (SMSC.ru's `psw`); kept as the salted
+    # SHA-256 of the MD5, which is weaker (core.secrets.hash_password_md5). Password kinds only.
+    md5: bool = False
 
 
 class AccountSpec(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -54,6 +57,8 @@ def read_document(path: str | Path) -> Document:
 
 def credential(account_id: int, spec: CredentialSpec) -> Credential:
     """Store form of a credential: passwords hashed, tokens by digest, shared secrets as given."""
+    if spec.md5 and spec.kind not in HASHED_KINDS:
+        raise ValueError(f"{spec.dialect}/{spec.kind} credential: md5 is for passwords only")
     if spec.kind in TOKEN_KINDS:
         return Credential(
             account_id=account_id,
@@ -64,7 +69,12 @@ def credential(account_id: int, spec: CredentialSpec) -> Credential:
         )
     if not spec.identifier:
         raise ValueError(f"{spec.dialect}/{spec.kind} credential needs an identifier")
-    secret = secrets.hash_password(spec.secret) if spec.kind in HASHED_KINDS else spec.secret
+    if spec.md5:
+        secret = secrets.hash_password_md5(spec.secret)
+    elif spec.kind in HASHED_KINDS:
+        secret = secrets.hash_password(spec.secret)
+    else:
+        secret = spec.secret
     return Credential(
         account_id=account_id,
         dialect=spec.dialect,
