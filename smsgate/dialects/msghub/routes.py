@@ -3,6 +3,7 @@ with `[msghub] mount_at_root`, also at the host root."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -16,7 +17,7 @@ from ...core.models import Account, Job, Message, Refused, Submission
 from ...core.status import FINAL
 from ...engine.gateway import Gateway
 from ...store.base import Outcome
-from ..endpoint import Refusals, endpoint
+from ..endpoint import Endpoint, Refusals, endpoint
 from ..http import read_body, release_after
 from . import parse
 from .auth import DIALECT, authenticate
@@ -104,10 +105,18 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
         for prefix in prefixes:
             out.append(Route(prefix + path, run, methods=ANY_METHOD))
             out.append(Route(prefix + path + "/", run, methods=ANY_METHOD))
-    unknown = endpoint(not_found, REFUSALS)
-    out.append(Route(NAMESPACE, unknown, methods=ANY_METHOD))
-    out.append(Route(NAMESPACE + "/{rest:path}", unknown, methods=ANY_METHOD))
+    out.append(Namespace(NAMESPACE, endpoint(not_found, REFUSALS)))
     return out
+
+
+class Namespace(Route):
+    """Every path at or under `path`, with any method."""
+
+    def __init__(self, path: str, run: Endpoint) -> None:
+        super().__init__(path, run, methods=ANY_METHOD)
+        # Starlette's `{rest:path}` is `.*`, which stops at a newline (`%0A` in the path): such
+        # a path fell through to the server's 404, in another format.
+        self.path_regex = re.compile(f"^{re.escape(path)}(?:/.*)?$", re.DOTALL)
 
 
 async def serve(

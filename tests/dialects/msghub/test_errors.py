@@ -254,6 +254,8 @@ async def test_deeply_nested_json_is_invalid_json(
         "/msghub/api/acme/json3/simple",
         "/msghub/api/acme/dr/x/y/z",
         "/msghub/api/acme/json2/job/status/x/y",
+        "/msghub/api/acme/dr/%2F%0A/simple",  # a newline: Starlette's {rest:path} missed it
+        "/msghub/%0A",
     ],
 )
 async def test_unknown_paths_under_msghub_answer_in_its_format(
