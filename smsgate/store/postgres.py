@@ -6,11 +6,9 @@ every statement is a named query of `sql/postgres/queries.sql` (`Q`).
 - One transaction per call. Concurrent small accepts share one (group commit, `_AcceptGroups`):
   a request that finds no free slot waits for the next group instead of for a connection.
 - Idempotency by the unique index on (account_id, dialect, client_ref): the accounts of a
-  transaction are locked first (in id order, so two nodes never deadlock), then the plan is made
-  from what is stored. A request whose plan is "all new" is written before its references are
-  read (the index checks them as rows go in; a stored one undoes it and the plan is made again
-  from what is read). A reference another transaction stored meanwhile retries the transaction:
-  concurrent duplicates on any number of nodes make exactly one message.
+  transaction are locked first (in id order: two nodes never deadlock), then planned (`_accept`).
+  A reference another transaction stored meanwhile retries the transaction: concurrent
+  duplicates on any number of nodes make exactly one message.
 - Money: a conditional `UPDATE ... WHERE balance >= cost`, and `CHECK (balance >= 0)` below it.
 - Bulk: `COPY` (copy_records_to_table): a 50,000-recipient request is a handful of round trips.
 - Dispatch: claims with `FOR UPDATE SKIP LOCKED` and leases; a dead node's claims are taken
@@ -90,6 +88,7 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 _RETRY = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 MIGRATION_LOCK = 0x5345_4741_5445  # advisory lock key: one node migrates at a time
+_OUR_OPTIONS = ("pool_min", "pool_max", "connect_timeout")  # in the URL, not for the server
 
 # fmt: off
 # The columns of `message_row`: COPY writes them all (asyncpg composes the COPY statement from
@@ -159,13 +158,9 @@ def _count(status: str) -> int:
 def split_url(url: str) -> tuple[str, dict[str, float]]:
     """asyncpg's DSN, and our own options taken out of the query string."""
     parts = urlsplit(url)
-    ours: dict[str, float] = {}
-    rest = []
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key in ("pool_min", "pool_max", "connect_timeout"):
-            ours[key] = float(value)
-        else:
-            rest.append((key, value))
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    ours = {key: float(value) for key, value in pairs if key in _OUR_OPTIONS}
+    rest = [(key, value) for key, value in pairs if key not in _OUR_OPTIONS]
     scheme = "postgresql" if parts.scheme in ("postgresql", "postgres") else parts.scheme
     dsn = urlunsplit((scheme, parts.netloc, parts.path, urlencode(rest), parts.fragment))
     return dsn, ours
@@ -289,6 +284,11 @@ class PostgresStore(Store):
         async with self._conn() as conn:
             return list(await conn.fetch(Q[query], *args))
 
+    async def _one(self, query: str, read: Callable[[Any], T], *args: Any) -> T | None:
+        """The first row of the named query `query`, read by `read` (None: no row)."""
+        rows = await self._fetch(query, *args)
+        return read(rows[0]) if rows else None
+
     async def _execute(self, query: str, *args: Any) -> int:
         """The named query `query` alone, retried like in `_tx`: the rows it touched."""
         return _count(await self._tx(lambda conn: conn.execute(Q[query], *args), tx=False))
@@ -379,12 +379,10 @@ class PostgresStore(Store):
         return found
 
     async def get_account(self, account_id: int) -> Account | None:
-        found = await self._fetch("account_by_id", account_id)
-        return _row_to_account(found[0]) if found else None
+        return await self._one("account_by_id", _row_to_account, account_id)
 
     async def account_by_name(self, name: str) -> Account | None:
-        found = await self._fetch("account_by_name", name)
-        return _row_to_account(found[0]) if found else None
+        return await self._one("account_by_name", _row_to_account, name)
 
     async def list_accounts(self) -> list[Account]:
         return [_row_to_account(r) for r in await self._fetch("accounts_all")]
@@ -406,8 +404,7 @@ class PostgresStore(Store):
         )
 
     async def find_credential(self, dialect: str, kind: str, identifier: str) -> Credential | None:
-        rows = await self._fetch("credential_find", dialect, kind, identifier)
-        return _credential(rows[0]) if rows else None
+        return await self._one("credential_find", _credential, dialect, kind, identifier)
 
     async def credentials_of(self, account_id: int) -> list[Credential]:
         return [_credential(r) for r in await self._fetch("credentials_of", account_id)]
@@ -459,8 +456,7 @@ class PostgresStore(Store):
         return [row_to_message(r) for r in await self._fetch(query, *args)]
 
     async def get_message(self, account_id: int, message_id: str) -> Message | None:
-        found = await self._messages("message_by_id", message_id, account_id)
-        return found[0] if found else None
+        return await self._one("message_by_id", row_to_message, message_id, account_id)
 
     async def get_messages(self, account_id: int, message_ids: Sequence[str]) -> list[Message]:
         found = await self._messages("messages_by_ids", account_id, list(message_ids))
@@ -470,12 +466,10 @@ class PostgresStore(Store):
     async def message_by_ref(
         self, account_id: int, dialect: str, client_ref: str
     ) -> Message | None:
-        found = await self._messages("message_by_ref", account_id, dialect, client_ref)
-        return found[0] if found else None
+        return await self._one("message_by_ref", row_to_message, account_id, dialect, client_ref)
 
     async def message_by_seq(self, account_id: int, seq: int) -> Message | None:
-        found = await self._messages("message_by_seq", seq, account_id)
-        return found[0] if found else None
+        return await self._one("message_by_seq", row_to_message, seq, account_id)
 
     async def list_messages(
         self, account_id: int, flt: MessageFilter, *, after_seq: int = 0, limit: int = 100
@@ -554,8 +548,7 @@ class PostgresStore(Store):
         return [e for _, e in plan.events]
 
     async def message_by_carrier_id(self, carrier_id: str) -> Message | None:
-        found = await self._messages("message_by_carrier_id", carrier_id)
-        return found[0] if found else None
+        return await self._one("message_by_carrier_id", row_to_message, carrier_id)
 
     async def ping(self) -> None:
         await self._fetch("ping")
@@ -692,15 +685,11 @@ class _AcceptGroups:
     async def _commit(self, group: list[_Waiting]) -> None:
         try:
             results = await self.store._accept_alone([r for r, _ in group])
-        except StoreUnavailable as exc:
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(exc)
-            return
         except Exception as exc:
-            if len(group) == 1:
-                if not group[0][1].done():
-                    group[0][1].set_exception(exc)
+            if isinstance(exc, StoreUnavailable) or len(group) == 1:
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
                 return
             # One request broke the shared transaction: each again on its own.
             log.warning(
