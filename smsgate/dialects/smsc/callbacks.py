@@ -21,10 +21,12 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from ...core import hlr
 from ...core.models import Account, Message, MoMessage, Notice, StatusEvent
 from ...core.money import format_amount
 from ...core.status import FINAL
 from ...engine.callbacks import CallbackPolicy, CallbackRequest, Verdict
+from .channels import is_hlr, type_of
 from .parse import DEFAULT_CHARSET, charset_of
 from .render import number
 from .statuses import smsc_status
@@ -91,7 +93,7 @@ def local_time(ts: float, zone: str) -> str:
 def status_fields(event: StatusEvent, message: Message, account: Account) -> list[tuple[str, Any]]:
     code, err = smsc_status(event.status, event.error_code)
     meta = message.meta or {}
-    kind = 1 if message.flash else 0
+    kind = type_of(message)
     fields: list[tuple[str, Any]] = [
         ("id", str(meta.get("smsc_id", message.seq))),
         ("phone", message.phone),
@@ -108,6 +110,9 @@ def status_fields(event: StatusEvent, message: Message, account: Account) -> lis
         ("flag", kind),
         ("sender", message.sender or ""),
     ]
+    if is_hlr(message):  # the seed's "additional parameters for HLR queries"
+        answer = hlr.from_text(event.carrier_error) or hlr.HlrAnswer()
+        fields += list(msgspec.structs.asdict(answer).items())
     if meta.get("cmt"):
         fields.append(("cmt", str(meta["cmt"])))
     return fields

@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from ...core import phone as phones
 from ...core.errors import ErrorCode, GatewayError
-from ..http import media_type, read_body
+from ..http import decode_json, media_type, read_body
 from .errors import SmscError
 
 MAX_BODY = 1024 * 1024
@@ -59,15 +59,16 @@ def _charset_in(pairs: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-def _text(value: object) -> str:
+def _text(value: object, nested: bool = False) -> str:
+    """A JSON value as a parameter: a string or a number, or a list of them (`phones`)."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int | float):
         return str(value)
-    if isinstance(value, list):
-        return ",".join(_text(v) for v in value)
+    if isinstance(value, list) and not nested:
+        return ",".join(_text(v, nested=True) for v in value)
     raise GatewayError(ErrorCode.INVALID_FIELD, "parameter values must be strings or numbers")
 
 
@@ -118,7 +119,7 @@ async def read(request: Request, default_fmt: int = 0) -> Params:
         stripped = body.strip()
         if kind.endswith("json") or (kind in ("", "text/plain") and stripped[:1] == b"{"):
             try:
-                decoded = msgspec.json.decode(stripped or b"{}")
+                decoded = decode_json(stripped or b"{}")
             except msgspec.DecodeError:
                 raise GatewayError(ErrorCode.MALFORMED_BODY, "malformed JSON body") from None
             if not isinstance(decoded, dict):
@@ -177,8 +178,9 @@ def split_list(value: str) -> list[str]:
     return [v.strip() for v in _SPLIT.split(value) if v.strip()]
 
 
-def recipients(p: Params) -> list[tuple[str, str]]:
-    """(phone, text) pairs from `phones` + `mes`, or from `list` (one `phone:text` a line)."""
+def recipients(p: Params, with_text: bool = True) -> list[tuple[str, str]]:
+    """(phone, text) pairs from `phones` + `mes`, or from `list` (one `phone:text` a line).
+    Without text (an HLR query, a ping), `mes` is not read and every text is empty."""
     listed = p.get("list")
     if listed.strip():
         pairs = []
@@ -187,12 +189,12 @@ def recipients(p: Params) -> list[tuple[str, str]]:
             if line.strip() and not sep:
                 raise SmscError(1)
             if line.strip():
-                pairs.append((phone.strip(), text.replace("\\n", "\n")))
+                pairs.append((phone.strip(), text.replace("\\n", "\n") if with_text else ""))
         if not pairs:
             raise SmscError(1)
         return pairs
     numbers = split_list(p.get("phones"))
-    text = p.get("mes")
-    if not numbers or not text.strip():
+    text = p.get("mes") if with_text else ""
+    if not numbers or (with_text and not text.strip()):
         raise SmscError(1)
     return [(n, text) for n in numbers]

@@ -1,7 +1,9 @@
-"""SMSC.ru's HTTP API: /sys/send.php, /sys/status.php, /sys/balance.php (GET and POST alike).
+"""SMSC.ru's HTTP API: /sys/send.php, /sys/status.php, /sys/balance.php, /sys/senders.php (GET
+and POST alike).
 
-Also served with a trailing slash, and as /rest/send/, /rest/status/, /rest/balance/ (JSON
-bodies; JSON answers unless `fmt` says otherwise).
+Also served with a trailing slash, and as /rest/send/, /rest/status/, /rest/balance/,
+/rest/senders/ (JSON bodies; JSON answers unless `fmt` says otherwise). Any other path under
+/sys/ or /rest/ answers SMSC.ru's error 1 in the requested format.
 """
 
 from __future__ import annotations
@@ -9,24 +11,27 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from ...core import hlr, payload
 from ...core.errors import ErrorCode, GatewayError
+from ...core.hlr import HlrAnswer
 from ...core.models import Account, Message, Submission
 from ...core.money import format_amount
-from ...core.segments import segment
+from ...core.segments import fit, segment
+from ...core.status import Status
 from ...engine.gateway import Gateway
 from ...store.base import Outcome
 from ..endpoint import Refusals, endpoint
 from . import render
 from .auth import DIALECT, authenticate
+from .channels import Channel, binary_payload, channel_of, is_hlr
 from .errors import SmscError, from_gateway
 from .parse import (
     MAX_ID,
@@ -37,10 +42,12 @@ from .parse import (
     read,
     recipients,
 )
-from .schedule import parse_time, parse_valid, translit
-from .statuses import NAMES, NOT_FOUND, of_message
+from .schedule import parse_spread, parse_time, parse_valid, spread, translit, zone_of
+from .settings import price_of
+from .statuses import of_message, smsc_status
 
 MAX_TEXT = 1000  # characters in `mes`
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 CURRENCY = {"RUB": "RUR"}
 
 Handler = Callable[[Gateway, Params, Account], Awaitable[Response]]
@@ -67,9 +74,16 @@ SYS_REFUSALS, REST_REFUSALS = refusals(0), refusals(3)
 
 def routes(gateway: Gateway) -> list[BaseRoute]:
     """Each call under /sys/ (text answers by default) and /rest/ (JSON by default), with and
-    without a trailing slash, bound to `gateway`."""
+    without a trailing slash, bound to `gateway`; then, last, every other path under them,
+    any method (SMSC.ru's error 1)."""
     table: list[BaseRoute] = []
-    for name, handler in (("send", send), ("status", status), ("balance", balance)):
+    handlers: tuple[tuple[str, Handler], ...] = (
+        ("send", send),
+        ("status", status),
+        ("balance", balance),
+        ("senders", senders),
+    )
+    for name, handler in handlers:
         sys_run = endpoint(partial(serve, handler, 0, gateway), SYS_REFUSALS)
         rest_run = endpoint(partial(serve, handler, 3, gateway), REST_REFUSALS)
         for path, run in (
@@ -79,6 +93,10 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
             (f"/rest/{name}", rest_run),
         ):
             table.append(Route(path, run, methods=["GET", "POST"]))
+    for prefix, default_fmt, refused in (("/sys", 0, SYS_REFUSALS), ("/rest", 3, REST_REFUSALS)):
+        run = endpoint(partial(unknown, default_fmt), refused)
+        for path in (prefix, prefix + "/{rest:path}"):
+            table.append(Route(path, run, methods=ANY_METHOD))
     return table
 
 
@@ -109,6 +127,15 @@ async def send(gateway: Gateway, p: Params, account: Account) -> Response:
         raise from_gateway(exc, msg_id) from None
 
 
+class _Target(msgspec.Struct, gc=False):
+    """One number of a send: its E.164 form and what it is sent (or why it is not)."""
+
+    phone: str  # E.164 digits, or the number as given when it is not one
+    text: str = ""
+    encoding: str | None = None
+    refused: GatewayError | None = None
+
+
 async def _send_as(
     gateway: Gateway, p: Params, account: Account, client_id: str | None, msg_id: str
 ) -> Response:
@@ -116,55 +143,53 @@ async def _send_as(
     cost_mode = p.flag("cost")
     if cost_mode not in (0, 1, 2, 3):
         raise SmscError(1)
-    pairs = recipients(p)
-    if any(len(text) > MAX_TEXT for _, text in pairs):
+    channel = channel_of(p, msg_id)
+    targets = _targets(p, channel)
+    numbers = [t for t in targets if t.refused is None]
+    if not numbers:
+        first = next((t.refused for t in targets if t.refused), None)
+        raise from_gateway(first or GatewayError(ErrorCode.INVALID_PHONE), msg_id)
+    if len(numbers) > gateway.limits.max_recipients:
         raise SmscError(1)
-    if p.flag("translit"):
-        pairs = [(phone, translit(text)) for phone, text in pairs]
+    price = _fixed_price(channel, account)
+    if cost_mode == 1:
+        cnt, amount = _quote(numbers, price, account)
+        return render.cost(p, format_amount(amount, 2), cnt)
     sender: str | None = p.values.get("sender")
     if sender is not None and sender.strip() in ("", "."):
         sender = None
-    not_before, window = parse_time(p.get("time"), now, account.timezone)
+    not_before, window = parse_time(p.get("time"), now, zone_of(p.get("tz"), account.timezone))
+    spread_over = parse_spread(p.get("period"), p.get("freq"))
+    due: dict[str, float] = {}
+    if spread_over is not None:
+        times = spread(len(numbers), not_before or now, *spread_over)
+        due = {t.phone: at for t, at in zip(numbers, times, strict=True)}
     ttl = parse_valid(p.get("valid"))
-    flash = p.flag("flash") == 1
-    targets: dict[str, str] = {}
-    first_error: GatewayError | None = None
-    for raw, text in pairs:
-        try:
-            e164 = normalize_phone(raw)
-        except GatewayError as exc:
-            first_error = first_error or exc
-            continue
-        targets.setdefault(e164, text)
-    if not targets:
-        raise from_gateway(first_error or GatewayError(ErrorCode.INVALID_PHONE), msg_id)
-    if len(targets) > gateway.limits.max_recipients:
-        raise SmscError(1)
-    if cost_mode == 1:
-        count = sum(segment(text).count for text in targets.values())
-        return render.cost(p, format_amount(count * account.price, 2), count)
+    by_phone = {t.phone: t for t in numbers}
 
     def items(ref_id: str, phones_: list[str]) -> list[Submission]:
         meta: dict[str, Any] = {"smsc_id": ref_id}
         return [
             Submission(
                 phone=e164,
-                text=targets[e164],
+                text=by_phone[e164].text,
                 sender=sender,
                 client_ref=f"{ref_id}:{e164}",
-                not_before=not_before,
+                not_before=due.get(e164, not_before),
                 ttl=ttl,
                 window=window,
-                flash=flash,
+                flash=channel.kind == "flash",
                 meta=meta,
+                encoding=by_phone[e164].encoding,
+                price=price,
             )
             for e164 in phones_
         ]
 
-    numbers = list(targets)
-    outcomes, _ = await gateway.submit(account, DIALECT, items(msg_id, numbers))
+    phones_ = list(by_phone)
+    outcomes, _ = await gateway.submit(account, DIALECT, items(msg_id, phones_))
     if client_id is None:
-        outcomes = await _reroll(gateway, account, numbers, outcomes, items, msg_id)
+        outcomes = await _reroll(gateway, account, phones_, outcomes, items, msg_id)
         msg_id = _first_id(outcomes, msg_id)
     new = [o.message for o in outcomes if o.kind == "new" and o.message is not None]
     if not new:
@@ -175,7 +200,112 @@ async def _send_as(
     cnt = sum(m.segments for m in new)
     cost = format_amount(sum(m.price for m in new), 2) if cost_mode in (2, 3) else None
     balance = format_amount(await gateway.balance(account), 2) if cost_mode == 3 else None
-    return render.sent(p, msg_id, cnt, cost, balance)
+    listed = _phone_list(p, targets, dict(zip(phones_, outcomes, strict=True)))
+    return render.sent(p, msg_id, cnt, cost, balance, listed)
+
+
+def _targets(p: Params, channel: Channel) -> list[_Target]:
+    """Each number of the request once, in its order, with its text (translit, `maxsms` and
+    the channel applied), or the reason it cannot be sent to."""
+    pairs = recipients(p, channel.has_text)
+    if any(len(text) > MAX_TEXT for _, text in pairs):
+        raise SmscError(1)
+    maxsms = _maxsms(p)
+    targets: dict[str, _Target] = {}
+    for raw, text in pairs:
+        try:
+            e164 = normalize_phone(raw)
+        except GatewayError as exc:
+            targets.setdefault(raw.strip(), _Target(raw.strip(), refused=exc))
+            continue
+        if e164 not in targets:
+            targets[e164] = _Target(e164, *_content(p, channel, text, maxsms))
+    return list(targets.values())
+
+
+def _content(p: Params, channel: Channel, text: str, maxsms: int | None) -> tuple[str, str | None]:
+    """(text, core encoding) of what a number is sent on this channel."""
+    if channel.kind == "hlr":
+        return "", payload.HLR
+    if channel.kind == "ping":
+        return "", payload.PING
+    if channel.kind == "binary":
+        encoding, data = binary_payload(text, channel, p.charset)
+        if maxsms is not None and _parts(data, encoding) > maxsms:
+            raise SmscError(1)  # data cut short would be corrupt: refused, not truncated
+        return data, encoding
+    if p.flag("translit"):
+        text = translit(text)
+    return (fit(text, maxsms) if maxsms is not None else text), None
+
+
+def _maxsms(p: Params) -> int | None:
+    """`maxsms`: the most SMS one message may take; a longer text is cut to fit (SMSC.ru)."""
+    value = p.get("maxsms").strip()
+    if not value or value == "0":
+        return None
+    if not value.isdigit():
+        raise SmscError(1)
+    return int(value)
+
+
+def _parts(text: str, encoding: str | None) -> int:
+    try:
+        return segment(text).count if encoding is None else payload.count(encoding, text)
+    except ValueError:
+        raise SmscError(1) from None
+
+
+def _fixed_price(channel: Channel, account: Account) -> int | None:
+    """An HLR query's or a ping's price (the account's setting); None: priced by parts."""
+    if channel.kind in ("hlr", "ping"):
+        return price_of(account, f"{channel.kind}_price")
+    return None
+
+
+def _quote(numbers: list[_Target], price: int | None, account: Account) -> tuple[int, int]:
+    """(SMS count, amount) of `cost=1`: what the send would take, nothing sent."""
+    if price is not None:
+        return len(numbers), len(numbers) * price
+    count = sum(_parts(t.text, t.encoding) for t in numbers)
+    return count, count * account.price
+
+
+def _phone_list(
+    p: Params, targets: list[_Target], outcomes: dict[str, Outcome]
+) -> list[dict[str, Any]] | None:
+    """`op=1`: every number with its cost, parts, status and error code; `err=1`: the numbers
+    this request sent nothing to. None when neither is asked for."""
+    every, errors = p.flag("op") == 1, p.flag("err") == 1
+    if not (every or errors):
+        return None
+    listed = []
+    for target in targets:
+        outcome = outcomes.get(target.phone)
+        if every or outcome is None or outcome.kind != "new":
+            listed.append(_phone_record(target, outcome))
+    return listed
+
+
+def _phone_record(target: _Target, outcome: Outcome | None) -> dict[str, Any]:
+    """A number's line: a message sent now, or one sent before under the same id (its status,
+    nothing charged now), or a refusal (status and `err` as status.php would give them)."""
+    message = outcome.message if outcome is not None else None
+    if message is not None:
+        status, err = of_message(message)
+        new = outcome is not None and outcome.kind == "new"
+        price, parts = (message.price, message.segments) if new else (0, 0)
+    else:
+        refusal = target.refused or (outcome.error if outcome is not None else None)
+        code = refusal.code if refusal is not None else ErrorCode.SYSTEM_ERROR
+        (status, err), price, parts = smsc_status(Status.REJECTED, code), 0, 0
+    return {
+        "phone": target.phone,
+        "cost": format_amount(price, 2),
+        "cnt": parts,
+        "status": status,
+        "error": err,
+    }
 
 
 async def _reroll(
@@ -208,42 +338,6 @@ def _first_id(outcomes: list[Outcome], default: str) -> str:
 
 
 # status.php ----------------------------------------------------------------------------------
-def _date(ts: float, zone: str) -> str:
-    return datetime.fromtimestamp(ts, ZoneInfo(zone)).strftime("%d.%m.%Y %H:%M:%S")
-
-
-def _record(
-    m: Message | None, account: Account, full: int, key: tuple[str, str] | None
-) -> dict[str, Any]:
-    record: dict[str, Any]
-    if m is None:
-        record = {"status": NOT_FOUND}
-    else:
-        code, err = of_message(m)
-        record = {
-            "status": code,
-            "last_date": _date(m.updated_at, account.timezone),
-            "last_timestamp": int(m.updated_at),
-        }
-        if err:
-            record["err"] = err
-        if full:
-            record.update(
-                send_date=_date(m.created_at, account.timezone),
-                send_timestamp=int(m.created_at),
-                phone=m.phone,
-                cost=format_amount(m.price, 2),
-                sender_id=m.sender or "",
-                status_name=NAMES.get(code, ""),
-                message="" if m.confidential else m.text,
-                type=1 if m.flash else 0,
-            )
-    if key is not None:
-        record["id"] = render.number(key[0])
-        record.setdefault("phone", key[1])
-    return record
-
-
 async def status(gateway: Gateway, p: Params, account: Account) -> Response:
     """The status of each `id` at its `phone`; several ids: one record each."""
     raw_ids, raw_phones = p.get("id"), p.get("phone")
@@ -254,9 +348,9 @@ async def status(gateway: Gateway, p: Params, account: Account) -> Response:
         raise SmscError(1)
     if len(ids) > 1000:
         raise SmscError(1)
-    if p.flag("del"):
-        raise SmscError(1, text="parameters error")
     full = p.flag("all")
+    if p.flag("del") or full not in (0, 1, 2):
+        raise SmscError(1)
     records = []
     for i, msg_ref in enumerate(ids):
         number = numbers[i] if len(numbers) > 1 else numbers[0]
@@ -267,8 +361,41 @@ async def status(gateway: Gateway, p: Params, account: Account) -> Response:
         else:
             ref = str(int(msg_ref)) if msg_ref.isdigit() and len(msg_ref) < 19 else msg_ref
             message = await gateway.message_by_ref(account, DIALECT, f"{ref}:{e164}")
-        records.append(_record(message, account, full, (msg_ref, number) if many else None))
-    return render.statuses(p, records, many)
+        answer = await _hlr_answer(gateway, account, message)
+        key = (msg_ref, number) if many else None
+        records.append(render.status_record(message, answer, account.timezone, full, key))
+    return render.statuses(p, records, many, full)
+
+
+async def _hlr_answer(
+    gateway: Gateway, account: Account, message: Message | None
+) -> HlrAnswer | None:
+    """An HLR query's answer: the carrier's word on its latest status that holds one. An empty
+    one while the query has none (not answered yet, or the number failed)."""
+    if message is None or not is_hlr(message):
+        return None
+    for event in reversed(await gateway.events_of(account, message.id)):
+        found = hlr.from_text(event.carrier_error)
+        if found is not None:
+            return found
+    return HlrAnswer()
+
+
+# senders.php and the functions smsgate does not have -----------------------------------------
+async def senders(gateway: Gateway, p: Params, account: Account) -> Response:
+    """`get=1`: the account's sender names. Adding, changing or confirming a name is the
+    operator's (error 1 here)."""
+    if p.flag("get") != 1:
+        raise SmscError(1)
+    return render.senders(p, list(account.senders))
+
+
+async def unknown(default_fmt: int, request: Request) -> Response:
+    """Any other path under /sys/ or /rest/ (get.php, info.php, jobs.php...): error 1 in the
+    requested format, HTTP 200, as SMSC.ru answers a call it cannot make; never a 404, which
+    its libraries would retry on other hosts."""
+    request.state.params = await read(request, default_fmt)
+    raise SmscError(1)
 
 
 def _new_id() -> str:
