@@ -143,6 +143,7 @@ async def _send_as(
     cost_mode = p.flag("cost")
     if cost_mode not in (0, 1, 2, 3):
         raise SmscError(1)
+    listing = _listing(p)  # read before anything is sent: a bad value sends nothing
     channel = channel_of(p, msg_id)
     targets = _targets(p, channel)
     numbers = [t for t in targets if t.refused is None]
@@ -200,7 +201,7 @@ async def _send_as(
     cnt = sum(m.segments for m in new)
     cost = format_amount(sum(m.price for m in new), 2) if cost_mode in (2, 3) else None
     balance = format_amount(await gateway.balance(account), 2) if cost_mode == 3 else None
-    listed = _phone_list(p, targets, dict(zip(phones_, outcomes, strict=True)))
+    listed = _phone_list(listing, targets, dict(zip(phones_, outcomes, strict=True)))
     return render.sent(p, msg_id, cnt, cost, balance, listed)
 
 
@@ -271,18 +272,24 @@ def _quote(numbers: list[_Target], price: int | None, account: Account) -> tuple
     return count, count * account.price
 
 
+def _listing(p: Params) -> str | None:
+    """Which numbers the answer lists: "every" (`op=1`), "unsent" (`err=1`), or none."""
+    if p.flag("op") == 1:
+        return "every"
+    return "unsent" if p.flag("err") == 1 else None
+
+
 def _phone_list(
-    p: Params, targets: list[_Target], outcomes: dict[str, Outcome]
+    listing: str | None, targets: list[_Target], outcomes: dict[str, Outcome]
 ) -> list[dict[str, Any]] | None:
     """`op=1`: every number with its cost, parts, status and error code; `err=1`: the numbers
     this request sent nothing to. None when neither is asked for."""
-    every, errors = p.flag("op") == 1, p.flag("err") == 1
-    if not (every or errors):
+    if listing is None:
         return None
     listed = []
     for target in targets:
         outcome = outcomes.get(target.phone)
-        if every or outcome is None or outcome.kind != "new":
+        if listing == "every" or outcome is None or outcome.kind != "new":
             listed.append(_phone_record(target, outcome))
     return listed
 

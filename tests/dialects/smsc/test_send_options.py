@@ -147,3 +147,14 @@ async def test_tz_is_the_zone_of_time(
             http, "/sys/send.php", phones="79651111114", mes="x", time=local, tz=bad, **AUTH
         )
         assert body == b"ERROR = 1 (parameters error)", bad
+
+
+@pytest.mark.parametrize("params", [{"op": "x"}, {"err": "?"}, {"maxsms": "-1"}, {"tz": "x"}])
+async def test_a_bad_option_sends_nothing(
+    gateway: Gateway, http: aiohttp.ClientSession, acme: int, params: dict[str, str]
+) -> None:
+    _, body, _ = await call(http, "/sys/send.php", phones="79651111111", mes="x", **params, **AUTH)
+    assert body == b"ERROR = 1 (parameters error)"
+    assert await stored(gateway, acme) == {}
+    _, body, _ = await call(http, "/sys/balance.php", **AUTH)
+    assert body == b"1000.00"
