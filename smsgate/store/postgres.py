@@ -282,7 +282,10 @@ class PostgresStore(Store):
     async def _fetch(self, query: str, *args: Any) -> list[Any]:
         """The rows of the named query `query`."""
         async with self._conn() as conn:
-            return list(await conn.fetch(Q[query], *args))
+            try:
+                return list(await conn.fetch(Q[query], *args))
+            except asyncpg.exceptions.CharacterNotInRepertoireError:
+                return []  # a NUL in a key (an id from a URL): no stored text has one
 
     async def _one(self, query: str, read: Callable[[Any], T], *args: Any) -> T | None:
         """The first row of the named query `query`, read by `read` (None: no row)."""
