@@ -1,4 +1,5 @@
-"""Request helpers every dialect shares: bounded bodies, credentials, client address, forms."""
+"""Request helpers every dialect shares: bounded bodies, JSON, credentials, client address,
+forms, and the route that answers a dialect's whole namespace."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import asyncio
 import base64
 import binascii
 import ipaddress
-from collections.abc import Callable
+import re
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any, TypeVar, overload
 from urllib.parse import parse_qsl
@@ -15,11 +17,13 @@ import msgspec
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from ..core.errors import ErrorCode, GatewayError
 from .asgi import check_declared_length
 
 DEFAULT_MAX_BODY = 16 * 1024 * 1024
+EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 TOO_DEEP = "JSON nested too deeply"
 
 T = TypeVar("T")
@@ -132,7 +136,9 @@ async def params(request: Request, body: bytes | None = None) -> dict[str, str]:
         try:
             values.update(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
         except UnicodeDecodeError:
-            values.update(parse_qsl(raw.decode("cp1251"), keep_blank_values=True))
+            # errors="replace": five bytes (0x98 among them) mean nothing in CP1251.
+            text = raw.decode("cp1251", errors="replace")
+            values.update(parse_qsl(text, keep_blank_values=True))
     elif kind == "multipart/form-data":
         form = await request.form()
         values.update({k: v for k, v in form.items() if isinstance(v, str)})
@@ -154,3 +160,16 @@ def release_after(response: Response, *garbage: object) -> Response:
 
 async def _free_soon(garbage: list[object]) -> None:
     asyncio.get_running_loop().call_soon(garbage.clear)
+
+
+class Namespace(Route):
+    """Every path at or under `path`, with any usual method: where a dialect answers the paths
+    it does not know in its own format. Put it after the dialect's own routes.
+
+    Starlette's `{rest:path}` is `.*`, which stops at a newline (`%0A` in the path): such a
+    path fell through to the server's 404, in another format.
+    """
+
+    def __init__(self, path: str, run: Callable[[Request], Awaitable[Response]]) -> None:
+        super().__init__(path, run, methods=EVERY_METHOD)
+        self.path_regex = re.compile(f"^{re.escape(path)}(?:/.*)?$", re.DOTALL)

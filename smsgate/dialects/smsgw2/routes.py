@@ -18,6 +18,7 @@ from ...core.validate import build_message
 from ...engine.gateway import Gateway
 from ...store.base import Outcome
 from ..endpoint import Refusals, endpoint
+from ..http import EVERY_METHOD, Namespace
 from .auth import DIALECT, authenticate
 from .errors import Smsgw2Error, coded, error_response, from_gateway, with_index
 from .parse import SINGLE_BODY_LIMIT, batch_items, body_object, flag, numeric_id, submission
@@ -25,7 +26,6 @@ from .render import message_out
 
 PREFIX = "/app/smsgw"  # the service's: any other version or path under it is answered here
 BASE = PREFIX + "/rest/v2"
-ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 Handler = Callable[[Gateway, Request, Account, str], Awaitable[Response]]
 
@@ -57,9 +57,8 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
     for path, handlers in table:
         run = endpoint(partial(serve, handlers, gateway), REFUSALS)
         for variant in (path, path + "/"):
-            out.append(Route(BASE + variant, run, methods=ALL_METHODS))
-    for rest in (PREFIX, PREFIX + "/{rest:path}"):
-        out.append(Route(rest, endpoint(unknown, REFUSALS), methods=ALL_METHODS))
+            out.append(Route(BASE + variant, run, methods=EVERY_METHOD))
+    out.append(Namespace(PREFIX, endpoint(unknown, REFUSALS)))
     return out
 
 
