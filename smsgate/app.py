@@ -153,14 +153,19 @@ def build_node(
     settings: dict[str, Any] = {"config": config}
     if not run_engine:  # an HTTP worker: it accepts and reads; the engine is another process's
         reports = Reports(store, router, numbers)
-        acceptor = Acceptor(store, config.limits)
+        acceptor = Acceptor(store, config.limits, callback_networks=config.callbacks.networks())
         return Node(
             store, Gateway(store, acceptor, router, reports=reports, settings=settings), None
         )
     connector = build_connector(config, store)
     reports = Reports(store, router, numbers, connector.name, on_change=on_change)
     dispatcher = build_dispatcher(config, store, connector, reports)
-    acceptor = Acceptor(store, config.limits, on_accept=dispatcher.wakeup.set)
+    acceptor = Acceptor(
+        store,
+        config.limits,
+        on_accept=dispatcher.wakeup.set,
+        callback_networks=config.callbacks.networks(),
+    )
     gateway = Gateway(store, acceptor, router, reports=reports, settings=settings)
     # The SMPP server runs beside the engine: its submits wake this dispatcher, and receipts and
     # MO reach its binds through this engine's notifier (smpp: callback URLs).
@@ -195,7 +200,7 @@ def _engine_notifier(
     Beside a notifier process, it only serves the SMPP binds: none without an SMPP server."""
     if callbacks is not None and smpp_server is None:
         return None, None
-    http = HttpSender(timeout=config.notifier.timeout)
+    http = HttpSender(timeout=config.notifier.timeout, allowed=config.callbacks.networks())
     send = smpp_server.sender(http) if smpp_server is not None else http
     scope = callbacks or EVERY_DIALECT
     return build_notifier(config, store, policies, send, scope, reports.changed), http

@@ -249,7 +249,8 @@ def account_import(ctx: click.Context, file: str) -> None:
         doc = read_document(file)
     except (msgspec.ValidationError, ValueError) as exc:
         raise click.ClickException(f"{file}: {exc}") from None
-    for line in _run(ctx, lambda store: apply(store, doc)):
+    allowed = _config(ctx).callbacks.networks()  # callback URLs are checked as they are set
+    for line in _run(ctx, lambda store: apply(store, doc, allowed_networks=allowed)):
         click.echo(line)
 
 

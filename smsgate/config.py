@@ -14,6 +14,7 @@ import msgspec
 
 from .connectors.simulator import SimulatorConfig
 from .connectors.smpp import SmppClientConfig
+from .core.urls import Network, parse_networks
 from .core.validate import Limits
 from .dialects.msghub.settings import MsgHubConfig
 from .dialects.smpp.server import SmppServerConfig
@@ -40,6 +41,19 @@ class NotifierConfig(msgspec.Struct, kw_only=True):
     # With several workers, callbacks go out from a process of their own (the engine keeps only
     # the deliver_sm to its SMPP binds): their HTTP work no longer competes with dispatching.
     own_process: bool = True
+
+
+class CallbacksConfig(msgspec.Struct, kw_only=True):
+    # Networks (CIDRs) callbacks may go to beside public addresses. By default no loopback,
+    # private, link-local, unique-local or multicast address is a callback target
+    # (docs/operations.md, "Callback targets").
+    allow_networks: list[str] = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        parse_networks(self.allow_networks)  # a bad CIDR is a configuration error, named
+
+    def networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.allow_networks)
 
 
 class RetentionConfig(msgspec.Struct, kw_only=True):
@@ -70,6 +84,7 @@ class Config(msgspec.Struct, kw_only=True):
     simulator: SimulatorConfig = msgspec.field(default_factory=SimulatorConfig)
     dispatcher: DispatcherConfig = msgspec.field(default_factory=DispatcherConfig)
     notifier: NotifierConfig = msgspec.field(default_factory=NotifierConfig)
+    callbacks: CallbacksConfig = msgspec.field(default_factory=CallbacksConfig)
     retention: RetentionConfig = msgspec.field(default_factory=RetentionConfig)
     msghub: MsgHubConfig = msgspec.field(default_factory=MsgHubConfig)
     smpp: SmppServerConfig = msgspec.field(default_factory=SmppServerConfig)

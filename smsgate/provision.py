@@ -12,7 +12,7 @@ import msgspec
 from .core import secrets
 from .core.models import Account, Credential
 from .core.money import to_micros
-from .core.urls import check_callback_url
+from .core.urls import Networks, check_callback_target, check_callback_url
 from .core.windows import check_zone
 from .store.base import Store
 
@@ -84,7 +84,7 @@ def credential(account_id: int, spec: CredentialSpec) -> Credential:
     )
 
 
-def _fields(spec: AccountSpec) -> dict[str, Any]:
+def _fields(spec: AccountSpec, allowed_networks: Networks = ()) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     if spec.balance is not None:
         fields["balance"] = to_micros(spec.balance)
@@ -95,7 +95,7 @@ def _fields(spec: AccountSpec) -> dict[str, Any]:
     if spec.callback_urls is not None:
         fields["callback_urls"] = {
             # smpp:// sends to the account's SMPP binds (smsgate.dialects.smpp.callbacks)
-            k: v if v.startswith("smpp:") else check_callback_url(v, field=k)
+            k: v if v.startswith("smpp:") else _callback_url(v, k, allowed_networks)
             for k, v in spec.callback_urls.items()
         }
     for name in ("currency", "tps", "active", "ip_allowlist", "settings"):
@@ -105,11 +105,20 @@ def _fields(spec: AccountSpec) -> dict[str, Any]:
     return fields
 
 
-async def apply(store: Store, doc: Document) -> list[str]:
-    """Create or update every account in `doc`; return a line per account for the operator."""
+def _callback_url(url: str, field: str, allowed_networks: Networks) -> str:
+    """A callback URL's form, and its target where it can be told without DNS (a name is
+    checked where each callback connects)."""
+    return check_callback_target(
+        check_callback_url(url, field=field), allowed_networks, field=field
+    )
+
+
+async def apply(store: Store, doc: Document, *, allowed_networks: Networks = ()) -> list[str]:
+    """Create or update every account in `doc`; return a line per account for the operator.
+    `allowed_networks`: networks callback URLs may point into (callbacks.allow_networks)."""
     report = []
     for spec in doc.accounts:
-        fields = _fields(spec)
+        fields = _fields(spec, allowed_networks)
         existing = await store.account_by_name(spec.name)
         if existing is None:
             account = await store.create_account(Account(id=0, name=spec.name, **fields))

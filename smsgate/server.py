@@ -228,7 +228,7 @@ async def _run_notifier(config: Config, wake: Connection) -> None:
     loop = asyncio.get_running_loop()
     store = open_store(config.database, **config.store_options())
     await store.open()
-    sender = HttpSender(timeout=config.notifier.timeout)
+    sender = HttpSender(timeout=config.notifier.timeout, allowed=config.callbacks.networks())
     policies = callback_policies(enabled_dialects(config), config.notifier.delay_scale, config.smpp)
     notifier = build_notifier(config, store, policies, sender, NOTIFIER_CALLBACKS)
     fd = wake.fileno()

@@ -9,12 +9,21 @@ a body; redirects are not followed; no cookies, proxies or compression.
 Connections are kept per origin and reused while the server keeps them alive. A request on a
 reused connection that the server had closed meanwhile (EOF before any answer) is sent once
 more on a new one; the receiver dedupes on the event id, as for any retry.
+
+Targets: a new connection resolves the URL's host itself, checks every address it resolves to
+(core.urls.refused_address: loopback, private, link-local, ... unless in `allowed`) and
+connects to a checked address, keeping the name for Host and TLS (SNI and certificate). A name
+that resolves to one refused address is refused as a whole (`RefusedTarget`), before any
+connection: a DNS answer that changes between the accept and the callback (rebinding) cannot
+lead a callback inside the network.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
+import socket
 import ssl
 import time
 from collections import deque
@@ -22,6 +31,8 @@ from collections.abc import Mapping
 
 import httptools
 from yarl import URL
+
+from ..core.urls import Address, Networks, described, literal_address, refused_address
 
 IDLE_LIMIT = 15.0  # seconds an idle connection is kept: below common server keep-alive limits
 SWEEP = 0.1  # seconds between looks for requests past their deadline
@@ -33,6 +44,10 @@ class ServerDisconnected(ConnectionError):
 
 class BadResponse(ConnectionError):
     """The answer is not HTTP/1.x."""
+
+
+class RefusedTarget(ConnectionError):
+    """The URL's host is, or resolves to, an address callbacks may not go to."""
 
 
 class _Connection(asyncio.Protocol):
@@ -144,10 +159,14 @@ class HttpClient:
         max_body: int = 65536,
         user_agent: str = "smsgate",
         timeout: float = 10.0,
+        allowed: Networks = (),
     ) -> None:
+        """`allowed`: networks the operator opened to callbacks (callbacks.allow_networks);
+        every other non-public address is refused."""
         self.max_body = max_body
         self.user_agent = user_agent
         self.timeout = timeout
+        self.allowed = tuple(allowed)
         self._idle: dict[Origin, deque[_Connection]] = {}
         self._heads: dict[tuple[str, str], tuple[Origin, str]] = {}
         self._busy: set[_Connection] = set()
@@ -231,18 +250,49 @@ class HttpClient:
         return None
 
     async def _connect(self, origin: Origin, deadline: float) -> _Connection:
+        """A connection to a checked address of the origin's host (the first that answers)."""
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         context = self._tls() if scheme == "https" else None
         async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-            _, conn = await loop.create_connection(
-                lambda: _Connection(self.max_body),
-                host,
-                port,
-                ssl=context,
-                server_hostname=host if context is not None else None,
+            addresses = await self._addresses(host, port)
+            failure: OSError | None = None
+            for address in addresses:
+                try:
+                    _, conn = await loop.create_connection(
+                        lambda: _Connection(self.max_body),
+                        str(address),
+                        port,
+                        ssl=context,
+                        server_hostname=host if context is not None else None,
+                    )
+                    return conn
+                except OSError as exc:
+                    failure = exc
+        assert failure is not None  # _addresses returns at least one
+        raise failure
+
+    async def _addresses(self, host: str, port: int) -> list[Address]:
+        """Every address `host` stands for, each checked; RefusedTarget if any is refused."""
+        literal = literal_address(host)
+        if literal is not None:
+            found = [literal]
+        else:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
             )
-        return conn
+            found = list(dict.fromkeys(_address(str(info[4][0])) for info in infos))
+            if not found:
+                raise OSError(f"{host} resolves to no address")
+        for address in found:
+            reason = refused_address(address, self.allowed)
+            if reason is not None:
+                shown = host if literal is not None else f"{host} resolves to {address}, which"
+                raise RefusedTarget(
+                    f"callback target refused: {shown} is {described(reason)}"
+                    " (callbacks.allow_networks opens networks)"
+                )
+        return found
 
     async def _exchange(
         self, origin: Origin, conn: _Connection, data: bytes, deadline: float
@@ -280,6 +330,10 @@ class HttpClient:
         if self._ssl is None:
             self._ssl = ssl.create_default_context()
         return self._ssl
+
+
+def _address(text: str) -> Address:
+    return ipaddress.ip_address(text.split("%", 1)[0])  # a zone index is no part of it
 
 
 def _host(target: URL) -> str:

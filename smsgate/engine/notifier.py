@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 import msgspec
 
 from ..core.models import Account, Notice
+from ..core.urls import Networks
 from ..store.base import EVERY_DIALECT, OutboxItem, OutboxScope, Store, StoreUnavailable
 from ..waits import wait_set
 from . import metrics
@@ -35,10 +36,13 @@ Request = tuple[CallbackPolicy, Account, str, Sequence[OutboxItem]]
 
 class HttpSender:
     """Pooled keep-alive connections (see http_client), bounded time per attempt; redirects are
-    not followed."""
+    not followed; targets checked as they are connected to (`allowed`: networks opened to
+    callbacks beside public addresses)."""
 
-    def __init__(self, timeout: float = 10.0, max_body: int = 65536) -> None:
-        self._client = HttpClient(max_body=max_body, timeout=timeout)
+    def __init__(
+        self, timeout: float = 10.0, max_body: int = 65536, allowed: Networks = ()
+    ) -> None:
+        self._client = HttpClient(max_body=max_body, timeout=timeout, allowed=allowed)
 
     async def __call__(self, request: CallbackRequest) -> tuple[int, bytes]:
         return await self._client.request(

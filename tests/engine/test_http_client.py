@@ -14,9 +14,11 @@ import pytest
 
 from smsgate.engine.callbacks import CallbackRequest
 from smsgate.engine.http_client import HttpClient, ServerDisconnected
+from smsgate.core.urls import parse_networks
 from smsgate.engine.notifier import HttpSender
 
 Answer = Callable[[bytes, "Raw"], None]
+LOOPBACK = parse_networks(["127.0.0.0/8", "::1"])
 
 
 class Raw(asyncio.Protocol):
@@ -82,7 +84,7 @@ def reply(data: bytes, close: bool = False) -> Answer:
 
 @pytest.fixture
 async def client() -> AsyncIterator[HttpClient]:
-    c = HttpClient(max_body=16)
+    c = HttpClient(max_body=16, allowed=LOOPBACK)  # its servers listen on 127.0.0.1
     yield c
     await c.close()
 
@@ -172,7 +174,7 @@ async def test_headers_and_basic_auth_from_the_url(client: HttpClient) -> None:
 
 
 async def test_sender_times_out_and_drops_the_connection() -> None:
-    sender = HttpSender(timeout=0.2)
+    sender = HttpSender(timeout=0.2, allowed=LOOPBACK)
     try:
         async with Server(lambda request, proto: None) as server:
             with pytest.raises(TimeoutError):

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.support.servers import free_port
+from tests.support.servers import free_port, loopback_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,6 +25,7 @@ def node_env(**settings: Any) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["SMSGATE_LOG_LEVEL"] = "warning"
     env["SMSGATE_SMPP__PORT"] = "0"  # no SMPP listener: port 2775 would be shared between nodes
+    env["SMSGATE_CONFIG"] = str(loopback_config())  # the receivers are on loopback
     for key, value in settings.items():
         env["SMSGATE_" + key.upper()] = str(value)
     return env

@@ -14,14 +14,17 @@ from typing import Any
 
 import httpx
 
+from tests.support.servers import loopback_config
+
 ROOT = Path(__file__).resolve().parents[2]
+_LOOPBACK = {"SMSGATE_CONFIG": str(loopback_config())}  # the receivers are on loopback
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> str:
     run = subprocess.run(
         [sys.executable, "-m", "smsgate.cli", *args],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        env={**os.environ, **_LOOPBACK, "PYTHONPATH": str(ROOT), **(env or {})},
         capture_output=True,
         text=True,
         timeout=60,
@@ -70,7 +73,7 @@ class Server:
                     str(self.workers),
                 ],
                 cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT), **self.env},
+                env={**os.environ, **_LOOPBACK, "PYTHONPATH": str(ROOT), **self.env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

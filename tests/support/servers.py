@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import socket
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -14,7 +18,7 @@ import uvicorn
 from aiohttp import web
 
 from smsgate.app import build_app
-from smsgate.config import Config, DispatcherConfig, NotifierConfig
+from smsgate.config import CallbacksConfig, Config, DispatcherConfig, NotifierConfig
 from smsgate.connectors.simulator import SimulatorConfig
 from smsgate.dialects.smpp.server import SmppServerConfig
 from smsgate.engine.runtime import Engine
@@ -29,6 +33,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+LOOPBACK = ["127.0.0.0/8", "::1"]
+
+
+def loopback_config() -> Path:
+    """A config file that opens loopback to callbacks, for smsgate started as a process (the
+    receivers listen on 127.0.0.1; a list setting is the TOML file's)."""
+    path = Path(tempfile.gettempdir()) / f"smsgate-test-callbacks-{os.getpid()}.toml"
+    if not path.exists():
+        path.write_text(f"[callbacks]\nallow_networks = {json.dumps(LOOPBACK)}\n")
+    return path
+
+
 def test_config(database: str, **overrides: Any) -> Config:
     """Fast timings for tests; the policies are unchanged, only scaled."""
     base = Config(
@@ -38,6 +54,8 @@ def test_config(database: str, **overrides: Any) -> Config:
         dispatcher=DispatcherConfig(poll=0.01, idle_poll=0.1),
         notifier=NotifierConfig(poll=0.02, delay_scale=0.001, timeout=5.0),
         smpp=SmppServerConfig(port=0),  # tests that want SMPP pick a free port
+        # The receivers listen on loopback, which callbacks may not reach by default.
+        callbacks=CallbacksConfig(allow_networks=LOOPBACK),
     )
     return msgspec.structs.replace(base, **overrides)
 
@@ -58,7 +76,8 @@ class Gateway:
         return self.app.app.state.engine["engine"]  # type: ignore[no-any-return]
 
     async def provision(self, *accounts: AccountSpec) -> list[int]:
-        await apply(self.store, Document(accounts=list(accounts)))
+        allowed = self.config.callbacks.networks()
+        await apply(self.store, Document(accounts=list(accounts)), allowed_networks=allowed)
         ids = []
         for spec in accounts:
             found = await self.store.account_by_name(spec.name)
