@@ -35,7 +35,8 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("cp1251")
+        # Five bytes (0x98 among them) mean nothing in CP1251: such a line is not a number.
+        return data.decode("cp1251", errors="replace")
 
 
 def parse(data: bytes) -> PhoneList:

@@ -23,7 +23,7 @@ from ...core.models import Account
 from ...core.segments import segment
 from ...core.validate import Limits
 from ...core.windows import check_schedule
-from ..http import media_type, read_body
+from ..http import decode_json, media_type, read_body
 from .auth import uses_token
 from .errors import Invalid, Problem
 from .times import PROVIDER_ZONE, TIME_FORMAT, zone
@@ -57,7 +57,8 @@ def _text(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("cp1251")
+        # Five bytes (0x98 among them) mean nothing in CP1251: U+FFFD, which no hash matches.
+        return raw.decode("cp1251", errors="replace")
 
 
 async def variables(request: Request) -> dict[str, str]:
@@ -73,7 +74,7 @@ async def variables_from(request: Request, body: bytes) -> dict[str, str]:
     sniff_json = kind != "application/x-www-form-urlencoded" and body.lstrip()[:1] == b"{"
     if kind in _JSON_KINDS or sniff_json:
         try:
-            data = msgspec.json.decode(body)
+            data = decode_json(body)
         except msgspec.DecodeError:
             raise GatewayError(ErrorCode.MALFORMED_BODY, "malformed JSON") from None
         if not isinstance(data, dict):

@@ -18,16 +18,16 @@ from ...core.money import MICROS
 from ...engine.gateway import Gateway
 from ...store.base import Outcome
 from ..endpoint import Refusals, endpoint
-from ..http import release_after
-from . import auth, csvfile, errors, parse, statuses
+from ..http import EVERY_METHOD, Namespace, release_after
+from . import auth, csvfile, errors, parse
 from .auth import DIALECT
 from .errors import Invalid, Problem, Refused
-from .render import legacy_status, sent
-from .schemas import BalanceOk, BulkOk, BulkReport, InvalidLine, StatusOk, encoder
+from .render import sent, status
+from .schemas import BalanceOk, BulkOk, BulkReport, InvalidLine, encoder
 from .settings import legacy_status_fields
 from .times import local, timestamp
 
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+CABINET = "/api/v1/bulk-sms"  # the cabinet's bulk API: every path under it is answered here
 ALLOWED_METHODS = frozenset({"GET", "POST"})  # of the send API; the cabinet takes POST
 SUPPORTED_CHANNELS = frozenset({"", "sms"})
 SEND_FIELDS = ("from", "phone_number", "msg", "login", "str_hash", "txn_id")
@@ -60,14 +60,20 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
         ("/sendsms_v1.php", partial(api, send), SEND_REFUSALS),
         ("/query_sms.php", partial(api, query), READ_REFUSALS),
         ("/check_balance.php", partial(api, balance), READ_REFUSALS),
-        ("/api/v1/bulk-sms/create", create, CABINET_REFUSALS),
+        (CABINET + "/create", create, CABINET_REFUSALS),
     ]
     found: list[BaseRoute] = []
     for path, handler, refusals in table:
         run = endpoint(partial(handler, gateway), refusals)
-        found.append(Route(path, run, methods=METHODS))
-        found.append(Route(path + "/", run, methods=METHODS))
+        found.append(Route(path, run, methods=EVERY_METHOD))
+        found.append(Route(path + "/", run, methods=EVERY_METHOD))
+    found.append(Namespace(CABINET, endpoint(not_in_cabinet, CABINET_REFUSALS)))
     return found
+
+
+async def not_in_cabinet(request: Request) -> Response:
+    """Any other path of the cabinet's bulk API, answered in the cabinet's format."""
+    raise Refused(404, "Not found")
 
 
 async def api(handler: Handler, gateway: Gateway, request: Request) -> Response:
@@ -117,10 +123,7 @@ async def query(gateway: Gateway, request: Request) -> Response:
         parse.require(request, v, QUERY_FIELDS, errors.MISSING_QUERY)
     account = await auth.authenticate(gateway, request, v, auth.query_parts)
     message = await _find(gateway, account, v, by_txn_id=token)
-    word = statuses.word(message.status)
-    if legacy_status_fields(account):
-        return json(legacy_status(message, word))
-    return json(StatusOk(status=word, timestamp=timestamp()))
+    return json(status(message, with_message_id=legacy_status_fields(account)))
 
 
 async def balance(gateway: Gateway, request: Request) -> Response:
@@ -137,8 +140,9 @@ async def _find(
 ) -> Message:
     not_found = Problem(404, 107, "Message ID is invalid")
     raw = v.get("msg_id", "").strip()
-    if not raw and by_txn_id:
-        found = await gateway.message_by_ref(account, DIALECT, v["txn_id"].strip())
+    txn_id = v.get("txn_id", "").strip()
+    if not raw and by_txn_id and txn_id:
+        found = await gateway.message_by_ref(account, DIALECT, txn_id)
         if found is None:
             raise not_found
         return found

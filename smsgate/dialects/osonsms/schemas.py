@@ -17,23 +17,20 @@ class SendOk(msgspec.Struct):
     smsc_msg_parts: int
 
 
-class StatusOk(msgspec.Struct):
-    status: str
-    timestamp: str
-
-
 class FinalDate(msgspec.Struct):
     date: str
     timezone_type: int
     timezone: str
 
 
-class LegacyStatusOk(msgspec.Struct):
-    """The seed's fields plus the provider's older ones (opt-in per account)."""
+class StatusOk(msgspec.Struct, kw_only=True):
+    """The seed's `status` and `timestamp`, then the provider's older fields, which clients
+    still read (Laravel's OsonSmsService returns `message_state`); `message_id` only with the
+    account's `legacy_status_fields`."""
 
     status: str
     timestamp: str
-    message_id: str
+    message_id: str | msgspec.UnsetType = msgspec.UNSET
     final_date: FinalDate | None
     message_state_code: int
     error_code: int

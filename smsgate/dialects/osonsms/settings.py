@@ -1,6 +1,7 @@
 """Per-account OsonSMS options, from `Account.settings["osonsms"]` (all optional).
 
-- `legacy_status_fields`: `query_sms.php` also answers the provider's older fields.
+- `legacy_status_fields`: `query_sms.php` also answers `message_id`, as the provider's older
+  API did (its other older fields are always sent).
 """
 
 from __future__ import annotations

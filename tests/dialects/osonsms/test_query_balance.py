@@ -31,6 +31,16 @@ from .conftest import (
 SEND, QUERY, BALANCE = "/sendsms_v1.php", "/query_sms.php", "/check_balance.php"
 MISSING_QUERY = "One of the mandatory variables (login,str_hash,msg_id) not set."
 MISSING_BALANCE = "One of the mandatory variables (login,str_hash,txn_id) not set."
+# The seed's two fields, then the provider's older ones, which clients read (Laravel's
+# OsonSmsService returns $body->message_state).
+STATUS_FIELDS = {
+    "status",
+    "timestamp",
+    "final_date",
+    "message_state_code",
+    "error_code",
+    "message_state",
+}
 SEED_STATUSES = {
     "ENROUTE",
     "DELIVERED",
@@ -52,7 +62,7 @@ async def _sent(http: aiohttp.ClientSession, name: str = "acme", **kw: str) -> i
 async def _status(http: aiohttp.ClientSession, msg_id: int, name: str = "acme") -> str:
     status, body = await call(http, QUERY, query_params(name, msg_id=msg_id))
     assert status == 200, body
-    assert set(body) == {"status", "timestamp"} and re.match(TIMESTAMP, body["timestamp"])
+    assert set(body) == STATUS_FIELDS and re.match(TIMESTAMP, body["timestamp"])
     assert body["status"] in SEED_STATUSES
     return str(body["status"])
 
@@ -168,6 +178,45 @@ async def test_legacy_status_fields(gateway: Gateway, http: aiohttp.ClientSessio
         0,
     )
     assert body["final_date"]["timezone"] == "+05:00"
+
+
+async def test_message_state_by_default(gateway: Gateway, http: aiohttp.ClientSession) -> None:
+    """Laravel's OsonSmsService returns `$body->message_state` from query_sms.php: it is there
+    without any account setting, beside message_state_code, final_date and error_code."""
+    await gateway.provision(account("acme"))
+    msg_id = await _sent(http)
+    status, body = await call(http, QUERY, query_params(msg_id=msg_id))
+    assert status == 200 and set(body) == STATUS_FIELDS
+    if body["status"] == "ENROUTE":
+        assert (body["message_state"], body["message_state_code"]) == ("Enroute", 1)
+        assert body["final_date"] is None
+
+    async def delivered() -> bool:
+        _, body = await call(http, QUERY, query_params(msg_id=msg_id))
+        return bool(body["status"] == "DELIVERED")
+
+    await gateway.wait_for(delivered)
+    status, body = await call(http, QUERY, query_params(msg_id=msg_id))
+    assert (body["message_state"], body["message_state_code"], body["error_code"]) == (
+        "Delivered",
+        2,
+        0,
+    )
+    assert set(body["final_date"]) == {"date", "timezone_type", "timezone"}
+    assert "message_id" not in body  # only with legacy_status_fields
+
+
+async def test_blank_msg_id_with_a_bearer_and_no_txn_id(
+    gateway: Gateway, http: aiohttp.ClientSession
+) -> None:
+    """`msg_id=+` is a blank id: with a Bearer token and no txn_id nothing names a message."""
+    creds = [CredentialSpec(dialect="osonsms", kind="token", secret="tok")]
+    await gateway.provision(account("acme", credentials=creds))
+    auth = {"Authorization": "Bearer tok"}
+    for query in ("msg_id=+", "msg_id=%20%20", "msg_id=+&txn_id=+"):
+        async with http.get(f"{QUERY}?{query}", headers=auth) as r:
+            assert r.status == 404, query
+            assert error_of(await r.json(content_type=None)) == (107, "Message ID is invalid")
 
 
 async def test_query_with_bearer_by_txn_id(gateway: Gateway, http: aiohttp.ClientSession) -> None:
