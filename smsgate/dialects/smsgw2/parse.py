@@ -10,7 +10,7 @@ text; in a batch without fail-fast a refused message becomes a core `Refused`, k
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 import msgspec
 from starlette.requests import Request
@@ -122,11 +122,24 @@ def client_id_of(raw: dict[str, Any]) -> str:
     return client_id
 
 
+def _plain_kz(value: object) -> TypeGuard[str]:
+    """Already 7xxxYYYzzzz as a string: most recipients of a 50,000-message batch."""
+    return (
+        type(value) is str
+        and len(value) == KZ_DIGITS
+        and value[0] == "7"
+        and value.isdigit()
+        and value.isascii()
+    )
+
+
 def recipient_of(raw: dict[str, Any]) -> str:
     """The seed's `7xxxYYYzzzz`: 11 digits starting with 7, written with '+', spaces, dashes or
     a trunk 8 as real clients do (E.164 digits back); anything else is error 11. Whether such a
     number can exist is the core's check."""
     value = raw.get("recipient")
+    if _plain_kz(value):
+        return value  # the usual form, without normalize's work
     if value is None or (isinstance(value, str) and not value.strip()):
         raise Smsgw2Error("Field recipient is required", field="recipient")
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -258,15 +271,13 @@ def batch_items(raw: list[Any], account: Account, now: float) -> list[Submission
     items: list[Submission | Refused] = []
     seen: set[str] = set()
     for obj in raw:
-        client_id = _given_id(obj)
         try:
-            if client_id in seen:
-                raise coded(23)
-            if client_id is not None:
-                seen.add(client_id)
-            items.append(submission(obj, account, now=now, with_sender_check=False))
+            item = submission(obj, account, now=now, with_sender_check=False)
         except Smsgw2Error as exc:
-            items.append(refused(obj, exc))
+            first = _first(_given_id(obj), seen)
+            items.append(refused(obj, exc if first else coded(23)))
+            continue
+        items.append(item if _first(item.client_ref, seen) else refused(obj, coded(23)))
     return items
 
 
@@ -286,6 +297,17 @@ def refused(raw: Any, exc: Smsgw2Error) -> Refused:
         phone=_scalar(given.get("recipient")) or "",
         meta={KEPT: kept},
     )
+
+
+def _first(client_id: str | None, seen: set[str]) -> bool:
+    """Whether `client_id` is new to the batch (noting it); a message without one always is.
+    A repeat is error 23 whatever else is wrong with it."""
+    if client_id is None:
+        return True
+    if client_id in seen:
+        return False
+    seen.add(client_id)
+    return True
 
 
 def _given_id(raw: Any) -> str | None:
