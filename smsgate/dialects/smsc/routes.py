@@ -26,6 +26,7 @@ from ...core.models import Account, Message, Submission
 from ...core.money import format_amount
 from ...core.segments import fit, segment
 from ...core.status import Status
+from ...core.windows import Window
 from ...engine.gateway import Gateway
 from ...store.base import Outcome
 from ..endpoint import Refusals, endpoint
@@ -159,12 +160,7 @@ async def _send_as(
     sender: str | None = p.values.get("sender")
     if sender is not None and sender.strip() in ("", "."):
         sender = None
-    not_before, window = parse_time(p.get("time"), now, zone_of(p.get("tz"), account.timezone))
-    spread_over = parse_spread(p.get("period"), p.get("freq"))
-    due: dict[str, float] = {}
-    if spread_over is not None:
-        times = spread(len(numbers), not_before or now, *spread_over)
-        due = {t.phone: at for t, at in zip(numbers, times, strict=True)}
+    not_before, window, due = _when(p, account, [t.phone for t in numbers], now)
     ttl = parse_valid(p.get("valid"))
     by_phone = {t.phone: t for t in numbers}
 
@@ -203,6 +199,19 @@ async def _send_as(
     balance = format_amount(await gateway.balance(account), 2) if cost_mode == 3 else None
     listed = _phone_list(listing, targets, dict(zip(phones_, outcomes, strict=True)))
     return render.sent(p, msg_id, cnt, cost, balance, listed)
+
+
+def _when(
+    p: Params, account: Account, phones_: list[str], now: float
+) -> tuple[float | None, Window | None, dict[str, float]]:
+    """(not before, window, each number's own time when `period` spreads the send) from `time`
+    in the zone `tz` names (the account's without it), `period` and `freq`."""
+    not_before, window = parse_time(p.get("time"), now, zone_of(p.get("tz"), account.timezone))
+    spread_over = parse_spread(p.get("period"), p.get("freq"))
+    if spread_over is None:
+        return not_before, window, {}
+    times = spread(len(phones_), not_before or now, *spread_over)
+    return not_before, window, dict(zip(phones_, times, strict=True))
 
 
 def _targets(p: Params, channel: Channel) -> list[_Target]:
