@@ -509,7 +509,12 @@ class PostgresStore(Store):
 
     async def cancel(self, account_id: int, message_id: str, route: CallbackRoute) -> Message:
         async def op(conn: asyncpg.Connection) -> Message:
-            row = await conn.fetchrow(Q["message_lock_claimed"], message_id, account_id)
+            # PostgreSQL text holds no NUL: an id with one (from a URL) is no stored message's.
+            row = (
+                None
+                if "\x00" in message_id
+                else await conn.fetchrow(Q["message_lock_claimed"], message_id, account_id)
+            )
             message = row_to_message(row) if row is not None else None
             report = rules.cancel_report(message, row is not None and row[-1], time.time())
             plan = await _apply_reports(conn, [report], route)

@@ -240,7 +240,12 @@ async def test_a_nul_in_an_id_finds_nothing(gateway: Gateway, http: aiohttp.Clie
     """PostgreSQL keeps no text with a NUL: a lookup by one is "not found" there too, not a 500."""
     await gateway.provision(account("acme"))
     auth = {"Authorization": AUTH}
-    for path in ("/api/v1/messages/%00", "/api/v1/messages/a%00/events", "/api/v1/jobs/%00"):
-        r = await http.get(path, headers=auth)
-        assert r.status == 404, (path, await r.text())
+    for method, path in (
+        ("GET", "/api/v1/messages/%00"),
+        ("GET", "/api/v1/messages/a%00/events"),
+        ("GET", "/api/v1/jobs/%00"),
+        ("DELETE", "/api/v1/messages/%00"),
+    ):
+        r = await http.request(method, path, headers=auth)
+        assert r.status == 404, (method, path, await r.text())
         assert (await r.json())["error"]["code"] == "not_found"
