@@ -3,7 +3,7 @@
 Input and output only: every decision is `rules`' (read its inputs, call it, write its plan), and
 every statement is a named query of `sql/postgres/queries.sql` (`Q`).
 
-- One transaction per call. Concurrent small accepts share one (group commit, `_AcceptGroups`):
+- One transaction per call. Concurrent small accepts share one (group commit, `_group_commit`):
   a request that finds no free slot waits for the next group instead of for a connection.
 - Idempotency by the unique index on (account_id, dialect, client_ref): the accounts of a
   transaction are locked first (in id order: two nodes never deadlock), then planned (`_accept`).
@@ -29,10 +29,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from operator import attrgetter
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -51,6 +50,7 @@ from ..core.models import (
 )
 from ..waits import wait_set
 from . import rules
+from ._group_commit import AcceptGroups, Coalesce
 from .base import (
     EVERY_DIALECT,
     CallbackRoute,
@@ -109,7 +109,6 @@ _ACCOUNT_JSON = ("ip_allowlist", "callback_urls", "settings")
 _JOB_COLUMNS = "id account_id dialect client_ref total created_at"  # then meta (JSON)
 
 COPY_FROM = 1000  # messages in one request from which COPY beats one unnest INSERT
-GROUP_MAX = 2000  # messages in one group commit
 
 
 def message_row(m: Message) -> tuple[Any, ...]:
@@ -189,8 +188,8 @@ class PostgresStore(Store):
         self._waiters: set[asyncio.Event] = set()
         self._signalled = False
         self._listening = asyncio.Event()  # set once LISTEN first succeeded
-        self._groups = _AcceptGroups(self, slots=max(1, self.pool_max // 2))
-        self._done: _Coalesce[tuple[int, float]] = _Coalesce(self._outbox_done, slots=2)
+        self._groups = AcceptGroups(self._accept_alone, slots=max(1, self.pool_max // 2))
+        self._done: Coalesce[tuple[int, float]] = Coalesce(self._outbox_done, slots=2)
 
     # Lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -651,110 +650,6 @@ class PostgresStore(Store):
 
     async def connector_log_reported(self, connector: str, message_ids: Sequence[str]) -> None:
         await self._execute("connector_log_reported", connector, list(message_ids))
-
-
-_Waiting = tuple[rules.AcceptRequest, asyncio.Future[list[Outcome]]]  # a request, its answer
-
-
-class _AcceptGroups:
-    """Group commit for small accepts: requests that arrive while every slot is committing
-    wait together and share the next transaction (no timer: an idle store commits at once).
-    Requests sharing a reference may share one: the plan decides them in arrival order."""
-
-    def __init__(self, store: PostgresStore, slots: int) -> None:
-        self.store = store
-        self.slots = slots
-        self.busy = 0
-        self.pending: deque[_Waiting] = deque()
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    async def submit(self, request: rules.AcceptRequest) -> list[Outcome]:
-        future: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
-        self.pending.append((request, future))
-        if self.busy < self.slots:
-            self.busy += 1
-            task = asyncio.create_task(self._flush())
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-        return await future
-
-    async def _flush(self) -> None:
-        try:
-            while self.pending:
-                group: list[_Waiting] = []
-                size = 0
-                while self.pending and size < GROUP_MAX:
-                    group.append(self.pending.popleft())
-                    size += len(group[-1][0].items)
-                await self._commit(group)
-        finally:
-            self.busy -= 1
-
-    async def _commit(self, group: list[_Waiting]) -> None:
-        try:
-            results = await self.store._accept_alone([r for r, _ in group])
-        except Exception as exc:
-            if isinstance(exc, StoreUnavailable) or len(group) == 1:
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(exc)
-                return
-            # One request broke the shared transaction: each again on its own.
-            log.warning(
-                "group commit of %d accepts failed (%s); retrying one by one", len(group), exc
-            )
-            for item in group:
-                await self._commit([item])
-            return
-        for (_, future), outcomes in zip(group, results, strict=True):
-            if not future.done():
-                future.set_result(outcomes)
-
-    async def drain(self) -> None:
-        if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
-
-
-class _Coalesce(Generic[T]):
-    """Items added while `slots` writes are running are written together by the next one."""
-
-    def __init__(self, write: Callable[[list[T]], Awaitable[None]], slots: int) -> None:
-        self.write = write
-        self.slots = slots
-        self.busy = 0
-        self.pending: list[tuple[list[T], asyncio.Future[None]]] = []
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    async def add(self, items: list[T]) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.pending.append((items, future))
-        if self.busy < self.slots:
-            self.busy += 1
-            task = asyncio.create_task(self._flush())
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-        await future
-
-    async def _flush(self) -> None:
-        try:
-            while self.pending:
-                batch, self.pending = self.pending, []
-                try:
-                    await self.write([item for items, _ in batch for item in items])
-                except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                else:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_result(None)
-        finally:
-            self.busy -= 1
-
-    async def drain(self) -> None:
-        if self.tasks:
-            await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 # Transactions -------------------------------------------------------------------------------

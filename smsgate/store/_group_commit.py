@@ -1,0 +1,127 @@
+"""Group commit for a store whose writes are transactions over a connection pool (PostgreSQL).
+
+Calls that arrive while every slot is writing wait together and share the next write: under
+load one transaction serves many callers, and an idle store writes at once (no timer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from .base import Outcome, StoreUnavailable
+from .rules import AcceptRequest
+
+T = TypeVar("T")
+log = logging.getLogger("smsgate.store")
+
+GROUP_MAX = 2000  # messages in one group commit
+
+
+_Waiting = tuple[AcceptRequest, asyncio.Future[list[Outcome]]]  # a request, its answer
+
+
+class AcceptGroups:
+    """Group commit for small accepts: requests that arrive while every slot is committing
+    wait together and share the next transaction (no timer: an idle store commits at once).
+    Requests sharing a reference may share one: the plan decides them in arrival order."""
+
+    def __init__(
+        self, commit: Callable[[list[AcceptRequest]], Awaitable[list[list[Outcome]]]], slots: int
+    ) -> None:
+        self.commit = commit  # the requests' outcomes, all in one transaction
+        self.slots = slots
+        self.busy = 0
+        self.pending: deque[_Waiting] = deque()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, request: AcceptRequest) -> list[Outcome]:
+        future: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
+        self.pending.append((request, future))
+        if self.busy < self.slots:
+            self.busy += 1
+            task = asyncio.create_task(self._flush())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return await future
+
+    async def _flush(self) -> None:
+        try:
+            while self.pending:
+                group: list[_Waiting] = []
+                size = 0
+                while self.pending and size < GROUP_MAX:
+                    group.append(self.pending.popleft())
+                    size += len(group[-1][0].items)
+                await self._commit(group)
+        finally:
+            self.busy -= 1
+
+    async def _commit(self, group: list[_Waiting]) -> None:
+        try:
+            results = await self.commit([r for r, _ in group])
+        except Exception as exc:
+            if isinstance(exc, StoreUnavailable) or len(group) == 1:
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                return
+            # One request broke the shared transaction: each again on its own.
+            log.warning(
+                "group commit of %d accepts failed (%s); retrying one by one", len(group), exc
+            )
+            for item in group:
+                await self._commit([item])
+            return
+        for (_, future), outcomes in zip(group, results, strict=True):
+            if not future.done():
+                future.set_result(outcomes)
+
+    async def drain(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+class Coalesce(Generic[T]):
+    """Items added while `slots` writes are running are written together by the next one."""
+
+    def __init__(self, write: Callable[[list[T]], Awaitable[None]], slots: int) -> None:
+        self.write = write
+        self.slots = slots
+        self.busy = 0
+        self.pending: list[tuple[list[T], asyncio.Future[None]]] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def add(self, items: list[T]) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.append((items, future))
+        if self.busy < self.slots:
+            self.busy += 1
+            task = asyncio.create_task(self._flush())
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        await future
+
+    async def _flush(self) -> None:
+        try:
+            while self.pending:
+                batch, self.pending = self.pending, []
+                try:
+                    await self.write([item for items, _ in batch for item in items])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                else:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_result(None)
+        finally:
+            self.busy -= 1
+
+    async def drain(self) -> None:
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
