@@ -39,6 +39,8 @@ def build_message(
     """One recipient as a Message, or GatewayError: build_messages for a request of one,
     without its per-request tables (a single send spent 5 of its 11 µs here on them)."""
     e164 = phones.check(item.phone, trunk_8_to_7, _test_ranges(account))
+    if item.client_ref is not None and NUL in item.client_ref:
+        raise _holds_nul("client_ref")
     found = _shape(item.text, limits) if item.encoding is None else _shape_payload(item, limits)
     if isinstance(found, GatewayError):
         raise found
@@ -79,6 +81,9 @@ def build_messages(
         except GatewayError as exc:
             out.append(exc.with_traceback(None))  # no cycle through this frame and `out`
             continue
+        if item.client_ref is not None and NUL in item.client_ref:
+            out.append(_holds_nul("client_ref"))
+            continue
         text = item.text
         found = shapes.get(text) if item.encoding is None else _shape_payload(item, limits)
         if found is None:
@@ -110,6 +115,13 @@ def build_messages(
 
 
 _replace = msgspec.structs.replace
+# No store keeps U+0000 in a text column alike (SQLite does, PostgreSQL refuses it): a field
+# that holds one is refused before either sees it, so that both answer the same.
+NUL = "\x00"
+
+
+def _holds_nul(field: str) -> GatewayError:
+    return GatewayError(ErrorCode.INVALID_FIELD, f"{field} holds a NUL character", field=field)
 
 
 def _test_ranges(account: Account) -> tuple[str, ...]:
@@ -144,6 +156,8 @@ def _recipient(
 def _shape(text: str, limits: Limits) -> tuple[str, int] | GatewayError:
     if not text or not text.strip():
         return GatewayError(ErrorCode.EMPTY_TEXT, "message text is empty", field="text")
+    if NUL in text:
+        return _holds_nul("text")
     if len(text) > limits.max_text_chars:
         return GatewayError(ErrorCode.TEXT_TOO_LONG, "message text is too long", field="text")
     encoding, parts = shape(text)
@@ -183,6 +197,13 @@ def _template(
     job_id: str | None,
 ) -> Message | GatewayError:
     """What recipients with the same sender, schedule, validity and options share."""
+    for field, value in (
+        ("sender", item.sender),
+        ("tag", item.tag),
+        ("callback_url", item.callback_url),
+    ):
+        if value is not None and NUL in value:
+            return _holds_nul(field)
     sender = item.sender if item.sender is not None else account.settings.get("default_sender")
     if sender is not None and sender not in account.senders:
         return GatewayError(

@@ -14,7 +14,7 @@ from ..core.ids import new_id
 from ..core.models import Account, Job, Message, Refused, Submission
 from ..core.status import Status
 from ..core.urls import Networks, origin_of, refused_target, target_refusal
-from ..core.validate import Limits, build_message, build_messages
+from ..core.validate import NUL, Limits, build_message, build_messages
 from ..store.base import Outcome, Refusal, Store
 from ..store.rules import AcceptRequest, needs_store, without_store
 from . import metrics
@@ -250,6 +250,8 @@ def _held_back(
         flash=item.flash,
         tag=item.tag,
         callback_url=item.callback_url,
+    if ref is not None and NUL in ref:
+        ref = None  # no store holds such a reference: it cannot be a duplicate
         status=Status.SCHEDULED,
         price=0,
         created_at=now,
