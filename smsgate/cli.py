@@ -123,7 +123,7 @@ def serve(
     from .server import serve as run_server
     from .store import open_store
 
-    setup(config.log_level)
+    setup(config.log_level, config.log_format)
 
     async def migrate() -> None:
         store = open_store(config.database)
@@ -421,20 +421,27 @@ def send(ctx: click.Context, account_name: str, to: str, text: str, sender: str 
 def status(ctx: click.Context, message_id: str, account_name: str) -> None:
     """A message's status and history."""
 
-    async def go(store: Any) -> tuple[Any, Any]:
+    async def go(store: Any) -> tuple[Any, Any, Any]:
         a = await _account(store, account_name)
-        return await store.get_message(a.id, message_id), await store.events_of(a.id, message_id)
+        return (
+            await store.get_message(a.id, message_id),
+            await store.events_of(a.id, message_id),
+            await store.callbacks_of(a.id, message_id),
+        )
 
-    message, events = _run(ctx, go)
+    message, events, callbacks = _run(ctx, go)
     if message is None:
         raise click.ClickException("message not found")
     click.echo(
         f"{message.id}\t+{message.phone}\t{message.status.value}\t{message.error_code or ''}"
     )
     for e in events:
-        click.echo(
-            f"  {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(e.at))}Z\t{e.status.value}\t{e.error_code or ''}"
-        )
+        at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.at))
+        carrier = f"\tcarrier code {e.carrier_error}" if e.carrier_error is not None else ""
+        click.echo(f"  {at}Z\t{e.status.value}\t{e.error_code or ''}{carrier}")
+        for c in (c for c in callbacks if c.event_id == f"ev-{e.seq}"):
+            error = f", last error: {c.last_error}" if c.last_error else ""
+            click.echo(f"    callback {c.dialect}: {c.state} after {c.attempts} attempts{error}")
 
 
 @main.command()

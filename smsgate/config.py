@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -69,6 +69,9 @@ class Config(msgspec.Struct, kw_only=True):
     port: int = 8080
     workers: int = 0  # 0: one per CPU core
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"  # json: one object per line (docs/operations.md)
+    # One line per HTTP request (smsgate.access). None: on when log_format is "json".
+    access_log: bool | None = None
     max_body: int = 16 * 1024 * 1024
     # Seconds a connection has to send a complete request head (from its start, or from the
     # first byte of a later request), and an idle keep-alive connection is kept.

@@ -43,7 +43,11 @@ def _uvicorn_config(config: Config, app: Any) -> uvicorn.Config:
         port=config.port,
         loop="uvloop",
         http=http_protocol(config),
+        # Our own access log (app.ErrorGuard: with the request id, never a query string) and
+        # no logging config of uvicorn's: its lines go to the root handler of logs.setup, in
+        # the configured format.
         access_log=False,
+        log_config=None,
         log_level=config.log_level,
         lifespan="on",
         server_header=False,
@@ -123,7 +127,7 @@ def _child(raw_config: bytes) -> Config:
     from .logs import setup
 
     config = msgspec.json.decode(raw_config, type=Config)
-    setup(config.log_level)
+    setup(config.log_level, config.log_format)
     return config
 
 

@@ -30,6 +30,18 @@ class ReportSink(Protocol):
     async def incoming(self, messages: Sequence[Incoming]) -> None: ...
 
 
+class LinkState(msgspec.Struct, kw_only=True):
+    """One SMPP party's links, for metrics: a carrier the SMPP client binds to ("client",
+    named after the connector), or an account bound to the SMPP server ("server")."""
+
+    side: str
+    name: str
+    binds: dict[str, int]  # bind mode (trx, tx, rx) -> sessions bound
+    window_used: int  # requests sent on those sessions and not yet answered
+    window_size: int  # how many may be: the window times the sessions
+    throttled: int  # submit_sm answered ESME_RTHROTTLED/ESME_RMSGQFUL since the start
+
+
 class Connector(abc.ABC):
     name: str = "connector"
     tps: int = 0  # the link's throughput limit; 0 = unlimited
@@ -51,3 +63,7 @@ class Connector(abc.ABC):
         once); one that keeps a durable log (the simulator) answers exactly.
         """
         return [], list(messages)
+
+    def link_states(self) -> list[LinkState]:
+        """The state of the connector's links (SMPP binds), sampled for metrics."""
+        return []

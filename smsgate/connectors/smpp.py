@@ -51,9 +51,9 @@ from ..smpp.pdu import (
 from ..smpp.receipt import quick_receipt, receipt_from_pdu
 from ..smpp.session import ResponseTimeout, Session, SessionClosed
 from ..smpp.times import format_time
-from ..store.base import Store
+from ..store.base import Store, StoreUnavailable
 from ..waits import wait_set
-from .base import Connector, Incoming, ReportSink
+from .base import Connector, Incoming, LinkState, ReportSink
 from .receipts import Early, Receipt, ReceiptMatcher, Sent, stored_report
 
 log = logging.getLogger("smsgate.connectors.smpp")
@@ -179,6 +179,8 @@ class SmppConnector(Connector):
         self._stopping = False
         self.scheme = {"udh8": Scheme.UDH8, "udh16": Scheme.UDH16, "sar": Scheme.SAR}[config.concat]
         self.resubmitted = 0  # submit_sm sent again after a lost window (for tests and metrics)
+        self.throttled = 0  # submit_sm the SMSC answered ESME_RTHROTTLED or ESME_RMSGQFUL
+        self._sessions: set[ClientSession] = set()  # every connected session, rx ones too
 
     # Lifecycle ----------------------------------------------------------------------------------
     async def start(self, sink: ReportSink) -> None:
@@ -222,6 +224,7 @@ class SmppConnector(Connector):
                         lambda: ClientSession(self, mode), cfg.host, cfg.port
                     )
                 session = link
+                self._sessions.add(link)
                 bind_cls = {"trx": BindTransceiver, "tx": BindTransmitter, "rx": BindReceiver}[mode]
                 resp = await link.call(
                     bind_cls(
@@ -230,6 +233,7 @@ class SmppConnector(Connector):
                         system_type=cfg.system_type,
                     )
                 )
+                fields = {"connector": cfg.name, "mode": mode, "peer": f"{cfg.host}:{cfg.port}"}
                 if resp.command_status != 0:
                     log.warning(
                         "%s: bind refused by %s:%d: %s",
@@ -237,20 +241,31 @@ class SmppConnector(Connector):
                         cfg.host,
                         cfg.port,
                         _status_name(resp.command_status),
+                        extra=fields,
                     )
                     link.close()
                 else:
                     link.bound = True
                     delay = cfg.reconnect_min
-                    log.info("%s: bound (%s) to %s:%d", cfg.name, mode, cfg.host, cfg.port)
+                    log.info(
+                        "%s: bound (%s) to %s:%d", cfg.name, mode, cfg.host, cfg.port, extra=fields
+                    )
                     if mode != "rx":
                         self._bound.append(link)
                         self._ready.set()
                     await link.closed
-                    log.warning("%s: link to %s:%d lost", cfg.name, cfg.host, cfg.port)
+                    log.warning(
+                        "%s: bind (%s) to %s:%d went down",
+                        cfg.name,
+                        mode,
+                        cfg.host,
+                        cfg.port,
+                        extra=fields,
+                    )
                     continue  # reconnect at once after a working link drops
             except asyncio.CancelledError:
                 if session is not None and session.is_open:
+                    log.info("%s: unbinding (%s) from %s:%d", cfg.name, mode, cfg.host, cfg.port)
                     await session.unbind()
                 raise
             except (OSError, TimeoutError, ConnectionError) as exc:
@@ -261,6 +276,7 @@ class SmppConnector(Connector):
             delay = min(cfg.reconnect_max, delay * 2)
 
     def lost(self, session: ClientSession) -> None:
+        self._sessions.discard(session)
         if session in self._bound:
             self._bound.remove(session)
         if not self._bound:
@@ -337,7 +353,7 @@ class SmppConnector(Connector):
                 # of the same read is looked up.
                 fut.add_done_callback(functools.partial(self._responded, job))
                 in_flight.append((job, session, fut))
-            throttled = False
+            throttled = 0
             for job, session, fut in in_flight:
                 try:
                     resp = await fut
@@ -353,7 +369,7 @@ class SmppConnector(Connector):
                 if status == 0:
                     continue  # see _responded
                 if status in THROTTLING:
-                    throttled = True
+                    throttled += 1
                     retry.append(job)
                 elif status in LINK_TROUBLE:
                     retry.append(job)
@@ -361,10 +377,42 @@ class SmppConnector(Connector):
                     job.sent.error = status
             jobs = retry
             if throttled:
+                self._throttled(throttled, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(self.config.throttle_backoff_max, backoff * 2)
             else:
                 backoff = self.config.throttle_backoff
+
+    def _throttled(self, refused: int, backoff: float) -> None:
+        """One line per pause (the pauses double: a throttling SMSC gets few lines)."""
+        self.throttled += refused
+        cfg = self.config
+        log.info(
+            "%s: throttled by %s:%d: %d submit_sm refused; sending again in %.3g s",
+            cfg.name,
+            cfg.host,
+            cfg.port,
+            refused,
+            backoff,
+            extra={"connector": cfg.name, "throttled": refused, "backoff": backoff},
+        )
+
+    def link_states(self) -> list[LinkState]:
+        binds: dict[str, int] = {}
+        sessions = [s for s in self._sessions if s.bound and s.is_open]
+        for session in sessions:
+            binds[session.mode] = binds.get(session.mode, 0) + 1
+        senders = [s for s in sessions if s.mode != "rx"]
+        return [
+            LinkState(
+                side="client",
+                name=self.name,
+                binds=binds,
+                window_used=sum(s.outstanding for s in senders),
+                window_size=self.config.window * len(senders),
+                throttled=self.throttled,
+            )
+        ]
 
     async def _session(self) -> ClientSession:
         deadline = time.monotonic() + self.config.submit_timeout
@@ -517,8 +565,13 @@ class SmppConnector(Connector):
                 await self._sink.reports(reports)
             if incoming:
                 await self._sink.incoming(incoming)
-        except Exception:
-            log.exception("%s: recording receipts failed; the SMSC will send them again", self.name)
+        except Exception as exc:
+            if isinstance(exc, StoreUnavailable):  # an outage, not a bug: no traceback
+                log.warning("%s: store unavailable, the SMSC will send receipts again", self.name)
+            else:
+                log.exception(
+                    "%s: recording receipts failed; the SMSC will send them again", self.name
+                )
             for answer in answers:
                 answer.command_status = S.ESME_RX_T_APPN
                 if hasattr(answer, "message_id"):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import lru_cache, partial
 from typing import Any, cast
 
 import msgspec
 
+from .. import logs
 from ..core.errors import ErrorCode, GatewayError
 from ..core.ids import new_id
 from ..core.models import Account, Job, Message, Refused, Submission
@@ -18,6 +21,8 @@ from ..core.validate import NUL, Limits, build_message, build_messages
 from ..store.base import Outcome, Refusal, Store
 from ..store.rules import AcceptRequest, needs_store, without_store
 from . import metrics
+
+log = logging.getLogger("smsgate.accept")
 
 
 class Acceptor:
@@ -105,7 +110,7 @@ class Acceptor:
             # without looking at each recipient again.
             valid_all = cast(list[Message], built)
             stored = await self.store.accept(account.id, valid_all, job=batch, atomic=atomic)
-            return stored, batch if self._after(dialect, stored, now) else None
+            return stored, batch if self._after(account, dialect, stored, now) else None
         accepted: list[Message | Refusal] = []
         for item, built_one in zip(items, built, strict=True):
             if isinstance(built_one, GatewayError):
@@ -115,7 +120,7 @@ class Acceptor:
                 accepted.append(built_one)
         request = AcceptRequest(account.id, accepted, batch, atomic)
         outcomes = await self._accept(request)
-        new = self._after(dialect, outcomes, now)
+        new = self._after(account, dialect, outcomes, now)
         stored_refused = any(o.kind == "error" and o.message is not None for o in outcomes)
         return outcomes, batch if new or stored_refused else None
 
@@ -161,12 +166,15 @@ class Acceptor:
             outcome = (await self._accept(refused))[0]
         else:
             outcome = (await self.store.accept(account.id, [message]))[0]
-        self._after(dialect, [outcome], now)
+        self._after(account, dialect, [outcome], now)
         return outcome
 
-    def _after(self, dialect: str, outcomes: Sequence[Outcome], now: float) -> int:
-        """Count the request's outcomes and wake the dispatcher when a new message is due now
-        (scheduled ones wait for the scheduler). Returns how many messages are new."""
+    def _after(
+        self, account: Account, dialect: str, outcomes: Sequence[Outcome], now: float
+    ) -> int:
+        """Count the request's outcomes, log its refusals (one line, whatever its size) and
+        wake the dispatcher when a new message is due now (scheduled ones wait for the
+        scheduler). Returns how many messages are new."""
         new = rejected = 0
         due = False
         for o in outcomes:
@@ -182,7 +190,32 @@ class Acceptor:
             metrics.BATCH.count_accepted(dialect, new)
         if rejected:
             metrics.REFUSED.labels(dialect).inc(rejected)
+            _log_refusals(account, dialect, outcomes, rejected)
         return new
+
+
+def _log_refusals(
+    account: Account, dialect: str, outcomes: Sequence[Outcome], rejected: int
+) -> None:
+    """One info line per request with refused recipients: how many, each reason's count, and
+    the first refusal's detail (a 50,000-recipient bulk makes one line, not 50,000)."""
+    errors = [o.error for o in outcomes if o.kind == "error" and o.error is not None]
+    reasons = Counter(e.code.value for e in errors)
+    log.info(
+        "%d of %d recipients refused (%s): %s",
+        rejected,
+        len(outcomes),
+        ", ".join(f"{code} x{n}" for code, n in reasons.most_common()),
+        errors[0].detail if errors else "",
+        extra={
+            "account": account.name,
+            "dialect": dialect,
+            "refused": rejected,
+            "recipients": len(outcomes),
+            "reasons": dict(reasons),
+        },
+    )
+    logs.note_refusals_logged()
 
 
 def _build(
@@ -217,6 +250,8 @@ def _refusal(
     held_alone: bool = True,
 ) -> Refusal:
     ref = item.client_ref if isinstance(item, Submission) else None
+    if ref is not None and NUL in ref:
+        ref = None  # no store holds such a reference: it cannot be a duplicate
     return Refusal(error=error, dialect=dialect, client_ref=ref, held=held, held_alone=held_alone)
 
 
@@ -250,8 +285,6 @@ def _held_back(
         flash=item.flash,
         tag=item.tag,
         callback_url=item.callback_url,
-    if ref is not None and NUL in ref:
-        ref = None  # no store holds such a reference: it cannot be a duplicate
         status=Status.SCHEDULED,
         price=0,
         created_at=now,

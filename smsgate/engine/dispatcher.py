@@ -215,10 +215,13 @@ class Dispatcher:
                 sum(1 for r in results if r.status is Status.SUBMITTED)
             )
             await self.reports.reports(results)
-        except Exception:
+        except Exception as exc:
             # The carrier's answer is unknown: ask the connector, resend the others. Until the
             # store answers again, keep asking (the messages stay claimed by us meanwhile).
-            log.exception("submit of %d messages failed", len(messages))
+            if isinstance(exc, StoreUnavailable):  # an outage, not a bug: no traceback
+                log.warning("submit of %d messages: store unavailable: %s", len(messages), exc)
+            else:
+                log.exception("submit of %d messages failed", len(messages))
             while True:
                 await asyncio.sleep(1.0)
                 try:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from .. import logs
 from ..connectors.base import Incoming
 from ..core import secrets
 from ..core.models import (
@@ -23,7 +24,7 @@ from ..core.models import (
 )
 from ..core.status import Status
 from ..core.validate import Limits
-from ..store.base import MessageFilter, Outcome, Store
+from ..store.base import CallbackState, MessageFilter, Outcome, Store
 from .accept import Acceptor
 from .reports import Reports
 from .routing import CallbackRouter
@@ -123,7 +124,10 @@ class Gateway:
 
     async def _active(self, account_id: int) -> Account | None:
         account = await self.account(account_id)
-        return account if account is not None and account.active else None
+        if account is None or not account.active:
+            return None
+        logs.note_account(account.name)  # on the request's log lines from here on
+        return account
 
     # Sending --------------------------------------------------------------------------------
     async def submit(
@@ -195,6 +199,9 @@ class Gateway:
 
     async def events_of(self, account: Account, message_id: str) -> list[StatusEvent]:
         return await self.store.events_of(account.id, message_id)
+
+    async def callbacks_of(self, account: Account, message_id: str) -> list[CallbackState]:
+        return await self.store.callbacks_of(account.id, message_id)
 
     async def list_mo(
         self, account: Account, *, after_seq: int = 0, limit: int = 100

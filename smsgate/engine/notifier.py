@@ -12,6 +12,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -178,17 +179,19 @@ class Notifier:
             metrics.callbacks(dialect, verdict).inc()
             if verdict == "ok":
                 self._mark_done(ids)
-            elif verdict == "stop":
+                return
+            attempt = max(i.attempts for i in items) + 1
+            delay = policy.retry_delay(attempt) if verdict == "retry" else None
+            _log_failed(account, dialect, url, items, attempt, error, delay)
+            if delay is None:
                 await self.store.outbox_dead(ids, error)
             else:
-                delay = policy.retry_delay(max(i.attempts for i in items) + 1)
-                if delay is None:
-                    log.warning("callback to %s given up after retries: %s", _host(url), error)
-                    await self.store.outbox_dead(ids, error)
-                else:
-                    await self.store.outbox_retry(ids, time.time() + delay, error)
-        except Exception:
-            log.exception("callback delivery failed unexpectedly; will retry")
+                await self.store.outbox_retry(ids, time.time() + delay, error)
+        except Exception as exc:
+            if isinstance(exc, StoreUnavailable):  # an outage, not a bug: no traceback
+                log.warning("callback delivery: store unavailable, will retry: %s", exc)
+            else:
+                log.exception("callback delivery failed unexpectedly; will retry")
             try:
                 await self.store.outbox_retry(ids, time.time() + 30.0, "internal error")
             except Exception:
@@ -231,9 +234,46 @@ class Notifier:
             await asyncio.gather(*self._writes, return_exceptions=True)
 
 
+def _log_failed(
+    account: Account,
+    dialect: str,
+    url: str,
+    items: Sequence[OutboxItem],
+    attempt: int,
+    error: str,
+    retry_in: float | None,
+) -> None:
+    """One line per failed attempt: its number, the URL's host only (a path or query string
+    may carry the client's own secret), the status or error, and what happens next."""
+    then = f"retry in {retry_in:.3g} s" if retry_in is not None else "given up"
+    log.log(
+        logging.INFO if retry_in is not None else logging.WARNING,
+        "callback attempt %d to %s failed: %s; %s",
+        attempt,
+        _host(url),
+        error,
+        then,
+        extra={
+            "account": account.name,
+            "dialect": dialect,
+            "attempt": attempt,
+            "host": _host(url),
+            "error": error,
+            "events": [i.event_id for i in items[:10]],
+            "callbacks": len(items),
+            "given_up": retry_in is None,
+        },
+    )
+
+
 def _host(url: str) -> str:
-    """For logs: never the query string, which may carry secrets."""
-    return url.split("?", 1)[0]
+    """For logs: the host (and port) only; a path or query string may carry secrets."""
+    try:
+        split = urlsplit(url)
+        host = split.hostname or ""
+        return f"{host}:{split.port}" if split.port else host
+    except ValueError:
+        return "(unreadable URL)"
 
 
 class _Turn:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from ..connectors.base import Incoming
 from ..core.ids import new_id
-from ..core.models import MoMessage, Report
+from ..core.models import MoMessage, Report, StatusEvent
 from ..core.status import Status
 from ..store.base import Store
 from . import metrics
@@ -44,9 +44,27 @@ class Reports:
                 delivered += 1
             elif event.status in (Status.UNDELIVERED, Status.EXPIRED, Status.REJECTED):
                 metrics.FAILED.labels(self.connector, event.status.value).inc()
+                if event.carrier_error is not None:  # the carrier's word (ours have no code)
+                    self._log_failure(event)
         if delivered:  # one labels() look-up per batch, not per message
             metrics.DELIVERED.labels(self.connector).inc(delivered)
         self._changed()
+
+    def _log_failure(self, event: StatusEvent) -> None:
+        log.info(
+            "message %s %s: carrier code %s (%s)",
+            event.message_id,
+            event.status.value,
+            event.carrier_error,
+            event.error_code,
+            extra={
+                "message_id": event.message_id,
+                "status": event.status.value,
+                "carrier_error": event.carrier_error,
+                "error_code": event.error_code,
+                "connector": self.connector,
+            },
+        )
 
     async def incoming(self, messages: Sequence[Incoming]) -> None:
         mos = []

@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Protocol
 
-from ..connectors.base import Connector
+from ..connectors.base import Connector, LinkState
 from ..store.base import Store
 from . import metrics
 from .dispatcher import Dispatcher
@@ -47,6 +47,10 @@ class Service(Protocol):
 
     async def stop(self) -> None: ...
 
+    def link_states(self) -> list[LinkState]:
+        """Its clients' binds, sampled for metrics."""
+        ...
+
 
 class Engine:
     def __init__(
@@ -77,6 +81,7 @@ class Engine:
         self.purge_every = purge_every
         self.outbox_days = outbox_days
         self._tasks: list[asyncio.Task[None]] = []
+        self._sampled = metrics.Sampled()
 
     async def start(self) -> None:
         await self.store.lock_engine()
@@ -106,6 +111,12 @@ class Engine:
         if self._http is not None:
             await self._http.close()
 
+    def _sample_links(self) -> None:
+        states = self.connector.link_states()
+        if self.smpp_server is not None:
+            states += self.smpp_server.link_states()
+        self._sampled.links(states)
+
     async def _housekeeping(self) -> None:
         next_purge = time.monotonic() + 60.0
         while True:
@@ -120,6 +131,7 @@ class Engine:
                 counts = await self.store.counts()
                 for status in ("scheduled", "queued"):
                     metrics.QUEUE_DEPTH.labels(status).set(counts.get(status, 0))
-                metrics.OUTBOX_DEPTH.set(counts.get("outbox", 0))
+                self._sampled.backlog(await self.store.outbox_backlog())
+                self._sample_links()
             except Exception as exc:
                 log.warning("housekeeping failed at %s: %s", time.strftime("%X"), exc)

@@ -68,6 +68,7 @@ class NativeCallbacks(CallbackPolicy):
                 "type": "status",
                 "status": notice.event.status.value,
                 "error": notice.event.error_code,
+                "carrier_error": notice.event.carrier_error,  # the carrier's raw code, if any
                 "at": iso(notice.event.at),
                 "message": message_out(notice.message),
             }

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from .schemas import BulkRequest, BulkResponse, MessageOut, SendRequest
+from .schemas import BulkRequest, BulkResponse, EventsOut, MessageOut, SendRequest
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -49,7 +49,7 @@ def _path_param(name: str) -> dict[str, Any]:
 
 def document() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
-        [SendRequest, BulkRequest, BulkResponse, MessageOut],
+        [SendRequest, BulkRequest, BulkResponse, MessageOut, EventsOut],
         ref_template="#/components/schemas/{name}",
     )
     components["Error"] = {
@@ -96,11 +96,19 @@ def document() -> dict[str, Any]:
                 )
             },
             "/api/v1/messages/{message_id}": {
-                "get": _op("One message", "MessageOut", params=mid),
+                "get": _op(
+                    "One message, with its carrier_error and callback_error",
+                    "MessageOut",
+                    params=mid,
+                ),
                 "delete": _op("Cancel a message not yet sent", "MessageOut", params=mid),
             },
             "/api/v1/messages/{message_id}/events": {
-                "get": _op("Status history", "Any", params=mid)
+                "get": _op(
+                    "Status history, with the carrier's raw codes and each event's callbacks",
+                    "EventsOut",
+                    params=mid,
+                )
             },
             "/api/v1/jobs/{job_id}": {
                 "get": _op("Job status counts", "Any", params=[_path_param("job_id")])

@@ -10,11 +10,11 @@ from typing import Any
 import msgspec
 
 from ...core.errors import GatewayError
-from ...core.models import Message
+from ...core.models import Message, StatusEvent
 from ...core.money import format_amount
 from ...store import rules
-from ...store.base import Outcome
-from .schemas import BulkError, MessageOut
+from ...store.base import CallbackState, Outcome
+from .schemas import BulkError, CallbackOut, EventOut, EventsOut, MessageOut
 
 
 def iso(ts: float | None) -> str | None:
@@ -62,6 +62,40 @@ def message_out(m: Message) -> MessageOut:
         done_at=iso(m.done_at),
         tag=m.tag,
         priority=m.priority,
+    )
+
+
+def message_detail(
+    m: Message, events: Sequence[StatusEvent], callbacks: Sequence[CallbackState]
+) -> MessageOut:
+    """One message as GET /api/v1/messages/{id} answers it: with the carrier's latest raw code
+    and the error of its latest failed callback attempt."""
+    carrier = next((e.carrier_error for e in reversed(events) if e.carrier_error), None)
+    failed = next((c.last_error for c in reversed(callbacks) if c.last_error), None)
+    return msgspec.structs.replace(message_out(m), carrier_error=carrier, callback_error=failed)
+
+
+def events_out(events: Sequence[StatusEvent], callbacks: Sequence[CallbackState]) -> EventsOut:
+    """A message's history: each event with the carrier's raw code and its callbacks."""
+    owed: dict[str, list[CallbackOut]] = {}
+    for c in callbacks:
+        owed.setdefault(c.event_id, []).append(
+            CallbackOut(
+                dialect=c.dialect, state=c.state, attempts=c.attempts, last_error=c.last_error
+            )
+        )
+    return EventsOut(
+        events=[
+            EventOut(
+                id=f"ev-{e.seq}",
+                status=e.status.value,
+                error=e.error_code,
+                carrier_error=e.carrier_error,
+                at=iso(e.at),
+                callbacks=owed.get(f"ev-{e.seq}", []),
+            )
+            for e in events
+        ]
     )
 
 

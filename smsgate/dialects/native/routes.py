@@ -25,7 +25,15 @@ from . import parse
 from .auth import DIALECT, account_for, authenticate
 from .errors import error_response, status_for
 from .openapi import DOCS_PAGE, document
-from .render import dump, iso, message_out, refused_bulk, rejected_of
+from .render import (
+    dump,
+    events_out,
+    iso,
+    message_detail,
+    message_out,
+    refused_bulk,
+    rejected_of,
+)
 from .schemas import BulkRequest, BulkResponse, SendRequest
 
 Handler = Callable[[Gateway, Request, Account], Awaitable[Response]]
@@ -138,10 +146,13 @@ async def cancel(gateway: Gateway, request: Request, account: Account) -> Respon
 
 # Reads --------------------------------------------------------------------------------------
 async def get_message(gateway: Gateway, request: Request, account: Account) -> Response:
-    message = await gateway.get_message(account, request.path_params["message_id"])
+    message_id = request.path_params["message_id"]
+    message = await gateway.get_message(account, message_id)
     if message is None:
         raise GatewayError(ErrorCode.NOT_FOUND, "message not found")
-    return _json(message_out(message))
+    history = await gateway.events_of(account, message_id)
+    callbacks = await gateway.callbacks_of(account, message_id)
+    return _json(message_detail(message, history, callbacks))
 
 
 async def events(gateway: Gateway, request: Request, account: Account) -> Response:
@@ -149,19 +160,8 @@ async def events(gateway: Gateway, request: Request, account: Account) -> Respon
     if await gateway.get_message(account, message_id) is None:
         raise GatewayError(ErrorCode.NOT_FOUND, "message not found")
     history = await gateway.events_of(account, message_id)
-    return _json(
-        {
-            "events": [
-                {
-                    "id": f"ev-{e.seq}",
-                    "status": e.status.value,
-                    "error": e.error_code,
-                    "at": iso(e.at),
-                }
-                for e in history
-            ]
-        }
-    )
+    callbacks = await gateway.callbacks_of(account, message_id)
+    return _json(events_out(history, callbacks))
 
 
 async def list_messages(gateway: Gateway, request: Request, account: Account) -> Response:

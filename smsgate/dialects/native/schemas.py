@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -69,6 +69,43 @@ class MessageOut(msgspec.Struct, kw_only=True):
     done_at: str | None
     tag: str | None
     priority: int
+    # Only in the answer of GET /api/v1/messages/{id} (absent elsewhere: they cost reads).
+    carrier_error: Annotated[
+        str | msgspec.UnsetType | None,
+        msgspec.Meta(
+            description="The carrier's raw code from its latest report that had one (e.g. "
+            "smpp:0x0000000b, or a receipt's err), null if none; only on GET of one message"
+        ),
+    ] = msgspec.UNSET
+    callback_error: Annotated[
+        str | msgspec.UnsetType | None,
+        msgspec.Meta(
+            description="The error of this message's latest failed callback attempt (e.g. "
+            "'HTTP 500', 'TimeoutError: ...'), null if none failed; only on GET of one message"
+        ),
+    ] = msgspec.UNSET
+
+
+class CallbackOut(msgspec.Struct, kw_only=True):
+    """Where one callback of an event stands: pending (being retried), done or dead."""
+
+    dialect: str
+    state: str
+    attempts: int
+    last_error: str | None
+
+
+class EventOut(msgspec.Struct, kw_only=True):
+    id: str
+    status: str
+    error: str | None
+    carrier_error: str | None  # the carrier's raw code, as it reported it
+    at: str | None
+    callbacks: list[CallbackOut]  # those this event fell due for (kept until purged)
+
+
+class EventsOut(msgspec.Struct, kw_only=True):
+    events: list[EventOut]
 
 
 class BulkError(msgspec.Struct):

@@ -20,6 +20,7 @@ import logging
 import secrets
 import socket
 import time
+from collections import Counter
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from typing import Any
 
 import msgspec
 
+from ...connectors.base import LinkState
 from ...core.errors import ErrorCode, GatewayError
 from ...core.models import Account, Message, Notice, Submission
 from ...core.status import Status
@@ -176,6 +178,10 @@ class AccountLink:
     reassembler: Reassembler = field(default_factory=Reassembler)
     part_ids: dict[tuple[str, str, int], list[str]] = field(default_factory=dict)
     turn: itertools.count[int] = field(default_factory=itertools.count)
+    name: str = ""  # the account's, for logs and metrics
+    throttled: int = 0  # submit_sm answered ESME_RTHROTTLED since the start
+    throttle_unlogged: int = 0  # ... of which no log line has told yet
+    throttle_logged_at: float = 0.0  # monotonic time of the last such line
 
     def receivers(self) -> list[ServerSession]:
         return [s for s in self.sessions if s.can_receive and s.is_open]
@@ -213,6 +219,14 @@ class ServerSession(Session):
             link = self.server.links.get(self.account.id)
             if link is not None and self in link.sessions:
                 link.sessions.remove(self)
+                log.info(
+                    "account %s: bind (%s) from %s went down%s",
+                    self.account.name,
+                    self.mode,
+                    self.peer,
+                    f": {exc}" if exc is not None else "",
+                    extra={"account": self.account.name, "mode": self.mode, "peer": self.peer},
+                )
 
     def handle_request(self, pdu: Pdu) -> Pdu | None:
         if isinstance(pdu, BindTransmitter | BindReceiver | BindTransceiver):
@@ -308,9 +322,31 @@ class SmppServer:
         link = self.links.get(account.id)
         if link is None:
             link = self.links[account.id] = AccountLink(
-                account.id, reassembler=Reassembler(self.config.reassembly_timeout)
+                account.id,
+                reassembler=Reassembler(self.config.reassembly_timeout),
+                name=account.name,
             )
         return link
+
+    def link_states(self) -> list[LinkState]:
+        """Each account's binds, for metrics (an account that unbound stays, at zero)."""
+        states = []
+        for link in self.links.values():
+            binds: dict[str, int] = {}
+            for session in link.sessions:
+                binds[session.mode] = binds.get(session.mode, 0) + 1
+            receivers = link.receivers()
+            states.append(
+                LinkState(
+                    side="server",
+                    name=link.name,
+                    binds=binds,
+                    window_used=sum(s.outstanding for s in receivers),
+                    window_size=self.config.bind_window * len(receivers),
+                    throttled=link.throttled,
+                )
+            )
+        return states
 
     def _limits(self, account: Account) -> tuple[int, int]:
         own = account.settings.get("smpp") or {}
@@ -330,7 +366,12 @@ class SmppServer:
             own = account.settings.get("smpp") or {}
             link = self.link(account)
             if len(link.sessions) >= int(own.get("max_binds", self.config.max_binds)):
-                log.warning("account %d: too many binds", account.id)
+                log.warning(
+                    "account %s: bind refused from %s: too many binds",
+                    account.name,
+                    session.peer,
+                    extra={"account": account.name, "peer": session.peer},
+                )
             else:
                 session.account = account
                 session.mode = (
@@ -344,10 +385,21 @@ class SmppServer:
                 resp = pdu.make_resp(system_id=self.config.system_id)
                 if pdu.interface_version >= INTERFACE_VERSION:
                     resp.tlvs[Tag.SC_INTERFACE_VERSION] = INTERFACE_VERSION
-                log.info("account %d bound (%s) from %s", account.id, session.mode, session.peer)
+                log.info(
+                    "account %s bound (%s) from %s",
+                    account.name,
+                    session.mode,
+                    session.peer,
+                    extra={"account": account.name, "mode": session.mode, "peer": session.peer},
+                )
         if resp.command_status:
             session.mode = ""
-            log.info("bind refused for %r from %s", pdu.system_id, session.peer)
+            log.info(
+                "bind refused for %r from %s",
+                pdu.system_id,
+                session.peer,
+                extra={"system_id": pdu.system_id, "peer": session.peer},
+            )
         session.reply(resp)
 
     # Submit -------------------------------------------------------------------------------------
@@ -355,6 +407,12 @@ class SmppServer:
         assert session.account is not None
         account = await self.gateway.account(session.account.id) or session.account
         if not account.active:
+            log.info(
+                "account %s inactive: %d submit_sm refused, bind closed",
+                account.name,
+                len(pdus),
+                extra={"account": account.name, "refused": len(pdus)},
+            )
             session.reply_many([pdu.make_resp(S.ESME_RSUBMITFAIL) for pdu in pdus])
             session.close()
             return
@@ -367,22 +425,36 @@ class SmppServer:
         items: list[Submission] = []
         positions: list[int] = []
         monotonic = time.monotonic()
+        throttled = 0
+        refused: Counter[int] = Counter()  # by command_status, before the accept
         for i, pdu in enumerate(pdus):
             if link.inflight + len(items) >= window or (
                 tps and link.bucket is not None and not link.bucket.take(1, monotonic)
             ):
                 answers[i] = pdu.make_resp(S.ESME_RTHROTTLED)
+                throttled += 1
                 continue
             try:
                 item = self._submission(account, link, pdu, now)
             except Refusal as exc:
                 answers[i] = pdu.make_resp(exc.status)
+                refused[exc.status] += 1
                 continue
             if isinstance(item, str):  # a part of a longer message: acknowledged with its id
                 answers[i] = pdu.make_resp(message_id=item)
                 continue
             items.append(item)
             positions.append(i)
+        if throttled:
+            _throttled(link, throttled, window, tps, monotonic)
+        if refused:  # one line per read (the accept logs its own refusals)
+            log.info(
+                "account %s: %d submit_sm refused (%s)",
+                account.name,
+                sum(refused.values()),
+                ", ".join(f"{hex(status)} x{n}" for status, n in refused.items()),
+                extra={"account": account.name, "refused": sum(refused.values())},
+            )
         if items:
             link.inflight += len(items)
             try:
@@ -541,6 +613,27 @@ class SmppServer:
         if failed:
             return 503, f"{failed} deliver_sm refused".encode()
         return 200, b""
+
+
+THROTTLE_LOG_EVERY = 1.0  # seconds: at most one throttle line per account this often
+
+
+def _throttled(link: AccountLink, refused: int, window: int, tps: int, now: float) -> None:
+    """Count throttled submits; log them at most once a second per account, with how many
+    since the last line (a client pushing past its limit throttles on every read)."""
+    link.throttled += refused
+    link.throttle_unlogged += refused
+    if now - link.throttle_logged_at < THROTTLE_LOG_EVERY:
+        return
+    log.info(
+        "account %s throttled: %d submit_sm answered ESME_RTHROTTLED (window %d, tps %s)",
+        link.name,
+        link.throttle_unlogged,
+        window,
+        tps or "unlimited",
+        extra={"account": link.name, "throttled": link.throttle_unlogged},
+    )
+    link.throttle_logged_at, link.throttle_unlogged = now, 0
 
 
 def deliveries(notice: Notice) -> list[DeliverSm]:
