@@ -45,6 +45,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from smsgate.core.urls import parse_networks  # noqa: E402
 from smsgate.provision import Document, apply  # noqa: E402
 from smsgate.smpp.pdu import BindTransceiver, DeliverSm, Pdu, SubmitSm  # noqa: E402
 from smsgate.smpp.session import Session  # noqa: E402
@@ -211,6 +212,7 @@ async def provision(database: str, callback_url: str | None) -> None:
         await apply(
             store,
             Document(accounts=[account("acme", balance="100000000", callback_urls=urls)]),
+            allowed_networks=parse_networks(["127.0.0.0/8"]),  # the receiver is on loopback
         )
     finally:
         await store.close()
@@ -290,6 +292,8 @@ batch = 2000
 max_inflight = 4
 [notifier]
 concurrency = 128
+[callbacks]
+allow_networks = ["127.0.0.0/8"]  # the callback receiver listens on loopback
 """
 
 
