@@ -32,7 +32,7 @@ from smsgate.app import ErrorGuard
 from smsgate.core.errors import ErrorCode, GatewayError
 from smsgate.dialects.endpoint import Refusals, endpoint
 from smsgate.store.base import StoreUnavailable
-from tests.support.nodes import import_accounts, node_env
+from tests.support.nodes import cli, import_accounts, node_env
 from tests.support.servers import free_port
 
 TOKEN = "acme-secret-token"
@@ -169,6 +169,7 @@ async def json_server(tmp_path: Path) -> AsyncIterator[Served]:
     """`smsgate serve --workers 2` with log_format = "json" (access log on by default), a
     simulated carrier that fails numbers starting 7965999, and /api/v1/balance broken."""
     database = f"sqlite:///{tmp_path}/logs.db"
+    cli(database, "init")
     import_accounts(
         database,
         tmp_path,

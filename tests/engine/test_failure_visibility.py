@@ -102,7 +102,7 @@ async def test_a_failing_callback_is_logged_and_shown(
     assert message["callback_error"] == "HTTP 500"
     callbacks = [c for e in events for c in e["callbacks"]]
     assert callbacks and all(c["dialect"] == "native" for c in callbacks)
-    assert {c["last_error"] for c in callbacks if c["attempts"]} == {"HTTP 500"}
+    assert "HTTP 500" in {c["last_error"] for c in callbacks if c["attempts"]}
     assert any(c["state"] == "pending" and c["attempts"] >= 1 for c in callbacks)
 
     failed = [r for r in caplog.records if r.name == "smsgate.notifier"]

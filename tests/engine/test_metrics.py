@@ -138,7 +138,8 @@ async def test_the_callback_backlog_per_dialect(
 
     async def backlog() -> bool:  # the engine samples it every 2 s
         text = await (await http.get("/metrics")).text()
-        return _value(text, 'smsgate_outbox_depth{dialect="native"}') == 4
+        owed = (await gateway.store.outbox_backlog()).get("native", 0)
+        return 0 < _value(text, 'smsgate_outbox_depth{dialect="native"}') == owed
 
     await gateway.wait_for(backlog)
     receiver.respond = lambda req, n: (200, b"OK")
