@@ -3,7 +3,8 @@
 Every line names its time, level, logger and message, then its fields: those a call passes in
 `extra=`, and, on a line that an HTTP request caused, that request's id, dialect and account
 (`RequestContext`, a context variable that `app.ErrorGuard` sets for each request; tasks the
-request starts inherit it). Exceptions are logged with their whole traceback.
+request starts inherit it). An error is logged with its exception's whole traceback; a
+warning that carries an exception, with the exception's last line.
 
 Secrets are never passed to a logger: no credential, token, hash, message text or callback
 query string (which may carry a client's own secret) is a message or a field.
@@ -115,10 +116,13 @@ def fields(record: logging.LogRecord) -> dict[str, Any]:
 
 
 def _details(formatter: logging.Formatter, record: logging.LogRecord) -> str | None:
-    """The whole traceback (and stack, if asked for), or None."""
+    """An error's whole traceback (and stack, if asked for); for a lower level, the
+    exception's last line only: a warning with an exception is an expected condition (a
+    library's retry while PostgreSQL restarts), and a traceback a time would bury the rest."""
     parts = []
     if record.exc_info:
-        parts.append(formatter.formatException(record.exc_info))
+        whole = formatter.formatException(record.exc_info)
+        parts.append(whole if record.levelno >= logging.ERROR else whole.splitlines()[-1])
     elif record.exc_text:
         parts.append(record.exc_text)
     if record.stack_info:

@@ -48,12 +48,12 @@ def _raise_deep(depth: int) -> None:
     _raise_deep(depth - 1)
 
 
-def _record_with_traceback() -> logging.LogRecord:
+def _record_with_traceback(level: int = logging.ERROR) -> logging.LogRecord:
     try:
         _raise_deep(3)
     except RuntimeError:
         return logging.getLogger("smsgate.test").makeRecord(
-            "smsgate.test", logging.ERROR, __file__, 1, "it failed", (), sys.exc_info()
+            "smsgate.test", level, __file__, 1, "it failed", (), sys.exc_info()
         )
     raise AssertionError("unreachable")
 
@@ -68,6 +68,17 @@ def test_the_whole_traceback_is_kept(formatter: logging.Formatter) -> None:
     assert "Traceback (most recent call last)" in out
     assert out.count("in _raise_deep") == 4  # every frame
     assert "RuntimeError: the innermost frame" in out
+
+
+@pytest.mark.parametrize("formatter", [logs.JsonFormatter(), logs.KeyValueFormatter()])
+def test_a_warning_with_an_exception_names_it_in_one_line(formatter: logging.Formatter) -> None:
+    """A library's warning while it retries (asyncpg's pool during a PostgreSQL restart)."""
+    out = formatter.format(_record_with_traceback(logging.WARNING))
+    if isinstance(formatter, logs.JsonFormatter):
+        out = json.loads(out)["exception"]
+    else:
+        out = out.split("\n", 1)[1]
+    assert out.strip() == "RuntimeError: the innermost frame"
 
 
 def test_text_lines_carry_fields_and_continue_tracebacks_indented() -> None:
