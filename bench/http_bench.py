@@ -125,22 +125,14 @@ def start_smsgate(
         **(env or {}),
     }
     (tmp / "accounts.json").write_text(json.dumps(accounts))
-    subprocess.run(
-        [
-            PY,
-            "-m",
-            "smsgate.cli",
-            "--database",
-            db,
-            "account",
-            "import",
-            str(tmp / "accounts.json"),
-        ],
-        cwd=ROOT,
-        env=environment,
-        check=True,
-        capture_output=True,
-    )
+    for command in (["init"], ["account", "import", str(tmp / "accounts.json")]):
+        subprocess.run(
+            [PY, "-m", "smsgate.cli", "--database", db, *command],
+            cwd=ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+        )
     return subprocess.Popen(
         [
             PY,

@@ -185,12 +185,13 @@ async def nodes_run(url: str, count: int, messages: int) -> float:
         ' "secret": "bench-token"}]}]}'
     )
     py = sys.executable
-    subprocess.run(
-        [py, "-m", "smsgate.cli", "--database", url, "account", "import", str(doc)],
-        check=True,
-        env=_env(),
-        capture_output=True,
-    )
+    for command in (["init"], ["account", "import", str(doc)]):
+        subprocess.run(
+            [py, "-m", "smsgate.cli", "--database", url, *command],
+            check=True,
+            env=_env(),
+            capture_output=True,
+        )
     doc.unlink()
     ports = [_free_port() for _ in range(count)]
     procs = [

@@ -1,12 +1,16 @@
-"""`smsgate`: the front door. init, serve, accounts, credentials, senders, stop list, send, status, tail."""
+"""`smsgate`: the front door. init, migrate, serve, accounts, credentials, senders, stop list,
+send, status, tail, config check."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
 
 import click
 
@@ -15,36 +19,105 @@ DEFAULT_DB = "sqlite:///var/smsgate.db"
 
 
 def _config(ctx: click.Context, **overrides: Any) -> Any:
-    from .config import load
+    """The configuration (--config's file, SMSGATE_*, flags); a mistake is one line, exit 1."""
+    from .config import ConfigError, load
 
     path = ctx.obj.get("config") if ctx.obj else None
-    return load(path, **overrides)
+    try:
+        return load(path, **overrides)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
-def _run(ctx: click.Context, fn: Callable[[Any], Awaitable[T]]) -> T:
-    """Open the configured store, run `fn(store)`, close."""
-    from .store import open_store
-
+def _run(
+    ctx: click.Context,
+    fn: Callable[[Any], Awaitable[T]],
+    *,
+    create: bool = False,
+    schema: Schema = "current",
+) -> T:
+    """Open the configured store as `open_database` does, run `fn(store)`, close."""
     config = _config(ctx, database=ctx.obj.get("database"))
 
     async def main() -> T:
-        store = open_store(config.database)
-        await store.open()
+        store = await open_database(config.database, create=create, schema=schema)
         try:
-            await store.migrate()
             return await fn(store)
         finally:
             await store.close()
 
+    return _one_line(lambda: asyncio.run(main()))
+
+
+def _one_line(run: Callable[[], T]) -> T:
+    """`run()`, with the errors an operator can fix as one line, not a traceback."""
     try:
-        return asyncio.run(main())
-    except Exception as exc:  # operators get one line, not a traceback
+        return run()
+    except Exception as exc:
         from .core.errors import GatewayError
         from .store.base import StoreUnavailable
 
         if isinstance(exc, GatewayError | ValueError | StoreUnavailable):
             raise click.ClickException(str(exc)) from None
         raise
+
+
+# What a command needs of the schema: this code's version ("current"), to be brought to it
+# ("migrate": init, migrate, serve --migrate), or nothing ("any": migrate --status).
+Schema = Literal["current", "migrate", "any"]
+
+
+async def open_database(
+    url: str, *, create: bool = False, schema: Schema = "current", serving: bool = False
+) -> Any:
+    """The store at `url`, open. Refused (ClickException, one line): an SQLite file that does
+    not exist, unless `create`; unless `schema` is "any", a schema newer than this code's, and
+    one behind it unless `schema` is "migrate" (which applies the pending migrations). Nothing
+    else changes a schema: read-only commands leave even an empty database as it is."""
+    from .store import open_store
+    from .store.sqlite import SQLiteStore
+
+    store = open_store(url)
+    if isinstance(store, SQLiteStore) and not create and not os.path.exists(store.path):
+        hint = "`smsgate init` creates it" + (", or `serve --create`" if serving else "")
+        raise click.ClickException(f"no database at {store.path} ({hint}); is the path right?")
+    await store.open()
+    try:
+        status = await store.schema_status()
+        if schema != "any":
+            _refuse_newer(url, status)
+        if schema == "migrate" and not status.current:
+            await store.migrate()
+        elif schema == "current" and not status.current:
+            raise click.ClickException(_behind(url, status.version, status.latest, serving))
+    except BaseException:
+        await store.close()
+        raise
+    return store
+
+
+def _refuse_newer(url: str, status: Any) -> None:
+    from .config import mask
+
+    if status.newer:
+        raise click.ClickException(
+            f"{mask('database', url)}: schema version {status.version} is newer than this "
+            f"smsgate's ({status.latest}): upgrade smsgate (migrations never go back)"
+        )
+
+
+def _behind(url: str, version: int, latest: int, serving: bool) -> str:
+    """What to do about a schema behind this code's."""
+    from .config import mask
+
+    shown = mask("database", url)
+    also = ", or serve with --migrate" if serving else ""
+    if version == 0:
+        return f"{shown} has no smsgate schema yet: run `smsgate init`{also}"
+    return (
+        f"{shown}: schema version {version}, this smsgate needs {latest}: "
+        f"run `smsgate migrate`{also}"
+    )
 
 
 async def _account(store: Any, name: str) -> Any:
@@ -58,7 +131,7 @@ async def _account(store: Any, name: str) -> Any:
 @click.option(
     "--config",
     "config",
-    type=click.Path(exists=True, dir_okay=False),
+    type=click.Path(dir_okay=False),  # a missing file: one line from config.load
     envvar="SMSGATE_CONFIG",
     help="TOML config file.",
 )
@@ -77,19 +150,19 @@ def main(ctx: click.Context, config: str | None, database: str | None) -> None:
 )
 @click.pass_context
 def init(ctx: click.Context, db: str | None, demo: bool) -> None:
-    """Create or migrate the database."""
+    """Create the database, or migrate it to this smsgate's schema."""
     from .provision import DEMO, apply
 
     if db:
         ctx.obj["database"] = db
 
     async def go(store: Any) -> list[str]:
-        lines = [f"database schema at version {await store.migrate()}"]
+        lines = [f"database schema at version {(await store.schema_status()).version}"]
         if demo:
             lines += await apply(store, DEMO)
         return lines
 
-    for line in _run(ctx, go):
+    for line in _run(ctx, go, create=True, schema="migrate"):
         click.echo(line)
     if demo:
         served = _config(ctx)  # the host and port `serve` takes from the same settings
@@ -102,15 +175,58 @@ def init(ctx: click.Context, db: str | None, demo: bool) -> None:
 
 
 @main.command()
+@click.option("--status", "show", is_flag=True, help="Say where the schema stands; change nothing.")
+@click.pass_context
+def migrate(ctx: click.Context, show: bool) -> None:
+    """Apply the pending schema migrations (one node at a time on PostgreSQL)."""
+    if show:
+        status = _run(ctx, lambda store: store.schema_status(), schema="any")
+        click.echo(f"schema version {status.version}; this smsgate's: {status.latest}")
+        if status.newer:
+            click.echo("newer than this smsgate: upgrade smsgate (migrations never go back)")
+        for name in status.pending:
+            click.echo(f"pending: {name}")
+        if status.current:
+            click.echo("up to date")
+        return
+
+    url = _config(ctx, database=ctx.obj.get("database")).database
+
+    async def go(store: Any) -> tuple[Any, Any]:
+        before = await store.schema_status()
+        _refuse_newer(url, before)
+        await store.migrate()
+        return before, await store.schema_status()
+
+    before, after = _run(ctx, go, schema="any")
+    applied = f" (applied {', '.join(before.pending)})" if before.pending else " (up to date)"
+    click.echo(f"database schema at version {after.version}{applied}")
+
+
+@main.command()
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 @click.option("--database", "db", default=None)
 @click.option(
     "--workers", type=int, default=None, help="HTTP worker processes (default: CPU cores)."
 )
+@click.option(
+    "--migrate/--no-migrate",
+    "migrate",
+    default=None,
+    help="Apply pending schema migrations first (default: on for SQLite, off for PostgreSQL, "
+    "whose nodes share the schema: run `smsgate migrate` once).",
+)
+@click.option("--create", is_flag=True, help="Create the SQLite database if it does not exist.")
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str | None, port: int | None, db: str | None, workers: int | None
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    db: str | None,
+    workers: int | None,
+    migrate: bool | None,
+    create: bool,
 ) -> None:
     """Serve every dialect over HTTP, with the engine (dispatcher, notifier, connector)."""
     from .server import prepare_multiprocess_metrics
@@ -121,20 +237,17 @@ def serve(
     prepare_multiprocess_metrics(config.worker_count())
     from .logs import setup
     from .server import serve as run_server
-    from .store import open_store
 
     setup(config.log_level, config.log_format)
+    if migrate is None:
+        migrate = config.database.startswith("sqlite:") or "://" not in config.database
 
-    async def migrate() -> None:
-        store = open_store(config.database)
-        await store.open()
-        try:
-            await store.migrate()
-        finally:
-            await store.close()
+    async def check() -> None:
+        schema: Schema = "migrate" if migrate else "current"
+        store = await open_database(config.database, create=create, schema=schema, serving=True)
+        await store.close()
 
-    asyncio.run(migrate())
-    run_server(config)
+    run_server(config, prepare=lambda: _one_line(lambda: asyncio.run(check())))
 
 
 # Accounts ---------------------------------------------------------------------------------------
@@ -446,15 +559,22 @@ def status(ctx: click.Context, message_id: str, account_name: str) -> None:
 
 @main.command()
 @click.option("--account", "account_name", default=None)
+@click.option(
+    "--since",
+    default=None,
+    help="Start back at a time (2026-12-06T10:00:00Z, 2026-12-06 10:00, 2026-12-06; UTC unless "
+    "an offset is given) or a duration ago (90s, 10m, 2h, 1d, 1h30m). Default: only new events.",
+)
 @click.option("--interval", default=0.5, type=float)
 @click.pass_context
-def tail(ctx: click.Context, account_name: str | None, interval: float) -> None:
+def tail(ctx: click.Context, account_name: str | None, since: str | None, interval: float) -> None:
     """Follow status events as they happen (Ctrl-C to stop)."""
+    start = _since(since, time.time()) if since is not None else None
 
     async def go(store: Any) -> None:
         account_id = (await _account(store, account_name)).id if account_name else None
-        rows = await store.events_after(0, limit=1_000_000_000)
-        after = rows[-1].seq if rows else 0
+        after = await store.events_start(start)  # not the whole history: one number
+        click.echo(f"following status events after #{after} (Ctrl-C to stop)", err=True)
         while True:
             for e in await store.events_after(after):
                 after = e.seq
@@ -469,6 +589,52 @@ def tail(ctx: click.Context, account_name: str | None, interval: float) -> None:
         _run(ctx, go)
     except KeyboardInterrupt:
         pass
+
+
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)([smhdw]))+")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _since(text: str, now: float) -> float:
+    """`--since`'s Unix time: a duration before `now` ("90s", "1h30m") or an ISO 8601 time
+    ("2026-12-06T10:00:00Z"; a time without an offset is UTC, as tail prints its times)."""
+    value = text.strip().lower()
+    if _DURATION.fullmatch(value):
+        return now - sum(
+            float(n) * _UNIT[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)([smhdw])", value)
+        )
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is neither a duration (90s, 10m, 2h, 1d) nor a time (2026-12-06T10:00:00Z)",
+            param_hint="--since",
+        ) from None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+# Configuration ---------------------------------------------------------------------------------
+@main.group("config")
+def config_group() -> None:
+    """The configuration."""
+
+
+@config_group.command("check")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.pass_context
+def config_check(ctx: click.Context, file: str | None) -> None:
+    """Check FILE (default: --config's) with the SMSGATE_* variables and flags; print every
+    setting's value and where it comes from (default, file, env, flag), secrets masked."""
+    from .config import ConfigError, describe, load_with_sources
+
+    try:
+        config, sources = load_with_sources(
+            file or ctx.obj.get("config"), database=ctx.obj.get("database")
+        )
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in describe(config, sources):
+        click.echo(line)
 
 
 if __name__ == "__main__":

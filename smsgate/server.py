@@ -70,15 +70,28 @@ def proxy_options(config: Config) -> dict[str, Any]:
     return {"proxy_headers": True, "forwarded_allow_ips": config.forwarded_allow_ips}
 
 
-def serve(config: Config) -> None:
+def serve(config: Config, prepare: Callable[[], None] | None = None) -> None:
+    """Serve until SIGTERM or SIGINT. Both listen addresses are taken first (a taken one stops
+    here with one line), then `prepare` runs (the database: its file, its schema), then the
+    engine and the workers start."""
     _check_smpp_address(config)
-    workers = config.worker_count()
-    if workers <= 1:
-        from .app import build_app
+    sock = _listen(config)
+    try:
+        if prepare is not None:
+            prepare()
+        workers = config.worker_count()
+        port = sock.getsockname()[1]  # the bound one: --port 0 takes a free port
+        noun = "worker" if workers == 1 else "workers"
+        log.info("serving on http://%s:%d with %d %s", config.host, port, workers, noun)
+        if workers <= 1:
+            from .app import build_app
 
-        uvicorn.Server(_uvicorn_config(config, build_app(config, run_engine=True))).run()
-        return
-    _supervise(config, workers)
+            app = build_app(config, run_engine=True)
+            uvicorn.Server(_uvicorn_config(config, app)).run(sockets=[sock])
+            return
+        _supervise(config, workers, sock)
+    finally:
+        sock.close()
 
 
 def _check_smpp_address(config: Config) -> None:
@@ -94,12 +107,23 @@ def _check_smpp_address(config: Config) -> None:
             raise SystemExit(f"smsgate: {exc.strerror}") from None
 
 
-def _bind(config: Config) -> socket.socket:
+def _listen(config: Config) -> socket.socket:
+    """The HTTP socket, bound and listening (the workers inherit it). A taken or unusable
+    address stops `serve` with one line: uvicorn would print a traceback, or start the engine
+    first and exit with its error among the start-up lines."""
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((config.host, config.port))
-    sock.listen(4096)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((config.host, config.port))
+        sock.listen(4096)
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(
+            f"smsgate: cannot listen for HTTP on {config.host}:{config.port}: "
+            f"{exc.strerror or exc} (another smsgate or server there? set `port`, "
+            "SMSGATE_PORT or --port)"
+        ) from None
     sock.set_inheritable(True)
     return sock
 
@@ -149,8 +173,7 @@ def _notifier(raw_config: bytes, wake: Connection) -> None:
 Starter = Callable[[], multiprocessing.process.BaseProcess]
 
 
-def _supervise(config: Config, workers: int) -> None:
-    sock = _bind(config)
+def _supervise(config: Config, workers: int, sock: socket.socket) -> None:
     ctx = multiprocessing.get_context("spawn")
     raw = msgspec.json.encode(config)
 
@@ -168,8 +191,6 @@ def _supervise(config: Config, workers: int) -> None:
     if config.notifier.own_process:
         wake_reader, wake_writer = ctx.Pipe(duplex=False)
         notifier = (start(_notifier, wake_reader), wake_writer)
-    port = sock.getsockname()[1]  # the bound one: --port 0 takes a free port
-    log.info("serving on http://%s:%d with %d workers", config.host, port, workers)
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(_run_engine(config, procs, children, notifier))
@@ -179,7 +200,6 @@ def _supervise(config: Config, workers: int) -> None:
                 proc.terminate()
         for proc in procs:
             proc.join(timeout=10)
-        sock.close()
 
 
 async def _run_engine(
@@ -196,8 +216,7 @@ async def _run_engine(
     stop = _stop_on_signals()
     loop = asyncio.get_running_loop()
     store = open_store(config.database, **config.store_options())
-    await store.open()
-    await store.migrate()
+    await store.open()  # at this code's schema: `serve` checked it (and migrated if told to)
     engine = build_node(
         config,
         enabled_dialects(config),

@@ -21,6 +21,7 @@ from ..core.models import (
     StatusEvent,
 )
 from ..waits import wait_set
+from .migrations import SchemaStatus
 
 
 class StoreUnavailable(Exception):
@@ -128,6 +129,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def migrate(self) -> int:
         """Apply pending schema migrations; return the schema version."""
+
+    @abc.abstractmethod
+    async def schema_status(self) -> SchemaStatus:
+        """The database's schema version against this code's migrations. Reads only: creates
+        nothing, not even the version table (commands that only read call it, never migrate)."""
 
     # Only one dispatcher may run on this database (SQLite): recovery need not wait for leases.
     exclusive_dispatch: bool = False
@@ -243,6 +249,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def events_after(self, after_seq: int, limit: int = 500) -> list[StatusEvent]: ...
+
+    @abc.abstractmethod
+    async def events_start(self, since: float | None = None) -> int:
+        """The seq after which the status events from `since` (a Unix time) on come; with
+        None, the last event's seq (0: none), after which only new events come (`tail`)."""
 
     @abc.abstractmethod
     async def list_mo(

@@ -64,7 +64,7 @@ from .base import (
     Store,
     StoreUnavailable,
 )
-from .migrations import migrations
+from .migrations import SchemaStatus, migrations, schema_status
 from .queries import load
 from .rows import entry_from_row, event_from_row, mo_from_row, outbox_from_row, row_to_message
 
@@ -242,6 +242,11 @@ class PostgresStore(Store):
             return current
 
         return await self._tx(op)
+
+    async def schema_status(self) -> SchemaStatus:
+        exists = (await self._fetch("schema_version_exists"))[0][0]
+        version = int((await self._fetch("schema_version"))[0][0]) if exists else 0
+        return schema_status("postgres", version)
 
     # Plumbing -------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -499,6 +504,11 @@ class PostgresStore(Store):
 
     async def events_after(self, after_seq: int, limit: int = 500) -> list[StatusEvent]:
         return [event_from_row(r) for r in await self._fetch("events_after", after_seq, limit)]
+
+    async def events_start(self, since: float | None = None) -> int:
+        if since is None:
+            return int((await self._fetch("events_last"))[0][0])
+        return int((await self._fetch("events_start_since", since))[0][0])
 
     async def list_mo(
         self, account_id: int, *, after_seq: int = 0, limit: int = 100

@@ -49,7 +49,7 @@ from .base import (
     Store,
     StoreUnavailable,
 )
-from .migrations import migrations, statements
+from .migrations import SchemaStatus, migrations, schema_status, statements
 from .queries import load
 from .rows import entry_from_row, event_from_row, mo_from_row, outbox_from_row, row_to_message
 
@@ -302,6 +302,10 @@ class SQLiteStore(Store):
 
         return await self._write(op)
 
+    async def schema_status(self) -> SchemaStatus:
+        exists = self._read("schema_version_exists")[0][0]
+        return schema_status("sqlite", int(self._read("schema_version")[0][0]) if exists else 0)
+
     # Accounts -------------------------------------------------------------------------------
     async def create_account(self, account: Account) -> Account:
         params = _account_params(_asdict(account))
@@ -462,6 +466,11 @@ class SQLiteStore(Store):
 
     async def events_after(self, after_seq: int, limit: int = 500) -> list[StatusEvent]:
         return [event_from_row(r) for r in self._read("events_after", (after_seq, limit))]
+
+    async def events_start(self, since: float | None = None) -> int:
+        if since is None:
+            return int(self._read("events_last")[0][0])
+        return int(self._read("events_start_since", (since,))[0][0])
 
     async def list_mo(
         self, account_id: int, *, after_seq: int = 0, limit: int = 100

@@ -47,6 +47,7 @@ def cli(database: str, *args: str, **settings: Any) -> str:
 def import_accounts(database: str, tmp: Path, *accounts: dict[str, Any]) -> None:
     doc = tmp / "accounts.json"
     doc.write_text(json.dumps({"accounts": list(accounts)}))
+    cli(database, "init")  # creates and migrates (nodes on PostgreSQL do not migrate)
     cli(database, "account", "import", str(doc))
 
 

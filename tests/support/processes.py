@@ -36,6 +36,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> str:
 def provision(database: str, accounts: list[dict[str, Any]], tmp: Path) -> None:
     path = tmp / "accounts.json"
     path.write_text(json.dumps({"accounts": accounts}))
+    cli("--database", database, "init")  # creates and migrates: no other command does
     cli("--database", database, "account", "import", str(path))
 
 

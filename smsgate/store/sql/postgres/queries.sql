@@ -29,6 +29,11 @@ SELECT coalesce(max(version), 0) FROM schema_version
 -- A migration applied
 INSERT INTO schema_version VALUES ($1)
 
+-- schema_version_exists --
+-- Whether migrations ever ran in this schema (a read-only command must not create the table
+-- to know): the search_path's first schema, as the other statements see it
+SELECT to_regclass('schema_version') IS NOT NULL
+
 -- next_message_seqs --
 -- $1 message numbers, in order (for rows numbered before they are written: COPY)
 SELECT nextval('messages_seq_seq') FROM generate_series(1, $1)
@@ -319,6 +324,16 @@ WHERE message_id = $1 AND account_id = $2 ORDER BY seq
 -- Every account's status events after a seq
 SELECT seq, message_id, account_id, status, error_code, carrier_error, at FROM events
 WHERE seq > $1 ORDER BY seq LIMIT $2
+
+-- events_last --
+-- The last status event's seq (0: none): `tail` starts after it
+SELECT coalesce(max(seq), 0) FROM events
+
+-- events_start_since --
+-- The seq just before the first event at or after a time (`tail --since`); the last seq when
+-- none is that recent. No index on `at`: one scan, once per tail
+SELECT coalesce(min(seq) - 1, (SELECT coalesce(max(seq), 0) FROM events)) FROM events
+WHERE at >= $1
 
 -- mo_list --
 -- A page of an account's incoming messages after a seq

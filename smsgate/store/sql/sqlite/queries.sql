@@ -37,6 +37,10 @@ SELECT coalesce(max(version), 0) FROM schema_version
 -- A migration applied
 INSERT INTO schema_version VALUES (?)
 
+-- schema_version_exists --
+-- Whether migrations ever ran here (a read-only command must not create the table to know)
+SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'
+
 
 -- account_insert --
 -- A new account (its id is the cursor's lastrowid)
@@ -281,6 +285,16 @@ WHERE message_id = ? AND account_id = ? ORDER BY seq
 -- Every account's status events after a seq, in order
 SELECT seq, message_id, account_id, status, error_code, carrier_error, at FROM events
 WHERE seq > ? ORDER BY seq LIMIT ?
+
+-- events_last --
+-- The last status event's seq (0: none): `tail` starts after it
+SELECT coalesce(max(seq), 0) FROM events
+
+-- events_start_since --
+-- The seq just before the first event at or after a time (`tail --since`); the last seq when
+-- none is that recent. No index on `at`: one scan, once per tail
+SELECT coalesce(min(seq) - 1, (SELECT coalesce(max(seq), 0) FROM events)) FROM events
+WHERE at >= ?
 
 -- mo_list --
 -- A page of an account's incoming SMS after a seq
