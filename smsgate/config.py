@@ -27,15 +27,12 @@ import msgspec.inspect as mi
 
 from .connectors.simulator import SimulatorConfig
 from .connectors.smpp import SmppClientConfig
+from .core.bounds import Count, Delay, ListenPort, Seconds
 from .core.urls import Network, parse_networks
 from .core.validate import Limits
 from .dialects import NAMES as DIALECT_NAMES
 from .dialects.msghub.settings import MsgHubConfig
 from .dialects.smpp.server import SmppServerConfig
-
-Seconds = Annotated[float, msgspec.Meta(gt=0)]  # a period or a timeout: never 0 or less
-Count = Annotated[int, msgspec.Meta(ge=1)]
-Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]  # 0: any free port
 
 
 class DispatcherConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -55,7 +52,7 @@ class NotifierConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # A callback claimed by a node that dies is sent by another after this long (at least once).
     lease: Seconds = 120.0
     # Scale every dialect's retry delays (tests use a small factor; the policy stays the seed's).
-    delay_scale: Annotated[float, msgspec.Meta(ge=0)] = 1.0
+    delay_scale: Delay = 1.0
     # With several workers, callbacks go out from a process of their own (the engine keeps only
     # the deliver_sm to its SMPP binds): their HTTP work no longer competes with dispatching.
     own_process: bool = True
@@ -77,14 +74,14 @@ class CallbacksConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 class RetentionConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Callbacks already delivered (or given up) and settled connector-log lines are deleted after
     # this many days; messages and their status history are kept.
-    outbox_days: Annotated[float, msgspec.Meta(ge=0)] = 7.0
+    outbox_days: Delay = 7.0
     purge_every: Seconds = 300.0  # seconds between purges
 
 
 class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     database: str = "sqlite:///var/smsgate.db"
     host: str = "127.0.0.1"
-    port: Port = 8080
+    port: ListenPort = 8080
     workers: Annotated[int, msgspec.Meta(ge=0)] = 0  # 0: one per CPU core
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["text", "json"] = "text"  # json: one object per line (docs/operations.md)

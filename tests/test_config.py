@@ -69,6 +69,10 @@ def test_a_bad_enum_value_is_refused_with_the_values_allowed(tmp_path: Path) -> 
         ("SMSGATE_LOG_LEVEL", "verbose"),
         ("SMSGATE_LOG_FORMAT", "xml"),
         ("SMSGATE_CONNECTOR", "kannel"),
+        # Used to bind a transmitter and a receiver per session, as anything but "transceiver"
+        ("SMSGATE_SMPP_CLIENT__BIND", "transmiter"),
+        ("SMSGATE_SMPP_CLIENT__CONCAT", "udh-8"),  # used to stop the connector with a KeyError
+        ("SMSGATE_SMPP_CLIENT__RECEIPT_IDS", "hex"),  # used to match receipt ids as-is
     ],
 )
 def test_other_enums_are_refused_too(variable: str, value: str) -> None:
@@ -78,8 +82,15 @@ def test_other_enums_are_refused_too(variable: str, value: str) -> None:
 
 def test_an_enum_value_is_taken_in_any_case() -> None:
     """SQLite and logging take `full` and `DEBUG`; so does smsgate, spelt as its code reads it."""
-    config = load(env={"SMSGATE_SQLITE_SYNCHRONOUS": "full", "SMSGATE_LOG_LEVEL": "DEBUG"})
+    config = load(
+        env={
+            "SMSGATE_SQLITE_SYNCHRONOUS": "full",
+            "SMSGATE_LOG_LEVEL": "DEBUG",
+            "SMSGATE_SMPP_CLIENT__CONCAT": "UDH16",
+        }
+    )
     assert (config.sqlite_synchronous, config.log_level) == ("FULL", "debug")
+    assert config.smpp_client.concat == "udh16"
 
 
 @pytest.mark.parametrize(
@@ -91,6 +102,11 @@ def test_an_enum_value_is_taken_in_any_case() -> None:
         ({"SMSGATE_DISPATCHER__BATCH": "0"}, ">= 1"),
         ({"SMSGATE_NOTIFIER__TIMEOUT": "0"}, "> 0"),
         ({"SMSGATE_CALLBACKS__ALLOW_NETWORKS": "10.0.0.0/33"}, "not a network"),
+        ({"SMSGATE_SIMULATOR__DELIVERY_RATIO": "1.5"}, "<= 1.0"),
+        ({"SMSGATE_LIMITS__MAX_PARTS": "0"}, ">= 1"),
+        ({"SMSGATE_SMPP__PORT": "-1"}, ">= 0"),
+        ({"SMSGATE_SMPP_CLIENT__PORT": "0"}, ">= 1"),
+        ({"SMSGATE_SMPP_CLIENT__DEST_TON": "256"}, "<= 255"),
     ],
 )
 def test_types_and_ranges_are_checked(env: dict[str, str], why: str) -> None:
@@ -164,8 +180,7 @@ def test_config_check_prints_the_effective_configuration(tmp_path: Path) -> None
         for line in lines
     )
     assert any(
-        line.startswith('log_format = "json"') and line.endswith(f"# file {path}")
-        for line in lines
+        line.startswith('log_format = "json"') and line.endswith(f"# file {path}") for line in lines
     )
 
 

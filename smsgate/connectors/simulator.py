@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import msgspec
 
 from ..core import hlr, payload
+from ..core.bounds import Delay, Rate, Ratio, Seconds
 from ..core.errors import ErrorCode
 from ..core.models import Message, Report
 from ..core.phone import country_of
@@ -36,12 +37,12 @@ from .base import Connector, Incoming, ReportSink
 log = logging.getLogger("smsgate.simulator")
 
 
-class SimulatorConfig(msgspec.Struct, kw_only=True):
-    submit_latency: float = 0.0  # seconds per submit call
-    dr_delay: float = 0.05  # seconds from submit to receipt
-    delivery_ratio: float = 1.0  # share of accepted messages that are delivered
-    reject_ratio: float = 0.0  # share refused at submit time
-    expire_ratio: float = 0.0  # share of failures that expire instead of being undelivered
+class SimulatorConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    submit_latency: Delay = 0.0  # seconds per submit call
+    dr_delay: Delay = 0.05  # seconds from submit to receipt
+    delivery_ratio: Ratio = 1.0  # share of accepted messages that are delivered
+    reject_ratio: Ratio = 0.0  # share refused at submit time
+    expire_ratio: Ratio = 0.0  # share of failures that expire instead of being undelivered
     failure_codes: list[str] = msgspec.field(
         default_factory=lambda: [
             ErrorCode.ABSENT_SUBSCRIBER.value,
@@ -53,8 +54,8 @@ class SimulatorConfig(msgspec.Struct, kw_only=True):
     mo_reply: bool = False  # every delivered message gets a reply from its recipient
     mo_reply_text: str = "Reply to: {text}"
     seed: int = 1
-    tps: int = 0
-    orphan_receipts_after: float = 10.0  # shared database: overdue receipts any node sends
+    tps: Rate = 0
+    orphan_receipts_after: Seconds = 10.0  # shared database: overdue receipts any node sends
 
 
 class Simulator(Connector):

@@ -27,11 +27,13 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import msgspec
 
 from ..core import payload
 from ..core import phone as phones
+from ..core.bounds import Byte, Count, Delay, Port, Rate, Seconds
 from ..core.errors import ErrorCode, GatewayError
 from ..core.models import Message, Report
 from ..core.status import Status
@@ -59,38 +61,41 @@ from .receipts import Early, Receipt, ReceiptMatcher, Sent, stored_report
 log = logging.getLogger("smsgate.connectors.smpp")
 
 
-class SmppClientConfig(msgspec.Struct, kw_only=True):
+class SmppClientConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     name: str = "smpp"
     host: str = "127.0.0.1"
-    port: int = 2775
+    port: Port = 2775
     system_id: str = ""
     password: str = ""
     system_type: str = ""
-    bind: str = "transceiver"  # or "transmitter": then a receiver bind per session as well
-    sessions: int = 1
-    window: int = 100  # submit_sm awaiting a response, per session
-    tps: int = 0  # the link's submit_sm per second (0: unlimited); the dispatcher paces to it
-    enquire_link: float = 30.0
-    response_timeout: float = 10.0
-    reconnect_min: float = 0.5
-    reconnect_max: float = 30.0
-    submit_timeout: float = 60.0  # no bound session for this long: the batch goes back to queue
-    throttle_backoff: float = 0.2  # first pause after ESME_RTHROTTLED / ESME_RMSGQFUL, doubling
-    throttle_backoff_max: float = 10.0
-    source_ton: int = -1  # -1: by the sender (alphanumeric 5/0, number 1/1, short code 3/0)
-    source_npi: int = -1
-    dest_ton: int = 1
-    dest_npi: int = 1
-    gsm_coding: int = 0  # data_coding for GSM 7-bit texts: 0 (SMSC default), 1 (IA5), 3 (Latin-1)
-    ucs2_coding: int = 8
+    # transmitter: a receiver bind per session as well
+    bind: Literal["transceiver", "transmitter"] = "transceiver"
+    sessions: Count = 1
+    window: Count = 100  # submit_sm awaiting a response, per session
+    tps: Rate = 0  # the link's submit_sm per second (0: unlimited); the dispatcher paces to it
+    enquire_link: Seconds = 30.0
+    response_timeout: Seconds = 10.0
+    reconnect_min: Seconds = 0.5
+    reconnect_max: Seconds = 30.0
+    submit_timeout: Seconds = 60.0  # no bound session for this long: the batch goes back to queue
+    throttle_backoff: Seconds = 0.2  # first pause after ESME_RTHROTTLED / ESME_RMSGQFUL, doubling
+    throttle_backoff_max: Seconds = 10.0
+    # -1: by the sender (alphanumeric 5/0, number 1/1, short code 3/0)
+    source_ton: Annotated[int, msgspec.Meta(ge=-1, le=255)] = -1
+    source_npi: Annotated[int, msgspec.Meta(ge=-1, le=255)] = -1
+    dest_ton: Byte = 1
+    dest_npi: Byte = 1
+    gsm_coding: Byte = 0  # data_coding for GSM 7-bit texts: 0 (SMSC default), 1 (IA5), 3 (Latin-1)
+    ucs2_coding: Byte = 8
     gsm_packed: bool = False  # 8 septets in 7 octets on data_coding 0
-    concat: str = "udh8"  # udh8 | udh16 | sar
-    registered_delivery: int = 1
+    concat: Literal["udh8", "udh16", "sar"] = "udh8"
+    registered_delivery: Byte = 1
     service_type: str = ""
     send_validity: bool = False  # send validity_period (absolute UTC) from the message's expiry
-    receipt_ids: str = "as-is"  # as-is | hex-dec | hex-to-dec | dec-to-hex: id forms to match
-    early_receipt_wait: float = 5.0  # hold an unknown receipt this long for its submit_sm_resp
-    id_memory: float = 86400.0  # keep carrier ids in memory this long (then: store look-up)
+    # Id forms to match receipts by
+    receipt_ids: Literal["as-is", "hex-dec", "hex-to-dec", "dec-to-hex"] = "as-is"
+    early_receipt_wait: Delay = 5.0  # hold an unknown receipt this long for its submit_sm_resp
+    id_memory: Seconds = 86400.0  # keep carrier ids in memory this long (then: store look-up)
 
 
 THROTTLING = frozenset({S.ESME_RTHROTTLED, S.ESME_RMSGQFUL})

@@ -9,6 +9,7 @@ import msgspec
 
 from . import payload
 from . import phone as phones
+from .bounds import Count, Delay, Seconds
 from .errors import ErrorCode, GatewayError
 from .ids import new_id, new_ids
 from .models import Account, Message, Submission
@@ -17,13 +18,13 @@ from .status import Status
 from .windows import check_schedule
 
 
-class Limits(msgspec.Struct, kw_only=True):
-    max_parts: int = 10
-    max_recipients: int = 50_000
-    max_schedule_ahead: float = 30 * 86400.0
-    default_ttl: float = 86400.0
-    max_ttl: float = 7 * 86400.0
-    max_text_chars: int = 10_000
+class Limits(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    max_parts: Count = 10
+    max_recipients: Count = 50_000
+    max_schedule_ahead: Delay = 30 * 86400.0
+    default_ttl: Seconds = 86400.0
+    max_ttl: Seconds = 7 * 86400.0
+    max_text_chars: Count = 10_000
 
 
 def build_message(

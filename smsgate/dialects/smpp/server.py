@@ -29,6 +29,7 @@ from typing import Any
 import msgspec
 
 from ...connectors.base import LinkState
+from ...core.bounds import Count, ListenPort, Rate, Seconds
 from ...core.errors import ErrorCode, GatewayError
 from ...core.models import Account, Message, Notice, Submission
 from ...core.status import Status
@@ -62,22 +63,22 @@ log = logging.getLogger("smsgate.smpp.server")
 _decode_notices = msgspec.json.Decoder(list[Notice]).decode
 
 
-class SmppServerConfig(msgspec.Struct, kw_only=True):
+class SmppServerConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # Where this node listens: per node, like the HTTP host and port (two nodes on one host
     # need two ports; SMSGATE_SMPP__PORT / SMSGATE_SMPP__HOST set them from the environment).
-    port: int = 2775  # 0: no SMPP server
+    port: ListenPort = 2775  # 0: no SMPP server
     host: str | None = None  # default: the HTTP host
     system_id: str = "smsgate"  # our name in bind responses
-    window: int = 1000  # per account: submits being accepted at once; more -> ESME_RTHROTTLED
-    tps: int = 0  # per account submits per second (0 = unlimited); settings.smpp.tps overrides
-    bind_window: int = 100  # per bind: deliver_sm awaiting deliver_sm_resp
-    max_binds: int = 100  # per account
-    response_timeout: float = 10.0
-    enquire_link: float = 30.0  # idle seconds before we enquire
+    window: Count = 1000  # per account: submits being accepted at once; more -> ESME_RTHROTTLED
+    tps: Rate = 0  # per account submits per second (0 = unlimited); settings.smpp.tps overrides
+    bind_window: Count = 100  # per bind: deliver_sm awaiting deliver_sm_resp
+    max_binds: Count = 100  # per account
+    response_timeout: Seconds = 10.0
+    enquire_link: Seconds = 30.0  # idle seconds before we enquire
     gsm_packed: bool = False  # data_coding 0 is packed 7-bit on this server's links
-    receipt_retry: float = 5.0  # seconds between attempts while no bind takes a receipt
-    receipt_retention: float = 3 * 86400.0  # then the receipt is given up (outbox: dead)
-    reassembly_timeout: float = 600.0
+    receipt_retry: Seconds = 5.0  # seconds between attempts while no bind takes a receipt
+    receipt_retention: Seconds = 3 * 86400.0  # then the receipt is given up (outbox: dead)
+    reassembly_timeout: Seconds = 600.0
 
 
 class ListenError(OSError):
