@@ -29,6 +29,9 @@ _decode_notice = msgspec.json.Decoder(Notice).decode
 
 DONE_EVERY = 0.02  # seconds: callbacks answered within this share one "done" write
 
+# A request's turn among its messages' callbacks: done when it was answered, with the time it
+# is to be tried again when it failed (None: delivered, or given up).
+Turns = asyncio.Future[float | None]
 # (request) -> (HTTP status, body); a connection failure raises.
 Sender = Callable[[CallbackRequest], Awaitable[tuple[int, bytes]]]
 # One callback request to make: its dialect's policy, the account, the URL, the rows it carries.
@@ -84,7 +87,7 @@ class Notifier:
         self._done: list[int] = []  # accepted by the client, to be marked done in one write
         self._done_timer: asyncio.TimerHandle | None = None
         self._writes: set[asyncio.Task[None]] = set()
-        self._in_flight: dict[str, asyncio.Future[None]] = {}  # message id -> its latest request
+        self._in_flight: dict[str, Turns] = {}  # message id -> its latest request
 
     async def run(self) -> None:
         if self.store.exclusive_dispatch:  # the only notifier: leases of a dead one are void
@@ -169,24 +172,29 @@ class Notifier:
             notices = [_decode_notice(i.payload) for i in items]
             request = policy.render(notices, url, account)
             messages = [n.message.id for n in notices if n.message is not None]
-            try:
-                async with _Turn(self._in_flight, messages):
+            async with _Turn(self._in_flight, messages) as turn:
+                if turn.behind is not None:  # an earlier status of its messages failed
+                    await self.store.outbox_defer(ids, turn.behind)  # after it, never before
+                    return
+                try:
                     status, body = await self.send(request)
-                verdict = policy.verdict(status, body)
-                error = f"HTTP {status}"
-            except (TimeoutError, OSError) as exc:  # what HttpClient raises
-                verdict, error = "retry", f"{type(exc).__name__}: {exc}"[:200]
-            metrics.callbacks(dialect, verdict).inc()
-            if verdict == "ok":
-                self._mark_done(ids)
-                return
-            attempt = max(i.attempts for i in items) + 1
-            delay = policy.retry_delay(attempt) if verdict == "retry" else None
-            _log_failed(account, dialect, url, items, attempt, error, delay)
-            if delay is None:
-                await self.store.outbox_dead(ids, error)
-            else:
-                await self.store.outbox_retry(ids, time.time() + delay, error)
+                    verdict = policy.verdict(status, body)
+                    error = f"HTTP {status}"
+                except (TimeoutError, OSError) as exc:  # what HttpClient raises
+                    verdict, error = "retry", f"{type(exc).__name__}: {exc}"[:200]
+                metrics.callbacks(dialect, verdict).inc()
+                if verdict == "ok":
+                    self._mark_done(ids)
+                    return
+                attempt = max(i.attempts for i in items) + 1
+                delay = policy.retry_delay(attempt) if verdict == "retry" else None
+                _log_failed(account, dialect, url, items, attempt, error, delay)
+                if delay is None:
+                    await self.store.outbox_dead(ids, error)
+                else:
+                    again = time.time() + delay
+                    turn.retry_at(again)  # the later statuses of its messages wait for it
+                    await self.store.outbox_retry(ids, again, error)
         except Exception as exc:
             if isinstance(exc, StoreUnavailable):  # an outage, not a bug: no traceback
                 log.warning("callback delivery: store unavailable, will retry: %s", exc)
@@ -281,23 +289,28 @@ class _Turn:
     order of its events): a request carrying a message whose earlier callback is still in
     flight waits for that one's answer first. Otherwise a "submitted" and a "delivered" claimed
     together went out at once, and a client that keeps the latest status it was told could
-    end on "submitted". A callback that fails and is retried later gives up its place.
+    end on "submitted". When the earlier one fails and is to be tried again at some time,
+    `behind` tells the later ones that time: they wait for it (held back in the outbox), and
+    so do the ones after them. Across processes and nodes the store's claim keeps the same
+    order (rules.order_claim).
 
     One request's turn, as an async context manager: a plain class costs a third of what
     contextlib's generator-based one does, per callback.
     """
 
-    __slots__ = ("_keys", "_last", "_mine")
+    __slots__ = ("_keys", "_last", "_mine", "_retry_at", "behind")
 
-    def __init__(self, last: dict[str, asyncio.Future[None]], messages: Iterable[str]) -> None:
-        self._last = last  # message id -> the future of its latest request
+    def __init__(self, last: dict[str, Turns], messages: Iterable[str]) -> None:
+        self._last = last  # message id -> the future of its latest request (its retry time)
         self._keys = set(messages)
-        self._mine: asyncio.Future[None] | None = None
+        self._mine: Turns | None = None
+        self._retry_at: float | None = None  # this request's, when it failed and will retry
+        self.behind: float | None = None  # an earlier one's retry time: this one waits for it
 
-    async def __aenter__(self) -> None:
+    async def __aenter__(self) -> _Turn:
         last, keys = self._last, self._keys
         if not keys:
-            return
+            return self
         earlier = {last[k] for k in keys if k in last}
         self._mine = asyncio.get_running_loop().create_future()
         for key in keys:  # before any wait: requests queue up in the order they started
@@ -308,15 +321,22 @@ class _Turn:
             except BaseException:  # cancelled in line: __aexit__ will not run, let others on
                 self._release()
                 raise
+            retries = [t for t in (f.result() for f in earlier) if t is not None]
+            self.behind = self._retry_at = max(retries) if retries else None
+        return self
 
     async def __aexit__(self, *exc: object) -> None:
         self._release()
+
+    def retry_at(self, when: float) -> None:
+        """This request failed and goes again at `when`: the later ones wait for it."""
+        self._retry_at = when
 
     def _release(self) -> None:
         mine = self._mine
         if mine is None or mine.done():
             return
-        mine.set_result(None)
+        mine.set_result(self._retry_at)
         for key in self._keys:
             if self._last.get(key) is mine:
                 del self._last[key]

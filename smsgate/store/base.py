@@ -330,7 +330,9 @@ class Store(abc.ABC):
     async def outbox_claim(
         self, now: float, limit: int, lease: float, scope: OutboxScope = EVERY_DIALECT
     ) -> list[OutboxItem]:
-        """Lease up to `limit` due callbacks of the dialects in `scope`, oldest first."""
+        """Lease up to `limit` due callbacks of the dialects in `scope`, oldest first, to this
+        store (one notifier): those rules.order_claim lets go now, in its order (a message's
+        callback waits while an earlier one of it is owed elsewhere or later)."""
 
     @abc.abstractmethod
     async def outbox_unlease(self, scope: OutboxScope = EVERY_DIALECT) -> int:

@@ -38,6 +38,7 @@ import asyncpg
 import msgspec
 
 from ..core.errors import ErrorCode, GatewayError
+from ..core.ids import new_id
 from ..core.models import (
     Account,
     Credential,
@@ -190,6 +191,7 @@ class PostgresStore(Store):
         self._listening = asyncio.Event()  # set once LISTEN first succeeded
         self._groups = AcceptGroups(self._accept_alone, slots=max(1, self.pool_max // 2))
         self._done: Coalesce[tuple[int, float]] = Coalesce(self._outbox_done, slots=2)
+        self.owner = new_id()  # this store's outbox leases (one notifier's: rules.order_claim)
 
     # Lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -592,11 +594,19 @@ class PostgresStore(Store):
     async def outbox_claim(
         self, now: float, limit: int, lease: float, scope: OutboxScope = EVERY_DIALECT
     ) -> list[OutboxItem]:
-        rows = await self._tx(
-            lambda conn: conn.fetch(Q["outbox_claim"], now, now + lease, limit, *_scope_args(scope))
-        )
-        rows.sort(key=lambda r: (r[9], r[0]))
-        return [outbox_from_row(r) for r in rows]
+        async def op(conn: asyncpg.Connection) -> list[Any]:
+            rows = await conn.fetch(Q["outbox_due"], now, limit, *_scope_args(scope))
+            if not rows:
+                return []
+            ids = [r[0] for r in rows]
+            found = [rules.Sibling(*r) for r in await conn.fetch(Q["outbox_siblings"], ids)]
+            plan = rules.order_claim(ids, found, now, self.owner)
+            held = _columns(plan.hold, 2)
+            await conn.execute(Q["outbox_lease"], plan.send, now + lease, self.owner, *held)
+            by_id = {r[0]: r for r in rows}
+            return [by_id[i] for i in plan.send]
+
+        return [outbox_from_row(r) for r in await self._tx(op)]
 
     async def outbox_done(self, ids: Sequence[int], now: float) -> None:
         # One callback at a time arrives here from many concurrent deliveries: those waiting

@@ -554,3 +554,85 @@ def mo_callbacks(mo: MoMessage, urls: dict[str, str], route: CallbackRoute) -> l
     return [
         (notice.event_id, mo.account_id, d, "mo", u, payload, mo.received_at) for d, u in targets
     ]
+
+
+# Callback order ---------------------------------------------------------------------------------
+
+HOLD = 0.5  # seconds a callback waits before it looks again at an earlier one in other hands
+
+
+class Sibling(NamedTuple):
+    """One callback of a message, as a claim finds it (every callback of the claimed rows'
+    messages, the claimed ones included)."""
+
+    id: int  # the outbox row: a message's callbacks are numbered in the order of its events
+    message_id: str
+    pending: bool  # not yet delivered nor given up
+    next_at: float
+    lease_until: float | None
+    lease_owner: str | None
+
+
+class ClaimPlan(NamedTuple):
+    send: list[int]  # lease these: they go out now, in this order (ids: the events' order)
+    hold: list[tuple[int, float]]  # not yet: due again at the time given
+
+
+def order_claim(
+    candidates: Sequence[int],
+    siblings: Iterable[Sibling],
+    now: float,
+    owner: str,
+    hold: float = HOLD,
+) -> ClaimPlan:
+    """Which of the claimed callbacks `candidates` go out now: a message's callbacks go out
+    one after another in the order of its events, on every node, so that a client never gets
+    an older status after a newer one (docs/native.md, "Callbacks").
+
+    A claimed callback waits while an earlier one of its message is still owed and not sent
+    with it: until that one is due again (waiting for its retry, or held back to fill a
+    batch); while another notifier holds it (a live one answers in moments, a dead one's lease
+    lapses: looked at again every `hold` seconds); or for `hold` seconds when it is due yet
+    not in this claim (another notifier is claiming it now). One held by this notifier
+    (`owner`) is ahead of it in this process, which sends a message's requests in turn and
+    holds the later ones back when an earlier one fails (engine/notifier.py, _Turn). A
+    callback of no message (an incoming SMS) never waits.
+    """
+    by_message: dict[str, list[Sibling]] = {}
+    message_of: dict[int, str] = {}
+    for s in siblings:
+        by_message.setdefault(s.message_id, []).append(s)
+        message_of[s.id] = s.message_id
+    claimed = set(candidates)
+    plan = ClaimPlan([], [])
+    held: dict[str, float] = {}  # message -> until when an earlier claimed callback waits
+    for row in sorted(candidates):
+        message = message_of.get(row)
+        if message is None:
+            plan.send.append(row)
+            continue
+        waits = [
+            _wait(s, now, owner, hold)
+            for s in by_message[message]
+            if s.id < row and s.pending and s.id not in claimed
+        ]
+        until = max([w for w in waits if w is not None] or [0.0])
+        until = max(until, held.get(message, 0.0))
+        if until:
+            held[message] = until  # and every later one of it claimed here
+            plan.hold.append((row, until))
+        else:
+            plan.send.append(row)
+    return plan  # `send` in id order: a message's callbacks in the order of its events
+
+
+def _wait(earlier: Sibling, now: float, owner: str, hold: float) -> float | None:
+    """Until when a later callback waits for `earlier` (owed, not claimed with it), or None
+    when it need not."""
+    if earlier.lease_until is not None and earlier.lease_until > now:
+        if earlier.lease_owner == owner:
+            return None  # in this process's hands: it keeps its own requests in turn
+        return min(earlier.lease_until, now + hold)
+    if earlier.next_at <= now:
+        return now + hold  # due, yet not in this claim: someone else is claiming it now
+    return earlier.next_at  # waiting for its retry, or to fill a batch: it goes first

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from ..core.errors import ErrorCode, GatewayError
+from ..core.ids import new_id
 from ..core.models import (
     Account,
     Credential,
@@ -205,6 +206,7 @@ class SQLiteStore(Store):
         self._engine_lock: int | None = None
         self.synchronous = synchronous
         self.flush_on_loop = flush_on_loop  # see _sqlite_writer: False where a core is spare
+        self.owner = new_id()  # this store's outbox leases (one notifier's: rules.order_claim)
         self._reader: sqlite3.Connection | None = None
         self._writer: Writer | None = None
         self._recent = RecentMessages()
@@ -603,8 +605,13 @@ class SQLiteStore(Store):
 
         def op(conn: sqlite3.Connection) -> list[OutboxItem]:
             rows = conn.execute(_Q["outbox_due"], {**params, "limit": limit}).fetchall()
-            conn.executemany(_Q["outbox_lease"], [(now + lease, r[0]) for r in rows])
-            return [outbox_from_row(r) for r in rows]
+            ids = [r[0] for r in rows]
+            found = conn.execute(_Q["outbox_siblings"], {"ids": _json_list(ids)})
+            plan = rules.order_claim(ids, [rules.Sibling(*r) for r in found], now, self.owner)
+            conn.executemany(_Q["outbox_lease"], [(now + lease, self.owner, i) for i in plan.send])
+            conn.executemany(_Q["outbox_defer"], [(at, i) for i, at in plan.hold])
+            by_id = {r[0]: r for r in rows}
+            return [outbox_from_row(by_id[i]) for i in plan.send]
 
         return await self._write(op)
 

@@ -188,7 +188,7 @@ async def test_a_messages_callbacks_go_out_in_the_order_of_its_events(
 
 
 async def test_a_callback_cancelled_in_line_does_not_hold_up_the_next() -> None:
-    in_flight: dict[str, asyncio.Future[None]] = {}
+    in_flight: dict[str, notifier_module.Turns] = {}
     first = _Turn(in_flight, ["m1"])
     await first.__aenter__()  # the first callback of m1, being sent
 
@@ -205,3 +205,37 @@ async def test_a_callback_cancelled_in_line_does_not_hold_up_the_next() -> None:
     async with asyncio.timeout(1.0), _Turn(in_flight, ["m1"]):  # the third goes out
         pass
     assert in_flight == {}
+
+
+async def test_a_failed_callback_holds_the_later_ones_of_its_message_back(
+    store: SQLiteStore, acme: Account
+) -> None:
+    """The client failed "submitted": "delivered" waits for its retry, and goes after it,
+    never before (docs/native.md, "Callbacks")."""
+    await store.update_account(acme.id, callback_urls={"native": "http://127.0.0.1:9/dr"})
+    account = await store.get_account(acme.id)
+    assert account is not None
+    one = Submission(phone="79001230000", text="hi", sender="ACME")
+    [outcome], _ = await Acceptor(store, Limits()).submit(account, "native", [one])
+    assert outcome.message is not None
+    reports = Reports(store, CallbackRouter(callback_policies(available())), lambda _: None)
+    for status in (Status.SUBMITTED, Status.DELIVERED):  # both owed when the notifier claims
+        await reports.reports([Report(message_id=outcome.message.id, status=status, at=0.0)])
+    sent: list[str] = []
+
+    async def first_fails(request: CallbackRequest) -> tuple[int, bytes]:
+        sent.append(json.loads(request.body)["status"])
+        return (500, b"down") if len(sent) == 1 else (200, b"")
+
+    policies = callback_policies(available(), delay_scale=0.01)  # the first retry in 50 ms
+    notifier = Notifier(store, policies, first_fails, concurrency=4)
+    await notifier.step()
+    await notifier.drain()
+    assert sent == ["submitted"]  # "delivered" was not sent after it failed
+    pending = await store.outbox_items(state="pending")
+    assert len(pending) == 2  # both owed: "submitted" to retry, "delivered" held back
+    await asyncio.sleep(0.1)
+    await notifier.step()
+    await notifier.drain()
+    assert sent == ["submitted", "submitted", "delivered"]
+    assert len(await store.outbox_items(state="done")) == 2

@@ -403,17 +403,32 @@ INSERT INTO mo_messages (seq, id, account_id, phone, to_number, text, received_a
 SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[],
                      $7::float8[], $8::text[], $9::text[])
 
--- outbox_claim --
--- Lease up to $3 due callbacks until $2, oldest first: of the dialects in $4 (NULL: any) and
--- not in $5; rows another node is claiming are skipped
-WITH c AS (SELECT id FROM outbox
-           WHERE state = 'pending' AND next_at <= $1
-             AND (lease_until IS NULL OR lease_until < $1)
-             AND ($4::text[] IS NULL OR dialect = ANY($4)) AND NOT (dialect = ANY($5))
-           ORDER BY next_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-UPDATE outbox o SET lease_until = $2 FROM c WHERE o.id = c.id
-RETURNING o.id, o.event_id, o.account_id, o.dialect, o.kind, o.url, o.payload, o.attempts,
-          o.created_at, o.next_at
+-- outbox_due --
+-- Up to $2 callbacks due at $1, oldest first, locked for a claim: of the dialects in $3
+-- (NULL: any) and not in $4; rows another node is claiming are skipped
+SELECT id, event_id, account_id, dialect, kind, url, payload, attempts, created_at FROM outbox
+WHERE state = 'pending' AND next_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+  AND ($3::text[] IS NULL OR dialect = ANY($3)) AND NOT (dialect = ANY($4))
+ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
+
+-- outbox_siblings --
+-- Every callback of the messages the callbacks $1 report on (through their events, 'ev-<seq>';
+-- an incoming SMS's have none), as rules.Sibling: id, message, pending, next_at, lease_until,
+-- lease_owner
+WITH m AS (SELECT DISTINCT e.message_id FROM outbox c
+           JOIN events e
+             ON e.seq = CASE WHEN c.event_id LIKE 'ev-%' THEN substr(c.event_id, 4)::int8 END
+           WHERE c.id = ANY($1::int8[]))
+SELECT o.id, e.message_id, o.state = 'pending', o.next_at, o.lease_until, o.lease_owner
+FROM m JOIN events e ON e.message_id = m.message_id
+JOIN outbox o ON o.event_id = 'ev-' || e.seq
+
+-- outbox_lease --
+-- A claim's plan (rules.order_claim): $1 leased until $2 to $3; $4 held back until $5 (no
+-- attempt counted)
+WITH held AS (UPDATE outbox o SET next_at = h.at, lease_until = NULL
+              FROM unnest($4::int8[], $5::float8[]) AS h(id, at) WHERE o.id = h.id)
+UPDATE outbox SET lease_until = $2, lease_owner = $3 WHERE id = ANY($1::int8[])
 
 -- outbox_done --
 -- Callbacks delivered ($1 ids, $2 times)
