@@ -87,6 +87,18 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.ReadOnlySQLTransactionError,  # a fail-over left us on a replica
     asyncpg.exceptions.InternalClientError,  # a connection left mid-operation by a broken link
 )
+# What asyncpg says when a statement is asked of a connection whose server sent its goodbye
+# (a FATAL error: shutdown, pg_terminate_backend) while it sat idle in the pool or between two
+# statements, and whose end of stream it has not read yet: its protocol waits for a sync that
+# never comes ("state 2"), and refuses the statement before sending it. It reads like two
+# operations at once on one connection, which it is not; nothing of the call was done.
+_GOODBYE_READ = "cannot switch to state"
+
+
+class _ServerClosed(Exception):
+    """The server had closed the connection before our statement left it (_GOODBYE_READ)."""
+
+
 _RETRY = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 MIGRATION_LOCK = 0x5345_4741_5445  # advisory lock key: one node migrates at a time
 _OUR_OPTIONS = ("pool_min", "pool_max", "connect_timeout")  # in the URL, not for the server
@@ -184,6 +196,7 @@ class PostgresStore(Store):
         self.group_commit = group_commit
         self.channel = "public.smsgate_work"
         self.commits = 0  # accept transactions, for the benchmark
+        self.closed_by_server = 0  # calls that went again: the server had closed their connection
         self._pool: asyncpg.Pool | None = None
         self._listener: asyncio.Task[None] | None = None
         self._waiters: set[asyncio.Event] = set()
@@ -259,20 +272,25 @@ class PostgresStore(Store):
             async with self._pool.acquire(timeout=30.0) as conn:
                 try:
                     yield conn
-                except _UNAVAILABLE:
+                except _UNAVAILABLE as exc:
                     # Never hand this connection out again: the pool opens a fresh one.
                     # (A connection the server closed is already back in the pool, detached.)
                     with contextlib.suppress(asyncpg.InterfaceError):
                         if not conn.is_closed():
                             conn.terminate()
+                    if isinstance(exc, asyncpg.InternalClientError) and _GOODBYE_READ in str(exc):
+                        raise _ServerClosed() from exc
                     raise
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from exc
 
     async def _tx(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], tx: bool = True) -> T:
-        """`fn` in one transaction (or, not `tx`, in the statement's own); a deadlock or
-        serialization failure is retried."""
-        for attempt in range(5):
+        """`fn` in one transaction (or, not `tx`, in the statement's own). Retried: a deadlock
+        or serialization failure, and a call on a connection the server had closed (its
+        transaction died with it, uncommitted): on another connection, as many times as the
+        pool has connections (a restarting server closes them all)."""
+        busy = closed = 0
+        while True:
             try:
                 async with self._conn() as conn:
                     if not tx:
@@ -280,18 +298,26 @@ class PostgresStore(Store):
                     async with conn.transaction():
                         return await fn(conn)
             except _RETRY:
-                if attempt == 4:
+                busy += 1
+                if busy == 5:
                     raise StoreUnavailable("database too busy (deadlocks), retry later") from None
-                await asyncio.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")
+                await asyncio.sleep(0.01 * busy)
+            except _ServerClosed as exc:
+                closed += 1
+                self.closed_by_server += 1
+                if closed > self.pool_max:
+                    raise StoreUnavailable("PostgreSQL closed every connection") from exc
 
     async def _fetch(self, query: str, *args: Any) -> list[Any]:
         """The rows of the named query `query`."""
-        async with self._conn() as conn:
+
+        async def read(conn: asyncpg.Connection) -> list[Any]:
             try:
                 return list(await conn.fetch(Q[query], *args))
             except asyncpg.exceptions.CharacterNotInRepertoireError:
                 return []  # a NUL in a key (an id from a URL): no stored text has one
+
+        return await self._tx(read, tx=False)
 
     async def _one(self, query: str, read: Callable[[Any], T], *args: Any) -> T | None:
         """The first row of the named query `query`, read by `read` (None: no row)."""
@@ -341,7 +367,8 @@ class PostgresStore(Store):
                     if not conn.is_closed():  # a half-open TCP connection shows here
                         await conn.fetchval(Q["ping"], timeout=10.0)
             except (*_UNAVAILABLE, asyncpg.PostgresError) as exc:
-                log.warning("LISTEN connection lost (%s); reconnecting", exc)
+                why = "the server closed it" if _GOODBYE_READ in str(exc) else exc
+                log.warning("LISTEN connection lost (%s); reconnecting", why)
             finally:
                 if conn is not None and not conn.is_closed():
                     try:
