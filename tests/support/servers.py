@@ -73,7 +73,8 @@ class Gateway:
 
     @property
     def engine(self) -> Engine:
-        return self.app.app.state.engine["engine"]  # type: ignore[no-any-return]
+        engine: Engine = self.app.app.state.engine["engine"]
+        return engine
 
     async def provision(self, *accounts: AccountSpec) -> list[int]:
         allowed = self.config.callbacks.networks()
@@ -123,7 +124,8 @@ async def start_gateway(config: Config) -> Gateway:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
-    store = app.state.store if hasattr(app, "state") else app.app.state.store
+    guarded: Any = app  # build_app's ErrorGuard around the Starlette app, typed as the app
+    store = guarded.state.store if hasattr(guarded, "state") else guarded.app.state.store
     return Gateway(f"http://127.0.0.1:{port}", config, app, store, server, task)
 
 
