@@ -237,10 +237,11 @@ def serve(
     prepare_multiprocess_metrics(config.worker_count())
     from .logs import setup
     from .server import serve as run_server
+    from .store import open_store
 
     setup(config.log_level, config.log_format)
-    if migrate is None:
-        migrate = config.database.startswith("sqlite:") or "://" not in config.database
+    if migrate is None:  # a database one engine owns (SQLite) is its to migrate
+        migrate = _one_line(lambda: open_store(config.database).exclusive_dispatch)
 
     async def check() -> None:
         schema: Schema = "migrate" if migrate else "current"
