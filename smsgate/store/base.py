@@ -224,12 +224,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def message_by_seq(self, account_id: int, seq: int) -> Message | None: ...
 
+    @abc.abstractmethod
     async def owner_by_seq(self, seq: int) -> int | None:
-        """The account owning message `seq`, for dialects that answer 403 (another's) vs 404.
-
-        Not abstract: a backend without it answers None, and such dialects then say 404.
-        """
-        return None
+        """The account owning message `seq`, for dialects that answer 403 (another's) vs 404."""
 
     @abc.abstractmethod
     async def list_messages(

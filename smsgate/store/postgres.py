@@ -157,9 +157,8 @@ def _account_value(field: str, value: Any) -> Any:
     """A field of `account_update` as sent (None keeps the field)."""
     return _json_encode(value).decode() if field in _ACCOUNT_JSON and value is not None else value
 
-
-def _credential(r: Any) -> Credential:
-    return Credential(account_id=r[0], dialect=r[1], kind=r[2], identifier=r[3], secret=r[4])
+def _first_column(row: Any) -> Any:
+    return row[0]
 
 
 def _count(status: str) -> int:
@@ -506,6 +505,9 @@ class PostgresStore(Store):
 
     async def message_by_seq(self, account_id: int, seq: int) -> Message | None:
         return await self._one("message_by_seq", row_to_message, seq, account_id)
+    async def owner_by_seq(self, seq: int) -> int | None:
+        return await self._one("owner_by_seq", _first_column, seq)
+
 
     async def list_messages(
         self, account_id: int, flt: MessageFilter, *, after_seq: int = 0, limit: int = 100

@@ -237,6 +237,9 @@ async def test_reads(store: Store) -> None:
     assert stored[0] is not None
     assert await store.message_by_seq(a.id, stored[0].seq) == stored[0]
     assert await store.message_by_seq(b.id, stored[0].seq) is None
+    # whose it is, for dialects answering 403 for another's message rather than 404
+    assert await store.owner_by_seq(stored[0].seq) == a.id
+    assert await store.owner_by_seq(stored[0].seq + 1000) is None
     assert await store.message_by_ref(a.id, "native", "c1") == stored[0]
     assert await store.message_by_ref(a.id, "smsc", "c1") is None
 

@@ -268,6 +268,10 @@ SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, en
        confidential, meta
 FROM messages WHERE account_id = $1 AND dialect = $2 AND client_ref = $3
 
+-- owner_by_seq --
+-- Whose message a number is
+SELECT account_id FROM messages WHERE seq = $1
+
 -- message_by_seq --
 -- One message of an account by its number
 SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding,
