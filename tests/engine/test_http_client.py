@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from smsgate.core.urls import parse_networks
 from smsgate.engine.callbacks import CallbackRequest
 from smsgate.engine.http_client import HttpClient, ServerDisconnected
-from smsgate.core.urls import parse_networks
 from smsgate.engine.notifier import HttpSender
 
 Answer = Callable[[bytes, "Raw"], None]
