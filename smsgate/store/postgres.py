@@ -67,13 +67,27 @@ from .base import (
 )
 from .migrations import SchemaStatus, migrations, schema_status
 from .queries import load
-from .rows import entry_from_row, event_from_row, mo_from_row, outbox_from_row, row_to_message
+from .rows import (
+    ACCOUNT_FIELDS,
+    account_from_row,
+    account_value,
+    callback_from_row,
+    check_account_fields,
+    credential_from_row,
+    entry_from_row,
+    event_from_row,
+    in_given_order,
+    job_from_row,
+    json_or_none,
+    mo_from_row,
+    outbox_from_row,
+    row_to_message,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("smsgate.store")
 Q = load("postgres")  # every statement, by name
 
-_json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
 
 # The database cannot be used right now: the caller answers 503 and nothing is half-done.
@@ -112,13 +126,7 @@ COPY_COLUMNS = (
     "callback_url", "status", "error_code", "price", "created_at", "updated_at", "confidential",
     "meta",
 )
-# An account's columns as read (then its senders); account_update sets all but the id ($2..).
-_ACCOUNT_COLUMNS = (
-    "id", "name", "balance", "price", "currency", "tps", "timezone", "active", "ip_allowlist",
-    "callback_urls", "settings", "created_at",
-)
 # fmt: on
-_ACCOUNT_JSON = ("ip_allowlist", "callback_urls", "settings")
 _JOB_COLUMNS = "id account_id dialect client_ref total created_at"  # then meta (JSON)
 
 COPY_FROM = 1000  # messages in one request from which COPY beats one unnest INSERT
@@ -130,9 +138,9 @@ def message_row(m: Message) -> tuple[Any, ...]:
     return (
         m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone, m.text,
         m.encoding, m.segments, m.priority, m.not_before, m.expires_at,
-        _json_encode(m.window).decode() if m.window else None, m.flash, m.tag, m.callback_url,
+        json_or_none(m.window), m.flash, m.tag, m.callback_url,
         m.status, m.error_code, m.price, m.created_at, m.updated_at, m.confidential,
-        _json_encode(m.meta).decode() if m.meta else None,
+        json_or_none(m.meta),
     )
     # fmt: on
 
@@ -143,22 +151,11 @@ def _arrays(items: Sequence[Any], fields: str) -> list[list[Any]]:
 
 
 def _json_array(values: Sequence[Any]) -> list[str | None]:
-    return [_json_encode(v).decode() if v else None for v in values]
+    return [json_or_none(v) for v in values]
 
 
 def _row_to_account(r: Any) -> Account:
-    fields = dict(zip(_ACCOUNT_COLUMNS, r, strict=False))  # then r[12]: the senders
-    for name in _ACCOUNT_JSON:
-        fields[name] = _json_decode(fields[name])
-    return Account(**fields, senders=list(r[12]))
-
-
-def _account_value(field: str, value: Any) -> Any:
-    """A field of `account_update` as sent (None keeps the field)."""
-    return _json_encode(value).decode() if field in _ACCOUNT_JSON and value is not None else value
-
-def _first_column(row: Any) -> Any:
-    return row[0]
+    return account_from_row(r, r[12])  # r[12]: the senders, an array
 
 
 def _count(status: str) -> int:
@@ -381,7 +378,7 @@ class PostgresStore(Store):
     # Accounts -------------------------------------------------------------------------------
     async def create_account(self, account: Account) -> Account:
         async def op(conn: asyncpg.Connection) -> int:
-            values = [_account_value(n, getattr(account, n)) for n in _ACCOUNT_COLUMNS[1:]]
+            values = [account_value(n, getattr(account, n)) for n in ACCOUNT_FIELDS]
             values[-1] = account.created_at or time.time()
             account_id = int(await conn.fetchval(Q["account_insert"], *values))
             if account.senders:
@@ -397,11 +394,9 @@ class PostgresStore(Store):
         return found
 
     async def update_account(self, account_id: int, **fields: Any) -> Account:
-        unknown = set(fields) - set(_ACCOUNT_COLUMNS[1:])
-        if unknown:
-            raise ValueError(f"unknown account fields: {sorted(unknown)}")
+        check_account_fields(fields)
         if fields:
-            values = [_account_value(n, fields.get(n)) for n in _ACCOUNT_COLUMNS[1:]]
+            values = [account_value(n, fields.get(n)) for n in ACCOUNT_FIELDS]
             try:
                 await self._execute("account_update", account_id, *values)
             except asyncpg.UniqueViolationError as exc:
@@ -439,10 +434,10 @@ class PostgresStore(Store):
         )
 
     async def find_credential(self, dialect: str, kind: str, identifier: str) -> Credential | None:
-        return await self._one("credential_find", _credential, dialect, kind, identifier)
+        return await self._one("credential_find", credential_from_row, dialect, kind, identifier)
 
     async def credentials_of(self, account_id: int) -> list[Credential]:
-        return [_credential(r) for r in await self._fetch("credentials_of", account_id)]
+        return [credential_from_row(r) for r in await self._fetch("credentials_of", account_id)]
 
     async def delete_credential(self, dialect: str, kind: str, identifier: str) -> bool:
         return await self._execute("credential_delete", dialect, kind, identifier) > 0
@@ -495,8 +490,7 @@ class PostgresStore(Store):
 
     async def get_messages(self, account_id: int, message_ids: Sequence[str]) -> list[Message]:
         found = await self._messages("messages_by_ids", account_id, list(message_ids))
-        order = {mid: i for i, mid in enumerate(message_ids)}
-        return sorted(found, key=lambda m: order[m.id])
+        return in_given_order(found, message_ids)
 
     async def message_by_ref(
         self, account_id: int, dialect: str, client_ref: str
@@ -505,9 +499,6 @@ class PostgresStore(Store):
 
     async def message_by_seq(self, account_id: int, seq: int) -> Message | None:
         return await self._one("message_by_seq", row_to_message, seq, account_id)
-    async def owner_by_seq(self, seq: int) -> int | None:
-        return await self._one("owner_by_seq", _first_column, seq)
-
 
     async def list_messages(
         self, account_id: int, flt: MessageFilter, *, after_seq: int = 0, limit: int = 100
@@ -519,9 +510,7 @@ class PostgresStore(Store):
         rows = await self._fetch("job_by_id", job_id, account_id)
         if not rows:
             return None
-        r = rows[0]
-        meta = _json_decode(r[6]) if r[6] else None
-        job = Job(**dict(zip(_JOB_COLUMNS.split(), r, strict=False)), meta=meta)
+        job = job_from_row(rows[0])
         counts = await self._fetch("job_counts", job_id, account_id)
         return JobCounts(job=job, by_status={s: int(n) for s, n in counts})
 
@@ -666,10 +655,7 @@ class PostgresStore(Store):
 
     async def callbacks_of(self, account_id: int, message_id: str) -> list[CallbackState]:
         rows = await self._fetch("callbacks_of", message_id, account_id)
-        return [
-            CallbackState(event_id=r[0], dialect=r[1], state=r[2], attempts=r[3], last_error=r[4])
-            for r in rows
-        ]
+        return [callback_from_row(r) for r in rows]
 
     async def outbox_backlog(self) -> dict[str, int]:
         return {str(dialect): int(n) for dialect, n in await self._fetch("outbox_backlog")}

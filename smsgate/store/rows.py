@@ -2,18 +2,82 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
 
-from ..core.models import Message, MoMessage, StatusEvent
+from ..core.models import Account, Credential, Job, Message, MoMessage, StatusEvent
 from ..core.status import Status
 from ..core.windows import Window
-from .base import ConnectorEntry, OutboxItem
+from .base import CallbackState, ConnectorEntry, OutboxItem
 
+_json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
 _window_decode = msgspec.json.Decoder(Window).decode
+
+
+# fmt: off
+# An account's columns as read (then its senders); an update sets all but the id.
+ACCOUNT_COLUMNS = (
+    "id", "name", "balance", "price", "currency", "tps", "timezone", "active", "ip_allowlist",
+    "callback_urls", "settings", "created_at",
+)
+# fmt: on
+ACCOUNT_FIELDS = ACCOUNT_COLUMNS[1:]
+_ACCOUNT_JSON = frozenset(("ip_allowlist", "callback_urls", "settings"))
+
+
+def json_or_none(value: Any) -> str | None:
+    """A JSON column's text; an empty value is stored as NULL."""
+    return _json_encode(value).decode() if value else None
+
+
+def check_account_fields(fields: Mapping[str, Any]) -> None:
+    """An update naming a field accounts do not have is a programming error, not a refusal."""
+    unknown = set(fields) - set(ACCOUNT_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown account fields: {sorted(unknown)}")
+
+
+def account_value(field: str, value: Any) -> Any:
+    """An account field as the account queries bind it: the JSON ones as text (None: kept)."""
+    return _json_encode(value).decode() if field in _ACCOUNT_JSON and value is not None else value
+
+
+def account_from_row(r: Sequence[Any], senders: Iterable[str]) -> Account:
+    """An account from ACCOUNT_COLUMNS (SQLite's 0/1 flag becomes a boolean)."""
+    fields = dict(zip(ACCOUNT_COLUMNS, r, strict=False))
+    for name in _ACCOUNT_JSON:
+        fields[name] = _json_decode(fields[name])
+    fields["active"] = bool(fields["active"])
+    return Account(**fields, senders=list(senders))
+
+
+def credential_from_row(r: Sequence[Any]) -> Credential:
+    return Credential(account_id=r[0], dialect=r[1], kind=r[2], identifier=r[3], secret=r[4])
+
+
+def job_from_row(r: Sequence[Any]) -> Job:
+    return Job(
+        id=r[0],
+        account_id=r[1],
+        dialect=r[2],
+        client_ref=r[3],
+        total=r[4],
+        created_at=r[5],
+        meta=_json_decode(r[6]) if r[6] else None,
+    )
+
+
+def callback_from_row(r: Sequence[Any]) -> CallbackState:
+    return CallbackState(event_id=r[0], dialect=r[1], state=r[2], attempts=r[3], last_error=r[4])
+
+
+def in_given_order(messages: Iterable[Message], ids: Sequence[str]) -> list[Message]:
+    """Messages found by id, in the order the caller asked for them (the query's is arbitrary)."""
+    order = {mid: i for i, mid in enumerate(ids)}
+    return sorted(messages, key=lambda m: order[m.id])
 
 
 def row_to_message(r: Sequence[Any]) -> Message:

@@ -52,7 +52,22 @@ from .base import (
 )
 from .migrations import SchemaStatus, migrations, schema_status, statements
 from .queries import load
-from .rows import entry_from_row, event_from_row, mo_from_row, outbox_from_row, row_to_message
+from .rows import (
+    ACCOUNT_FIELDS,
+    account_from_row,
+    account_value,
+    callback_from_row,
+    check_account_fields,
+    credential_from_row,
+    entry_from_row,
+    event_from_row,
+    in_given_order,
+    job_from_row,
+    json_or_none,
+    mo_from_row,
+    outbox_from_row,
+    row_to_message,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("smsgate.store")
@@ -69,15 +84,6 @@ def _json_list(values: Iterable[Any]) -> str:
     return _json_encode(list(values)).decode()
 
 
-def _json_or_none(value: Any) -> str | None:
-    return _json_encode(value).decode() if value else None
-
-
-_ACCOUNT_JSON = {"ip_allowlist", "callback_urls", "settings"}
-_ACCOUNT_FIELDS = {
-    *("name", "balance", "price", "currency", "tps", "timezone", "active", "created_at"),
-    *_ACCOUNT_JSON,
-}
 _STATUS_TEXT: dict[Status, str] = {s: s.value for s in Status}
 # The columns an accept writes (seq aside; the others keep the table's defaults), each with
 # the conversion sqlite3 needs (an enum or a bool costs it an adaptation lookup per value).
@@ -89,8 +95,8 @@ _WRITTEN: dict[str, Callable[[Any], Any] | None] = dict.fromkeys(
         *("confidential", "meta"),
     ]
 )
-_WRITTEN.update(window=_json_or_none, flash=int, status=_STATUS_TEXT.__getitem__)
-_WRITTEN.update(confidential=int, meta=_json_or_none)
+_WRITTEN.update(window=json_or_none, flash=int, status=_STATUS_TEXT.__getitem__)
+_WRITTEN.update(confidential=int, meta=json_or_none)
 _ROW_KEYS = ("seq", "id")  # never shared, so that a row is always a tuple
 _INSERT_ROWS = 500  # rows per INSERT statement (bounded by SQLite's variable limit too)
 _Row = Callable[[Message], tuple[Any, ...]]
@@ -166,30 +172,12 @@ class MessageColumns:
 
 
 def _row_to_account(r: Sequence[Any]) -> Account:
-    return Account(
-        id=r[0],
-        name=r[1],
-        balance=r[2],
-        price=r[3],
-        currency=r[4],
-        tps=r[5],
-        timezone=r[6],
-        active=bool(r[7]),
-        ip_allowlist=_json_decode(r[8]),
-        callback_urls=_json_decode(r[9]),
-        settings=_json_decode(r[10]),
-        created_at=r[11],
-        senders=sorted(_json_decode(r[12])),
-    )
+    return account_from_row(r, sorted(_json_decode(r[12])))  # r[12]: the senders, a JSON array
 
 
 def _account_params(fields: Mapping[str, Any]) -> dict[str, Any]:
     """Account fields as the account queries bind them: the JSON ones as text."""
-    return {n: _json_encode(v).decode() if n in _ACCOUNT_JSON else v for n, v in fields.items()}
-
-
-def _credential(r: Sequence[Any]) -> Credential:
-    return Credential(account_id=r[0], dialect=r[1], kind=r[2], identifier=r[3], secret=r[4])
+    return {n: account_value(n, v) for n, v in fields.items()}
 
 
 def _path_of(url: str) -> str:
@@ -327,11 +315,9 @@ class SQLiteStore(Store):
         return found
 
     async def update_account(self, account_id: int, **fields: Any) -> Account:
-        unknown = set(fields) - _ACCOUNT_FIELDS
-        if unknown:
-            raise ValueError(f"unknown account fields: {sorted(unknown)}")
+        check_account_fields(fields)
         if fields:
-            params = {**dict.fromkeys(_ACCOUNT_FIELDS), **_account_params(fields)}  # None: kept
+            params = {**dict.fromkeys(ACCOUNT_FIELDS), **_account_params(fields)}  # None: kept
             params["id"] = account_id
             await self._write(lambda conn: conn.execute(_Q["account_update"], params))
         found = await self.get_account(account_id)
@@ -367,10 +353,10 @@ class SQLiteStore(Store):
 
     async def find_credential(self, dialect: str, kind: str, identifier: str) -> Credential | None:
         found = self._read("credential_find", (dialect, kind, identifier))
-        return _credential(found[0]) if found else None
+        return credential_from_row(found[0]) if found else None
 
     async def credentials_of(self, account_id: int) -> list[Credential]:
-        return [_credential(r) for r in self._read("credentials_of", (account_id,))]
+        return [credential_from_row(r) for r in self._read("credentials_of", (account_id,))]
 
     async def delete_credential(self, dialect: str, kind: str, identifier: str) -> bool:
         return await self._changes("credential_delete", [(dialect, kind, identifier)]) > 0
@@ -418,8 +404,7 @@ class SQLiteStore(Store):
 
     async def get_messages(self, account_id: int, message_ids: Sequence[str]) -> list[Message]:
         found = self._messages("messages_by_ids", (_json_list(message_ids), account_id))
-        order = {mid: i for i, mid in enumerate(message_ids)}
-        return sorted(found, key=lambda m: order[m.id])
+        return in_given_order(found, message_ids)
 
     async def message_by_ref(
         self, account_id: int, dialect: str, client_ref: str
@@ -444,16 +429,7 @@ class SQLiteStore(Store):
         rows = self._read("job_by_id", (job_id, account_id))
         if not rows:
             return None
-        r = rows[0]
-        job = Job(
-            id=r[0],
-            account_id=r[1],
-            dialect=r[2],
-            client_ref=r[3],
-            total=r[4],
-            created_at=r[5],
-            meta=_json_decode(r[6]) if r[6] else None,
-        )
+        job = job_from_row(rows[0])
         counts = self._read("job_counts", {"job_id": job_id, "account_id": account_id})
         return JobCounts(job=job, by_status={s: n for s, n in counts})
 
@@ -586,7 +562,7 @@ class SQLiteStore(Store):
         def op(conn: sqlite3.Connection) -> None:
             urls = _callback_urls(conn, {mo.account_id for mo in mos})
             for mo in mos:
-                meta = _json_or_none(mo.meta)
+                meta = json_or_none(mo.meta)
                 row = (mo.id, mo.account_id, mo.phone, mo.to, mo.text, mo.received_at)
                 seq = conn.execute(_Q["mo_insert"], (*row, mo.reply_to, meta)).lastrowid
                 stored = msgspec.structs.replace(mo, seq=int(seq or 0))
@@ -638,10 +614,7 @@ class SQLiteStore(Store):
 
     async def callbacks_of(self, account_id: int, message_id: str) -> list[CallbackState]:
         rows = self._read("callbacks_of", (message_id, account_id))
-        return [
-            CallbackState(event_id=r[0], dialect=r[1], state=r[2], attempts=r[3], last_error=r[4])
-            for r in rows
-        ]
+        return [callback_from_row(r) for r in rows]
 
     async def outbox_backlog(self) -> dict[str, int]:
         return {str(dialect): int(n) for dialect, n in self._read("outbox_backlog")}
@@ -812,7 +785,7 @@ def _charge(conn: sqlite3.Connection, plan: rules.AcceptPlan) -> None:
     """The plan's debits, and its jobs with the seq range their messages were numbered in."""
     conn.executemany(_Q["account_debit"], [(amount, a) for a, amount in plan.debits.items()])
     rows = [
-        {**_asdict(job), "meta": _json_or_none(job.meta), "first": first.seq, "last": last.seq}
+        {**_asdict(job), "meta": json_or_none(job.meta), "first": first.seq, "last": last.seq}
         for job, first, last in plan.jobs
     ]
     conn.executemany(_Q["job_insert"], rows)
