@@ -158,6 +158,10 @@ def _row_to_account(r: Any) -> Account:
     return account_from_row(r, r[12])  # r[12]: the senders, an array
 
 
+def _first_column(row: Any) -> Any:
+    return row[0]
+
+
 def _count(status: str) -> int:
     """Rows touched, from a command tag such as 'INSERT 0 3' or 'DELETE 2'."""
     return int(status.rsplit(" ", 1)[-1]) if status and status[-1].isdigit() else 0
@@ -499,6 +503,9 @@ class PostgresStore(Store):
 
     async def message_by_seq(self, account_id: int, seq: int) -> Message | None:
         return await self._one("message_by_seq", row_to_message, seq, account_id)
+
+    async def owner_by_seq(self, seq: int) -> int | None:
+        return await self._one("owner_by_seq", _first_column, seq)
 
     async def list_messages(
         self, account_id: int, flt: MessageFilter, *, after_seq: int = 0, limit: int = 100
