@@ -627,7 +627,8 @@ class PostgresStore(Store):
             found = [rules.Sibling(*r) for r in await conn.fetch(Q["outbox_siblings"], ids)]
             plan = rules.order_claim(ids, found, now, self.owner)
             held = _columns(plan.hold, 2)
-            await conn.execute(Q["outbox_lease"], plan.send, now + lease, self.owner, *held)
+            until, owner = now + lease, self.owner
+            await conn.execute(Q["outbox_lease"], plan.send, until, owner, *held, plan.done, now)
             by_id = {r[0]: r for r in rows}
             return [by_id[i] for i in plan.send]
 

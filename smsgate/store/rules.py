@@ -567,7 +567,7 @@ class Sibling(NamedTuple):
 
     id: int  # the outbox row: a message's callbacks are numbered in the order of its events
     message_id: str
-    pending: bool  # not yet delivered nor given up
+    state: str  # 'pending' (owed), 'done' (the client took it) or 'dead' (given up)
     next_at: float
     lease_until: float | None
     lease_owner: str | None
@@ -576,6 +576,7 @@ class Sibling(NamedTuple):
 class ClaimPlan(NamedTuple):
     send: list[int]  # lease these: they go out now, in this order (ids: the events' order)
     hold: list[tuple[int, float]]  # not yet: due again at the time given
+    done: list[int]  # answered already: a later one of its message is done (see order_claim)
 
 
 def order_claim(
@@ -597,6 +598,11 @@ def order_claim(
     (`owner`) is ahead of it in this process, which sends a message's requests in turn and
     holds the later ones back when an earlier one fails (engine/notifier.py, _Turn). A
     callback of no message (an incoming SMS) never waits.
+
+    A claimed callback with a later one of its message done is done too, not sent again: that
+    later one went out only once this one was answered (the rule above, and _Turn), so only
+    its done mark was lost (the database went away while it was written, or the notifier
+    died). Sent again, it would reach the client after the newer status.
     """
     by_message: dict[str, list[Sibling]] = {}
     message_of: dict[int, str] = {}
@@ -604,17 +610,21 @@ def order_claim(
         by_message.setdefault(s.message_id, []).append(s)
         message_of[s.id] = s.message_id
     claimed = set(candidates)
-    plan = ClaimPlan([], [])
+    plan = ClaimPlan([], [], [])
     held: dict[str, float] = {}  # message -> until when an earlier claimed callback waits
     for row in sorted(candidates):
         message = message_of.get(row)
         if message is None:
             plan.send.append(row)
             continue
+        family = by_message[message]
+        if any(s.id > row and s.state == "done" for s in family):
+            plan.done.append(row)
+            continue
         waits = [
             _wait(s, now, owner, hold)
-            for s in by_message[message]
-            if s.id < row and s.pending and s.id not in claimed
+            for s in family
+            if s.id < row and s.state == "pending" and s.id not in claimed
         ]
         until = max([w for w in waits if w is not None] or [0.0])
         until = max(until, held.get(message, 0.0))

@@ -109,6 +109,21 @@ async def test_a_given_up_submitted_holds_nothing_back(store: Store) -> None:
     assert _statuses(await store.outbox_claim(now + 2, 10, LEASE)) == ["delivered"]
 
 
+async def test_a_lost_done_mark_does_not_send_an_older_status_again(
+    store: Store, other: Store
+) -> None:
+    """A notifier had both answered, and the database went away while it marked "submitted"
+    done, not while it marked "delivered": "submitted" is not sent again after it."""
+    now = 1_000_000.0
+    m = await _sent_message(store)
+    await _report(store, m, Status.SUBMITTED, now)
+    await _report(store, m, Status.DELIVERED, now + 0.1)
+    submitted, delivered = await other.outbox_claim(now + 1, 10, LEASE)
+    await other.outbox_done([delivered.id], now + 2)  # "submitted"'s mark never came
+    assert await store.outbox_claim(now + LEASE + 2, 10, LEASE) == []
+    assert [i.id for i in await store.outbox_items(state="done")] == [submitted.id, delivered.id]
+
+
 async def test_claimed_together_they_come_in_the_order_of_the_events(store: Store) -> None:
     """A retried "submitted" is due later than a "delivered" never tried: the claim hands them
     over in their events' order, not their due times'."""
@@ -129,7 +144,7 @@ def _sibling(id: int, **fields: object) -> Sibling:
     values: dict[str, object] = {
         "id": id,
         "message_id": "m",
-        "pending": True,
+        "state": "pending",
         "next_at": 0.0,
         "lease_until": None,
         "lease_owner": None,
@@ -139,12 +154,12 @@ def _sibling(id: int, **fields: object) -> Sibling:
 
 
 def test_rule_an_incoming_sms_is_always_sent() -> None:
-    assert order_claim([7], [], 10.0, "me") == ([7], [])
+    assert order_claim([7], [], 10.0, "me") == ([7], [], [])
 
 
 def test_rule_earlier_due_elsewhere_holds_briefly() -> None:
     siblings = [_sibling(1), _sibling(2)]  # 1 due but not claimed here: being claimed now
-    assert order_claim([2], siblings, 10.0, "me") == ([], [(2, 10.0 + rules.HOLD)])
+    assert order_claim([2], siblings, 10.0, "me") == ([], [(2, 10.0 + rules.HOLD)], [])
 
 
 def test_rule_earlier_leased_by_another_holds_until_its_lease_or_a_look_again() -> None:
@@ -156,22 +171,23 @@ def test_rule_earlier_leased_by_another_holds_until_its_lease_or_a_look_again() 
 
 def test_rule_earlier_held_back_for_a_batch_goes_first() -> None:
     siblings = [_sibling(1, next_at=12.0), _sibling(2), _sibling(3)]
-    assert order_claim([2, 3], siblings, 10.0, "me") == ([], [(2, 12.0), (3, 12.0)])
+    assert order_claim([2, 3], siblings, 10.0, "me") == ([], [(2, 12.0), (3, 12.0)], [])
 
 
 def test_rule_earlier_waiting_for_a_retry_goes_first() -> None:
     siblings = [_sibling(1, next_at=50.0), _sibling(2)]
-    assert order_claim([2], siblings, 10.0, "me") == ([], [(2, 50.0)])
+    assert order_claim([2], siblings, 10.0, "me") == ([], [(2, 50.0)], [])
 
 
 def test_rule_earlier_done_or_given_up_holds_nothing() -> None:
-    siblings = [_sibling(1, pending=False, next_at=50.0, lease_until=60.0), _sibling(2)]
-    assert order_claim([2], siblings, 10.0, "me") == ([2], [])
+    for state in ("done", "dead"):
+        siblings = [_sibling(1, state=state, next_at=50.0, lease_until=60.0), _sibling(2)]
+        assert order_claim([2], siblings, 10.0, "me") == ([2], [], [])
 
 
 def test_rule_earlier_in_this_notifiers_hands_holds_nothing() -> None:
     siblings = [_sibling(1, lease_until=20.0, lease_owner="me"), _sibling(2)]
-    assert order_claim([2], siblings, 10.0, "me") == ([2], [])
+    assert order_claim([2], siblings, 10.0, "me") == ([2], [], [])
 
 
 def test_rule_claimed_together_in_id_order_and_held_together() -> None:
@@ -180,3 +196,9 @@ def test_rule_claimed_together_in_id_order_and_held_together() -> None:
     blocked = [_sibling(1, lease_until=11.0, lease_owner="x"), _sibling(2), _sibling(3)]
     until = min(11.0, 10.0 + rules.HOLD)
     assert order_claim([3, 2], blocked, 10.0, "me").hold == [(2, until), (3, until)]
+
+
+def test_rule_a_later_one_done_means_this_one_was_answered() -> None:
+    """Its done mark was lost: sent again, it would reach the client after the newer status."""
+    siblings = [_sibling(1, lease_until=5.0, lease_owner="x"), _sibling(2, state="done")]
+    assert order_claim([1], siblings, 10.0, "me") == ([], [], [1])

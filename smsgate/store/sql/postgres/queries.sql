@@ -417,21 +417,24 @@ ORDER BY next_at, id LIMIT $2 FOR UPDATE SKIP LOCKED
 
 -- outbox_siblings --
 -- Every callback of the messages the callbacks $1 report on (through their events, 'ev-<seq>';
--- an incoming SMS's have none), as rules.Sibling: id, message, pending, next_at, lease_until,
+-- an incoming SMS's have none), as rules.Sibling: id, message, state, next_at, lease_until,
 -- lease_owner
 WITH m AS (SELECT DISTINCT e.message_id FROM outbox c
            JOIN events e
              ON e.seq = CASE WHEN c.event_id LIKE 'ev-%' THEN substr(c.event_id, 4)::int8 END
            WHERE c.id = ANY($1::int8[]))
-SELECT o.id, e.message_id, o.state = 'pending', o.next_at, o.lease_until, o.lease_owner
+SELECT o.id, e.message_id, o.state, o.next_at, o.lease_until, o.lease_owner
 FROM m JOIN events e ON e.message_id = m.message_id
 JOIN outbox o ON o.event_id = 'ev-' || e.seq
 
 -- outbox_lease --
 -- A claim's plan (rules.order_claim): $1 leased until $2 to $3; $4 held back until $5 (no
--- attempt counted)
+-- attempt counted); $6 done (answered before: its done mark was lost) at $7
 WITH held AS (UPDATE outbox o SET next_at = h.at, lease_until = NULL
-              FROM unnest($4::int8[], $5::float8[]) AS h(id, at) WHERE o.id = h.id)
+              FROM unnest($4::int8[], $5::float8[]) AS h(id, at) WHERE o.id = h.id),
+     settled AS (UPDATE outbox SET state = 'done', done_at = $7, attempts = attempts + 1,
+                                   lease_until = NULL
+                 WHERE id = ANY($6::int8[]))
 UPDATE outbox SET lease_until = $2, lease_owner = $3 WHERE id = ANY($1::int8[])
 
 -- outbox_done --

@@ -426,12 +426,12 @@ ORDER BY next_at, id LIMIT :limit
 
 -- outbox_siblings --
 -- Every callback of the messages the callbacks :ids (a JSON array) report on, through their
--- events ('ev-<seq>'; an incoming SMS's have none), as rules.Sibling: id, message, pending,
+-- events ('ev-<seq>'; an incoming SMS's have none), as rules.Sibling: id, message, state,
 -- next_at, lease_until, lease_owner
 WITH m AS (SELECT DISTINCT e.message_id FROM outbox c
            JOIN events e ON e.seq = CAST(substr(c.event_id, 4) AS INTEGER)
            WHERE c.id IN (SELECT value FROM json_each(:ids)) AND c.event_id LIKE 'ev-%')
-SELECT o.id, e.message_id, o.state = 'pending', o.next_at, o.lease_until, o.lease_owner
+SELECT o.id, e.message_id, o.state, o.next_at, o.lease_until, o.lease_owner
 FROM m JOIN events e ON e.message_id = m.message_id
 JOIN outbox o ON o.event_id = 'ev-' || e.seq
 
