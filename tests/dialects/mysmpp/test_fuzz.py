@@ -4,15 +4,15 @@ starts with `<?xml` and has a <response>; the GET API's bare text)."""
 
 from __future__ import annotations
 
-import asyncio
 import xml.etree.ElementTree as ET
 from typing import Any
 
 import httpx
 import msgspec
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
 from hypothesis import strategies as st
 
+from tests.support.fuzz import run
 from tests.support.servers import Gateway
 
 from .conftest import Provision
@@ -137,28 +137,22 @@ def check_shape(path: str, response: httpx.Response) -> None:
         assert response.text == response.text.strip() and response.text, response.text
 
 
-def fuzz(base_url: str) -> None:
-    with httpx.Client(base_url=base_url, timeout=10.0) as client:
-
-        @settings(
-            max_examples=300,
-            deadline=None,
-            database=None,
-            suppress_health_check=list(HealthCheck),
-        )
-        @given(requests)
-        def one(r: dict[str, Any]) -> None:
-            path = r["path"] + r["suffix"] if r["path"] != "/xml" else r["path"]
-            headers = {"Content-Type": r["content_type"]} if r["content_type"] else {}
-            response = client.request(
-                r["method"], path, params=r["query"], content=r["body"], headers=headers
-            )
-            check_shape(path, response)
-
-        one()
+def check(client: httpx.Client, r: dict[str, Any]) -> None:
+    path = r["path"] + r["suffix"] if r["path"] != "/xml" else r["path"]
+    headers = {"Content-Type": r["content_type"]} if r["content_type"] else {}
+    response = client.request(
+        r["method"], path, params=r["query"], content=r["body"], headers=headers
+    )
+    check_shape(path, response)
 
 
 async def test_fuzz(gateway: Gateway, provision: Provision) -> None:
     await provision(senders=["ACME"])
-    # The server runs in this event loop; the generated requests come from another thread.
-    await asyncio.to_thread(fuzz, gateway.url)
+    await run(
+        gateway.url,
+        requests,
+        check,
+        max_examples=300,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )

@@ -7,7 +7,6 @@ errors."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 from urllib.parse import quote
@@ -16,12 +15,12 @@ import aiohttp
 import httpx
 import msgspec
 import pytest
-from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smsgate.dialects.osonsms import errors
 from smsgate.provision import CredentialSpec
 from tests.support.backends import both_backends
+from tests.support.fuzz import METHODS, header_values, mostly, nested, run
 from tests.support.servers import Gateway, account
 
 from .conftest import TIMESTAMP, balance_params, error_of, query_params, send_params, sha256
@@ -32,11 +31,6 @@ BULK = CABINET + "/create"
 TOKEN = "acme-oson-token"
 # Every code the send API answers: the seed's and ours (docs/dialects/osonsms.md).
 KNOWN_CODES = {code for _, code, _ in errors.TABLE.values()} | {100, 101, 106, 109, 115}
-
-
-def mostly(usual: st.SearchStrategy[Any], other: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    """`usual` seven times in ten: most requests get past authentication to the parsing."""
-    return st.integers(0, 9).flatmap(lambda n: usual if n < 7 else other)
 
 
 texts = st.text(max_size=30)
@@ -81,10 +75,6 @@ def variables(path: str, txn_id: int, changes: dict[str, str | None]) -> dict[st
     return found
 
 
-def nested(depth: int, opening: bytes, closing: bytes) -> bytes:
-    return opening * depth + b"1" + closing * depth
-
-
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
@@ -101,7 +91,6 @@ csv_files = st.one_of(
         lambda lines: "\n".join(lines).encode()
     ),
 )
-header_values = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
 content_types = [
     "application/x-www-form-urlencoded",
     "application/json",
@@ -114,9 +103,7 @@ requests = st.fixed_dictionaries(
     {
         "path": st.sampled_from([SEND, QUERY, BALANCE, BULK]),
         "other_path": mostly(st.none(), texts.map(lambda s: f"{CABINET}/{quote(s, safe='')}")),
-        "method": mostly(
-            st.none(), st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"])
-        ),
+        "method": mostly(st.none(), st.sampled_from(METHODS)),
         "txn_id": st.integers(0, 10**12),
         "changes": st.dictionaries(st.sampled_from(FIELDS), values | st.none(), max_size=3),
         "transport": st.sampled_from(["query", "form", "json", "multipart", "raw"]),
@@ -198,18 +185,7 @@ async def signer(gateway: Gateway) -> int:
 
 @both_backends
 async def test_no_request_gets_a_5xx_or_another_format(gateway: Gateway, signer: int) -> None:
-    @settings(
-        max_examples=150,
-        deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-    @given(requests)
-    def fuzz(request: dict[str, Any]) -> None:
-        check(client, request)
-
-    with httpx.Client(base_url=gateway.url, timeout=10.0) as client:
-        # The server runs on this loop: the client waits for it in a thread of its own.
-        await asyncio.to_thread(fuzz)
+    await run(gateway.url, requests, check)
 
 
 async def test_json_nested_a_thousand_levels_is_a_malformed_body(
