@@ -154,9 +154,9 @@ async def test_no_more_callbacks_in_flight_than_the_concurrency(
     assert len(await store.outbox_items(state="done")) == 10
 
 
-async def test_a_messages_callbacks_go_out_in_the_order_of_its_events(
-    store: SQLiteStore, acme: Account
-) -> None:
+async def _submitted_then_delivered(store: SQLiteStore, acme: Account) -> None:
+    """One message with a callback URL, reported "submitted" then "delivered": both of its
+    callbacks are owed when the notifier next claims."""
     await store.update_account(acme.id, callback_urls={"native": "http://127.0.0.1:9/dr"})
     account = await store.get_account(acme.id)
     assert account is not None
@@ -164,8 +164,14 @@ async def test_a_messages_callbacks_go_out_in_the_order_of_its_events(
     [outcome], _ = await Acceptor(store, Limits()).submit(account, "native", [one])
     assert outcome.message is not None
     reports = Reports(store, CallbackRouter(callback_policies(available())), lambda _: None)
-    for status in (Status.SUBMITTED, Status.DELIVERED):  # both owed when the notifier claims
+    for status in (Status.SUBMITTED, Status.DELIVERED):
         await reports.reports([Report(message_id=outcome.message.id, status=status, at=0.0)])
+
+
+async def test_a_messages_callbacks_go_out_in_the_order_of_its_events(
+    store: SQLiteStore, acme: Account
+) -> None:
+    await _submitted_then_delivered(store, acme)
     sent: list[str] = []
     answer_submitted = asyncio.Event()
 
@@ -212,15 +218,7 @@ async def test_a_failed_callback_holds_the_later_ones_of_its_message_back(
 ) -> None:
     """The client failed "submitted": "delivered" waits for its retry, and goes after it,
     never before (docs/native.md, "Callbacks")."""
-    await store.update_account(acme.id, callback_urls={"native": "http://127.0.0.1:9/dr"})
-    account = await store.get_account(acme.id)
-    assert account is not None
-    one = Submission(phone="79001230000", text="hi", sender="ACME")
-    [outcome], _ = await Acceptor(store, Limits()).submit(account, "native", [one])
-    assert outcome.message is not None
-    reports = Reports(store, CallbackRouter(callback_policies(available())), lambda _: None)
-    for status in (Status.SUBMITTED, Status.DELIVERED):  # both owed when the notifier claims
-        await reports.reports([Report(message_id=outcome.message.id, status=status, at=0.0)])
+    await _submitted_then_delivered(store, acme)
     sent: list[str] = []
 
     async def first_fails(request: CallbackRequest) -> tuple[int, bytes]:
