@@ -162,13 +162,7 @@ def _shape(text: str, limits: Limits) -> tuple[str, int] | GatewayError:
     if len(text) > limits.max_text_chars:
         return GatewayError(ErrorCode.TEXT_TOO_LONG, "message text is too long", field="text")
     encoding, parts = shape(text)
-    if parts > limits.max_parts:
-        return GatewayError(
-            ErrorCode.TEXT_TOO_LONG,
-            f"text needs {parts} parts, at most {limits.max_parts} allowed",
-            field="text",
-        )
-    return encoding, parts
+    return _too_many_parts("text", parts, limits) or (encoding, parts)
 
 
 def _shape_payload(item: Submission, limits: Limits) -> tuple[str, int] | GatewayError:
@@ -180,13 +174,18 @@ def _shape_payload(item: Submission, limits: Limits) -> tuple[str, int] | Gatewa
         parts = payload.count(encoding, item.text)
     except ValueError as exc:
         return GatewayError(ErrorCode.INVALID_FIELD, str(exc), field="text")
-    if parts > limits.max_parts:
-        return GatewayError(
-            ErrorCode.TEXT_TOO_LONG,
-            f"data needs {parts} parts, at most {limits.max_parts} allowed",
-            field="text",
-        )
-    return encoding, parts
+    return _too_many_parts("data", parts, limits) or (encoding, parts)
+
+
+def _too_many_parts(what: str, parts: int, limits: Limits) -> GatewayError | None:
+    """A text or data longer than the configured parts allow (one limit for both)."""
+    if parts <= limits.max_parts:
+        return None
+    return GatewayError(
+        ErrorCode.TEXT_TOO_LONG,
+        f"{what} needs {parts} parts, at most {limits.max_parts} allowed",
+        field="text",
+    )
 
 
 def _template(
