@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import msgspec
@@ -30,6 +31,15 @@ class ReportSink(Protocol):
     async def incoming(self, messages: Sequence[Incoming]) -> None: ...
 
 
+class BoundSession(Protocol):
+    """An SMPP session as LinkState counts it, the client's or the server's."""
+
+    mode: str
+
+    @property
+    def outstanding(self) -> int: ...
+
+
 class LinkState(msgspec.Struct, kw_only=True):
     """One SMPP party's links, for metrics: a carrier the SMPP client binds to ("client",
     named after the connector), or an account bound to the SMPP server ("server")."""
@@ -40,6 +50,27 @@ class LinkState(msgspec.Struct, kw_only=True):
     window_used: int  # requests sent on those sessions and not yet answered
     window_size: int  # how many may be: the window times the sessions
     throttled: int  # submit_sm answered ESME_RTHROTTLED/ESME_RMSGQFUL since the start
+
+    @classmethod
+    def of(
+        cls,
+        side: str,
+        name: str,
+        bound: Iterable[BoundSession],
+        windowed: Sequence[BoundSession],
+        window: int,
+        throttled: int,
+    ) -> LinkState:
+        """The state of `bound` sessions, counted by bind mode; the window is that of the
+        `windowed` ones (those this side sends requests on), `window` requests each."""
+        return cls(
+            side=side,
+            name=name,
+            binds=dict(Counter(s.mode for s in bound)),
+            window_used=sum(s.outstanding for s in windowed),
+            window_size=window * len(windowed),
+            throttled=throttled,
+        )
 
 
 class Connector(abc.ABC):

@@ -403,20 +403,10 @@ class SmppConnector(Connector):
         )
 
     def link_states(self) -> list[LinkState]:
-        binds: dict[str, int] = {}
         sessions = [s for s in self._sessions if s.bound and s.is_open]
-        for session in sessions:
-            binds[session.mode] = binds.get(session.mode, 0) + 1
         senders = [s for s in sessions if s.mode != "rx"]
         return [
-            LinkState(
-                side="client",
-                name=self.name,
-                binds=binds,
-                window_used=sum(s.outstanding for s in senders),
-                window_size=self.config.window * len(senders),
-                throttled=self.throttled,
-            )
+            LinkState.of("client", self.name, sessions, senders, self.config.window, self.throttled)
         ]
 
     async def _session(self) -> ClientSession:

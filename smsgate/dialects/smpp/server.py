@@ -331,23 +331,13 @@ class SmppServer:
 
     def link_states(self) -> list[LinkState]:
         """Each account's binds, for metrics (an account that unbound stays, at zero)."""
-        states = []
-        for link in self.links.values():
-            binds: dict[str, int] = {}
-            for session in link.sessions:
-                binds[session.mode] = binds.get(session.mode, 0) + 1
-            receivers = link.receivers()
-            states.append(
-                LinkState(
-                    side="server",
-                    name=link.name,
-                    binds=binds,
-                    window_used=sum(s.outstanding for s in receivers),
-                    window_size=self.config.bind_window * len(receivers),
-                    throttled=link.throttled,
-                )
+        window = self.config.bind_window
+        return [
+            LinkState.of(
+                "server", link.name, link.sessions, link.receivers(), window, link.throttled
             )
-        return states
+            for link in self.links.values()
+        ]
 
     def _limits(self, account: Account) -> tuple[int, int]:
         own = account.settings.get("smpp") or {}
