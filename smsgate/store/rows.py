@@ -81,7 +81,8 @@ def in_given_order(messages: Iterable[Message], ids: Sequence[str]) -> list[Mess
 
 
 def row_to_message(r: Sequence[Any]) -> Message:
-    """A message from the columns of MSG_COLS (SQLite's 0/1 flags become booleans)."""
+    """A message from the columns every message query selects, seq to meta (SQLite's 0/1 flags
+    become booleans)."""
     return Message(
         seq=r[0],
         id=r[1],
