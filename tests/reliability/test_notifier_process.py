@@ -22,6 +22,17 @@ def _notifier_pids(log: Path) -> list[int]:
     return [int(p) for p in re.findall(r"notifier running \(pid (\d+)\)", log.read_text())]
 
 
+async def _logged_notifiers(log: Path, n: int) -> list[int]:
+    """The pids of the first `n` notifier processes, once their start-up lines are written: a
+    running process writes its log lines every logs.FLUSH_EVERY seconds, not at once."""
+    for _ in range(100):
+        pids = _notifier_pids(log)
+        if len(pids) >= n:
+            return pids
+        await asyncio.sleep(0.05)
+    return _notifier_pids(log)
+
+
 async def _send(
     http: aiohttp.ClientSession, server: Server, receiver: Receiver, n: int
 ) -> set[str]:
@@ -73,11 +84,13 @@ async def test_callbacks_survive_the_notifier_process_dying(
         async with aiohttp.ClientSession() as http:
             first = await _send(http, server, receiver, 20)
             await _delivered(receiver, first)
-            [notifier] = _notifier_pids(server.log)
+            [notifier] = await _logged_notifiers(server.log, 1)
             assert server.proc is not None and notifier != server.proc.pid  # its own process
             os.kill(notifier, signal.SIGKILL)
             second = await _send(http, server, receiver, 20)  # queued while it is down
             await _delivered(receiver, second)
-            assert len(_notifier_pids(server.log)) == 2  # the supervisor started another
+            assert (
+                len(await _logged_notifiers(server.log, 2)) == 2
+            )  # the supervisor started another
     finally:
         server.stop()
