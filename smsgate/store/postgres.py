@@ -406,11 +406,8 @@ class PostgresStore(Store):
             except asyncpg.UniqueViolationError as exc:
                 raise rules.name_taken(str(fields.get("name"))) from exc
             except asyncpg.CheckViolationError as exc:
-                raise GatewayError(ErrorCode.INVALID_FIELD, "balance below zero") from exc
-        found = await self.get_account(account_id)
-        if found is None:
-            raise GatewayError(ErrorCode.NOT_FOUND, f"no account {account_id}")
-        return found
+                raise rules.balance_below_zero() from exc
+        return rules.account_found(await self.get_account(account_id), account_id)
 
     async def get_account(self, account_id: int) -> Account | None:
         return await self._one("account_by_id", _row_to_account, account_id)

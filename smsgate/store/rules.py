@@ -38,7 +38,7 @@ from typing import NamedTuple
 import msgspec
 
 from ..core.errors import ErrorCode, GatewayError
-from ..core.models import Job, Message, MoMessage, Notice, Report, StatusEvent
+from ..core.models import Account, Job, Message, MoMessage, Notice, Report, StatusEvent
 from ..core.status import CANCELLABLE, FINAL, Status, can_transition
 from .base import CallbackRoute, Outcome, Refusal
 
@@ -507,6 +507,18 @@ def adjusted_balance(balance: int | None, delta: int) -> int:
 
 def name_taken(name: str) -> GatewayError:
     return GatewayError(ErrorCode.DUPLICATE, f"account {name!r} exists")
+
+
+def balance_below_zero() -> GatewayError:
+    """An account update that would set a negative balance (the schema's CHECK refused it)."""
+    return GatewayError(ErrorCode.INVALID_FIELD, "balance below zero", field="balance")
+
+
+def account_found(account: Account | None, account_id: int) -> Account:
+    """The account an update or read-back names; NOT_FOUND when there is none."""
+    if account is None:
+        raise GatewayError(ErrorCode.NOT_FOUND, f"no account {account_id}")
+    return account
 
 
 # Callbacks --------------------------------------------------------------------------------------

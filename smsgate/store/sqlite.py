@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from ..core.errors import ErrorCode, GatewayError
 from ..core.ids import new_id
 from ..core.models import (
     Account,
@@ -319,11 +318,16 @@ class SQLiteStore(Store):
         if fields:
             params = {**dict.fromkeys(ACCOUNT_FIELDS), **_account_params(fields)}  # None: kept
             params["id"] = account_id
-            await self._write(lambda conn: conn.execute(_Q["account_update"], params))
-        found = await self.get_account(account_id)
-        if found is None:
-            raise GatewayError(ErrorCode.NOT_FOUND, f"no account {account_id}")
-        return found
+            try:
+                await self._write(lambda conn: conn.execute(_Q["account_update"], params))
+            except sqlite3.IntegrityError as exc:  # as PostgreSQL's store says it
+                unique = "UNIQUE" in str(exc)
+                raise (
+                    rules.name_taken(str(fields.get("name")))
+                    if unique
+                    else rules.balance_below_zero()
+                ) from exc
+        return rules.account_found(await self.get_account(account_id), account_id)
 
     async def get_account(self, account_id: int) -> Account | None:
         found = self._read("account_by_id", (account_id,))

@@ -66,6 +66,21 @@ async def test_list_and_update_accounts(store: Store) -> None:
     assert err.value.code is ErrorCode.NOT_FOUND
 
 
+async def test_update_refusals_are_the_same_on_both_backends(store: Store) -> None:
+    a = await make_account(store, "a")
+    await make_account(store, "b")
+    with pytest.raises(GatewayError) as taken:
+        await store.update_account(a.id, name="b")
+    assert taken.value.code is ErrorCode.DUPLICATE
+    with pytest.raises(GatewayError) as negative:
+        await store.update_account(a.id, balance=-1)
+    assert negative.value.code is ErrorCode.INVALID_FIELD
+    with pytest.raises(GatewayError) as missing:
+        await store.update_account(a.id + 1000, price=1)
+    assert missing.value.code is ErrorCode.NOT_FOUND
+    assert (await store.get_account(a.id)) == a  # nothing changed
+
+
 async def test_adjust_balance(store: Store) -> None:
     a = await make_account(store, balance=1000)
     assert await store.adjust_balance(a.id, 500) == 1500
