@@ -71,6 +71,7 @@ class Refused(msgspec.Struct, kw_only=True):
 
     error: Any  # GatewayError (core.errors): not a wire type, never encoded
     phone: str
+    client_ref: str | None = None  # kept with it, unless already another message's
     meta: dict[str, Any] | None = None
 
 

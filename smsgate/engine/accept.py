@@ -249,7 +249,7 @@ def _refusal(
     held: Message | None = None,
     held_alone: bool = True,
 ) -> Refusal:
-    ref = item.client_ref if isinstance(item, Submission) else None
+    ref = item.client_ref
     if ref is not None and NUL in ref:
         ref = None  # no store holds such a reference: it cannot be a duplicate
     return Refusal(error=error, dialect=dialect, client_ref=ref, held=held, held_alone=held_alone)
@@ -266,7 +266,7 @@ def _held_back(
     item = (
         given
         if isinstance(given, Submission)
-        else Submission(phone=given.phone, text="", meta=given.meta)
+        else Submission(phone=given.phone, text="", client_ref=given.client_ref, meta=given.meta)
     )
     return Message(
         id=new_id(),

@@ -274,17 +274,19 @@ def batch_items(raw: list[Any], account: Account, now: float) -> list[Submission
         try:
             item = submission(obj, account, now=now, with_sender_check=False)
         except Smsgw2Error as exc:
-            first = _first(_given_id(obj), seen)
-            items.append(refused(obj, exc if first else coded(23)))
+            given = _given_id(obj)
+            first = _first(given, seen)
+            items.append(refused(obj, exc, given) if first else refused(obj, coded(23)))
             continue
         items.append(item if _first(item.client_ref, seen) else refused(obj, coded(23)))
     return items
 
 
-def refused(raw: Any, exc: Smsgw2Error) -> Refused:
+def refused(raw: Any, exc: Smsgw2Error, client_id: str | None = None) -> Refused:
     """A batch message SMSGW2 refused, as the core keeps it; meta[KEPT] holds the code and text
-    it is reported with and what it gave (the kept message has no client_message_id, sender or
-    text of its own)."""
+    it is reported with and what it gave (the kept message has no sender or text of its own).
+    `client_id`: its client_message_id, kept with it (so that it can be looked up, and a retried
+    batch finds it), unless it repeats one of the batch (error 23: that id is the first's)."""
     given = raw if isinstance(raw, dict) else {}
     code, text = reported(exc)
     kept: dict[str, Any] = {"code": code, "text": text}
@@ -295,6 +297,7 @@ def refused(raw: Any, exc: Smsgw2Error) -> Refused:
     return Refused(
         error=canonical(exc),
         phone=_scalar(given.get("recipient")) or "",
+        client_ref=client_id,
         meta={KEPT: kept},
     )
 

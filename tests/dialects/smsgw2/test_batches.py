@@ -196,6 +196,13 @@ async def test_default_keeps_and_reports_every_message(
     # The repeat took nothing from the first occurrence, which keeps its id.
     first = await (await http.get(f"{BASE}/users/kz/client_messages/b0", headers=KZ)).json()
     assert (first["message_id"], first["message_status"]) == (batch_id, "DELIVERED")
+    # A message refused on SMSGW2's own rules keeps its id too: the client can look it up.
+    for i in (1, 3):
+        found = await http.get(f"{BASE}/users/kz/client_messages/b{i}", headers=KZ)
+        assert found.status == 200, (i, await found.text())
+        refused = await found.json()
+        assert (refused["message_id"], refused["message_status"]) == (batch_id + i, "UNDELIVERABLE")
+        assert refused["error_code"] == expected[i][0]
     # Nothing refused was charged: 2 good messages of 0.5 each.
     kept = await gateway.store.get_account(kz_cb)
     assert kept is not None and kept.balance == 999_000_000
