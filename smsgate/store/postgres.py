@@ -625,7 +625,7 @@ class PostgresStore(Store):
             plan = rules.order_claim(ids, found, now, self.owner)
             held = _columns(plan.hold, 2)
             until, owner = now + lease, self.owner
-            await conn.execute(Q["outbox_lease"], plan.send, until, owner, *held, plan.done, now)
+            await conn.execute(Q["outbox_lease"], plan.send, until, owner, *held)
             by_id = {r[0]: r for r in rows}
             return [by_id[i] for i in plan.send]
 

@@ -588,7 +588,6 @@ class Sibling(NamedTuple):
 class ClaimPlan(NamedTuple):
     send: list[int]  # lease these: they go out now, in this order (ids: the events' order)
     hold: list[tuple[int, float]]  # not yet: due again at the time given
-    done: list[int]  # answered already: a later one of its message is done (see order_claim)
 
 
 def order_claim(
@@ -622,7 +621,7 @@ def order_claim(
         by_message.setdefault(s.message_id, []).append(s)
         message_of[s.id] = s.message_id
     claimed = set(candidates)
-    plan = ClaimPlan([], [], [])
+    plan = ClaimPlan([], [])
     held: dict[str, float] = {}  # message -> until when an earlier claimed callback waits
     for row in sorted(candidates):
         message = message_of.get(row)

@@ -590,7 +590,6 @@ class SQLiteStore(Store):
             plan = rules.order_claim(ids, [rules.Sibling(*r) for r in found], now, self.owner)
             conn.executemany(_Q["outbox_lease"], [(now + lease, self.owner, i) for i in plan.send])
             conn.executemany(_Q["outbox_defer"], [(at, i) for i, at in plan.hold])
-            conn.executemany(_Q["outbox_done"], [(now, i) for i in plan.done])
             by_id = {r[0]: r for r in rows}
             return [outbox_from_row(by_id[i]) for i in plan.send]
 

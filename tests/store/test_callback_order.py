@@ -153,12 +153,12 @@ def _sibling(id: int, **fields: object) -> Sibling:
 
 
 def test_rule_an_incoming_sms_is_always_sent() -> None:
-    assert order_claim([7], [], 10.0, "me") == ([7], [], [])
+    assert order_claim([7], [], 10.0, "me") == ([7], [])
 
 
 def test_rule_earlier_due_elsewhere_holds_briefly() -> None:
     siblings = [_sibling(1), _sibling(2)]  # 1 due but not claimed here: being claimed now
-    assert order_claim([2], siblings, 10.0, "me") == ([], [(2, 10.0 + rules.HOLD)], [])
+    assert order_claim([2], siblings, 10.0, "me") == ([], [(2, 10.0 + rules.HOLD)])
 
 
 def test_rule_earlier_leased_by_another_holds_until_its_lease_or_a_look_again() -> None:
@@ -170,23 +170,23 @@ def test_rule_earlier_leased_by_another_holds_until_its_lease_or_a_look_again() 
 
 def test_rule_earlier_held_back_for_a_batch_goes_first() -> None:
     siblings = [_sibling(1, next_at=12.0), _sibling(2), _sibling(3)]
-    assert order_claim([2, 3], siblings, 10.0, "me") == ([], [(2, 12.0), (3, 12.0)], [])
+    assert order_claim([2, 3], siblings, 10.0, "me") == ([], [(2, 12.0), (3, 12.0)])
 
 
 def test_rule_earlier_waiting_for_a_retry_goes_first() -> None:
     siblings = [_sibling(1, next_at=50.0), _sibling(2)]
-    assert order_claim([2], siblings, 10.0, "me") == ([], [(2, 50.0)], [])
+    assert order_claim([2], siblings, 10.0, "me") == ([], [(2, 50.0)])
 
 
 def test_rule_earlier_done_or_given_up_holds_nothing() -> None:
     for state in ("done", "dead"):
         siblings = [_sibling(1, state=state, next_at=50.0, lease_until=60.0), _sibling(2)]
-        assert order_claim([2], siblings, 10.0, "me") == ([2], [], [])
+        assert order_claim([2], siblings, 10.0, "me") == ([2], [])
 
 
 def test_rule_earlier_in_this_notifiers_hands_holds_nothing() -> None:
     siblings = [_sibling(1, lease_until=20.0, lease_owner="me"), _sibling(2)]
-    assert order_claim([2], siblings, 10.0, "me") == ([2], [], [])
+    assert order_claim([2], siblings, 10.0, "me") == ([2], [])
 
 
 def test_rule_claimed_together_in_id_order_and_held_together() -> None:
@@ -200,4 +200,4 @@ def test_rule_claimed_together_in_id_order_and_held_together() -> None:
 def test_rule_a_later_one_done_does_not_settle_an_earlier_one() -> None:
     """Its answer is not known (a lost done mark, or a crash before its retry mark): sent."""
     siblings = [_sibling(1, lease_until=5.0, lease_owner="x"), _sibling(2, state="done")]
-    assert order_claim([1], siblings, 10.0, "me") == ([1], [], [])
+    assert order_claim([1], siblings, 10.0, "me") == ([1], [])

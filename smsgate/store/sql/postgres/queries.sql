@@ -429,12 +429,9 @@ JOIN outbox o ON o.event_id = 'ev-' || e.seq
 
 -- outbox_lease --
 -- A claim's plan (rules.order_claim): $1 leased until $2 to $3; $4 held back until $5 (no
--- attempt counted); $6 done (answered before: its done mark was lost) at $7
+-- attempt counted)
 WITH held AS (UPDATE outbox o SET next_at = h.at, lease_until = NULL
-              FROM unnest($4::int8[], $5::float8[]) AS h(id, at) WHERE o.id = h.id),
-     settled AS (UPDATE outbox SET state = 'done', done_at = $7, attempts = attempts + 1,
-                                   lease_until = NULL
-                 WHERE id = ANY($6::int8[]))
+              FROM unnest($4::int8[], $5::float8[]) AS h(id, at) WHERE o.id = h.id)
 UPDATE outbox SET lease_until = $2, lease_owner = $3 WHERE id = ANY($1::int8[])
 
 -- outbox_done --
