@@ -16,7 +16,13 @@ import smsgate
 
 ROOT = Path(smsgate.__file__).parent
 LAYERS = ("core", "store", "connectors", "engine", "dialects")  # bottom first
-LEVEL = {name: i for i, name in enumerate(LAYERS)} | {"smpp": LAYERS.index("connectors")}
+# smpp (the PDU codec) and net (the HTTP client) serve the connectors and everything above;
+# admin (the operator console) is a northbound face, as the dialects are.
+LEVEL = {name: i for i, name in enumerate(LAYERS)} | {
+    "smpp": LAYERS.index("connectors"),
+    "net": LAYERS.index("connectors"),
+    "admin": LAYERS.index("dialects"),
+}
 ASSEMBLY = {f"smsgate.{name}" for name in ("app", "server", "cli", "config")}
 
 Graph = Mapping[str, set[str]]

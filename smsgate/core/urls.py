@@ -1,7 +1,7 @@
 """Callback URLs: their form (absolute http(s), a host, sane length, no embedded credentials)
 and their target (no loopback, private, link-local, unique-local or multicast address unless
 the operator allows its network). Pure: no DNS here. A name is resolved where the connection
-is made (engine/http_client.py), which checks every address it resolves to with
+is made (net/http_client.py), which checks every address it resolves to with
 `refused_address` before connecting; what can be told without DNS is refused at accept time.
 """
 

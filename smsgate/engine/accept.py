@@ -127,7 +127,7 @@ class Acceptor:
     def _check_callback_targets(self, items: Sequence[Submission | Refused]) -> None:
         """A callback URL whose host is an address callbacks may not go to (loopback,
         private, ...: core.urls) refuses the request, like a malformed one. Without DNS: a
-        name is checked where the callback connects (engine/http_client.py)."""
+        name is checked where the callback connects (net/http_client.py)."""
         try:
             urls = {i.callback_url for i in items}  # type: ignore[union-attr]  # 50,000: 1 ms
         except AttributeError:  # a Refused item among them

@@ -18,11 +18,11 @@ import msgspec
 
 from ..core.models import Account, Notice
 from ..core.urls import Networks
+from ..net.http_client import HttpClient
 from ..store.base import EVERY_DIALECT, OutboxItem, OutboxScope, Store, StoreUnavailable
 from ..waits import wait_set
 from . import metrics
 from .callbacks import CallbackPolicy, CallbackRequest
-from .http_client import HttpClient
 
 log = logging.getLogger("smsgate.notifier")
 _decode_notice = msgspec.json.Decoder(Notice).decode

@@ -1,4 +1,6 @@
-"""Named SQL queries: each backend keeps its statements in `sql/<backend>/queries.sql`.
+"""Named SQL queries: each backend keeps its statements in `sql/<backend>/*.sql` files that are
+not numbered migrations: `queries.sql` for messages and accounts, and one file per other subject
+(the console's, the routes'). A name is unique across a backend's files.
 
 The file is a list of blocks, each headed by its name and a comment (after procrastinate's
 `sql/queries.sql`):
@@ -32,6 +34,15 @@ def parse(text: str) -> dict[str, str]:
 
 
 def load(backend: str) -> dict[str, str]:
-    """`sql/<backend>/queries.sql`, parsed: read once per process by the backend's module."""
-    path = resources.files("smsgate.store").joinpath("sql", backend, "queries.sql")
-    return parse(path.read_text(encoding="utf-8"))
+    """Every query file of `sql/<backend>/`, parsed and merged: read once per process by the
+    backend's module. Numbered files are migrations, not queries."""
+    folder = resources.files("smsgate.store").joinpath("sql", backend)
+    found: dict[str, str] = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".sql") or entry.name[:1].isdigit():
+            continue
+        for name, body in parse(entry.read_text(encoding="utf-8")).items():
+            if name in found:
+                raise ValueError(f"query {name!r} is defined twice ({entry.name})")
+            found[name] = body
+    return found

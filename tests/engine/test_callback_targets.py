@@ -21,7 +21,7 @@ from aiohttp import web
 
 from smsgate.config import CallbacksConfig
 from smsgate.core.urls import parse_networks
-from smsgate.engine.http_client import HttpClient, RefusedTarget
+from smsgate.net.http_client import HttpClient, RefusedTarget
 from smsgate.provision import Document, apply
 from smsgate.store.base import MessageFilter
 from tests.support import servers

@@ -14,8 +14,8 @@ import pytest
 
 from smsgate.core.urls import parse_networks
 from smsgate.engine.callbacks import CallbackRequest
-from smsgate.engine.http_client import HttpClient, ServerDisconnected
 from smsgate.engine.notifier import HttpSender
+from smsgate.net.http_client import HttpClient, ServerDisconnected
 
 Answer = Callable[[bytes, "Raw"], None]
 LOOPBACK = parse_networks(["127.0.0.0/8", "::1"])
