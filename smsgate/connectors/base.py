@@ -73,6 +73,18 @@ class LinkState(msgspec.Struct, kw_only=True):
         )
 
 
+class OutcomeUnknown(Exception):
+    """A request was written to the carrier and no answer came (a timeout, a reset): whether it
+    took `unknown` cannot be known here. The router never fails these over (that could send
+    them twice); the dispatcher records `known` and hands `unknown` to `Connector.recover`."""
+
+    def __init__(self, known: list[Report], unknown: list[Message], detail: str) -> None:
+        super().__init__(detail)
+        self.known = known
+        self.unknown = unknown
+        self.detail = detail
+
+
 class Connector(abc.ABC):
     name: str = "connector"
     tps: int = 0  # the link's throughput limit; 0 = unlimited
@@ -94,6 +106,10 @@ class Connector(abc.ABC):
         once); one that keeps a durable log (the simulator) answers exactly.
         """
         return [], list(messages)
+
+    async def balance(self) -> int | None:
+        """The carrier account's balance in micro-units (`core.money`); None when it has none."""
+        return None
 
     def link_states(self) -> list[LinkState]:
         """The state of the connector's links (SMPP binds), sampled for metrics."""

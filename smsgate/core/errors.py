@@ -53,3 +53,21 @@ class GatewayError(Exception):
 
     def __repr__(self) -> str:
         return f"GatewayError({self.code.value!r}, {self.detail!r})"
+
+
+# Refusals that say the carrier certainly did not take the message and might take it later or
+# elsewhere: the router tries the route's next connector. Every other code is final for the
+# message (a bad number stays bad on another carrier).
+RETRYABLE: frozenset[ErrorCode] = frozenset(
+    {
+        ErrorCode.THROTTLED,
+        ErrorCode.NETWORK_ERROR,
+        ErrorCode.UNAVAILABLE,
+        ErrorCode.SYSTEM_ERROR,
+    }
+)
+
+
+def retryable(code: ErrorCode | str | None) -> bool:
+    """Whether a carrier's refusal with `code` may be tried again on another connector."""
+    return code is not None and code in RETRYABLE
