@@ -46,7 +46,12 @@ class BadResponse(ConnectionError):
     """The answer is not HTTP/1.x."""
 
 
-class RefusedTarget(ConnectionError):
+class NotSent(ConnectionError):
+    """No byte of the request was written: the connection could not be made (refused, timed
+    out, no route). The server certainly did not take the request; another may (failover)."""
+
+
+class RefusedTarget(NotSent):
     """The URL's host is, or resolves to, an address callbacks may not go to."""
 
 
@@ -176,7 +181,8 @@ class HttpClient:
     async def request(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, bytes]:
-        """(status, body up to max_body). Raises OSError (ConnectionError) or TimeoutError."""
+        """(status, body up to max_body). Raises OSError (ConnectionError) or TimeoutError;
+        NotSent (a ConnectionError) when no connection could be made, so nothing was sent."""
         origin, data = self._encode(method, url, headers, body)
         deadline = time.monotonic() + self.timeout
         conn = self._pooled(origin)
@@ -187,7 +193,12 @@ class HttpClient:
                 if conn.started:
                     raise
                 # it had been closed while idle: once more on a new connection
-        conn = await self._connect(origin, deadline)
+        try:
+            conn = await self._connect(origin, deadline)
+        except (NotSent, ssl.SSLError):
+            raise  # a certificate refused keeps its own type: callers tell it apart
+        except (OSError, TimeoutError) as exc:
+            raise NotSent(f"cannot connect: {type(exc).__name__}: {exc}") from exc
         return await self._exchange(origin, conn, data, deadline)
 
     async def close(self) -> None:
