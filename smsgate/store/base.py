@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from ..core.admin import AdminLogin, AdminUser, AuditEntry, LedgerEntry, LedgerKind, Role
 from ..core.errors import GatewayError
 from ..core.models import (
     Account,
@@ -20,6 +21,7 @@ from ..core.models import (
     Report,
     StatusEvent,
 )
+from ..core.throttle import Limit
 from ..waits import wait_set
 from .migrations import SchemaStatus
 
@@ -385,3 +387,69 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def connector_log_reported(self, connector: str, message_ids: Sequence[str]) -> None: ...
+
+    # --- admin: users, sessions, ledger, audit ---
+    # The operator console's storage (smsgate/admin). Decisions are core.admin's and
+    # core.throttle's; the backends' implementations are sqlite_admin.py and postgres_admin.py.
+    @abc.abstractmethod
+    async def admin_create(
+        self, username: str, password_hash: str, role: Role, now: float
+    ) -> AdminUser:
+        """A new admin user; GatewayError DUPLICATE when the name is taken."""
+
+    @abc.abstractmethod
+    async def admin_login(self, username: str) -> AdminLogin | None:
+        """The user of that name with its password hash (for the login only)."""
+
+    @abc.abstractmethod
+    async def admin_list(self) -> list[AdminUser]: ...
+
+    @abc.abstractmethod
+    async def admin_remove(self, username: str) -> bool:
+        """Remove a user and end its sessions; False: no such user."""
+
+    @abc.abstractmethod
+    async def admin_update(
+        self, username: str, *, password_hash: str | None = None, role: Role | None = None
+    ) -> bool:
+        """A user's new password (which ends its sessions) or role; False: no such user."""
+
+    @abc.abstractmethod
+    async def session_start(self, key: str, user_id: int, now: float, expires_at: float) -> None:
+        """Keep a session by its key (core.admin.session_key); forgets sessions that ended."""
+
+    @abc.abstractmethod
+    async def session_user(self, key: str, now: float) -> AdminUser | None:
+        """The user of a live session (core.admin.session_live), else None."""
+
+    @abc.abstractmethod
+    async def session_end(self, key: str) -> None: ...
+
+    @abc.abstractmethod
+    async def login_throttle(self, keys: Sequence[str], limit: Limit, now: float) -> float:
+        """One login attempt against each key's bucket (core.throttle.take_all), in one
+        transaction shared by every process and node: 0.0 if allowed, else seconds to wait."""
+
+    @abc.abstractmethod
+    async def ledger_post(
+        self, account_id: int, kind: LedgerKind, amount: int, *, reason: str, actor: str, now: float
+    ) -> LedgerEntry:
+        """Change a balance as core.admin.ledger_balance says and keep the entry, in one
+        transaction (GatewayError NOT_FOUND, INSUFFICIENT_BALANCE, INVALID_FIELD)."""
+
+    @abc.abstractmethod
+    async def ledger(
+        self, account_id: int, *, before_id: int | None = None, limit: int = 100
+    ) -> list[LedgerEntry]:
+        """An account's ledger entries, newest first, older than `before_id`."""
+
+    @abc.abstractmethod
+    async def audit_add(
+        self, actor: str, action: str, target: str, details: dict[str, Any], now: float
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def audit_list(
+        self, *, target: str | None = None, before_id: int | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
+        """Audit entries (about `target` only, if given), newest first, older than `before_id`."""

@@ -66,6 +66,7 @@ from .base import (
     StoreUnavailable,
 )
 from .migrations import SchemaStatus, migrations, schema_status
+from .postgres_admin import PostgresAdmin
 from .queries import load
 from .rows import (
     ACCOUNT_FIELDS,
@@ -182,7 +183,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Pool connections carry no session state of ours: skip the reset query (a round trip)."""
 
 
-class PostgresStore(Store):
+class PostgresStore(PostgresAdmin, Store):
     exclusive_dispatch = False
     notifies_work = True
 

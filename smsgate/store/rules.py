@@ -654,3 +654,11 @@ def _wait(earlier: Sibling, now: float, owner: str, hold: float) -> float | None
     if earlier.next_at <= now:
         return now + hold  # due, yet not in this claim: someone else is claiming it now
     return earlier.next_at  # waiting for its retry, or to fill a batch: it goes first
+
+
+# Admin users --------------------------------------------------------------------------------------
+
+
+def admin_name_taken(username: str) -> GatewayError:
+    """A second admin user of one name (the schema's unique name refused it)."""
+    return GatewayError(ErrorCode.DUPLICATE, f"admin user {username!r} exists", field="username")

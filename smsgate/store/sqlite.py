@@ -67,6 +67,7 @@ from .rows import (
     outbox_from_row,
     row_to_message,
 )
+from .sqlite_admin import SQLiteAdmin
 
 T = TypeVar("T")
 log = logging.getLogger("smsgate.store")
@@ -183,7 +184,7 @@ def _path_of(url: str) -> str:
     return re.sub(r"^sqlite:///?", "", url)  # sqlite:///rel/path, sqlite:////abs/path
 
 
-class SQLiteStore(Store):
+class SQLiteStore(SQLiteAdmin, Store):
     exclusive_dispatch = True
 
     def __init__(self, url: str, *, synchronous: str = "FULL", flush_on_loop: bool = True) -> None:
