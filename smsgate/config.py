@@ -15,7 +15,7 @@ import difflib
 import os
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,9 +25,11 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 import msgspec.inspect as mi
 
+from .connectors.http.settings import UpstreamConfig
 from .connectors.simulator import SimulatorConfig
 from .connectors.smpp import SmppClientConfig
 from .core.bounds import Count, Delay, ListenPort, Seconds
+from .core.routing import BreakerPolicy
 from .core.urls import Network, parse_networks
 from .core.validate import Limits
 from .dialects import NAMES as DIALECT_NAMES
@@ -78,6 +80,16 @@ class RetentionConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     purge_every: Seconds = 300.0  # seconds between purges
 
 
+class RoutingConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    # The route of a message no rule matches; "": the `connector` (simulator or smpp) alone.
+    default_route: str = ""
+    reload: Seconds = 5.0  # seconds between reloads of the routing table from the database
+    # A message every connector of its route refused with a retryable error (or whose every
+    # breaker is open) is queued again for this long, until it expires (docs/routing.md).
+    retry_delay: Seconds = 5.0
+    breaker: BreakerPolicy = msgspec.field(default_factory=BreakerPolicy)
+
+
 class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     database: str = "sqlite:///var/smsgate.db"
     host: str = "127.0.0.1"
@@ -108,6 +120,9 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     msghub: MsgHubConfig = msgspec.field(default_factory=MsgHubConfig)
     smpp: SmppServerConfig = msgspec.field(default_factory=SmppServerConfig)
     smpp_client: SmppClientConfig = msgspec.field(default_factory=SmppClientConfig)
+    # HTTP upstreams ([[upstreams]]) and how messages are routed to them (docs/routing.md).
+    upstreams: list[UpstreamConfig] = msgspec.field(default_factory=list)
+    routing: RoutingConfig = msgspec.field(default_factory=RoutingConfig)
 
     def worker_count(self) -> int:
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)
@@ -184,6 +199,7 @@ def load_with_sources(
     except msgspec.ValidationError as exc:
         raise _explained(exc, raw, sources) from None
     _check_dialects(config, sources)
+    _check_upstreams(config, sources)
     return config, sources
 
 
@@ -350,7 +366,7 @@ def _value_at(raw: Any, path: tuple[str, ...]) -> Any:
     return raw
 
 
-def _source_of(path: tuple[str, ...], sources: Sources) -> str:
+def _source_of(path: Sequence[str], sources: Sources) -> str:
     """Where `path` was set: itself, else the key under it or above it that was."""
     key = ".".join(path)
     if key in sources:
@@ -380,6 +396,17 @@ def _check_dialects(config: Config, sources: Sources) -> None:
             hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
             why = f"no dialect {name!r} (dialects: {', '.join(DIALECT_NAMES)}){hint}"
             raise _refusal(("dialects",), config.dialects, _source_of(("dialects",), sources), why)
+
+
+def _check_upstreams(config: Config, sources: Sources) -> None:
+    """Upstream names are unique and not the built-in connectors' (routes name them all)."""
+    seen = {"simulator", config.smpp_client.name}
+    for i, upstream in enumerate(config.upstreams):
+        if upstream.name in seen:
+            path = ("upstreams", str(i), "name")
+            why = f"the connector name {upstream.name!r} is taken"
+            raise _refusal(path, upstream.name, _source_of(("upstreams",), sources), why)
+        seen.add(upstream.name)
 
 
 # `smsgate config check` -------------------------------------------------------------------------
@@ -416,7 +443,7 @@ def _mask_url(url: str) -> str:
 def describe(config: Config, sources: Sources) -> list[str]:
     """Every setting, one line each: `key = value  # source` (JSON values, secrets masked)."""
     rows = [
-        (key, msgspec.json.encode(mask(key, value)).decode(), sources.get(key, "default"))
+        (key, msgspec.json.encode(mask(key, value)).decode(), _source_of(key.split("."), sources))
         for key, value in _leaves(config)
     ]
     width = min(max(len(k) + len(v) for k, v, _ in rows) + 3, 60)
@@ -428,5 +455,8 @@ def _leaves(struct: msgspec.Struct, prefix: str = "") -> Iterator[tuple[str, Any
         value = getattr(struct, name)
         if isinstance(value, msgspec.Struct):
             yield from _leaves(value, f"{prefix}{name}.")
+        elif isinstance(value, list) and value and isinstance(value[0], msgspec.Struct):
+            for i, item in enumerate(value):  # [[upstreams]]: each one's secrets masked alone
+                yield from _leaves(item, f"{prefix}{name}.{i}.")
         else:
             yield f"{prefix}{name}", value

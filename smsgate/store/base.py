@@ -21,6 +21,7 @@ from ..core.models import (
     Report,
     StatusEvent,
 )
+from ..core.routing import MessageRoute, RoutingTable, TableDiff
 from ..core.throttle import Limit
 from ..waits import wait_set
 from .migrations import SchemaStatus
@@ -453,3 +454,31 @@ class Store(abc.ABC):
         self, *, target: str | None = None, before_id: int | None = None, limit: int = 100
     ) -> list[AuditEntry]:
         """Audit entries (about `target` only, if given), newest first, older than `before_id`."""
+
+    # --- routes ---
+    # Southbound routing (engine/upstreams.py, docs/routing.md): which connector had each message
+    # (DRs matched per connector, recovery through it) and the routing table. Decisions are
+    # core.routing's; the implementations are sqlite_routes.py and postgres_routes.py.
+    @abc.abstractmethod
+    async def routes_mark(
+        self, connector: str, marks: Sequence[tuple[str, str | None]], at: float
+    ) -> None:
+        """Messages `(message_id, carrier_id or None)` handed to `connector`: durable before
+        the request goes out (carrier id None), again with the carrier id once answered."""
+
+    @abc.abstractmethod
+    async def routes_of(self, message_ids: Sequence[str]) -> dict[str, MessageRoute]:
+        """The connector each of these messages was last handed to (those never handed: absent)."""
+
+    @abc.abstractmethod
+    async def routes_by_carrier(self, connector: str, carrier_ids: Sequence[str]) -> dict[str, str]:
+        """carrier id -> our message id, for the ids `connector`'s provider gave (others absent)."""
+
+    @abc.abstractmethod
+    async def routing_table(self) -> RoutingTable:
+        """The routing table (empty until one is applied)."""
+
+    @abc.abstractmethod
+    async def routing_apply(self, table: RoutingTable) -> TableDiff:
+        """Make `table` the routing table, in one transaction; what changed (an empty diff, and
+        no write, when it already was). Checked by the caller (core.routing.table_errors)."""
