@@ -482,3 +482,92 @@ class Store(abc.ABC):
     async def routing_apply(self, table: RoutingTable) -> TableDiff:
         """Make `table` the routing table, in one transaction; what changed (an empty diff, and
         no write, when it already was). Checked by the caller (core.routing.table_errors)."""
+
+    # --- console: search, timeline, figures ---
+    # Reads for the operator console (smsgate/admin): across accounts, newest first, paged by
+    # keyset (`before_seq`), never by OFFSET. The console decides nothing with them.
+    @abc.abstractmethod
+    async def console_messages(
+        self, flt: ConsoleFilter, *, before_seq: int | None = None, limit: int = 50
+    ) -> list[Message]:
+        """Messages of any account that match every given field of `flt`, newest first,
+        those with a seq below `before_seq` (None: from the newest)."""
+
+    @abc.abstractmethod
+    async def console_callbacks(self, message_id: str) -> list[CallbackRecord]:
+        """Every callback owed for a message's events that the outbox still keeps (until
+        purged), in the order they were queued."""
+
+    @abc.abstractmethod
+    async def console_seq_at(self, table: Literal["messages", "events"], since: float) -> int:
+        """The seq just before the first row of `table` stamped at or after `since` (messages
+        by created_at, events by at), or the last seq when none is. Found by bisecting the
+        primary key, without an index on the time (see console_search.seq_at)."""
+
+    @abc.abstractmethod
+    async def console_traffic(self, after_seq: int, upto_seq: int, bucket: int) -> TrafficCounts:
+        """Status events with a seq in (after_seq, upto_seq], counted per `bucket` seconds
+        and status: the overview's messages per minute."""
+
+    @abc.abstractmethod
+    async def console_account_traffic(self, account_id: int, after_seq: int) -> dict[str, int]:
+        """An account's messages with a seq above `after_seq` (today's), counted by status."""
+
+    @abc.abstractmethod
+    async def console_callback_health(self, since: float) -> list[CallbackHealth]:
+        """Per account, its callbacks queued since `since` that the outbox keeps, by state."""
+
+    @abc.abstractmethod
+    async def console_mo(
+        self, account_id: int | None = None, *, before_seq: int | None = None, limit: int = 50
+    ) -> list[MoMessage]:
+        """Incoming SMS of one account (None: every account's), newest first."""
+
+    @abc.abstractmethod
+    async def console_job(self, job_id: str) -> Job | None:
+        """One job of any account (the console finds its owner from it)."""
+
+
+class ConsoleFilter(msgspec.Struct, kw_only=True, frozen=True):
+    """A console search: every field is None (any) or the one value a message must have.
+    (PostgreSQL's console.sql binds the fields in this order.)"""
+
+    message_id: str | None = None
+    account_id: int | None = None
+    phone: str | None = None
+    client_ref: str | None = None
+    job_id: str | None = None
+    status: str | None = None
+    dialect: str | None = None
+    since: float | None = None  # created at or after (Unix seconds)
+    until: float | None = None  # created before
+
+
+class CallbackRecord(msgspec.Struct, kw_only=True, frozen=True):
+    """One callback as the outbox keeps it: how many attempts, the last one's error and when
+    it settled. The outbox keeps no row per attempt, so earlier attempts' answers are gone."""
+
+    event_id: str
+    dialect: str
+    kind: str  # 'dr' | 'mo'
+    url: str  # the full URL: may hold a client's secret, so the console shows its host only
+    state: str  # 'pending' | 'done' | 'dead'
+    attempts: int
+    last_error: str | None
+    created_at: float
+    next_at: float
+    done_at: float | None
+
+
+class CallbackHealth(msgspec.Struct, kw_only=True, frozen=True):
+    """One account's callbacks queued in a period, by where they stand."""
+
+    account_id: int
+    pending: int  # not yet delivered (retrying among them)
+    retrying: int  # pending after at least one failed attempt
+    done: int
+    dead: int  # given up
+
+
+# (bucket start in Unix seconds, status) -> status events in that bucket
+TrafficCounts = dict[tuple[int, str], int]

@@ -67,6 +67,7 @@ from .base import (
 )
 from .migrations import SchemaStatus, migrations, schema_status
 from .postgres_admin import PostgresAdmin
+from .postgres_console import PostgresConsole
 from .postgres_routes import PostgresRoutes
 from .queries import load
 from .rows import (
@@ -184,7 +185,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Pool connections carry no session state of ours: skip the reset query (a round trip)."""
 
 
-class PostgresStore(PostgresAdmin, PostgresRoutes, Store):
+class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
     exclusive_dispatch = False
     notifies_work = True
 

@@ -68,6 +68,7 @@ from .rows import (
     row_to_message,
 )
 from .sqlite_admin import SQLiteAdmin
+from .sqlite_console import SQLiteConsole
 from .sqlite_routes import SQLiteRoutes
 
 T = TypeVar("T")
@@ -185,7 +186,7 @@ def _path_of(url: str) -> str:
     return re.sub(r"^sqlite:///?", "", url)  # sqlite:///rel/path, sqlite:////abs/path
 
 
-class SQLiteStore(SQLiteAdmin, SQLiteRoutes, Store):
+class SQLiteStore(SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Store):
     exclusive_dispatch = True
 
     def __init__(self, url: str, *, synchronous: str = "FULL", flush_on_loop: bool = True) -> None:
