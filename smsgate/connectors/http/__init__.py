@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from ...store.base import Store
 from .base import HttpConnector, UpstreamConfig
+from .msghub import MsgHub
+from .mysmpp import MysmppConnector
+from .osonsms import OsonSmsConnector
+from .smsc import SmscConnector
 
 # kind -> connector class; each provider's module adds its row here as it lands.
-KINDS: dict[str, type[HttpConnector]] = {}
+KINDS: dict[str, type[HttpConnector]] = {
+    "msghub": MsgHub,
+    "osonsms": OsonSmsConnector,
+    "mysmpp": MysmppConnector,
+    "smsc": SmscConnector,
+}
 
 
 def build_upstream(config: UpstreamConfig, store: Store) -> HttpConnector:

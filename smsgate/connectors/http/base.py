@@ -313,7 +313,10 @@ class HttpConnector(Connector, abc.ABC):
             self._count("unknown", len(group))
             return [], group, f"{type(exc).__name__}: {exc}"[:200]
         await self._note_outcomes(reports)
-        return reports, [], ""
+        answered = {r.message_id for r in reports}
+        missing = [m for m in group if m.id not in answered]  # an answer that left them out
+        self._count("unknown", len(missing))
+        return reports, missing, "the answer did not name every message" if missing else ""
 
     async def _note_outcomes(self, reports: Sequence[Report]) -> None:
         """The connector log after an answer: the messages taken are owed a report; the rest

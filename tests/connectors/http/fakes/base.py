@@ -23,7 +23,7 @@ import json
 import socket
 import struct
 from collections import deque
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Self
 from urllib.parse import parse_qsl, urlsplit
 
 import httptools
@@ -197,7 +197,7 @@ class FakeProvider:
             return self._faults.popleft()
         return self.fault, self.takes
 
-    async def start(self) -> FakeProvider:
+    async def start(self) -> Self:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(lambda: _Conn(self), "127.0.0.1", self.port or 0)
         self.port = self._server.sockets[0].getsockname()[1]
@@ -214,7 +214,7 @@ class FakeProvider:
             self._server.close()
             self._server = None
 
-    async def __aenter__(self) -> FakeProvider:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
