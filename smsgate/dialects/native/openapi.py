@@ -1,141 +1,449 @@
-"""The native API's OpenAPI 3.1 document, built from the msgspec schemas, and a docs page."""
+"""The native API's OpenAPI 3.1 document, generated from the msgspec Structs of schemas.py.
+
+What the Structs cannot say is added here from the code that decides it, never restated: the
+limits from the running configuration (`Limits`) and the parsers' constants (openapi_limits.py),
+each error answer's HTTP status from `errors.status_for`, the statuses from `core.status`.
+Each operation lists the error codes it can answer; the tests send real requests for them
+and check every answer against this document (tests/dialects/native/test_openapi_answers.py).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
-from .schemas import BulkRequest, BulkResponse, EventsOut, MessageOut, SendRequest
+from ...core.errors import ErrorCode, GatewayError
+from ...core.validate import Limits
+from .errors import status_for
+from .openapi_limits import apply_limits
+from .schemas import (
+    LIST_DEFAULT,
+    LIST_MAX,
+    BalanceOut,
+    BulkRefused,
+    BulkRequest,
+    BulkResponse,
+    ErrorOut,
+    EventsOut,
+    IncomingCallback,
+    IncomingList,
+    JobOut,
+    MessageList,
+    MessageOut,
+    SendersOut,
+    SendRequest,
+    StatusCallback,
+)
 
-_ERROR = {"$ref": "#/components/schemas/Error"}
+STRUCTS = (
+    SendRequest,
+    BulkRequest,
+    MessageOut,
+    MessageList,
+    BulkResponse,
+    BulkRefused,
+    EventsOut,
+    JobOut,
+    BalanceOut,
+    SendersOut,
+    IncomingList,
+    ErrorOut,
+    StatusCallback,
+    IncomingCallback,
+)
+REF = "#/components/schemas/{name}"
+C = ErrorCode
+
+# What every authenticated request can be refused for, and what a request with a body can.
+AUTH = (C.UNAUTHORIZED, C.IP_NOT_ALLOWED, C.UNAVAILABLE)
+BODY = (C.MALFORMED_BODY, C.INVALID_FIELD, C.BAD_REQUEST, C.BODY_TOO_LARGE)
+# A recipient's own refusals (store/rules.py's validity and stop list).
+RECIPIENT = (
+    C.INVALID_PHONE,
+    C.EMPTY_TEXT,
+    C.TEXT_TOO_LONG,
+    C.SENDER_NOT_ALLOWED,
+    C.STOP_LISTED,
+    C.BAD_SCHEDULE,
+    C.BAD_VALIDITY,
+)
 
 
-def _op(
-    summary: str,
-    ok: str,
-    *,
-    body: str | None = None,
-    status: str = "200",
-    params: list[Any] | None = None,
-) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "security": [{"bearer": []}],
-        "responses": {
-            status: {
-                "description": "OK",
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ok}"}}},
-            },
-            "default": {
-                "description": "Error",
-                "content": {"application/json": {"schema": _ERROR}},
-            },
-        },
+@dataclass(frozen=True)
+class Operation:
+    """One endpoint: its answers on success (`ok`: status -> (schema, why)) and the error codes
+    it can refuse with, each answered with `errors.status_for(code)`."""
+
+    method: str
+    path: str
+    tag: str
+    summary: str
+    description: str
+    ok: dict[int, tuple[str, str]]
+    refusals: tuple[ErrorCode, ...]
+    body: str | None = None
+    params: tuple[dict[str, Any], ...] = ()
+    # Statuses whose body is not the plain error (a bulk's whole refusals).
+    special: dict[int, dict[str, Any]] = field(default_factory=dict)
+    examples: dict[str, Any] = field(default_factory=dict)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(name=name)}
+
+
+def _path(name: str, what: str, example: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": what,
+        "schema": {"type": "string", "examples": [example]},
     }
-    if body:
-        op["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
-        }
-    if params:
-        op["parameters"] = params
-    return op
 
 
-def _path_param(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+def _query(name: str, what: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": what, "schema": schema}
 
 
-def document() -> dict[str, Any]:
-    _, components = msgspec.json.schema_components(
-        [SendRequest, BulkRequest, BulkResponse, MessageOut, EventsOut],
-        ref_template="#/components/schemas/{name}",
-    )
-    components["Error"] = {
-        "type": "object",
-        "properties": {
-            "error": {
-                "type": "object",
-                "properties": {
-                    "code": {"type": "string"},
-                    "message": {"type": "string"},
-                    "field": {"type": "string"},
+MESSAGE_ID = _path("message_id", "The message's id", "0193a1c2-7d4e-7b1a-9c3d-5e6f7a8b9c0d")
+CURSOR = _query(
+    "cursor", "`next_cursor` of the previous page (omit for the first)", {"type": "string"}
+)
+_WHEN = {"type": "string", "format": "date-time", "examples": ["2026-12-01T00:00:00+03:00"]}
+
+
+def operations() -> list[Operation]:
+    single_ok = {
+        201: ("MessageOut", "A new message, stored and queued (or scheduled)"),
+        200: (
+            "MessageOut",
+            "The message stored earlier under this `client_ref`: nothing was stored, charged "
+            "or sent again, whatever this request says now",
+        ),
+    }
+    return [
+        Operation(
+            "post",
+            "/api/v1/messages",
+            "Sending",
+            "Send one SMS",
+            "Stored before it is answered. `client_ref` is the idempotency key: a repeat "
+            "answers 200 with the stored message instead of 201.",
+            single_ok,
+            (*AUTH, *BODY, *RECIPIENT, C.INSUFFICIENT_BALANCE),
+            body="SendRequest",
+            examples={
+                "minimal": {"summary": "Only what is required", "value": _MINIMAL},
+                "full": {"summary": "Every field", "value": _FULL},
+            },
+        ),
+        Operation(
+            "post",
+            "/api/v1/messages/bulk",
+            "Sending",
+            "Send to many recipients",
+            "Each recipient is validated on its own (`rejected` lists those refused, by "
+            "index) unless `atomic`. A request refused as a whole (nothing stored: the balance "
+            "does not cover it, or `atomic` and a recipient refused) answers one error.",
+            {202: ("BulkResponse", "Some recipients stored (or found as duplicates)")},
+            (*AUTH, *BODY, C.MISSING_FIELD, C.TOO_MANY_RECIPIENTS, C.INSUFFICIENT_BALANCE),
+            body="BulkRequest",
+            special={
+                402: _whole("The balance does not cover the request's new messages", "402"),
+                422: {
+                    "description": "Nothing stored: every recipient refused (BulkResponse), "
+                    "or `atomic` and some recipient refused (BulkRefused, code `bad_request`)",
+                    "content": _json({"oneOf": [_ref("BulkResponse"), _ref("BulkRefused")]}),
                 },
-                "required": ["code", "message"],
             },
-            # A bulk refused as a whole (402, or 422 atomic): the recipients refused for
-            # reasons of their own, as in BulkResponse.
-            "rejected": {"type": "array", "items": {"$ref": "#/components/schemas/BulkError"}},
-        },
+            examples={"bulk": {"summary": "A template and two recipients", "value": _BULK}},
+        ),
+        Operation(
+            "get",
+            "/api/v1/messages",
+            "Messages",
+            "List messages (cursor pagination)",
+            "The account's messages, oldest first, filtered.",
+            {200: ("MessageList", "A page of messages")},
+            (*AUTH, C.INVALID_FIELD),
+            params=(
+                _query("status", "Only this status", _ref("Status")),
+                _query("to", "Only to this phone (E.164, `+` optional)", {"type": "string"}),
+                _query("job_id", "Only this bulk request's", {"type": "string"}),
+                _query("since", "Created at or after (ISO 8601 with offset)", _WHEN),
+                _query("until", "Created before (ISO 8601 with offset)", _WHEN),
+                CURSOR,
+                _query(
+                    "limit",
+                    f"Page size; values outside 1..{LIST_MAX} are clamped",
+                    {"type": "integer", "minimum": 1, "maximum": LIST_MAX, "default": LIST_DEFAULT},
+                ),
+            ),
+        ),
+        Operation(
+            "get",
+            "/api/v1/messages/{message_id}",
+            "Messages",
+            "One message",
+            "With `carrier_error` (the carrier's latest raw code) and `callback_error` (the "
+            "latest failed callback attempt's error). Another account's id is 404.",
+            {200: ("MessageOut", "The message")},
+            (*AUTH, C.NOT_FOUND),
+            params=(MESSAGE_ID,),
+        ),
+        Operation(
+            "delete",
+            "/api/v1/messages/{message_id}",
+            "Messages",
+            "Cancel a message not yet sent",
+            "Only before it reached a carrier (`accepted`, `scheduled`, `queued`); its price "
+            "is refunded.",
+            {200: ("MessageOut", "The cancelled message")},
+            (*AUTH, C.NOT_FOUND, C.NOT_CANCELLABLE),
+            params=(MESSAGE_ID,),
+        ),
+        Operation(
+            "get",
+            "/api/v1/messages/{message_id}/events",
+            "Messages",
+            "A message's status history",
+            "Each event with the carrier's raw code and the callbacks it fell due for.",
+            {200: ("EventsOut", "The events, oldest first")},
+            (*AUTH, C.NOT_FOUND),
+            params=(MESSAGE_ID,),
+        ),
+        Operation(
+            "get",
+            "/api/v1/jobs/{job_id}",
+            "Messages",
+            "A bulk request's progress",
+            "Its messages counted by status.",
+            {200: ("JobOut", "The job")},
+            (*AUTH, C.NOT_FOUND),
+            params=(_path("job_id", "The job's id (`job_id` of a bulk answer)", "job-1"),),
+        ),
+        Operation(
+            "get",
+            "/api/v1/balance",
+            "Account",
+            "Balance",
+            "The balance, its currency and the price of one SMS part.",
+            {200: ("BalanceOut", "The balance")},
+            AUTH,
+        ),
+        Operation(
+            "get",
+            "/api/v1/senders",
+            "Account",
+            "Allowed senders",
+            "The names `from` may take.",
+            {200: ("SendersOut", "The senders")},
+            AUTH,
+        ),
+        Operation(
+            "get",
+            "/api/v1/incoming",
+            "Account",
+            "Incoming SMS (cursor pagination)",
+            "SMS from phones to the account, oldest first.",
+            {200: ("IncomingList", "A page of incoming SMS")},
+            (*AUTH, C.INVALID_FIELD),
+            params=(CURSOR,),
+        ),
+    ]
+
+
+_MINIMAL = {"to": "+79651111111", "text": "Your code is 1234"}
+_FULL = {
+    "to": "+79651111111",
+    "text": "Your code is 1234",
+    "from": "ACME",
+    "client_ref": "order-42",
+    "schedule_at": "2026-12-01T09:00:00+05:00",
+    "ttl": 3600,
+    "priority": 5,
+    "flash": False,
+    "tag": "otp",
+    "callback_url": "https://example.com/dr",
+    "callback_events": "all",
+    "confidential": False,
+}
+_BULK = {
+    "text": "Dear %name%",
+    "from": "ACME",
+    "client_ref": "campaign-7",
+    "recipients": [
+        {"to": "+79651111111", "vars": {"name": "Michael"}, "client_ref": "m-1"},
+        {"to": 79652222222, "text": "A text of its own"},
+    ],
+    "atomic": False,
+}
+
+
+def _json(schema: dict[str, Any], example: Any = None) -> dict[str, Any]:
+    media: dict[str, Any] = {"schema": schema}
+    if example is not None:
+        media["example"] = example
+    return {"application/json": media}
+
+
+def _whole(why: str, status: str) -> dict[str, Any]:
+    return {"description": why, "content": _json(_ref("BulkRefused")), "headers": _headers(status)}
+
+
+def _headers(status: str) -> dict[str, Any]:
+    headers: dict[str, Any] = {"X-Request-ID": {"$ref": "#/components/headers/X-Request-ID"}}
+    if status == "401":
+        headers["WWW-Authenticate"] = {
+            "description": 'Always `Bearer realm="smsgate"`',
+            "schema": {"type": "string"},
+        }
+    return headers
+
+
+def error_responses(refusals: tuple[ErrorCode, ...]) -> dict[str, dict[str, Any]]:
+    """The error answers of an operation that refuses with `refusals`, grouped by status."""
+    by_status: dict[int, list[ErrorCode]] = {}
+    for code in refusals:
+        by_status.setdefault(status_for(code), []).append(code)
+    out = {}
+    for status, codes in sorted(by_status.items()):
+        names = [c.value for c in codes]
+        schema = {
+            "allOf": [
+                _ref("ErrorOut"),
+                {"properties": {"error": {"properties": {"code": {"enum": names}}}}},
+            ]
+        }
+        example = {"error": {"code": names[0], "message": GatewayError(codes[0]).detail}}
+        out[str(status)] = {
+            "description": "Refused: " + ", ".join(f"`{n}`" for n in names),
+            "content": _json(schema, example),
+            "headers": _headers(str(status)),
+        }
+    return out
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        str(status): {
+            "description": why,
+            "content": _json(_ref(schema)),
+            "headers": _headers(str(status)),
+        }
+        for status, (schema, why) in sorted(op.ok.items())
     }
-    components["Any"] = {"type": "object"}
-    mid = [_path_param("message_id")]
+    responses.update(error_responses(op.refusals))
+    for status, answer in op.special.items():
+        responses[str(status)] = {"headers": _headers(str(status)), **answer}
+    out: dict[str, Any] = {
+        "tags": [op.tag],
+        "summary": op.summary,
+        "description": op.description,
+        "operationId": _operation_id(op),
+        "security": [{"bearer": []}],
+        "responses": dict(sorted(responses.items())),
+    }
+    if op.params:
+        out["parameters"] = list(op.params)
+    if op.body:
+        media: dict[str, Any] = {"schema": _ref(op.body)}
+        if op.examples:
+            media["examples"] = op.examples
+        out["requestBody"] = {"required": True, "content": {"application/json": media}}
+    return out
+
+
+def _operation_id(op: Operation) -> str:
+    words = [w for w in op.path.split("/")[3:] if not w.startswith("{")]
+    return op.method + "_" + "_".join(words or ["root"]) + ("_one" if "}" in op.path else "")
+
+
+def document(limits: Limits | None = None) -> dict[str, Any]:
+    """The OpenAPI document, its limits those of `limits` (the running configuration's)."""
+    _, schemas = msgspec.json.schema_components(STRUCTS, ref_template=REF)
+    apply_limits(schemas, limits or Limits())
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations():
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "smsgate native API", "version": "1"},
+        "info": {"title": "smsgate native API", "version": "1", "description": _ABOUT},
+        "tags": [
+            {"name": "Sending", "description": "Send one SMS or many"},
+            {"name": "Messages", "description": "Read, list and cancel messages"},
+            {"name": "Account", "description": "Balance, senders, incoming SMS"},
+        ],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "webhooks": _webhooks(),
         "components": {
-            "schemas": components,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-        "paths": {
-            "/api/v1/messages": {
-                "post": _op("Send one SMS", "MessageOut", body="SendRequest", status="201"),
-                "get": _op(
-                    "List messages (cursor pagination)",
-                    "Any",
-                    params=[
-                        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                        for n in ("status", "to", "job_id", "since", "until", "cursor", "limit")
-                    ],
-                ),
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A `native` token credential of the account",
+                }
             },
-            "/api/v1/messages/bulk": {
-                "post": _op(
-                    "Send to many recipients", "BulkResponse", body="BulkRequest", status="202"
-                )
+            "headers": {
+                "X-Request-ID": {
+                    "description": "The request's id: the one it sent, or one smsgate made. "
+                    "Every log line of the request carries it",
+                    "schema": {"type": "string"},
+                }
             },
-            "/api/v1/messages/{message_id}": {
-                "get": _op(
-                    "One message, with its carrier_error and callback_error",
-                    "MessageOut",
-                    params=mid,
-                ),
-                "delete": _op("Cancel a message not yet sent", "MessageOut", params=mid),
-            },
-            "/api/v1/messages/{message_id}/events": {
-                "get": _op(
-                    "Status history, with the carrier's raw codes and each event's callbacks",
-                    "EventsOut",
-                    params=mid,
-                )
-            },
-            "/api/v1/jobs/{job_id}": {
-                "get": _op("Job status counts", "Any", params=[_path_param("job_id")])
-            },
-            "/api/v1/balance": {"get": _op("Balance", "Any")},
-            "/api/v1/senders": {"get": _op("Allowed senders", "Any")},
-            "/api/v1/incoming": {"get": _op("Incoming SMS", "Any")},
         },
     }
 
 
-DOCS_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>smsgate native API</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}
-code,pre{background:#f4f4f4;padding:.1rem .3rem}h2{margin-top:2rem}.m{font-weight:bold;width:5rem;display:inline-block}</style>
-</head><body><h1>smsgate native API</h1>
-<p>Bearer-token JSON API. The machine-readable document is <a href="/openapi.json">/openapi.json</a>.</p>
-<div id="ops">Loading…</div>
-<script>
-fetch('/openapi.json').then(r => r.json()).then(doc => {
-  const out = [];
-  for (const [path, ops] of Object.entries(doc.paths)) {
-    for (const [method, op] of Object.entries(ops)) {
-      out.push(`<p><span class="m">${method.toUpperCase()}</span><code>${path}</code> — ${op.summary}</p>`);
+def _webhooks() -> dict[str, Any]:
+    """The callbacks POSTed to the account's (or the message's) callback URL."""
+    headers = [
+        ("X-Smsgate-Event-Id", "The event's id, the same on every retry: dedupe on it", True),
+        ("X-Smsgate-Timestamp", "UNIX seconds of this attempt", True),
+        (
+            "X-Smsgate-Signature",
+            "`v1=` and the hex HMAC-SHA256, under the account's `callback_secret`, of "
+            "`<timestamp>.<raw body>`; only when the account has a secret",
+            False,
+        ),
+    ]
+    params = [
+        {"name": n, "in": "header", "required": r, "description": d, "schema": {"type": "string"}}
+        for n, d, r in headers
+    ]
+    answers = {
+        "2XX": {"description": "Delivered: any 2xx"},
+        "default": {"description": "Anything else, or no answer in 10 s: retried with back-off"},
     }
-  }
-  document.getElementById('ops').innerHTML = out.join('');
-});
-</script></body></html>
+
+    def hook(summary: str, schema: str) -> dict[str, Any]:
+        return {
+            "post": {
+                "summary": summary,
+                "parameters": params,
+                "requestBody": {"required": True, "content": _json(_ref(schema))},
+                "responses": answers,
+            }
+        }
+
+    return {
+        "status": hook("A status change of one of your messages", "StatusCallback"),
+        "incoming": hook("An incoming SMS", "IncomingCallback"),
+    }
+
+
+_ABOUT = """smsgate's own JSON API. Every request carries `Authorization: Bearer <token>`.
+
+* **Idempotency**: a single send's `client_ref` that the account already used answers `200`
+  with the stored message (a new one answers `201`); a bulk counts such recipients in
+  `duplicates`. Nothing is stored, charged or sent twice.
+* **Errors**: `{"error": {"code", "message", "field"}}`; each answer below lists its codes.
+* **Statuses**: `accepted`, `scheduled`, `queued`, `submitted`, then one of `delivered`,
+  `undelivered`, `expired`, `rejected`, `cancelled`; `unknown` when the carrier cannot tell.
+* **Callbacks**: one signed JSON event per POST (see Webhooks).
 """

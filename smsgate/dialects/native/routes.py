@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from functools import partial
+from pathlib import Path
 
 import msgspec
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
 
 from ...core.errors import ErrorCode, GatewayError
 from ...core.models import Account
@@ -24,7 +27,7 @@ from ..http import DEFAULT_MAX_BODY, read_body, release_after
 from . import parse
 from .auth import DIALECT, account_for, authenticate
 from .errors import error_response, status_for
-from .openapi import DOCS_PAGE, document
+from .openapi import document
 from .render import (
     dump,
     events_out,
@@ -34,7 +37,20 @@ from .render import (
     refused_bulk,
     rejected_of,
 )
-from .schemas import BulkRequest, BulkResponse, SendRequest
+from .schemas import (
+    INCOMING_PAGE,
+    LIST_DEFAULT,
+    LIST_MAX,
+    BalanceOut,
+    BulkRequest,
+    BulkResponse,
+    IncomingList,
+    IncomingOut,
+    JobOut,
+    MessageList,
+    SendersOut,
+    SendRequest,
+)
 
 Handler = Callable[[Gateway, Request, Account], Awaitable[Response]]
 
@@ -52,7 +68,7 @@ REFUSALS = Refusals(
 
 def routes(gateway: Gateway) -> list[BaseRoute]:
     """The route table, each handler bound to `gateway` (POST /api/v1/messages is a fast
-    route: `fast_routes`), then the OpenAPI document and the docs page."""
+    route: `fast_routes`), then the OpenAPI document and the docs page with its files."""
     table: list[tuple[str, Handler, str]] = [
         ("/api/v1/messages", list_messages, "GET"),
         ("/api/v1/messages/bulk", bulk, "POST"),
@@ -68,10 +84,7 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
         Route(path, endpoint(partial(serve, handler, gateway), REFUSALS), methods=[method])
         for path, handler, method in table
     ]
-    spec = msgspec.json.encode(document())
-    out.append(Route("/openapi.json", partial(openapi, spec), methods=["GET"]))
-    out.append(Route("/docs", docs, methods=["GET"]))
-    return out
+    return out + docs_routes(msgspec.json.encode(document(gateway.limits)))
 
 
 def fast_routes(gateway: Gateway) -> FastRoutes:
@@ -167,7 +180,7 @@ async def events(gateway: Gateway, request: Request, account: Account) -> Respon
 async def list_messages(gateway: Gateway, request: Request, account: Account) -> Response:
     q = request.query_params
     try:
-        limit = min(max(int(q.get("limit", "100")), 1), 1000)
+        limit = min(max(int(q.get("limit", LIST_DEFAULT)), 1), LIST_MAX)
         after = int(q.get("cursor", "0") or 0)
     except ValueError:
         raise GatewayError(ErrorCode.INVALID_FIELD, "limit and cursor must be integers") from None
@@ -180,7 +193,7 @@ async def list_messages(gateway: Gateway, request: Request, account: Account) ->
     )
     found = await gateway.list_messages(account, flt, after_seq=after, limit=limit)
     cursor = str(found[-1].seq) if len(found) == limit else None
-    return _json({"messages": [message_out(m) for m in found], "next_cursor": cursor})
+    return _json(MessageList(messages=[message_out(m) for m in found], next_cursor=cursor))
 
 
 async def job(gateway: Gateway, request: Request, account: Account) -> Response:
@@ -188,29 +201,29 @@ async def job(gateway: Gateway, request: Request, account: Account) -> Response:
     if counts is None:
         raise GatewayError(ErrorCode.NOT_FOUND, "job not found")
     return _json(
-        {
-            "id": counts.job.id,
-            "client_ref": counts.job.client_ref,
-            "total": counts.job.total,
-            "created_at": iso(counts.job.created_at),
-            "by_status": counts.by_status,
-        }
+        JobOut(
+            id=counts.job.id,
+            client_ref=counts.job.client_ref,
+            total=counts.job.total,
+            created_at=iso(counts.job.created_at),
+            by_status=counts.by_status,
+        )
     )
 
 
 async def balance(gateway: Gateway, request: Request, account: Account) -> Response:
     amount = await gateway.balance(account)
     return _json(
-        {
-            "balance": format_amount(amount, 4),
-            "currency": account.currency,
-            "price_per_segment": format_amount(account.price, 4),
-        }
+        BalanceOut(
+            balance=format_amount(amount, 4),
+            currency=account.currency,
+            price_per_segment=format_amount(account.price, 4),
+        )
     )
 
 
 async def senders(gateway: Gateway, request: Request, account: Account) -> Response:
-    return _json({"senders": account.senders})
+    return _json(SendersOut(senders=account.senders))
 
 
 async def incoming(gateway: Gateway, request: Request, account: Account) -> Response:
@@ -218,28 +231,63 @@ async def incoming(gateway: Gateway, request: Request, account: Account) -> Resp
         after = int(request.query_params.get("cursor", "0") or 0)
     except ValueError:
         raise GatewayError(ErrorCode.INVALID_FIELD, "cursor must be an integer") from None
-    found = await gateway.list_mo(account, after_seq=after, limit=100)
+    found = await gateway.list_mo(account, after_seq=after, limit=INCOMING_PAGE)
     return _json(
-        {
-            "messages": [
-                {
-                    "id": m.id,
-                    "from": "+" + m.phone,
-                    "to": m.to,
-                    "text": m.text,
-                    "received_at": iso(m.received_at),
-                }
+        IncomingList(
+            messages=[
+                IncomingOut(
+                    id=m.id,
+                    sender="+" + m.phone,
+                    to=m.to,
+                    text=m.text,
+                    received_at=iso(m.received_at),
+                )
                 for m in found
             ],
-            "next_cursor": str(found[-1].seq) if len(found) == 100 else None,
-        }
+            next_cursor=str(found[-1].seq) if len(found) == INCOMING_PAGE else None,
+        )
     )
 
 
 # The API's description ----------------------------------------------------------------------
-async def openapi(spec: bytes, request: Request) -> Response:
-    return Response(spec, media_type="application/json")
+HERE = Path(__file__).parent
+# The docs page may load only this server's files; Swagger UI styles elements inline and shows
+# its icons as data: URLs.
+DOCS_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 
 
-async def docs(request: Request) -> Response:
-    return HTMLResponse(DOCS_PAGE)
+def docs_routes(spec: bytes) -> list[BaseRoute]:
+    """/openapi.json, /docs (Swagger UI, its files from the swagger-ui-bundle package under
+    /docs/static: no CDN) and the page's own initialiser."""
+    page = (HERE / "docs.html").read_bytes()
+    init = (HERE / "swagger-init.js").read_bytes()
+    return [
+        Route("/openapi.json", partial(_static, spec, "application/json"), methods=["GET"]),
+        Route("/docs", partial(_static, page, "text/html; charset=utf-8"), methods=["GET"]),
+        Route(
+            "/docs/swagger-init.js",
+            partial(_static, init, "text/javascript; charset=utf-8"),
+            methods=["GET"],
+        ),
+        Mount("/docs/static", SwaggerFiles(directory=str(swagger_ui_path)), name="swagger-ui"),
+    ]
+
+
+class SwaggerFiles(StaticFiles):
+    """Only the files the docs page loads: the package also holds Swagger UI's demo page,
+    which loads its example document from the internet."""
+
+    SERVED = frozenset({"swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"})
+
+    def get_path(self, scope: Scope) -> str:
+        path = super().get_path(scope)
+        return path if path in self.SERVED else "not-served"
+
+
+async def _static(body: bytes, media_type: str, request: Request) -> Response:
+    headers = {"Content-Security-Policy": DOCS_POLICY, "X-Content-Type-Options": "nosniff"}
+    return Response(body, media_type=media_type, headers=headers)
