@@ -10,7 +10,7 @@ from ...core.bounds import Count, Delay, Rate, Seconds
 from ...core.urls import Network, parse_networks
 
 Kind = Literal["msghub", "smsgw2", "osonsms", "mysmpp", "smsc"]
-SECRETS = ("password", "token")  # never logged, rendered or shown by repr
+SECRETS = ("password", "token", "dr_secret")  # never logged, rendered or shown by repr
 
 
 class UpstreamConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -29,6 +29,7 @@ class UpstreamConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     batch: Count = 100  # messages per request where the API batches
     status_poll: Delay = 0.0  # seconds between status pulls; 0: none (pushes only)
     dr_url: str = ""  # our public URL the provider pushes DRs to, where it pushes
+    dr_secret: str = ""  # what signs the provider's DR pushes, where it signs them (SMSC md5/sha1)
     allow_networks: list[str] = msgspec.field(default_factory=list)  # tests: 127.0.0.0/8
 
     def __post_init__(self) -> None:
