@@ -51,7 +51,7 @@ STATUS_ERRORS: dict[int, ErrorCode] = {
     20: ErrorCode.CARRIER_REJECTED,
     22: ErrorCode.INVALID_PHONE,
     23: ErrorCode.CARRIER_REJECTED,
-    24: ErrorCode.INSUFFICIENT_BALANCE,
+    24: ErrorCode.UNAVAILABLE,  # our money at SMSC.ru ran out: another route may have some
     25: ErrorCode.BLOCKED_SUBSCRIBER,
 }
 
