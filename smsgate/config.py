@@ -26,10 +26,11 @@ import msgspec
 import msgspec.inspect as mi
 
 from .connectors.http.settings import UpstreamConfig
+from .admin.settings import AdminConfig
 from .connectors.simulator import SimulatorConfig
 from .connectors.smpp import SmppClientConfig
 from .core.bounds import Count, Delay, ListenPort, Seconds
-from .core.routing import BreakerPolicy
+from .core.routing import PUSH_TOKEN_MIN, BreakerPolicy, push_token
 from .core.urls import Network, parse_networks
 from .core.validate import Limits
 from .dialects import NAMES as DIALECT_NAMES
@@ -94,6 +95,9 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     database: str = "sqlite:///var/smsgate.db"
     host: str = "127.0.0.1"
     port: ListenPort = 8080
+    # The console and admin API (/admin) on a listener of their own, "host:port" (for example
+    # "127.0.0.1:8081"), so that they need not face the internet. Empty: on the main listener.
+    admin_listen: str = ""
     workers: Annotated[int, msgspec.Meta(ge=0)] = 0  # 0: one per CPU core
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["text", "json"] = "text"  # json: one object per line (docs/operations.md)
@@ -120,9 +124,17 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     msghub: MsgHubConfig = msgspec.field(default_factory=MsgHubConfig)
     smpp: SmppServerConfig = msgspec.field(default_factory=SmppServerConfig)
     smpp_client: SmppClientConfig = msgspec.field(default_factory=SmppClientConfig)
+    admin: AdminConfig = msgspec.field(default_factory=AdminConfig)
     # HTTP upstreams ([[upstreams]]) and how messages are routed to them (docs/routing.md).
     upstreams: list[UpstreamConfig] = msgspec.field(default_factory=list)
     routing: RoutingConfig = msgspec.field(default_factory=RoutingConfig)
+
+    def admin_address(self) -> tuple[str, int] | None:
+        """`admin_listen` as (host, port); None: the console is on the main listener."""
+        if not self.admin_listen:
+            return None
+        host, _, port = self.admin_listen.rpartition(":")
+        return host.strip("[]") or self.host, int(port)
 
     def worker_count(self) -> int:
         return self.workers if self.workers > 0 else (os.cpu_count() or 1)
@@ -199,6 +211,7 @@ def load_with_sources(
     except msgspec.ValidationError as exc:
         raise _explained(exc, raw, sources) from None
     _check_dialects(config, sources)
+    _check_admin_listen(config, sources)
     _check_upstreams(config, sources)
     return config, sources
 
@@ -398,8 +411,24 @@ def _check_dialects(config: Config, sources: Sources) -> None:
             raise _refusal(("dialects",), config.dialects, _source_of(("dialects",), sources), why)
 
 
+def _check_admin_listen(config: Config, sources: Sources) -> None:
+    """`admin_listen` is host:port, with a port other than the main listener's."""
+    if not config.admin_listen:
+        return
+    host, _, port = config.admin_listen.rpartition(":")
+    why = None
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        why = "not host:port (for example 127.0.0.1:8081)"
+    elif int(port) and int(port) == config.port:
+        why = f"the port is the main listener's ({config.port}): pick another"
+    if why is not None:
+        source = _source_of(("admin_listen",), sources)
+        raise _refusal(("admin_listen",), config.admin_listen, source, why)
+
+
 def _check_upstreams(config: Config, sources: Sources) -> None:
-    """Upstream names are unique and not the built-in connectors' (routes name them all)."""
+    """Upstream names are unique and not the built-in connectors' (routes name them all); a
+    `dr_url` carries the token its pushes are authenticated by."""
     seen = {"simulator", config.smpp_client.name}
     for i, upstream in enumerate(config.upstreams):
         if upstream.name in seen:
@@ -407,6 +436,13 @@ def _check_upstreams(config: Config, sources: Sources) -> None:
             why = f"the connector name {upstream.name!r} is taken"
             raise _refusal(path, upstream.name, _source_of(("upstreams",), sources), why)
         seen.add(upstream.name)
+        if upstream.dr_url and push_token(upstream.dr_url) is None:
+            path = ("upstreams", str(i), "dr_url")
+            why = (
+                f"needs ?token= with at least {PUSH_TOKEN_MIN} random characters: pushes to "
+                f"/upstream/{upstream.name}/dr must carry it (docs/routing.md)"
+            )
+            raise _refusal(path, upstream.dr_url, _source_of(("upstreams",), sources), why)
 
 
 # `smsgate config check` -------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 import msgspec
@@ -110,6 +110,14 @@ class Connector(abc.ABC):
     async def balance(self) -> int | None:
         """The carrier account's balance in micro-units (`core.money`); None when it has none."""
         return None
+
+    async def handle_push(
+        self, method: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, bytes, list[Report]]:
+        """A DR push from the carrier, taken at `/upstream/{name}/dr` (docs/routing.md): the
+        answer's status and body, as the carrier's pusher expects them, and the reports (named
+        by our message id, or by carrier id alone). A connector whose carrier never pushes: 404."""
+        return 404, b"", []
 
     def link_states(self) -> list[LinkState]:
         """The state of the connector's links (SMPP binds), sampled for metrics."""

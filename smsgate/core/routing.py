@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
@@ -368,3 +369,18 @@ class MessageRoute(msgspec.Struct, kw_only=True, frozen=True):
     connector: str
     carrier_id: str | None
     at: float
+
+
+# DR pushes -------------------------------------------------------------------------------------
+PUSH_TOKEN_MIN = 16  # characters: an unguessable `token` in an upstream's dr_url
+
+
+def push_token(dr_url: str) -> str | None:
+    """The `token` query parameter of an upstream's `dr_url`: a push to `/upstream/{name}/dr`
+    must carry it (None: the URL has none, or one too short to be unguessable)."""
+    try:
+        values = parse_qs(urlsplit(dr_url).query).get("token", [])
+    except ValueError:
+        return None
+    token = values[0] if len(values) == 1 else ""
+    return token if len(token) >= PUSH_TOKEN_MIN else None

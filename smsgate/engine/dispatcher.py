@@ -3,7 +3,9 @@
 Exactly-once towards the connector: a message is claimed (leased to this dispatcher) in one
 commit before it is handed over, and its SUBMITTED report is committed after. Messages found
 claimed by a dead dispatcher are first offered to `connector.recover`, which knows whether the
-carrier already has them; only the others are sent again.
+carrier already has them; only the others are sent again. A connector that wrote a request and
+got no answer raises `OutcomeUnknown`: what it knows is recorded, the rest goes to `recover` the
+same way. A QUEUED result (the router: no connector took the message now) is queued again.
 
 On a shared database (several nodes, PostgreSQL) each dispatcher also renews its own leases
 (a heartbeat) and looks for lapsed ones every half lease: a node that dies leaves its claims to
@@ -20,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 
-from ..connectors.base import Connector
+from ..connectors.base import Connector, OutcomeUnknown
 from ..core.errors import ErrorCode
 from ..core.ids import new_id
 from ..core.models import Account, Message, Report
@@ -46,6 +48,7 @@ class Dispatcher:
         max_inflight: int = 4,
         exclusive: bool = True,
         idle_poll: float = 1.0,
+        requeue_after: float = 5.0,
     ) -> None:
         self.store = store
         self.connector = connector
@@ -57,6 +60,7 @@ class Dispatcher:
         # Idle wait when the store pushes wake-ups: only schedules coming due and lapsed
         # leases are found by looking, and they can wait this long.
         self.idle_poll = idle_poll
+        self.requeue_after = requeue_after  # a message no connector took now waits this long
         self._next_recovery = 0.0
         self.token = new_id()
         self.wakeup = asyncio.Event()
@@ -210,29 +214,57 @@ class Dispatcher:
 
     async def _submit(self, messages: list[Message]) -> None:
         try:
-            results = await self.connector.submit(messages)
-            metrics.SENT.labels(self.connector.name).inc(
-                sum(1 for r in results if r.status is Status.SUBMITTED)
-            )
-            await self.reports.reports(results)
+            try:
+                results = await self.connector.submit(messages)
+            except OutcomeUnknown as exc:
+                # Requests written and not answered: what was answered is recorded, the rest
+                # is asked of the connector (never simply sent again: the carrier may have it).
+                log.warning(
+                    "submit: outcome of %d of %d messages unknown, recovering: %s",
+                    len(exc.unknown),
+                    len(messages),
+                    exc.detail,
+                )
+                await self._record(exc.known)
+                await self._recover_after_failure(exc.unknown)
+                return
+            await self._record(results)
         except Exception as exc:
-            # The carrier's answer is unknown: ask the connector, resend the others. Until the
-            # store answers again, keep asking (the messages stay claimed by us meanwhile).
+            # The carrier's answer is unknown: ask the connector, resend the others.
             if isinstance(exc, StoreUnavailable):  # an outage, not a bug: no traceback
                 log.warning("submit of %d messages: store unavailable: %s", len(messages), exc)
             else:
                 log.exception("submit of %d messages failed", len(messages))
-            while True:
-                await asyncio.sleep(1.0)
-                try:
-                    reports, resend = await self.connector.recover(messages)
-                    await self.reports.reports(reports)
-                    await self.store.release([m.id for m in resend], time.time() + 1.0)
-                    break
-                except StoreUnavailable as exc:
-                    log.warning("store unavailable, recovery of %d retried: %s", len(messages), exc)
+            await self._recover_after_failure(messages)
         finally:
             self._inflight.release()
+
+    async def _record(self, results: Sequence[Report]) -> None:
+        """Submit results into the store; a QUEUED one (no connector took it now: the router's
+        routes refused it retryably) goes back to the queue for `requeue_after` seconds."""
+        requeue = [r.message_id for r in results if r.status is Status.QUEUED]
+        if requeue:
+            results = [r for r in results if r.status is not Status.QUEUED]
+            await self.store.release(requeue, time.time() + self.requeue_after)
+        metrics.SENT.labels(self.connector.name).inc(
+            sum(1 for r in results if r.status is Status.SUBMITTED)
+        )
+        await self.reports.reports(results)
+
+    async def _recover_after_failure(self, messages: Sequence[Message]) -> None:
+        """Ask the connector about messages whose submit has no known outcome; resend the
+        others. Until the store answers again, keep asking (the messages stay claimed by us)."""
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                reports, resend = await self.connector.recover(messages)
+                await self.reports.reports(reports)
+                await self.store.release([m.id for m in resend], time.time() + 1.0)
+                return
+            except StoreUnavailable as exc:
+                log.warning("store unavailable, recovery of %d retried: %s", len(messages), exc)
+            except Exception:  # the connector could not ask: ask again (they stay claimed)
+                log.exception("recovery of %d messages failed, retried", len(messages))
 
     async def drain(self) -> None:
         """Wait for in-flight submits (for an orderly stop)."""
