@@ -25,8 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 import msgspec
 import msgspec.inspect as mi
 
-from .connectors.http.settings import UpstreamConfig
 from .admin.settings import AdminConfig
+from .connectors.http.settings import UpstreamConfig
 from .connectors.simulator import SimulatorConfig
 from .connectors.smpp import SmppClientConfig
 from .core.bounds import Count, Delay, ListenPort, Seconds
@@ -415,7 +415,7 @@ def _check_admin_listen(config: Config, sources: Sources) -> None:
     """`admin_listen` is host:port, with a port other than the main listener's."""
     if not config.admin_listen:
         return
-    host, _, port = config.admin_listen.rpartition(":")
+    port = config.admin_listen.rpartition(":")[2]
     why = None
     if not port.isdigit() or not 0 <= int(port) <= 65535:
         why = "not host:port (for example 127.0.0.1:8081)"
