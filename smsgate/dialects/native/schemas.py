@@ -358,7 +358,7 @@ class StatusCallback(msgspec.Struct, kw_only=True):
     """A status change of one of your messages."""
 
     event_id: Annotated[str, _doc("The same on every retry of one event: dedupe on it", "ev-17")]
-    type: Literal["status"]
+    type: Annotated[Literal["status"], _doc("What the event is about: a status change")]
     status: Annotated[str, _doc("The message's new status", "delivered")]
     error: ErrorText
     carrier_error: Annotated[str | None, _doc("The carrier's raw code, if any")]
@@ -370,5 +370,5 @@ class IncomingCallback(msgspec.Struct, kw_only=True):
     """An incoming SMS to one of your numbers or names."""
 
     event_id: Annotated[str, _doc("The same on every retry: dedupe on it")]
-    type: Literal["incoming"]
+    type: Annotated[Literal["incoming"], _doc("What the event is about: an incoming SMS")]
     incoming: IncomingOut
