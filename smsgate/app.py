@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import hmac
 import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -34,6 +35,7 @@ from .connectors.base import Connector, Incoming
 from .connectors.simulator import Simulator
 from .core import phone as phones
 from .core.errors import ErrorCode, GatewayError
+from .core.routing import push_token
 from .dialects import available
 from .dialects.asgi import REQUEST_ID, Answered, FastRoutes, RawHandler, header, respond_json
 from .dialects.base import Dialect
@@ -50,6 +52,7 @@ from .engine.notifier import HttpSender, Notifier, Sender
 from .engine.reports import Reports
 from .engine.routing import CallbackRouter
 from .engine.runtime import Engine, NumberBook
+from .engine.upstreams import Router, take_push
 from .store import open_store
 from .store.base import EVERY_DIALECT, OutboxScope, Store
 
@@ -77,15 +80,38 @@ def callback_policies(
     return policies
 
 
-def build_connector(config: Config, store: Store) -> Connector:
-    """The connector `config.connector` names: "simulator" (the default) or "smpp"."""
+def build_connector(
+    config: Config, store: Store, upstreams: Mapping[str, Connector] | None = None
+) -> Connector:
+    """The connector `config.connector` names: "simulator" (the default) or "smpp"; with
+    `[[upstreams]]`, a Router over it and them (docs/routing.md)."""
     if config.connector == "smpp":
         from .connectors.smpp import SmppConnector
 
-        return SmppConnector(config.smpp_client, store)
-    if config.connector != "simulator":
+        base: Connector = SmppConnector(config.smpp_client, store)
+    elif config.connector == "simulator":
+        base = Simulator(store, config.simulator)
+    else:
         raise ValueError(f"unknown connector {config.connector!r}")
-    return Simulator(store, config.simulator)
+    if not upstreams:
+        return base
+    return Router(
+        store,
+        {base.name: base, **upstreams},
+        default=base.name,
+        default_route=config.routing.default_route,
+        breaker=config.routing.breaker,
+        reload=config.routing.reload,
+    )
+
+
+def build_upstreams(config: Config, store: Store) -> dict[str, Connector]:
+    """A connector for each `[[upstreams]]` entry, by name (not started)."""
+    if not config.upstreams:
+        return {}
+    from .connectors.http import build_upstream
+
+    return {u.name: build_upstream(u, store) for u in config.upstreams}
 
 
 def build_dispatcher(
@@ -101,6 +127,7 @@ def build_dispatcher(
         max_inflight=config.dispatcher.max_inflight,
         exclusive=store.exclusive_dispatch,
         idle_poll=config.dispatcher.idle_poll,
+        requeue_after=config.routing.retry_delay,
     )
 
 
@@ -125,13 +152,16 @@ def build_notifier(
     )
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Node:
     """What one process serves with: the gateway over its store, and the engine if it runs one."""
 
     store: Store
     gateway: Gateway
     engine: Engine | None
+    # The HTTP upstreams by name (the engine's Router has the same objects): their DR pushes
+    # are taken by every process at /upstream/{name}/dr.
+    upstreams: Mapping[str, Connector] = dataclasses.field(default_factory=dict)
 
 
 def build_node(
@@ -152,13 +182,13 @@ def build_node(
     router = CallbackRouter(policies)
     numbers = NumberBook(store)
     settings: dict[str, Any] = {"config": config}
+    upstreams = build_upstreams(config, store)
     if not run_engine:  # an HTTP worker: it accepts and reads; the engine is another process's
         reports = Reports(store, router, numbers)
         acceptor = Acceptor(store, config.limits, callback_networks=config.callbacks.networks())
-        return Node(
-            store, Gateway(store, acceptor, router, reports=reports, settings=settings), None
-        )
-    connector = build_connector(config, store)
+        gateway = Gateway(store, acceptor, router, reports=reports, settings=settings)
+        return Node(store, gateway, None, upstreams)
+    connector = build_connector(config, store, upstreams)
     reports = Reports(store, router, numbers, connector.name, on_change=on_change)
     dispatcher = build_dispatcher(config, store, connector, reports)
     acceptor = Acceptor(
@@ -186,7 +216,7 @@ def build_node(
         purge_every=config.retention.purge_every,
         outbox_days=config.retention.outbox_days,
     )
-    return Node(store, gateway, engine)
+    return Node(store, gateway, engine, upstreams)
 
 
 def _engine_notifier(
@@ -330,6 +360,7 @@ def build_app(config: Config, *, run_engine: bool = True, store: Store | None = 
         if dialect.fast_routes is not None:
             fast.update(dialect.fast_routes(gateway))
     routes += _operations(gateway, store, config)
+    routes += upstream_push_routes(node, config)
 
     app = Starlette(
         routes=routes,
@@ -417,3 +448,41 @@ def _operations(gateway: Gateway, store: Store, config: Config) -> list[BaseRout
     if config.connector == "simulator":
         routes.append(Route("/simulator/incoming", simulate_incoming, methods=["POST"]))
     return routes
+
+
+PUSH_MAX_BODY = 1 << 20  # a DR push is small; a larger body is refused before it is read
+
+
+def upstream_push_routes(node: Node, config: Config) -> list[BaseRoute]:
+    """`GET|POST /upstream/{name}/dr?token=...`: the DR pushes of each HTTP upstream, taken by
+    any process. The token is the one in the upstream's `dr_url` (compared in constant time);
+    a provider's own signature, where it has one, is checked by its connector besides."""
+    tokens = {u.name: push_token(u.dr_url) for u in config.upstreams}
+
+    async def push(request: Request) -> Response:
+        name = request.path_params["name"]
+        connector = node.upstreams.get(name)
+        expected = tokens.get(name)
+        given = request.query_params.get("token", "")
+        if connector is None or expected is None:
+            return Response(b"not found", status_code=404, media_type="text/plain")
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            log.warning("DR push to upstream %s refused: wrong token", name)
+            return Response(b"forbidden", status_code=403, media_type="text/plain")
+        try:
+            body = await read_body(request, PUSH_MAX_BODY)
+        except GatewayError as exc:
+            log.warning("DR push to upstream %s refused: %s", name, exc.detail)
+            return Response(b"bad request", status_code=400, media_type="text/plain")
+        query = {k: v for k, v in request.query_params.items() if k != "token"}
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        reports = node.gateway.reports
+        assert reports is not None  # every node's gateway records reports
+        status, answer = await take_push(
+            connector, node.store, reports, (request.method, query, headers, body)
+        )
+        return Response(answer, status_code=status)
+
+    if not config.upstreams:
+        return []
+    return [Route("/upstream/{name}/dr", push, methods=["GET", "POST"])]
