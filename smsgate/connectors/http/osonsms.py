@@ -6,8 +6,8 @@ travels. One message a request (the API has no batch but its CSV cabinet upload)
 
 `txn_id` is our message id: the provider refuses a second message with the same `txn_id`
 (409, code 108), so a request whose answer was lost is sent again safely, as the seed advises
-("the SMS will not be sent twice"). A 108 is read as "taken before"; its `msg_id` is then not
-known, and only a provider that finds a message by `txn_id` can tell its fate (docs/upstreams.md).
+("the SMS will not be sent twice"). A 108 is read as "taken before": the provider has the
+message, but its `msg_id` is not known, so its fate cannot be asked: UNKNOWN (docs/upstreams.md).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class OsonSmsConnector(HttpConnector):
             return [taken(message, str(answer.get("msg_id", "")) or None, now)]
         code, text = _error(answer)
         if code == codes.DUPLICATE_TXN:
-            return [taken(message, None, now)]  # this txn_id went before: the provider has it
+            return [_taken_before(message, text, now)]
         if code is None and status < 300:
             raise BadAnswer(f"HTTP {status}: not OsonSMS's answer")
         canonical = codes.error_code(code, status) if code is not None else _by_status(status)
@@ -84,7 +84,11 @@ class OsonSmsConnector(HttpConnector):
 
     async def lookup(self, message_id: str, carrier_id: str) -> list[Report] | None:
         """query_sms.php by `msg_id` (and our `txn_id`); None when the provider does not know
-        the message, or cannot find it without a `msg_id` (the seed requires one)."""
+        the message. Without a `msg_id` the seed's provider cannot be asked (it requires one):
+        None at once (sending again is safe), unless a Bearer token is configured (smsgate's own
+        osonsms dialect then finds a message by `txn_id` alone)."""
+        if not carrier_id and not self.config.token:
+            return None
         login = self.config.login
         fields = {
             "login": login,
@@ -125,6 +129,12 @@ def _error(answer: Any) -> tuple[int | None, str]:
     except ValueError:
         return None, ""
     return code, f"{code} {error.get('msg', '')}".strip()
+
+
+def _taken_before(message: Message, text: str, now: float) -> Report:
+    """409/108: this txn_id went before (an answer that was lost), so the provider has the
+    message, and its `msg_id` cannot be learnt: UNKNOWN, which no status pull follows."""
+    return Report(message_id=message.id, status=Status.UNKNOWN, carrier_error=text[:200], at=now)
 
 
 def _by_status(status: int) -> ErrorCode:

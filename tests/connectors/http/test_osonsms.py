@@ -155,10 +155,13 @@ async def test_no_answer_is_unknown_and_sent_again_under_its_txn_id(
     assert reports == [] and resend == [taken, lost]
     again = await oson.submit(resend)
     assert [(r.status, r.carrier_id) for r in again] == [
-        (Status.SUBMITTED, None),  # 409/108: taken before
+        (Status.UNKNOWN, None),  # 409/108: taken before, its msg_id never learnt
         (Status.SUBMITTED, "40128"),
     ]
+    assert again[0].carrier_error == "108 Duplicate txn_id. It should be unique."
     assert len(fake.sent) == 2
+    assert not [r for r in fake.requests if r.path == "/query_sms.php"]  # nothing to ask by
+    assert {e.message_id for e in await store.connector_log_pending("oson")} == {lost.id}
 
 
 @both_backends
