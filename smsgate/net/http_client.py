@@ -165,10 +165,14 @@ class HttpClient:
         user_agent: str = "smsgate",
         timeout: float = 10.0,
         allowed: Networks = (),
+        retry_stale: bool = True,
     ) -> None:
         """`allowed`: networks the operator opened to callbacks (callbacks.allow_networks);
-        every other non-public address is refused."""
+        every other non-public address is refused. `retry_stale`: a request on a kept
+        connection that closes before any answer is sent once more on a new one; a sender
+        that must not send twice (a server may have read it before it closed) says False."""
         self.max_body = max_body
+        self.retry_stale = retry_stale
         self.user_agent = user_agent
         self.timeout = timeout
         self.allowed = tuple(allowed)
@@ -190,7 +194,7 @@ class HttpClient:
             try:
                 return await self._exchange(origin, conn, data, deadline)
             except ServerDisconnected:
-                if conn.started:
+                if conn.started or not self.retry_stale:
                     raise
                 # it had been closed while idle: once more on a new connection
         try:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from ...store.base import Store
 from .base import HttpConnector, UpstreamConfig
-from .msghub import MsgHub
+from .msghub import MsgHubConnector
 from .mysmpp import MysmppConnector
 from .osonsms import OsonSmsConnector
 from .smsc import SmscConnector
+from .smsgw2 import Smsgw2Connector
 
 # kind -> connector class; each provider's module adds its row here as it lands.
 KINDS: dict[str, type[HttpConnector]] = {
-    "msghub": MsgHub,
+    "msghub": MsgHubConnector,
+    "smsgw2": Smsgw2Connector,
     "osonsms": OsonSmsConnector,
     "mysmpp": MysmppConnector,
     "smsc": SmscConnector,

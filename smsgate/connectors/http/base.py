@@ -152,6 +152,7 @@ class HttpConnector(Connector, abc.ABC):
             user_agent="smsgate",
             timeout=config.timeout,
             allowed=config.networks(),
+            retry_stale=False,  # the provider may have read it: recover asks, never resends
         )
         self._slots = asyncio.Semaphore(config.concurrency)
         self._pacer = Pacer(config.tps)
@@ -273,7 +274,7 @@ class HttpConnector(Connector, abc.ABC):
             method,
             status,
             elapsed * 1000,
-            "" if status < 400 else f": {answer[:200]!r}",
+            "" if status < 400 else f": {answer[:200].decode(errors='replace')}",
         )
         return Answer(status, answer)
 

@@ -26,7 +26,7 @@ TTL_MIN, TTL_MAX = 300, 259_200  # the seed's bounds of `ttl` (seconds)
 TTL_DEFAULT = 86_400  # a message with no expiry: a day, as carriers commonly keep an SMS
 
 
-class MsgHub(HttpConnector):
+class MsgHubConnector(HttpConnector):
     kind = "msghub"
 
     def groups(self, messages: Sequence[Message]) -> list[list[Message]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -31,9 +32,15 @@ class UpstreamConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     dr_url: str = ""  # our public URL the provider pushes DRs to, where it pushes
     dr_secret: str = ""  # what signs the provider's DR pushes, where it signs them (SMSC md5/sha1)
     allow_networks: list[str] = msgspec.field(default_factory=list)  # tests: 127.0.0.0/8
+    timezone: str = ""  # the zone of the provider's local date-times; "": the kind's own
 
     def __post_init__(self) -> None:
         parse_networks(self.allow_networks)  # a bad CIDR is a configuration error, named
+        if self.timezone:
+            try:
+                ZoneInfo(self.timezone)
+            except (ValueError, ZoneInfoNotFoundError):
+                raise ValueError(f"timezone {self.timezone!r} is not a known zone") from None
 
     def networks(self) -> tuple[Network, ...]:
         return parse_networks(self.allow_networks)

@@ -16,7 +16,7 @@ import pytest
 from smsgate.connectors.base import OutcomeUnknown
 from smsgate.connectors.http import build_upstream
 from smsgate.connectors.http.base import UpstreamConfig
-from smsgate.connectors.http.msghub import MsgHub
+from smsgate.connectors.http.msghub import MsgHubConnector
 from smsgate.connectors.http.msghub_codes import ERRORS, STATUSES, SUBSTATUSES, status_of
 from smsgate.core.errors import ErrorCode, retryable
 from smsgate.core.status import Status
@@ -134,9 +134,9 @@ def config(fake: FakeMsgHub, **kw: Any) -> UpstreamConfig:
 
 
 @pytest.fixture
-async def hub(fake: FakeMsgHub, store: Store) -> AsyncIterator[MsgHub]:
+async def hub(fake: FakeMsgHub, store: Store) -> AsyncIterator[MsgHubConnector]:
     connector = build_upstream(config(fake), store)
-    assert isinstance(connector, MsgHub)
+    assert isinstance(connector, MsgHubConnector)
     yield connector
     await connector.stop()
 
@@ -157,7 +157,7 @@ def same_shape(ours: Any, seed: Any, where: str = "") -> None:
         assert type(ours) is type(seed), f"{where}: {ours!r} is no {type(seed).__name__}"
 
 
-async def test_single_send_is_the_seeds_request(fake: FakeMsgHub, hub: MsgHub) -> None:
+async def test_single_send_is_the_seeds_request(fake: FakeMsgHub, hub: MsgHubConnector) -> None:
     m = message(1, tag="Campaign name")
     [report] = await hub.submit([m])
     assert report.status is Status.SUBMITTED and report.carrier_id in fake.messages
@@ -176,7 +176,7 @@ async def test_single_send_is_the_seeds_request(fake: FakeMsgHub, hub: MsgHub) -
     assert 300 <= body["channel_options"]["sms"]["ttl"] <= 259200
 
 
-async def test_batch_send_is_the_seeds_request(fake: FakeMsgHub, hub: MsgHub) -> None:
+async def test_batch_send_is_the_seeds_request(fake: FakeMsgHub, hub: MsgHubConnector) -> None:
     batch = [message(1), message(2, phone="+79652222222")]
     reports = await hub.submit(batch)
     assert [r.status for r in reports] == [Status.SUBMITTED] * 2
@@ -190,7 +190,7 @@ async def test_batch_send_is_the_seeds_request(fake: FakeMsgHub, hub: MsgHub) ->
 
 
 async def test_batches_split_by_size_and_sender(fake: FakeMsgHub, store: Store) -> None:
-    hub = MsgHub(config(fake, batch=2, sender="Dflt"), store)
+    hub = MsgHubConnector(config(fake, batch=2, sender="Dflt"), store)
     try:
         batch = [message(i) for i in range(5)] + [message(9, sender=None)]
         reports = await hub.submit(batch)
@@ -208,7 +208,9 @@ async def test_batches_split_by_size_and_sender(fake: FakeMsgHub, store: Store) 
         await hub.stop()
 
 
-async def test_refused_phone_is_final_in_single_and_batch(fake: FakeMsgHub, hub: MsgHub) -> None:
+async def test_refused_phone_is_final_in_single_and_batch(
+    fake: FakeMsgHub, hub: MsgHubConnector
+) -> None:
     fake.refuse_phones = {"79650000000"}
     [one] = await hub.submit([message(1, phone="+79650000000")])
     assert one.status is Status.REJECTED and one.error_code == ErrorCode.INVALID_PHONE
@@ -219,7 +221,9 @@ async def test_refused_phone_is_final_in_single_and_batch(fake: FakeMsgHub, hub:
     assert not retryable(bad.error_code)
 
 
-async def test_5xx_is_a_retryable_refusal(fake: FakeMsgHub, hub: MsgHub, store: Store) -> None:
+async def test_5xx_is_a_retryable_refusal(
+    fake: FakeMsgHub, hub: MsgHubConnector, store: Store
+) -> None:
     fake.fail("5xx")
     m = message(1)
     [report] = await hub.submit([m])
@@ -229,13 +233,13 @@ async def test_5xx_is_a_retryable_refusal(fake: FakeMsgHub, hub: MsgHub, store: 
     assert await store.connector_log_pending("beeline") == []  # settled: nothing owed
 
 
-async def test_refused_connection_is_retryable(fake: FakeMsgHub, hub: MsgHub) -> None:
+async def test_refused_connection_is_retryable(fake: FakeMsgHub, hub: MsgHubConnector) -> None:
     await fake.refuse()
     [report] = await hub.submit([message(1)])
     assert (report.status, report.error_code) == (Status.REJECTED, ErrorCode.NETWORK_ERROR)
 
 
-async def test_slow_answer_within_the_timeout_is_ok(fake: FakeMsgHub, hub: MsgHub) -> None:
+async def test_slow_answer_within_the_timeout_is_ok(fake: FakeMsgHub, hub: MsgHubConnector) -> None:
     fake.fail("slow")
     [report] = await hub.submit([message(1)])
     assert report.status is Status.SUBMITTED
@@ -244,7 +248,7 @@ async def test_slow_answer_within_the_timeout_is_ok(fake: FakeMsgHub, hub: MsgHu
 @both_backends
 @pytest.mark.parametrize("fault", ["timeout", "reset"])
 async def test_no_answer_is_unknown_and_recover_finds_it(
-    fake: FakeMsgHub, hub: MsgHub, store: Store, fault: str
+    fake: FakeMsgHub, hub: MsgHubConnector, store: Store, fault: str
 ) -> None:
     taken, lost = message(1), message(2, phone="+79652222222")
     fake.fail(fault, takes=True)  # the single request of the first: taken, unanswered
@@ -269,7 +273,7 @@ async def test_status_pull_to_delivered_and_expired(
     fake: FakeMsgHub, store: Store, sink: Sink
 ) -> None:
     fake.outcomes = {"79652222222": EXPIRED}
-    hub = MsgHub(config(fake, status_poll=0.05), store)
+    hub = MsgHubConnector(config(fake, status_poll=0.05), store)
     await hub.start(sink)
     try:
         done, gone = message(1), message(2, phone="+79652222222")
@@ -292,7 +296,7 @@ async def test_taken_and_never_reported_stays_submitted(
     fake: FakeMsgHub, store: Store, sink: Sink
 ) -> None:
     fake.never_report = True
-    hub = MsgHub(config(fake, status_poll=0.02), store)
+    hub = MsgHubConnector(config(fake, status_poll=0.02), store)
     await hub.start(sink)
     try:
         m = message(1)
@@ -306,7 +310,7 @@ async def test_taken_and_never_reported_stays_submitted(
         await hub.stop()
 
 
-async def test_dr_push_single_from_the_seed(hub: MsgHub) -> None:
+async def test_dr_push_single_from_the_seed(hub: MsgHubConnector) -> None:
     status, answer, reports = await hub.handle_push("POST", {}, {}, SEED_DR)
     assert answer == b""
     assert status == 200
@@ -321,7 +325,7 @@ async def test_dr_push_single_from_the_seed(hub: MsgHub) -> None:
     assert reports[0].status is Status.SUBMITTED  # the acceptance it implies goes first
 
 
-async def test_dr_push_batch_from_the_seed(hub: MsgHub) -> None:
+async def test_dr_push_batch_from_the_seed(hub: MsgHubConnector) -> None:
     status, _, reports = await hub.handle_push("POST", {}, {}, SEED_DR_BATCH)
     assert status == 200
     final = {r.message_id: (r.status, r.error_code) for r in reports if r.status.is_final}
@@ -332,17 +336,17 @@ async def test_dr_push_batch_from_the_seed(hub: MsgHub) -> None:
     }
 
 
-async def test_dr_push_that_is_not_json_is_refused(hub: MsgHub) -> None:
+async def test_dr_push_that_is_not_json_is_refused(hub: MsgHubConnector) -> None:
     assert await hub.handle_push("POST", {}, {}, b"<xml/>") == (400, b"", [])
     assert await hub.handle_push("POST", {}, {}, b'{"status": 2}') == (200, b"", [])
 
 
-async def test_no_balance_in_the_api(hub: MsgHub) -> None:
+async def test_no_balance_in_the_api(hub: MsgHubConnector) -> None:
     assert await hub.balance() is None
 
 
 async def test_secrets_never_logged(
-    fake: FakeMsgHub, hub: MsgHub, caplog: pytest.LogCaptureFixture
+    fake: FakeMsgHub, hub: MsgHubConnector, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     fake.fail("5xx")

@@ -93,6 +93,11 @@ class _Conn(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.fake.connections += 1
+        self.fake.open.add(transport)  # type: ignore[arg-type]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.fake.open.discard(self.transport)
 
     def data_received(self, data: bytes) -> None:
         self.raw.append(data)
@@ -173,6 +178,7 @@ class FakeProvider:
         self.requests: list[Request] = []
         self.unanswered: list[Request] = []
         self.connections = 0
+        self.open: set[asyncio.Transport] = set()
         self.fault: str | None = None  # applied to every request while set
         self.takes = True  # whether a "timeout" or "reset" request was handled first
         self.never_report = False
@@ -204,10 +210,13 @@ class FakeProvider:
         return self
 
     async def refuse(self) -> None:
-        """Stop listening: new connections are refused (the port stays ours to reuse)."""
+        """Stop listening and close the open connections: new ones are refused."""
         if self._server is not None:
             self._server.close()
             self._server = None
+        for transport in list(self.open):
+            transport.close()
+        await asyncio.sleep(0.01)  # the clients see their connections end
 
     async def stop(self) -> None:
         if self._server is not None:
