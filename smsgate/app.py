@@ -30,6 +30,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import logs
+from .admin.app import ListenerSplit, admin_mount, build_admin_app, links_of
+from .admin.context import AdminContext
 from .config import Config
 from .connectors.base import Connector, Incoming
 from .connectors.simulator import Simulator
@@ -360,6 +362,10 @@ def build_app(config: Config, *, run_engine: bool = True, store: Store | None = 
         if dialect.fast_routes is not None:
             fast.update(dialect.fast_routes(gateway))
     routes += _operations(gateway, store, config)
+    admin = build_admin_app(admin_context(config, node, dialects))
+    admin_address = config.admin_address()
+    if admin_address is None:  # else on its own listener: ListenerSplit
+        routes.append(admin_mount(admin))
     routes += upstream_push_routes(node, config)
 
     app = Starlette(
@@ -371,7 +377,21 @@ def build_app(config: Config, *, run_engine: bool = True, store: Store | None = 
     app.state.gateway = gateway
     app.state.store = store
     app.state.engine = {"engine": engine} if engine is not None else {}  # tests reach it here
-    return ErrorGuard(app, fast, access_log=wants_access_log(config))  # type: ignore[return-value]
+    served = app if admin_address is None else ListenerSplit(app, admin, admin_address[1])
+    return ErrorGuard(served, fast, access_log=wants_access_log(config))  # type: ignore[return-value]
+
+
+def admin_context(config: Config, node: Node, dialects: Sequence[Dialect]) -> AdminContext:
+    """What the console works with in this process (smsgate/admin/app.py)."""
+    return AdminContext(
+        store=node.store,
+        gateway=node.gateway,
+        settings=config.admin,
+        links=links_of(node.engine),
+        callback_networks=config.callbacks.networks(),
+        dialects=tuple(d.name for d in dialects),
+        connector=config.connector,
+    )
 
 
 def wants_access_log(config: Config) -> bool:

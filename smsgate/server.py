@@ -76,7 +76,14 @@ def serve(config: Config, prepare: Callable[[], None] | None = None) -> None:
     engine and the workers start."""
     _check_smpp_address(config)
     sock = _listen(config)
+    socks = [sock]
     try:
+        admin = config.admin_address()
+        if admin is not None:  # the console on its own socket: every worker serves both
+            socks.append(_listen(config, admin, "the console (admin_listen)"))
+            bound = socks[1].getsockname()[1]  # a port 0 takes a free one: the app needs it
+            config = msgspec.structs.replace(config, admin_listen=f"{admin[0]}:{bound}")
+            log.info("console on http://%s:%d/admin", admin[0], bound)
         if prepare is not None:
             prepare()
         workers = config.worker_count()
@@ -87,11 +94,12 @@ def serve(config: Config, prepare: Callable[[], None] | None = None) -> None:
             from .app import build_app
 
             app = build_app(config, run_engine=True)
-            uvicorn.Server(_uvicorn_config(config, app)).run(sockets=[sock])
+            uvicorn.Server(_uvicorn_config(config, app)).run(sockets=socks)
             return
-        _supervise(config, workers, sock)
+        _supervise(config, workers, socks)
     finally:
-        sock.close()
+        for each in socks:
+            each.close()
 
 
 def _check_smpp_address(config: Config) -> None:
@@ -107,22 +115,25 @@ def _check_smpp_address(config: Config) -> None:
             raise SystemExit(f"smsgate: {exc.strerror}") from None
 
 
-def _listen(config: Config) -> socket.socket:
-    """The HTTP socket, bound and listening (the workers inherit it). A taken or unusable
-    address stops `serve` with one line: uvicorn would print a traceback, or start the engine
-    first and exit with its error among the start-up lines."""
-    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+def _listen(
+    config: Config, address: tuple[str, int] | None = None, what: str = "HTTP"
+) -> socket.socket:
+    """The HTTP socket (or `address`'s), bound and listening (the workers inherit it). A taken
+    or unusable address stops `serve` with one line: uvicorn would print a traceback, or start
+    the engine first and exit with its error among the start-up lines."""
+    host, port = address or (config.host, config.port)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((config.host, config.port))
+        sock.bind((host, port))
         sock.listen(4096)
     except OSError as exc:
         sock.close()
+        setting = "`admin_listen`" if address else "`port`, SMSGATE_PORT or --port"
         raise SystemExit(
-            f"smsgate: cannot listen for HTTP on {config.host}:{config.port}: "
-            f"{exc.strerror or exc} (another smsgate or server there? set `port`, "
-            "SMSGATE_PORT or --port)"
+            f"smsgate: cannot listen for {what} on {host}:{port}: "
+            f"{exc.strerror or exc} (another smsgate or server there? set {setting})"
         ) from None
     sock.set_inheritable(True)
     return sock
@@ -155,12 +166,12 @@ def _child(raw_config: bytes) -> Config:
     return config
 
 
-def _worker(raw_config: bytes, sock: socket.socket) -> None:
+def _worker(raw_config: bytes, *socks: socket.socket) -> None:
     config = _child(raw_config)
     from .app import build_app
 
     server = uvicorn.Server(_uvicorn_config(config, build_app(config, run_engine=False)))
-    server.run(sockets=[sock])
+    server.run(sockets=list(socks))
 
 
 def _notifier(raw_config: bytes, wake: Connection) -> None:
@@ -173,7 +184,7 @@ def _notifier(raw_config: bytes, wake: Connection) -> None:
 Starter = Callable[[], multiprocessing.process.BaseProcess]
 
 
-def _supervise(config: Config, workers: int, sock: socket.socket) -> None:
+def _supervise(config: Config, workers: int, socks: list[socket.socket]) -> None:
     ctx = multiprocessing.get_context("spawn")
     raw = msgspec.json.encode(config)
 
@@ -185,7 +196,7 @@ def _supervise(config: Config, workers: int, sock: socket.socket) -> None:
 
         return starter
 
-    children = [start(_worker, sock) for _ in range(workers)]
+    children = [start(_worker, *socks) for _ in range(workers)]
     procs = [starter() for starter in children]
     notifier = None
     if config.notifier.own_process:

@@ -195,9 +195,12 @@ def forget_basic(username: str) -> None:
 def csrf_token(request: Request) -> str:
     """The CSRF token bound to the request's session ("" without a session cookie)."""
     token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return ""
-    return hmac.new(token.encode(), b"smsgate-admin-csrf", hashlib.sha256).hexdigest()
+    return csrf_for(token) if token else ""
+
+
+def csrf_for(session_token: str) -> str:
+    """The CSRF token of a session (e.g. of one just started, before its cookie comes back)."""
+    return hmac.new(session_token.encode(), b"smsgate-admin-csrf", hashlib.sha256).hexdigest()
 
 
 async def check_csrf(request: Request, submitted: str) -> bool:

@@ -24,7 +24,8 @@ class AdminContext:
     """`store`: the node's store; `gateway`: its gateway (accounts' caches, message reads);
     `settings`: the [admin] section; `links`: the connector's and SMPP server's link states
     now (empty in a process without the engine); `callback_networks`: where callback URLs may
-    point beside public addresses ([callbacks] allow_networks); `dialects`: the enabled ones."""
+    point beside public addresses ([callbacks] allow_networks); `dialects`: the enabled ones;
+    `connector`: the configured connector's name ("simulator", "smpp")."""
 
     store: Store
     gateway: Gateway
@@ -32,6 +33,7 @@ class AdminContext:
     links: Callable[[], list[LinkState]] = _no_links
     callback_networks: Networks = ()
     dialects: tuple[str, ...] = ()
+    connector: str = "simulator"
 
 
 def context_of(request: Request) -> AdminContext:

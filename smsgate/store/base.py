@@ -455,6 +455,10 @@ class Store(abc.ABC):
     ) -> list[AuditEntry]:
         """Audit entries (about `target` only, if given), newest first, older than `before_id`."""
 
+    @abc.abstractmethod
+    async def callback_backlog_by_account(self) -> dict[int, int]:
+        """Callbacks not yet delivered nor given up, per account (accounts with none left out)."""
+
     # --- routes ---
     # Southbound routing (engine/upstreams.py, docs/routing.md): which connector had each message
     # (DRs matched per connector, recovery through it) and the routing table. Decisions are

@@ -157,3 +157,7 @@ class PostgresAdmin:
         else:
             rows = await self._fetch("audit_of_target", target, before, limit)
         return [audit_from_row(r) for r in rows]
+
+    async def callback_backlog_by_account(self) -> dict[int, int]:
+        rows = await self._fetch("callback_backlog_by_account")
+        return {int(r[0]): int(r[1]) for r in rows}

@@ -175,3 +175,6 @@ class SQLiteAdmin:
         else:
             rows = self._read("audit_of_target", (target, before, limit))
         return [audit_from_row(r) for r in rows]
+
+    async def callback_backlog_by_account(self) -> dict[int, int]:
+        return {int(r[0]): int(r[1]) for r in self._read("callback_backlog_by_account")}

@@ -9,9 +9,11 @@ import pytest
 
 from smsgate.core.admin import session_key
 from smsgate.core.errors import ErrorCode, GatewayError
+from smsgate.core.models import Report
+from smsgate.core.status import Status
 from smsgate.core.throttle import Limit
 from smsgate.store.base import Store
-from tests.store.helpers import make_account
+from tests.store.helpers import make_account, message, route
 
 NOW = 1_800_000_000.0
 
@@ -153,3 +155,19 @@ async def test_audit_log_lists_newest_first_and_by_target(store: Store) -> None:
     assert entries[-1].details == {"name": "acme"} and entries[-1].at == NOW
     mine = await store.audit_list(target="account:1", before_id=entries[0].id)
     assert [e.action for e in mine] == ["account.create"]
+
+
+async def test_callback_backlog_counts_pending_callbacks_per_account(store: Store) -> None:
+    acme = await make_account(store, "acme", callback_urls={"native": "http://cb.example/dr"})
+    other = await make_account(store, "other", callback_urls={"native": "http://cb.example/o"})
+    await make_account(store, "quiet")
+    assert await store.callback_backlog_by_account() == {}
+    sent = [message(acme.id, phone="79650000001"), message(acme.id), message(other.id)]
+    for m in sent:
+        await store.accept(m.account_id, [m])
+    reports = [Report(message_id=m.id, status=Status.REJECTED, at=NOW) for m in sent]
+    await store.record_reports(reports, route)
+    assert await store.callback_backlog_by_account() == {acme.id: 2, other.id: 1}
+    done = [i.id for i in await store.outbox_items(acme.id)][:1]
+    await store.outbox_done(done, NOW)
+    assert await store.callback_backlog_by_account() == {acme.id: 1, other.id: 1}

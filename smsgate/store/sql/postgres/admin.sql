@@ -101,3 +101,7 @@ WHERE id < $1 ORDER BY id DESC LIMIT $2
 -- Audit entries about one target ("account:12"), newest first, before an id
 SELECT id, at, actor, action, target, details FROM audit_log
 WHERE target = $1 AND id < $2 ORDER BY id DESC LIMIT $3
+
+-- callback_backlog_by_account --
+-- Pending callbacks per account (the console's status view)
+SELECT account_id, count(*) FROM outbox WHERE state = 'pending' GROUP BY account_id

@@ -94,3 +94,7 @@ WHERE id < ? ORDER BY id DESC LIMIT ?
 -- Audit entries about one target ("account:12"), newest first, before an id
 SELECT id, at, actor, action, target, details FROM audit_log
 WHERE target = ? AND id < ? ORDER BY id DESC LIMIT ?
+
+-- callback_backlog_by_account --
+-- Pending callbacks per account (the console's status view)
+SELECT account_id, count(*) FROM outbox WHERE state = 'pending' GROUP BY account_id
