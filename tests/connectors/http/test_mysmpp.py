@@ -23,6 +23,7 @@ from smsgate.store.base import Store
 from tests.connectors.http.conftest import LOOPBACK, Sink, message, settled
 from tests.connectors.http.fakes.mysmpp import FakeMysmpp
 from tests.support.backends import both_backends
+from tests.support.servers import Gateway, account
 
 # "Example of a sending request"
 SEED_SEND = """{
@@ -324,3 +325,28 @@ def test_every_table_row_is_a_seed_text() -> None:
 def test_states(state: str, expected: tuple[Status, ErrorCode | None]) -> None:
     assert state_of(state) == expected == STATES[state]
     assert state_of("bogus") is None
+
+
+# Against smsgate's own mysmpp dialect: the same requests work there -------------------------
+async def test_against_smsgates_own_dialect(gateway: Gateway) -> None:
+    await gateway.provision(account("acme"))
+    sink = Sink()
+    own = MysmppConnector(
+        UpstreamConfig(
+            name="own", kind="mysmpp", url=gateway.url, login="acme", password="acme-pw",
+            allow_networks=LOOPBACK, status_poll=0.05, timeout=5.0,
+        ),
+        gateway.store,
+    )  # fmt: skip
+    await own.start(sink)
+    try:
+        batch = [msg(1, sender="ACME"), msg(2, phone="+79612242244", sender="ACME")]
+        reports = await own.submit(batch)
+        assert [r.status for r in reports] == [Status.SUBMITTED] * 2
+        final = await sink.wait_final(2, timeout=10)
+        assert {final[m.id].status for m in batch} == {Status.DELIVERED}
+        [again] = await own.submit(batch[:1])  # the same client_id_sms: the earlier id_sms
+        assert again.carrier_id == reports[0].carrier_id
+        assert await own.balance() == 999_000_000  # 1000 less two parts at 0.50
+    finally:
+        await own.stop()

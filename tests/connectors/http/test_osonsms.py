@@ -23,6 +23,7 @@ from smsgate.store.base import Store
 from tests.connectors.http.conftest import LOOPBACK, Sink, message, settled
 from tests.connectors.http.fakes.osonsms import FakeOsonSms
 from tests.support.backends import both_backends
+from tests.support.servers import Gateway, account
 
 SALT = "s3cret-salt"
 # "Переменные:" of "Отправка смс", in the seed's order.
@@ -288,3 +289,28 @@ def test_seed_statuses(word: str, expected: tuple[Status, ErrorCode | None]) -> 
 def test_status_words_outside_the_seed() -> None:
     assert status_of("delivered") == (Status.DELIVERED, None)
     assert status_of("SOMETHING") is None
+
+
+# Against smsgate's own osonsms dialect: the same requests work there ------------------------
+async def test_against_smsgates_own_dialect(gateway: Gateway) -> None:
+    await gateway.provision(account("acme"))
+    sink = Sink()
+    own = OsonSmsConnector(
+        UpstreamConfig(
+            name="own", kind="osonsms", url=gateway.url, login="acme", password="acme-salt",
+            allow_networks=LOOPBACK, status_poll=0.05, timeout=5.0,
+        ),
+        gateway.store,
+    )  # fmt: skip
+    await own.start(sink)
+    try:
+        m = tj(1)
+        [report] = await own.submit([m])
+        assert report.status is Status.SUBMITTED and report.carrier_id
+        final = await sink.wait_final(1, timeout=10)
+        assert final[m.id].status is Status.DELIVERED
+        [again] = await own.submit([m])  # 409/108 there: not sent twice
+        assert again.status is Status.UNKNOWN
+        assert await own.balance() == 999_500_000  # 1000 less one part at 0.50
+    finally:
+        await own.stop()

@@ -29,6 +29,7 @@ from smsgate.store.base import Store
 from tests.connectors.http.conftest import LOOPBACK, Sink, message, settled
 from tests.connectors.http.fakes.smsc import FakeSmsc, push
 from tests.support.backends import both_backends
+from tests.support.servers import Gateway, Receiver, account
 
 SECRET = "dr-Secret_1"  # the seed: "латинские буквы, цифры, минус и подчеркивание"
 
@@ -357,3 +358,37 @@ def test_statuses_in_combination(
 def test_every_status_and_delivery_error_is_mapped() -> None:
     assert set(STATUSES) == {-2, -1, 0, 1, 2, 3, 4, 20, 22, 23, 24, 25}
     assert {1, 6, 13, 248, 249, 252, 254, 255} <= set(DELIVERY_ERRORS)
+
+
+# Against smsgate's own smsc dialect: the same requests, and its pushes' signatures ----------
+async def test_against_smsgates_own_dialect(gateway: Gateway, receiver: Receiver) -> None:
+    handler = f"{receiver.url}/dr?charset=utf-8&sha1={SECRET}"
+    await gateway.provision(account("acme", callback_urls={"smsc": handler}))
+    sink = Sink()
+    own = SmscConnector(
+        UpstreamConfig(
+            name="own", kind="smsc", url=gateway.url, login="acme", password="acme-pw",
+            allow_networks=LOOPBACK, dr_secret=SECRET, status_poll=0.05, timeout=5.0,
+        ),
+        gateway.store,
+    )  # fmt: skip
+    await own.start(sink)
+    try:
+        batch = [message(1, sender="ACME", text="Hi"), message(2, phone="+79652222222",
+                 sender="ACME", text="Hi")]  # fmt: skip
+        reports = await own.submit(batch)
+        assert [r.status for r in reports] == [Status.SUBMITTED] * 2
+        final = await sink.wait_final(2, timeout=10)
+        assert {final[m.id].status for m in batch} == {Status.DELIVERED}
+        [again] = await own.submit(batch[:1])  # error 9 there: taken, not sent twice
+        assert again.status is Status.SUBMITTED
+        assert await own.balance() == 999_000_000  # 1000 less two parts at 0.50
+        pushes = await receiver.wait_count(2, timeout=10)
+        for push_ in pushes:
+            status, _, pushed = await own.handle_push(
+                push_.method, push_.query, push_.headers, push_.body
+            )
+            assert status == 200
+            assert [r.status for r in pushed if r.status.is_final] == [Status.DELIVERED]
+    finally:
+        await own.stop()
