@@ -131,9 +131,18 @@ class _Conn(asyncio.Protocol):
         )
         self._reset()
         self.fake.requests.append(request)
+        self.fake.arrivals.append(asyncio.get_running_loop().time())
         asyncio.get_running_loop().create_task(self._answer(request))
 
     async def _answer(self, request: Request) -> None:
+        self.fake.in_flight += 1
+        self.fake.most_in_flight = max(self.fake.most_in_flight, self.fake.in_flight)
+        try:
+            await self._answer_with_faults(request)
+        finally:
+            self.fake.in_flight -= 1
+
+    async def _answer_with_faults(self, request: Request) -> None:
         fake = self.fake
         fault, takes = fake.next_fault()
         if fault == "5xx":
@@ -179,6 +188,9 @@ class FakeProvider:
         self.unanswered: list[Request] = []
         self.connections = 0
         self.open: set[asyncio.Transport] = set()
+        self.arrivals: list[float] = []  # loop time each request was read
+        self.in_flight = 0  # requests read whose answer is being made (a slow one: a while)
+        self.most_in_flight = 0
         self.fault: str | None = None  # applied to every request while set
         self.takes = True  # whether a "timeout" or "reset" request was handled first
         self.never_report = False
