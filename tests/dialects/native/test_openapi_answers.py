@@ -8,7 +8,6 @@ import asyncio
 import copy
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,6 +17,7 @@ import pytest
 from smsgate.core.validate import Limits
 from smsgate.store.base import StoreUnavailable
 from tests.support import servers
+from tests.support.backends import both_backends
 from tests.support.servers import Gateway, Receiver, account
 
 AUTH = {"Authorization": "Bearer acme-token"}
@@ -97,11 +97,11 @@ class Checker:
 
 
 @pytest.fixture
-async def small(tmp_path: Path) -> AsyncIterator[Gateway]:
+async def small(database_url: str) -> AsyncIterator[Gateway]:
     """A server with a small body limit and few recipients per bulk, so that both answers can
     be reached cheaply (the document must give these limits, not the defaults)."""
     config = servers.test_config(
-        f"sqlite:///{tmp_path}/smsgate.db",
+        database_url,
         max_body=MAX_BODY,
         limits=Limits(max_recipients=MAX_RECIPIENTS),
     )
@@ -112,6 +112,7 @@ async def small(tmp_path: Path) -> AsyncIterator[Gateway]:
         await gw.stop()
 
 
+@both_backends
 async def test_every_documented_answer_is_real(
     small: Gateway, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
