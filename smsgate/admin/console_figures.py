@@ -23,8 +23,9 @@ MINUTE = 60
 HOUR = 3600
 DAY = 86400
 DAY_BUCKET = 10 * MINUTE  # the day's chart: messages per minute, averaged over ten minutes
-# Statuses drawn on the charts, in the legend's order (the others are counted in the totals).
-CHARTED = ("accepted", "submitted", "delivered", "undelivered", "rejected", "expired")
+# Statuses drawn on the charts, in the legend's order. Each point counts the status events of
+# its minute; an accept writes no event (a message's first event is its submit or refusal).
+CHARTED = ("submitted", "delivered", "undelivered", "rejected", "expired", "cancelled")
 # An account whose balance pays for fewer segments than this at its price is flagged.
 LOW_BALANCE_SEGMENTS = 1000
 

@@ -67,7 +67,7 @@
     });
   }
 
-  var COLORS = { accepted: "#6b7280", submitted: "#2563eb", delivered: "#16a34a",
+  var COLORS = { cancelled: "#6b7280", submitted: "#2563eb", delivered: "#16a34a",
                  undelivered: "#dc2626", rejected: "#a16207", expired: "#7c3aed" };
   var charts = {};
 
