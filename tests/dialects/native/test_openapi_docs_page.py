@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
+from tests.smpp.peers import require
 from tests.support.servers import Gateway, account
 
 EXTERNAL = re.compile(rb"(?:https?:)?//[\w.-]+\.\w")  # a URL with a host of its own
@@ -50,10 +50,9 @@ async def test_the_page_and_its_files_are_served_with_no_outside_url(
 def _chrome() -> Any:
     """A headless Chromium (Debian's chromium and chromium-driver), or a skip outside CI."""
     browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (browser and driver):
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium and chromium-driver are not installed")
-        pytest.skip("chromium and chromium-driver are not installed")
+    require(browser is not None, "chromium is not installed (apt-get install chromium)")
+    require(driver is not None, "chromedriver is not installed (apt-get install chromium-driver)")
+    assert browser is not None and driver is not None
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -121,7 +120,7 @@ async def test_swagger_ui_shows_every_operation_and_calls_the_api(
 ) -> None:
     await gateway.provision(account("acme"))
     doc = await (await http.get("/openapi.json")).json()
-    artifacts = Path(os.environ.get("SMSGATE_TEST_ARTIFACTS", tmp_path))
+    artifacts = Path(os.environ.get("SMSGATE_SCREENSHOTS", tmp_path))  # as the console's
     artifacts.mkdir(parents=True, exist_ok=True)
     shown, answer, console = await asyncio.to_thread(_try_balance, gateway.url, artifacts)
     documented = {f"{m.upper()} {p}" for p, ops in doc["paths"].items() for m in ops}
