@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from ...core.errors import ErrorCode
 from ...core.models import Message, Report
@@ -23,6 +25,7 @@ from ...core.status import Status
 from . import mysmpp_codes as codes
 from .base import BadAnswer, HttpConnector, http_refusal, refused, taken
 
+ZONE = "Europe/Moscow"  # the provider's local time, where `timezone` is not set
 JSON = {"Content-type": "text/json; charset=utf-8;"}  # the seed's header, as written
 
 
@@ -79,14 +82,21 @@ class MysmppConnector(HttpConnector):
                 "type_send_1": "sms",
                 "sender": sender,
                 "text": text,
-                "phones": [
-                    {"phone": m.phone.lstrip("+"), "client_id_sms": client_id_sms(m)}
-                    for m in messages
-                ],
+                "phones": [self.phone_entry(m) for m in messages],
             }
             for (sender, text), messages in by_text.items()
         ]
         return entries, [m for messages in by_text.values() for m in messages]
+
+    def phone_entry(self, message: Message) -> dict[str, str]:
+        """One `phones` entry; `validity_period` when the message expires, in the provider's
+        local time (`timezone`, Moscow unless set)."""
+        entry = {"phone": message.phone.lstrip("+"), "client_id_sms": client_id_sms(message)}
+        if message.expires_at is not None:
+            zone = ZoneInfo(self.config.timezone or ZONE)
+            at = datetime.fromtimestamp(message.expires_at, zone)
+            entry["validity_period"] = at.strftime("%Y-%m-%d %H:%M:%S")
+        return entry
 
     async def lookup(self, message_id: str, carrier_id: str) -> list[Report] | None:
         """The state of `id_sms`; None without one (the provider is then asked by sending again

@@ -34,6 +34,7 @@ log = logging.getLogger("smsgate.upstream")
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 PLANNED = "planned"  # connector-log outcome: the carrier id SMSC.ru will know a message by
+VALID_MAX = 24 * 60  # minutes: SMSC.ru's longest (and default) lifetime
 SIGNATURES = ("sha1", "md5")  # crc32 is a checksum anyone can forge: refused
 
 
@@ -107,6 +108,9 @@ class SmscConnector(HttpConnector):
         sender = first.sender or self.config.sender
         if sender:
             fields["sender"] = sender
+        valid = validity(group, now)
+        if valid:
+            fields["valid"] = valid
         status, answer = await self.post("send", "/sys/send.php", fields)
         return self._sent(group, smsc_id, status, answer, now)
 
@@ -215,6 +219,16 @@ def kind_fields(message: Message) -> dict[str, str]:
     elif message.encoding == payload.PING:
         fields["ping"] = "1"
     return fields
+
+
+def validity(group: Sequence[Message], now: float) -> str | None:
+    """send.php's `valid` (hh:mm, 00:01..24:00): the time the earliest to expire has left;
+    None when none expires or all outlive SMSC.ru's own 24 hours."""
+    left = [m.expires_at - now for m in group if m.expires_at is not None]
+    if not left or min(left) >= VALID_MAX * 60:
+        return None
+    minutes = max(1, int(min(left) // 60))
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _failed_phones(entries: Any) -> dict[str, tuple[ErrorCode, str]]:

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -118,7 +119,7 @@ def msg(n: int, phone: str = "+79612242243", **kw: Any) -> Any:
 
 async def test_send_is_the_seeds_request(fake: FakeMysmpp, webcom: MysmppConnector) -> None:
     batch = [
-        msg(1, text="message text 1"),
+        msg(1, text="message text 1", expires_at=2e9),
         msg(2, phone="+79612242244", text="message text 1"),
         msg(3, phone="+79612242245", sender="ACME", text="message text 1"),
     ]
@@ -136,6 +137,18 @@ async def test_send_is_the_seeds_request(fake: FakeMysmpp, webcom: MysmppConnect
     assert [p["phone"] for p in first["phones"]] == ["79612242243", "79612242244"]
     assert [p["client_id_sms"] for p in first["phones"]] == ["101", "102"]
     assert (second["sender"], second["phones"][0]["phone"]) == ("ACME", "79612242245")
+
+
+async def test_validity_period_in_the_providers_time(fake: FakeMysmpp, store: Store) -> None:
+    webcom = MysmppConnector(config(fake, timezone="Asia/Dushanbe"), store)
+    try:
+        at = datetime(2030, 3, 31, 10, 34, 54, tzinfo=UTC).timestamp()
+        await webcom.submit([msg(1, expires_at=at, text="Hi"), msg(2, text="Hi")])
+        first, second = fake.requests[0].json()["message"][0]["phones"]
+        assert first["validity_period"] == "2030-03-31 15:34:54"  # the seed's format, UTC+5
+        assert "validity_period" not in second
+    finally:
+        await webcom.stop()
 
 
 async def test_token_instead_of_login(fake: FakeMysmpp, store: Store) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
@@ -392,3 +393,17 @@ async def test_against_smsgates_own_dialect(gateway: Gateway, receiver: Receiver
             assert [r.status for r in pushed if r.status.is_final] == [Status.DELIVERED]
     finally:
         await own.stop()
+
+
+@pytest.mark.parametrize(
+    ("left", "valid"),
+    [(None, None), (90.0, "00:01"), (3 * 3600 + 125.0, "03:02"), (86_460.0, None)],
+)
+async def test_valid_is_the_earliest_expiry(
+    fake: FakeSmsc, smsc: SmscConnector, left: float | None, valid: str | None
+) -> None:
+    now = time.time()
+    later = message(2, phone="+79652222222", text="Hi", expires_at=now + 86_400 * 2)
+    first = message(1, text="Hi", expires_at=None if left is None else now + left)
+    await smsc.submit([first, later])
+    assert form(fake.requests[0].body).get("valid") == valid
