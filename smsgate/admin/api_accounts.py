@@ -94,6 +94,15 @@ def _networks(entries: list[str]) -> list[str]:
     return entries
 
 
+def _zone(name: str) -> str:
+    try:
+        return check_zone(name)
+    except ValueError:
+        raise GatewayError(
+            ErrorCode.INVALID_FIELD, f"unknown time zone {name!r}", field="timezone"
+        ) from None
+
+
 def _fields(spec: AccountCreate | AccountUpdate) -> dict[str, object]:
     """The account fields a create or an update sets, each checked."""
     fields: dict[str, object] = {}
@@ -110,7 +119,7 @@ def _fields(spec: AccountCreate | AccountUpdate) -> dict[str, object]:
             raise GatewayError(ErrorCode.INVALID_FIELD, "tps cannot be negative", field="tps")
         fields["tps"] = spec.tps
     if spec.timezone is not None:
-        fields["timezone"] = check_zone(spec.timezone)
+        fields["timezone"] = _zone(spec.timezone)
     if spec.ip_allowlist is not None:
         fields["ip_allowlist"] = _networks(spec.ip_allowlist)
     if isinstance(spec, AccountUpdate) and spec.active is not None:

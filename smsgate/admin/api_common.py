@@ -27,12 +27,6 @@ log = logging.getLogger("smsgate.admin")
 T = TypeVar("T")
 Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_BODY = 1024 * 1024  # an admin request is small; a stop list of many numbers fits
-_REQUEST_ERRORS = {
-    ErrorCode.BAD_REQUEST,
-    ErrorCode.MALFORMED_BODY,
-    ErrorCode.MISSING_FIELD,
-    ErrorCode.INVALID_FIELD,
-}
 # Settings keys whose values are secrets: shown as *** (an account's callback signing secret).
 _SECRET_WORDS = ("secret", "password", "token", "key", "salt")
 MASK = "***"
@@ -51,7 +45,7 @@ def error(exc: GatewayError) -> Response:
     body: dict[str, Any] = {"code": exc.code.value, "message": exc.detail}
     if exc.field:
         body["field"] = exc.field
-    status = HTTP_STATUS.get(exc.code, 400 if exc.code in _REQUEST_ERRORS else 409)
+    status = HTTP_STATUS.get(exc.code, 400)  # a bad phone, sender, amount...: the request's
     return json({"error": body}, status)
 
 
