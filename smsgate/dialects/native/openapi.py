@@ -3,8 +3,9 @@
 What the Structs cannot say is added here from the code that decides it, never restated: the
 limits from the running configuration (`Limits`) and the parsers' constants (openapi_limits.py),
 each error answer's HTTP status from `errors.status_for`, the statuses from `core.status`.
-Each operation lists the error codes it can answer (openapi_operations.py); the tests send real requests for them
-and check every answer against this document (tests/dialects/native/test_openapi_answers.py).
+Each operation lists the error codes it can answer (openapi_operations.py); the tests send
+real requests for them and check every answer against this document
+(tests/dialects/native/test_openapi_answers.py).
 """
 
 from __future__ import annotations
@@ -177,7 +178,9 @@ def _webhooks() -> dict[str, Any]:
     ]
     answers = {
         "2XX": {"description": "Delivered: any 2xx"},
-        "default": {"description": "Anything else, or no answer in 10 s: retried with back-off"},
+        "default": {
+            "description": "Anything else, or no answer in time (10 s by default): retried later"
+        },
     }
 
     def hook(summary: str, schema: str) -> dict[str, Any]:
