@@ -14,6 +14,8 @@ from typing import Any, Literal, TypeVar
 
 import click
 
+from .cli_routes import register as register_routes
+
 T = TypeVar("T")
 DEFAULT_DB = "sqlite:///var/smsgate.db"
 
@@ -636,6 +638,10 @@ def config_check(ctx: click.Context, file: str | None) -> None:
         raise click.ClickException(str(exc)) from None
     for line in describe(config, sources):
         click.echo(line)
+
+
+# Routing and upstreams: smsgate/cli_routes.py -------------------------------------------------------
+register_routes(main, _config, _run)
 
 
 if __name__ == "__main__":

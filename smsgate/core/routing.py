@@ -147,6 +147,16 @@ def match_rule(rules: Iterable[Rule], dest: Destination) -> Rule | None:
     return next((rule for rule in rules if rule_matches(rule, dest)), None)
 
 
+def route_for(
+    table: RoutingTable, dest: Destination, default_route: str = ""
+) -> tuple[Rule | None, Route | None]:
+    """The first matching rule and the route it names; with no rule, `default_route` (None: no
+    such route, the default connector alone)."""
+    rule = match_rule(table.rules, dest)
+    name = rule.route if rule is not None else default_route
+    return rule, table.route(name) if name else None
+
+
 # Prices and the order of a route's connectors ------------------------------------------------------
 def price_of(prices: Iterable[Price], connector: str, dest: Destination) -> int | None:
     """The connector's price for the number: its longest matching prefix, else its price for the

@@ -35,7 +35,7 @@ from ..core.routing import (
     breaker_open,
     destination,
     hop_order,
-    match_rule,
+    route_for,
     trim_outcomes,
 )
 from ..core.status import Status
@@ -119,11 +119,9 @@ class Router(Connector):
     def choose(self, message: Message, now: float) -> Choice:
         """The rule, route and connector order for one message (breakers not considered)."""
         dest = destination(message.phone, message.account_id, message.sender, message.dialect, now)
-        rule = match_rule(self.table.rules, dest)
-        route_name = rule.route if rule is not None else self.default_route
-        route = self.table.route(route_name) if route_name else None
-        if route_name and route is None:
-            log.warning("route %r (rule %s) does not exist: the default", route_name, rule)
+        rule, route = route_for(self.table, dest, self.default_route)
+        if route is None and (rule is not None or self.default_route):
+            log.warning("rule %s names a route that does not exist: the default", rule)
         if route is None:
             return Choice(rule, None, [self.default])
         return Choice(rule, route, hop_order(route, dest, self.table.prices, self.draw))
