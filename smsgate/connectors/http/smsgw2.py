@@ -90,6 +90,9 @@ class Smsgw2Connector(HttpConnector):
             "sender": m.sender or self.config.sender,
             "recipient": m.phone.lstrip("+"),
             "message_text": m.text,
+            # Not the provider's default ("def": weekdays 9 to 18): our dispatcher has
+            # already kept the message's own window, and sends when it is due.
+            "time_bounds": "full",
         }
         if m.priority > 0:
             item["priority"] = min(m.priority, 3)  # 0 bulk .. 3 emergency

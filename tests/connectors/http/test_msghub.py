@@ -24,6 +24,7 @@ from smsgate.store.base import Store
 from tests.connectors.http.conftest import LOOPBACK, Sink, message, settled
 from tests.connectors.http.fakes.msghub import EXPIRED, FakeMsgHub
 from tests.support.backends import both_backends
+from tests.support.servers import Gateway, Receiver, account
 
 # 1.2 Sending a separate message: the request.
 SEED_SIMPLE = """{
@@ -411,3 +412,40 @@ def test_statuses_in_combination(
     numbers: tuple[int, int | None, int | None], expected: tuple[Status, ErrorCode | None]
 ) -> None:
     assert status_of(*numbers) == expected
+
+
+# Against smsgate's own msghub dialect: the same requests work there --------------------------
+async def test_against_smsgates_own_dialect(gateway: Gateway, receiver: Receiver) -> None:
+    await gateway.provision(account("acme"))
+    sink = Sink()
+    own = MsgHubConnector(
+        UpstreamConfig(
+            name="own", kind="msghub", url=gateway.url + "/msghub/api/acme", login="acme",
+            password="acme-pw", dr_url=receiver.url + "/dr", allow_networks=LOOPBACK,
+            status_poll=0.05, timeout=5.0,
+        ),
+        gateway.store,
+    )  # fmt: skip
+    await own.start(sink)
+    try:
+        one, two, three = message(1), message(2, phone="+79652222222"), message(3)
+        [first] = await own.submit([one])
+        assert first.status is Status.SUBMITTED and first.carrier_id
+        batch = await own.submit([two, three])  # json2/batch/sync
+        assert [r.status for r in batch] == [Status.SUBMITTED] * 2
+        assert all(r.carrier_id for r in batch)
+        final = await sink.wait_final(3, timeout=10)  # pulled by dr/{message_id}/simple
+        assert {r.status for r in final.values()} == {Status.DELIVERED}
+        [again] = await own.submit([one])  # the same extra_id: not sent twice
+        assert again.status is Status.SUBMITTED
+        never = message(9)
+        reports, resend = await own.recover([one, never])  # by extra_id there
+        assert resend == [never]
+        assert (one.id, Status.DELIVERED) in {(r.message_id, r.status) for r in reports}
+        pushed = await receiver.wait_count(1)  # the dialect's DR pushes to callback_url
+        for push in pushed:
+            status, _, got = await own.handle_push("POST", {}, {}, push.body)
+            assert status == 200 and got
+            assert {r.message_id for r in got} <= {one.id, two.id, three.id}
+    finally:
+        await own.stop()

@@ -18,6 +18,7 @@ from .base import FakeProvider, Reply, Request
 PREFIX = "/app/smsgw/rest/v2"
 BAD_RECIPIENT = "Invalid recipient / destination address (format should be 7xxxYYYzzzz)"
 DUPLICATE = "Duplicate client_message_id, should be unique for each message."
+TIME_BOUNDS = {"def", "wd99", "wd911", "ad96", "ad99", "ad911", "full"}
 REQUIRED = ("client_message_id", "sender", "recipient", "message_text")
 
 
@@ -84,6 +85,8 @@ class FakeSmsgw2(FakeProvider):
         recipient = str(item["recipient"])
         if not (recipient.isdigit() and len(recipient) == 11 and recipient.startswith("7")):
             return BAD_RECIPIENT
+        if item.get("time_bounds", "def") not in TIME_BOUNDS:
+            return "Wrong information in time_bounds field."
         if any(m["client_message_id"] == item["client_message_id"] for m in self.messages.values()):
             return DUPLICATE
         return None
