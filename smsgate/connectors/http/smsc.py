@@ -12,14 +12,12 @@ was sent to, with its status and error).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
 from ...core import payload
 from ...core.errors import ErrorCode
@@ -27,7 +25,9 @@ from ...core.models import Message, Report
 from ...core.money import to_micros
 from ...core.status import Status
 from ...store.base import ConnectorEntry
+from ..base import Incoming
 from . import smsc_codes as codes
+from . import smsc_push
 from .base import BadAnswer, HttpConnector, http_refusal, refused, taken
 
 log = logging.getLogger("smsgate.upstream")
@@ -35,7 +35,6 @@ log = logging.getLogger("smsgate.upstream")
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 PLANNED = "planned"  # connector-log outcome: the carrier id SMSC.ru will know a message by
 VALID_MAX = 24 * 60  # minutes: SMSC.ru's longest (and default) lifetime
-SIGNATURES = ("sha1", "md5")  # crc32 is a checksum anyone can forge: refused
 
 
 def carrier_id(smsc_id: str, phone: str) -> str:
@@ -44,12 +43,6 @@ def carrier_id(smsc_id: str, phone: str) -> str:
 
 def digits(phone: str) -> str:
     return phone.lstrip("+")
-
-
-def signature(algorithm: str, fields: Sequence[str], secret: str) -> str:
-    """SMSC.ru's hash of `a:b:c:<secret>` (the seed: "id:phone:status:<секретная строка>")."""
-    text = ":".join([*fields, secret]).encode()
-    return hashlib.new(algorithm, text).hexdigest()
 
 
 class SmscConnector(HttpConnector):
@@ -168,39 +161,48 @@ class SmscConnector(HttpConnector):
     async def read_push(
         self, method: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
     ) -> tuple[int, bytes, list[Report]]:
-        """A status push (form, or JSON with fmt=3). Its md5 or sha1 of `id:phone:status:
-        <secret>` must match `dr_secret`; a push without one, or with a wrong one, is answered
-        403 and read no further (SMSC.ru tries again: a secret fixed later still gets it)."""
-        fields = {**query, **_push_fields(headers, body)}
-        if "mes" in fields or "waitcall" in fields:
-            log.info("upstream %s: an incoming SMS or call push, not taken here", self.name)
-            return 200, b"OK", []
+        """A status or incoming-SMS push (smsc_push). Its md5 or sha1 must match `dr_secret`;
+        one without, or with a wrong one, is answered 403 and read no further (SMSC.ru tries
+        again: a secret fixed later still gets it). Incoming SMS go to the sink."""
         try:
-            smsc_id, phone, status = fields["id"], fields["phone"], fields["status"]
+            push = smsc_push.read(query, headers, body)
+        except smsc_push.BadPush as exc:
+            raise BadAnswer(str(exc)) from None
+        if not smsc_push.is_signed(push, self.config.dr_secret):
+            log.warning("upstream %s: a %s push with no valid signature, refused", self.name,
+                        push.kind)  # fmt: skip
+            return 403, b"bad signature", []
+        if push.kind == "mo":
+            await self._incoming(push.fields)
+            return 200, b"OK", []
+        if push.kind == "call":
+            log.info("upstream %s: a number-confirming call push, not taken", self.name)
+            return 200, b"OK", []
+        return 200, b"OK", await self._status_push(push.fields)
+
+    async def _status_push(self, fields: Mapping[str, str]) -> list[Report]:
+        try:
+            smsc_id, phone, status = fields["id"], fields["phone"], _int(fields["status"])
         except KeyError as exc:
             raise BadAnswer(f"a status push without {exc.args[0]}") from None
-        if not self._signed(fields, [smsc_id, phone, status]):
-            log.warning("upstream %s: a DR push with no valid signature, refused", self.name)
-            return 403, b"bad signature", []
-        code = _int(status)
-        mapped = codes.status_of(code, _int(fields.get("err")))
+        err = _int(fields.get("err"))
+        mapped = codes.status_of(status, err)
         if mapped is None or not mapped[0].is_final:
-            return 200, b"OK", []
-        at = float(fields["ts"]) if fields.get("ts", "").isdigit() else time.time()
+            return []
         cid = carrier_id(smsc_id, phone)
         message_id = smsc_id if await self._planned(smsc_id) == cid else ""
-        return 200, b"OK", [_report(message_id, cid, code, _int(fields.get("err")), at)]
+        return [_report(message_id, cid, status, err, _stamp(fields.get("ts")))]
 
-    def _signed(self, fields: Mapping[str, str], signed: list[str]) -> bool:
-        secret = self.config.dr_secret
-        if not secret:
-            return False  # unsigned pushes would let anyone report our messages delivered
-        for algorithm in SIGNATURES:
-            given = fields.get(algorithm)
-            if given is not None:
-                expected = signature(algorithm, signed, secret)
-                return hmac.compare_digest(given.lower().encode(), expected.encode())
-        return False
+    async def _incoming(self, fields: Mapping[str, str]) -> None:
+        if self._sink is None or not fields.get("phone"):
+            return
+        mo = Incoming(
+            phone="+" + fields["phone"].lstrip("+"),
+            to=fields.get("to", ""),
+            text=fields.get("mes", ""),
+            at=_stamp(fields.get("time") or fields.get("sent")),
+        )
+        await self._sink.incoming([mo])
 
     async def balance(self) -> int | None:
         status, answer = await self.post("balance", "/sys/balance.php", {})
@@ -261,20 +263,9 @@ def _report(message_id: str, cid: str, status: int, err: int, at: float) -> Repo
     )
 
 
-def _push_fields(headers: Mapping[str, str], body: bytes) -> dict[str, str]:
-    """A push's body: a JSON object (fmt=3) or a form (in any charset: the signed fields are
-    ASCII, so latin-1 keeps them byte for byte)."""
-    kind = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
-    if "json" in kind or body.lstrip().startswith(b"{"):
-        try:
-            value = json.loads(body)
-        except ValueError:
-            raise BadAnswer("a push body that is not JSON") from None
-        if not isinstance(value, dict):
-            raise BadAnswer("a push body that is not a JSON object")
-        return {str(k): str(v) for k, v in value.items()}
-    text = body.decode("latin-1")
-    return dict(parse_qsl(text, keep_blank_values=True, encoding="latin-1"))
+def _stamp(value: str | None) -> float:
+    """A push's time stamp (seconds), or now."""
+    return float(value) if value and value.isdigit() else time.time()
 
 
 def _int(value: Any) -> int:

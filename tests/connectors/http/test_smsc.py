@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
@@ -281,13 +281,48 @@ async def test_crc32_and_no_secret_are_refused(fake: FakeSmsc, store: Store) -> 
     assert (await smsc.handle_push("POST", {}, {}, crc))[0] == 403
 
 
-async def test_json_push_and_incoming_sms(smsc: SmscConnector) -> None:
+async def test_json_push(smsc: SmscConnector) -> None:
     signed = hashlib.md5(f"a1:79651111111:3:{SECRET}".encode()).hexdigest()
     body = b'{"id": "a1", "phone": "79651111111", "status": 3, "md5": "%s"}' % signed.encode()
     status, _, reports = await smsc.handle_push("POST", {"fmt": "3"}, {}, body)
     assert status == 200 and [r.status for r in reports][-1] is Status.EXPIRED
-    mo = b"id=5&phone=79651111111&mes=hi&to=79990000000"
-    assert await smsc.handle_push("POST", {}, {}, mo) == (200, b"OK", [])
+
+
+@pytest.mark.parametrize("charset", ["windows-1251", "utf-8", "koi8-r"])
+async def test_incoming_sms_push_in_its_charset(
+    fake: FakeSmsc, store: Store, sink: Sink, charset: str
+) -> None:
+    smsc = SmscConnector(config(fake), store)
+    await smsc.start(sink)
+    try:
+        text, codec = "Привет, мир", {"windows-1251": "cp1251"}.get(charset, charset)
+        # the seed: sha1 of "phone:mes:to:<секретная строка>", in the push's charset
+        signed = f"79651111111:{text}:79990000000:{SECRET}".encode(codec)
+        fields = {"id": "5", "phone": "79651111111", "mes": text, "to": "79990000000",
+                  "sent": "1700000000", "time": "1700000001",
+                  "sha1": hashlib.sha1(signed).hexdigest()}  # fmt: skip
+        if charset != "windows-1251":
+            fields["charset"] = charset  # the handler URL's ?charset=, POSTed with the rest
+        body = urlencode(fields, encoding=codec).encode()
+        assert await smsc.handle_push("POST", {}, {}, body) == (200, b"OK", [])
+        [mo] = sink.mo
+        assert (mo.phone, mo.to, mo.text, mo.at) == (
+            "+79651111111",
+            "79990000000",
+            text,
+            1700000001,
+        )
+        forged = body.replace(b"to=799", b"to=788")
+        assert (await smsc.handle_push("POST", {}, {}, forged))[0] == 403
+        assert len(sink.mo) == 1
+    finally:
+        await smsc.stop()
+
+
+async def test_call_push_is_answered_and_not_taken(smsc: SmscConnector) -> None:
+    signed = hashlib.md5(f"79651111111:1700000000:{SECRET}".encode()).hexdigest()
+    body = f"waitcall=1&phone=79651111111&ts=1700000000&md5={signed}".encode()
+    assert await smsc.handle_push("POST", {}, {}, body) == (200, b"OK", [])
 
 
 async def test_balance(fake: FakeSmsc, smsc: SmscConnector) -> None:
