@@ -48,6 +48,7 @@ SENDING = "sending"  # connector-log outcome: the request is about to be written
 SUBMITTED = "submitted"  # the provider took the message (carrier_id: its id, "" if it gave none)
 PULL_LIMIT = 10_000  # connector-log lines read per status pull
 LOOKUP_TRIES = 3  # recover asks the provider this many times before sending again
+LOOKUP_PAUSE = 1.0  # seconds before the second try; doubled each time, at most `timeout`
 
 REQUESTS = Counter(
     "smsgate_upstream_requests",
@@ -313,6 +314,10 @@ class HttpConnector(Connector, abc.ABC):
         except (OSError, TimeoutError, BadAnswer) as exc:
             self._count("unknown", len(group))
             return [], group, f"{type(exc).__name__}: {exc}"[:200]
+        except Exception as exc:  # a bug of ours: the request may have left; recover asks
+            log.exception("upstream %s (%s): sending failed", self.name, self.kind)
+            self._count("unknown", len(group))
+            return [], group, f"{type(exc).__name__}: {exc}"[:200]
         await self._note_outcomes(reports)
         answered = {r.message_id for r in reports}
         missing = [m for m in group if m.id not in answered]  # an answer that left them out
@@ -363,7 +368,10 @@ class HttpConnector(Connector, abc.ABC):
                     attempt + 1,
                     exc,
                 )
-                await asyncio.sleep(min(self.config.timeout, 2.0**attempt))
+                if attempt + 1 < LOOKUP_TRIES:
+                    await asyncio.sleep(min(self.config.timeout, LOOKUP_PAUSE * 2**attempt))
+        log.warning("upstream %s: %s sent again, not found out (at least once)", self.name,
+                    message.id)  # fmt: skip
         return None
 
     async def _pull_loop(self) -> None:

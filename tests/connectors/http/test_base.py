@@ -13,7 +13,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from smsgate.connectors.base import OutcomeUnknown
-from smsgate.connectors.http import KINDS, build_upstream
+from smsgate.connectors.http import KINDS, base, build_upstream
 from smsgate.connectors.http.base import (
     SENDING,
     HttpConnector,
@@ -232,3 +232,39 @@ async def test_requests_and_messages_are_counted(fake: FakeMsgHub, store: Store)
         assert sample("smsgate_upstream_request_seconds_count", **base, request="batch") == 1
     finally:
         await hub.stop()
+
+
+# Recover ------------------------------------------------------------------------------------
+async def test_recover_asks_again_then_sends_again(
+    fake: FakeMsgHub, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(base, "LOOKUP_PAUSE", 0.01)
+    hub = MsgHubConnector(config(fake), store)
+    try:
+        taken, lost = message(1), message(2)
+        fake.fail("timeout")
+        with pytest.raises(OutcomeUnknown):
+            await hub.submit([taken])
+        fake.fail("5xx", 2)  # the first two lookups: the provider cannot say
+        reports, resend = await hub.recover([taken])
+        assert resend == [] and reports[-1].status is Status.DELIVERED
+        fake.fail("5xx", 3)  # three times: sent again, at least once
+        reports, resend = await hub.recover([lost])
+        assert (reports, resend) == ([], [lost])
+        assert sample("smsgate_upstream_messages_total", connector="hub", provider="msghub",
+                      result="resent") >= 1  # fmt: skip
+    finally:
+        await hub.stop()
+
+
+class Broken(MsgHubConnector):
+    async def send(self, group: Any) -> list[Report]:
+        raise KeyError("a bug")
+
+
+async def test_a_bug_in_sending_is_an_unknown_outcome(fake: FakeMsgHub, store: Store) -> None:
+    broken = Broken(config(fake), store)
+    m = message(1)
+    with pytest.raises(OutcomeUnknown) as raised:
+        await broken.submit([m])
+    assert raised.value.unknown == [m] and "KeyError" in raised.value.detail
