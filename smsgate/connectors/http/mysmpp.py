@@ -11,9 +11,11 @@ knows only its own `id_sms`), and what the provider had comes back with its id, 
 
 from __future__ import annotations
 
+import hmac
 import json
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +26,8 @@ from ...core.money import to_micros
 from ...core.status import Status
 from . import mysmpp_codes as codes
 from .base import BadAnswer, HttpConnector, http_refusal, refused, taken
+
+log = logging.getLogger("smsgate.upstream")
 
 ZONE = "Europe/Moscow"  # the provider's local time, where `timezone` is not set
 JSON = {"Content-type": "text/json; charset=utf-8;"}  # the seed's header, as written
@@ -130,6 +134,50 @@ class MysmppConnector(HttpConnector):
                 at=now,
             )
         ]
+
+    async def read_push(
+        self, method: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, bytes, list[Report]]:
+        """The status webhook: `[{"id_sms", "time", "state"}, ...]`, answered with the ids
+        taken (`[{"id_sms": 17}]`: the provider repeats a push whose ids are not named). The
+        webhook carries no signature: the URL registered at the provider must hold `key=`
+        our `dr_secret` (compared in constant time), or the push is refused (403)."""
+        key, secret = query.get("key", ""), self.config.dr_secret
+        if not secret or not hmac.compare_digest(key.encode(), secret.encode()):
+            log.warning("upstream %s: a webhook push without our key, refused", self.name)
+            return 403, b"", []
+        try:
+            items = json.loads(body)
+        except ValueError:
+            raise BadAnswer("a webhook body that is not JSON") from None
+        items = items if isinstance(items, list) else [items]
+        entries = [i for i in items if isinstance(i, dict) and i.get("id_sms") not in (None, "")]
+        reports = [r for i in entries if (r := self._pushed(i)) is not None]
+        taken_ids = [{"id_sms": i["id_sms"]} for i in entries]
+        return 200, json.dumps(taken_ids).encode(), reports
+
+    def _pushed(self, entry: dict[str, Any]) -> Report | None:
+        """A final state of a webhook entry, naming the message by its `id_sms`."""
+        mapped = codes.state_of(str(entry.get("state", "")))
+        if mapped is None or not mapped[0].is_final:
+            return None
+        canonical, error = mapped
+        return Report(
+            message_id="",
+            status=canonical,
+            carrier_id=str(entry["id_sms"]),
+            error_code=error.value if error else None,
+            carrier_error=str(entry["state"]) if error else None,
+            at=self._time(entry.get("time")),
+        )
+
+    def _time(self, value: object) -> float:
+        """The provider's `YYYY-MM-DD HH:MM:SS` in its zone; now when absent or unreadable."""
+        try:
+            at = datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return time.time()
+        return at.replace(tzinfo=ZoneInfo(self.config.timezone or ZONE)).timestamp()
 
     async def balance(self) -> int | None:
         status, answer = await self.post("balance", "/json/balance.php", {})

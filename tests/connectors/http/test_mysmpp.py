@@ -24,7 +24,7 @@ from smsgate.store.base import Store
 from tests.connectors.http.conftest import LOOPBACK, Sink, message, settled
 from tests.connectors.http.fakes.mysmpp import FakeMysmpp
 from tests.support.backends import both_backends
-from tests.support.servers import Gateway, account
+from tests.support.servers import Gateway, Receiver, account
 
 # "Example of a sending request"
 SEED_SEND = """{
@@ -311,6 +311,35 @@ async def test_secrets_never_logged(
     assert "pa55" not in text
 
 
+# The status webhook ---------------------------------------------------------------------------
+WEBHOOK = b'[{"id_sms": 17, "time": "2021-04-26 15:15:03", "state": "deliver"}, ' + (
+    b'{"id_sms": 18, "time": "", "state": "not_deliver"}, {"id_sms": 19, "state": "send"}]'
+)
+
+
+async def test_webhook_push_with_our_key(fake: FakeMysmpp, store: Store) -> None:
+    webcom = MysmppConnector(config(fake, dr_secret="k3y"), store)
+    status, answer, reports = await webcom.handle_push("POST", {"key": "k3y"}, {}, WEBHOOK)
+    assert status == 200
+    assert json.loads(answer) == [{"id_sms": 17}, {"id_sms": 18}, {"id_sms": 19}]  # all taken
+    final = [(r.message_id, r.carrier_id, r.status, r.error_code) for r in reports
+             if r.status.is_final]  # fmt: skip
+    assert final == [
+        ("", "17", Status.DELIVERED, None),
+        ("", "18", Status.UNDELIVERED, ErrorCode.CARRIER_REJECTED),
+    ]
+    delivered = next(r for r in reports if r.carrier_id == "17" and r.status.is_final)
+    assert delivered.at == datetime(2021, 4, 26, 12, 15, 3, tzinfo=UTC).timestamp()  # Moscow
+
+
+@pytest.mark.parametrize(("secret", "query"), [("k3y", {}), ("k3y", {"key": "k3"}), ("", {})])
+async def test_webhook_push_without_our_key_is_refused(
+    fake: FakeMysmpp, store: Store, secret: str, query: dict[str, str]
+) -> None:
+    webcom = MysmppConnector(config(fake, dr_secret=secret), store)
+    assert await webcom.handle_push("POST", query, {}, WEBHOOK) == (403, b"", [])
+
+
 # The code tables, row by row from the seed ----------------------------------------------------
 @pytest.mark.parametrize(("text", "expected"), list(SEED_ERRORS.items()))
 def test_seed_error_texts(text: str, expected: ErrorCode) -> None:
@@ -341,13 +370,14 @@ def test_states(state: str, expected: tuple[Status, ErrorCode | None]) -> None:
 
 
 # Against smsgate's own mysmpp dialect: the same requests work there -------------------------
-async def test_against_smsgates_own_dialect(gateway: Gateway) -> None:
-    await gateway.provision(account("acme"))
+async def test_against_smsgates_own_dialect(gateway: Gateway, receiver: Receiver) -> None:
+    hook = f"{receiver.url}/dr?key=k3y"
+    await gateway.provision(account("acme", callback_urls={"mysmpp": hook}))
     sink = Sink()
     own = MysmppConnector(
         UpstreamConfig(
             name="own", kind="mysmpp", url=gateway.url, login="acme", password="acme-pw",
-            allow_networks=LOOPBACK, status_poll=0.05, timeout=5.0,
+            allow_networks=LOOPBACK, status_poll=0.05, timeout=5.0, dr_secret="k3y",
         ),
         gateway.store,
     )  # fmt: skip
@@ -361,5 +391,12 @@ async def test_against_smsgates_own_dialect(gateway: Gateway) -> None:
         [again] = await own.submit(batch[:1])  # the same client_id_sms: the earlier id_sms
         assert again.carrier_id == reports[0].carrier_id
         assert await own.balance() == 999_000_000  # 1000 less two parts at 0.50
+        [push, *_] = await receiver.wait_count(1, timeout=10)  # the dialect's real webhook
+        status, answer, pushed = await own.handle_push("POST", push.query, push.headers, push.body)
+        assert status == 200 and json.loads(answer)
+        ids = {r.carrier_id for r in reports}
+        assert {(r.carrier_id, r.status) for r in pushed if r.status.is_final} <= {
+            (i, Status.DELIVERED) for i in ids
+        } and pushed
     finally:
         await own.stop()
