@@ -168,6 +168,10 @@ class Notifier:
     ) -> None:
         ids = [i.id for i in items]
         dialect = items[0].dialect
+        if not all(i.payload for i in items):  # rendered from rows that are gone (purged)
+            log.warning("%d callbacks given up: their message is gone", len(ids))
+            await self.store.outbox_dead(ids, "its message is gone")
+            return
         try:
             notices = [_decode_notice(i.payload) for i in items]
             request = policy.render(notices, url, account)

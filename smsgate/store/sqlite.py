@@ -49,6 +49,7 @@ from .base import (
     Store,
     StoreUnavailable,
 )
+from .callback_rows import outbox_item
 from .migrations import SchemaStatus, migrations, schema_status, statements
 from .queries import load
 from .rows import (
@@ -64,7 +65,6 @@ from .rows import (
     job_from_row,
     json_or_none,
     mo_from_row,
-    outbox_from_row,
     row_to_message,
 )
 from .sqlite_admin import SQLiteAdmin
@@ -593,8 +593,8 @@ class SQLiteStore(SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Store):
             plan = rules.order_claim(ids, [rules.Sibling(*r) for r in found], now, self.owner)
             conn.executemany(_Q["outbox_lease"], [(now + lease, self.owner, i) for i in plan.send])
             conn.executemany(_Q["outbox_defer"], [(at, i) for i, at in plan.hold])
-            by_id = {r[0]: r for r in rows}
-            return [outbox_from_row(by_id[i]) for i in plan.send]
+            sent = conn.execute(_Q["outbox_subjects"], {"ids": _json_list(plan.send)})
+            return [outbox_item(r) for r in sent]  # in id order, as plan.send
 
         return await self._write(op)
 
@@ -617,7 +617,7 @@ class SQLiteStore(SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Store):
         self, account_id: int | None = None, state: str | None = None
     ) -> list[OutboxItem]:
         rows = self._read("outbox_items", {"account_id": account_id, "state": state})
-        return [outbox_from_row(r) for r in rows]
+        return [outbox_item(r) for r in rows]
 
     async def callbacks_of(self, account_id: int, message_id: str) -> list[CallbackState]:
         rows = self._read("callbacks_of", (message_id, account_id))

@@ -435,6 +435,25 @@ SELECT o.id, e.message_id, o.state, o.next_at, o.lease_until, o.lease_owner
 FROM m JOIN events e ON e.message_id = m.message_id
 JOIN outbox o ON o.event_id = 'ev-' || e.seq
 
+-- outbox_subjects --
+-- The callbacks :ids (a JSON array), each with the rows its payload is rendered from as it is
+-- sent (store/callback_rows.py): its event ('ev-<seq>') and that event's message, or its
+-- incoming SMS ('mo-<id>'); a payload stored with the row (by a version that stored them) wins
+SELECT o.id, o.event_id, o.account_id, o.dialect, o.kind, o.url, o.payload, o.attempts,
+       o.created_at,
+       e.seq, e.message_id, e.account_id, e.status, e.error_code, e.carrier_error, e.at,
+       m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone,
+       m.text, m.encoding, m.segments, m.priority, m.not_before, m.expires_at, m.window, m.flash,
+       m.tag, m.callback_url, m.status, m.error_code, m.price, m.created_at, m.updated_at,
+       m.submitted_at, m.done_at, m.carrier_id, m.confidential, m.meta,
+       r.seq, r.id, r.account_id, r.phone, r.to_number, r.text, r.received_at, r.reply_to, r.meta
+FROM outbox o
+LEFT JOIN events e ON o.kind = 'dr' AND e.seq = CAST(substr(o.event_id, 4) AS INTEGER)
+LEFT JOIN messages m ON m.id = e.message_id
+LEFT JOIN mo_messages r ON o.kind = 'mo' AND r.id = substr(o.event_id, 4)
+WHERE o.id IN (SELECT value FROM json_each(:ids))
+ORDER BY o.id
+
 -- outbox_lease --
 -- A claimed callback, leased to its notifier (lease end, owner, id)
 UPDATE outbox SET lease_until = ?, lease_owner = ? WHERE id = ?
@@ -466,10 +485,22 @@ UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?, lease
 WHERE id = ?
 
 -- outbox_items --
--- Callbacks in id order, of one account and in one state (each NULL: any)
-SELECT id, event_id, account_id, dialect, kind, url, payload, attempts, created_at FROM outbox
-WHERE (:account_id IS NULL OR account_id = :account_id) AND (:state IS NULL OR state = :state)
-ORDER BY id
+-- Callbacks in id order, of one account and in one state (each NULL: any), with the rows their
+-- payload is rendered from (as outbox_subjects)
+SELECT o.id, o.event_id, o.account_id, o.dialect, o.kind, o.url, o.payload, o.attempts,
+       o.created_at,
+       e.seq, e.message_id, e.account_id, e.status, e.error_code, e.carrier_error, e.at,
+       m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone,
+       m.text, m.encoding, m.segments, m.priority, m.not_before, m.expires_at, m.window, m.flash,
+       m.tag, m.callback_url, m.status, m.error_code, m.price, m.created_at, m.updated_at,
+       m.submitted_at, m.done_at, m.carrier_id, m.confidential, m.meta,
+       r.seq, r.id, r.account_id, r.phone, r.to_number, r.text, r.received_at, r.reply_to, r.meta
+FROM outbox o
+LEFT JOIN events e ON o.kind = 'dr' AND e.seq = CAST(substr(o.event_id, 4) AS INTEGER)
+LEFT JOIN messages m ON m.id = e.message_id
+LEFT JOIN mo_messages r ON o.kind = 'mo' AND r.id = substr(o.event_id, 4)
+WHERE (:account_id IS NULL OR o.account_id = :account_id) AND (:state IS NULL OR o.state = :state)
+ORDER BY o.id
 
 -- callbacks_of --
 -- The callbacks owed for a message's events (outbox_event finds each event's rows)
