@@ -14,6 +14,8 @@ from typing import Any, Literal, TypeVar
 
 import click
 
+from .cli_admin import DEMO_ADMIN, demo_admin
+from .cli_admin import register as register_admin
 from .cli_routes import register as register_routes
 
 T = TypeVar("T")
@@ -161,7 +163,8 @@ def init(ctx: click.Context, db: str | None, demo: bool) -> None:
     async def go(store: Any) -> list[str]:
         lines = [f"database schema at version {(await store.schema_status()).version}"]
         if demo:
-            lines += await apply(store, DEMO)
+            lines += await apply(store, DEMO, reset_balance=True)
+            lines.append(await demo_admin(store))
         return lines
 
     for line in _run(ctx, go, create=True, schema="migrate"):
@@ -173,6 +176,11 @@ def init(ctx: click.Context, db: str | None, demo: bool) -> None:
             "  OsonSMS login 'demo' with pass_salt_hash 'demo-salt'; senders SMSGATE, Test; balance 1000 RUB\n"
             '  try: curl -s -H \'Authorization: Bearer demo-token\' -d \'{"to":"+79651111111","text":"hi"}\' '
             f"http://{served.host}:{served.port}/api/v1/messages"
+        )
+        console = served.admin_address() or (served.host, served.port)
+        click.echo(
+            f"console: http://{console[0]}:{console[1]}/admin  "
+            f"user '{DEMO_ADMIN[0]}', password '{DEMO_ADMIN[1]}'"
         )
 
 
@@ -329,11 +337,19 @@ def account_show(ctx: click.Context, name: str) -> None:
 @click.argument("amount")
 @click.pass_context
 def account_set_balance(ctx: click.Context, name: str, amount: str) -> None:
+    """Set the balance to AMOUNT: a correction in the ledger (`top-up` adds to it)."""
+    from .cli_admin import actor
     from .core.money import to_micros
 
     async def go(store: Any) -> Any:
         a = await _account(store, name)
-        return await store.update_account(a.id, balance=to_micros(amount))
+        now = time.time()
+        entry = await store.ledger_post(
+            a.id, "correction", to_micros(amount), reason="set-balance", actor=actor(), now=now
+        )
+        details = {"balance_after": amount, "amount": entry.amount}
+        await store.audit_add(actor(), "balance.correction", f"account:{a.id}", details, now)
+        return await _account(store, name)
 
     click.echo(_show(_run(ctx, go)))
 
@@ -354,11 +370,18 @@ def account_set_price(ctx: click.Context, name: str, amount: str) -> None:
 
 @account.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--reset-balance",
+    is_flag=True,
+    help="Set existing accounts' balances to the document's (by default a live balance stays).",
+)
 @click.pass_context
-def account_import(ctx: click.Context, file: str) -> None:
-    """Create or update accounts from a TOML or JSON document (idempotent)."""
+def account_import(ctx: click.Context, file: str, reset_balance: bool) -> None:
+    """Create or update accounts from a TOML or JSON document (idempotent). A balance in the
+    document opens a new account; an existing one keeps its own unless --reset-balance."""
     import msgspec
 
+    from .cli_admin import actor
     from .provision import apply, read_document
 
     try:
@@ -366,7 +389,12 @@ def account_import(ctx: click.Context, file: str) -> None:
     except (msgspec.ValidationError, ValueError) as exc:
         raise click.ClickException(f"{file}: {exc}") from None
     allowed = _config(ctx).callbacks.networks()  # callback URLs are checked as they are set
-    for line in _run(ctx, lambda store: apply(store, doc, allowed_networks=allowed)):
+    for line in _run(
+        ctx,
+        lambda store: apply(
+            store, doc, allowed_networks=allowed, reset_balance=reset_balance, actor=actor()
+        ),
+    ):
         click.echo(line)
 
 
@@ -642,6 +670,10 @@ def config_check(ctx: click.Context, file: str | None) -> None:
 
 # Routing and upstreams: smsgate/cli_routes.py -------------------------------------------------------
 register_routes(main, _config, _run)
+
+
+# Console users and top-ups: smsgate/cli_admin.py ----------------------------------------------------
+register_admin(main, account, _run, _account)
 
 
 if __name__ == "__main__":

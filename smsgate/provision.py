@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import msgspec
 
 from .core import secrets
 from .core.models import Account, Credential
-from .core.money import to_micros
+from .core.money import format_amount, to_micros
 from .core.urls import Networks, check_callback_target, check_callback_url
 from .core.windows import check_zone
 from .store.base import Store
@@ -113,12 +114,24 @@ def _callback_url(url: str, field: str, allowed_networks: Networks) -> str:
     )
 
 
-async def apply(store: Store, doc: Document, *, allowed_networks: Networks = ()) -> list[str]:
+async def apply(
+    store: Store,
+    doc: Document,
+    *,
+    allowed_networks: Networks = (),
+    reset_balance: bool = False,
+    actor: str = "import",
+) -> list[str]:
     """Create or update every account in `doc`; return a line per account for the operator.
-    `allowed_networks`: networks callback URLs may point into (callbacks.allow_networks)."""
+    `allowed_networks`: networks callback URLs may point into (callbacks.allow_networks).
+
+    A document's balance is an account's opening balance: an account that exists keeps its
+    live balance (it moved with every message since) unless `reset_balance`. Either way a
+    balance the document sets is a ledger entry of kind "import" by `actor`."""
     report = []
     for spec in doc.accounts:
         fields = _fields(spec, allowed_networks)
+        balance = fields.pop("balance", None)
         existing = await store.account_by_name(spec.name)
         if existing is None:
             account = await store.create_account(Account(id=0, name=spec.name, **fields))
@@ -126,6 +139,18 @@ async def apply(store: Store, doc: Document, *, allowed_networks: Networks = ())
         else:
             account = await store.update_account(existing.id, **fields)
             verb = "updated"
+        note = ""
+        if balance is not None and (existing is None or reset_balance):
+            await store.ledger_post(
+                account.id,
+                "import",
+                balance,
+                reason=f"{verb} by import",
+                actor=actor,
+                now=time.time(),
+            )
+        elif balance is not None:
+            note = f"; balance kept at {format_amount(account.balance)} (--reset-balance sets it)"
         if spec.senders is not None:
             for name in set(account.senders) - set(spec.senders):
                 await store.remove_sender(account.id, name)
@@ -133,7 +158,7 @@ async def apply(store: Store, doc: Document, *, allowed_networks: Networks = ())
                 await store.add_sender(account.id, name)
         for cred in spec.credentials:
             await store.put_credential(credential(account.id, cred))
-        report.append(f"{verb} account {spec.name} (id {account.id})")
+        report.append(f"{verb} account {spec.name} (id {account.id}){note}")
     return report
 
 
