@@ -66,14 +66,15 @@ class SmscConnector(HttpConnector):
     # Sending -----------------------------------------------------------------------------------
     def groups(self, messages: Sequence[Message]) -> list[list[Message]]:
         """One request per text, sender and kind, each phone once, `batch` phones at most."""
-        buckets: dict[tuple[str, str, bool, str], list[list[Message]]] = {}
+        buckets: dict[tuple[str, str, bool, str], list[tuple[list[Message], set[str]]]] = {}
         for m in messages:
-            chunks = buckets.setdefault((m.sender or "", m.text, m.flash, m.encoding), [[]])
-            last = chunks[-1]
-            if len(last) >= self.config.batch or any(o.phone == m.phone for o in last):
-                chunks.append(last := [])
-            last.append(m)
-        return [chunk for chunks in buckets.values() for chunk in chunks]
+            chunks = buckets.setdefault((m.sender or "", m.text, m.flash, m.encoding), [])
+            if not chunks or len(chunks[-1][0]) >= self.config.batch or m.phone in chunks[-1][1]:
+                chunks.append(([], set()))
+            chunk, phones = chunks[-1]
+            chunk.append(m)
+            phones.add(m.phone)
+        return [chunk for chunks in buckets.values() for chunk, _ in chunks]
 
     async def send(self, group: Sequence[Message]) -> list[Report]:
         first = group[0]

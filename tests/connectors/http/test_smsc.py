@@ -93,6 +93,18 @@ async def test_requests_split_by_text_and_repeated_phone(
     assert sorted(form(r.body)["phones"] for r in fake.requests) == ["79651111111"] * 3
 
 
+async def test_requests_hold_batch_phones_at_most(fake: FakeSmsc, store: Store) -> None:
+    smsc = SmscConnector(config(fake, batch=2), store)
+    try:
+        batch = same_text(*(f"+7965111111{i}" for i in range(5)))
+        reports = await smsc.submit(batch)
+        assert [r.status for r in reports] == [Status.SUBMITTED] * 5
+        sent = sorted(len(form(r.body)["phones"].split(",")) for r in fake.requests)
+        assert sent == [1, 2, 2]
+    finally:
+        await smsc.stop()
+
+
 async def test_invalid_phone_among_valid_ones(fake: FakeSmsc, smsc: SmscConnector) -> None:
     good, bad = same_text("+79651111111", "+70000000000")
     reports = await smsc.submit([good, bad])
