@@ -9,7 +9,9 @@ every statement is a named query of `sql/postgres/queries.sql` (`Q`).
   transaction are locked first (in id order: two nodes never deadlock), then planned (`_accept`).
   A reference another transaction stored meanwhile retries the transaction: concurrent
   duplicates on any number of nodes make exactly one message.
-- Money: a conditional `UPDATE ... WHERE balance >= cost`, and `CHECK (balance >= 0)` below it.
+- Money: each accept debits a slice of the account's balance that it holds alone, so that
+  accepts of one account, on any number of nodes, do not queue on its row (`postgres_debits`);
+  `CHECK (amount >= 0)` below it.
 - Bulk: `COPY` (copy_records_to_table): a 50,000-recipient request is a handful of round trips.
 - Dispatch: claims with `FOR UPDATE SKIP LOCKED` and leases; a dead node's claims are taken
   over when their lease lapses. The notifier's outbox is claimed the same way.
@@ -50,6 +52,7 @@ from ..core.models import (
     StatusEvent,
 )
 from ..waits import wait_set
+from . import postgres_debits as debits
 from . import rules
 from ._group_commit import AcceptGroups, Coalesce
 from .base import (
@@ -65,7 +68,6 @@ from .base import (
     Store,
     StoreUnavailable,
 )
-from .callback_rows import outbox_item
 from .migrations import SchemaStatus, migrations, schema_status
 from .postgres_admin import PostgresAdmin
 from .postgres_console import PostgresConsole
@@ -84,6 +86,7 @@ from .rows import (
     job_from_row,
     json_or_none,
     mo_from_row,
+    outbox_from_row,
     row_to_message,
 )
 
@@ -404,8 +407,14 @@ class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
         check_account_fields(fields)
         if fields:
             values = [account_value(n, fields.get(n)) for n in ACCOUNT_FIELDS]
+
+            async def op(conn: asyncpg.Connection) -> None:
+                if fields.get("balance") is not None:  # set outright: the slices are in it
+                    await debits.whole_balance(conn, account_id)
+                await conn.execute(Q["account_update"], account_id, *values)
+
             try:
-                await self._execute("account_update", account_id, *values)
+                await self._tx(op)
             except asyncpg.UniqueViolationError as exc:
                 raise rules.name_taken(str(fields.get("name"))) from exc
             except asyncpg.CheckViolationError as exc:
@@ -423,10 +432,8 @@ class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
 
     async def adjust_balance(self, account_id: int, delta: int) -> int:
         async def op(conn: asyncpg.Connection) -> int:
-            balance = rules.adjusted_balance(
-                await conn.fetchval(Q["balance_lock"], account_id), delta
-            )
-            await conn.execute(Q["balance_set"], account_id, balance)
+            balance = rules.adjusted_balance(await debits.whole_balance(conn, account_id), delta)
+            await conn.execute(Q["account_free_add"], account_id, delta)
             return balance
 
         return await self._tx(op)
@@ -479,7 +486,10 @@ class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
 
     async def _accept_alone(self, requests: list[rules.AcceptRequest]) -> list[list[Outcome]]:
         try:
-            result = await self._tx(lambda conn: _accept(conn, requests))
+            try:
+                result = await self._tx(lambda conn: _accept(conn, requests))
+            except debits.OutOfOrder:
+                result = await self._tx(lambda conn: _accept(conn, requests, ordered=True))
         except asyncpg.exceptions.DataError as exc:  # e.g. a NUL character in a text
             raise GatewayError(ErrorCode.INVALID_FIELD, f"cannot store this value: {exc}") from exc
         self.commits += 1
@@ -619,9 +629,6 @@ class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
     async def outbox_claim(
         self, now: float, limit: int, lease: float, scope: OutboxScope = EVERY_DIALECT
     ) -> list[OutboxItem]:
-        if not await self._fetch("outbox_any_due", now, *_scope_args(scope)):
-            return []  # nothing due: an idle notifier's poll commits no transaction
-
         async def op(conn: asyncpg.Connection) -> list[Any]:
             rows = await conn.fetch(Q["outbox_due"], now, limit, *_scope_args(scope))
             if not rows:
@@ -632,9 +639,10 @@ class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
             held = _columns(plan.hold, 2)
             until, owner = now + lease, self.owner
             await conn.execute(Q["outbox_lease"], plan.send, until, owner, *held)
-            return list(await conn.fetch(Q["outbox_subjects"], plan.send)) if plan.send else []
+            by_id = {r[0]: r for r in rows}
+            return [by_id[i] for i in plan.send]
 
-        return [outbox_item(r) for r in await self._tx(op)]  # in id order, as plan.send
+        return [outbox_from_row(r) for r in await self._tx(op)]
 
     async def outbox_done(self, ids: Sequence[int], now: float) -> None:
         # One callback at a time arrives here from many concurrent deliveries: those waiting
@@ -661,7 +669,7 @@ class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
     async def outbox_items(
         self, account_id: int | None = None, state: str | None = None
     ) -> list[OutboxItem]:
-        return [outbox_item(r) for r in await self._fetch("outbox_items", account_id, state)]
+        return [outbox_from_row(r) for r in await self._fetch("outbox_items", account_id, state)]
 
     async def callbacks_of(self, account_id: int, message_id: str) -> list[CallbackState]:
         rows = await self._fetch("callbacks_of", message_id, account_id)
@@ -713,17 +721,19 @@ async def _next_seqs(conn: asyncpg.Connection, query: str, n: int) -> list[int]:
 
 
 async def _accept(
-    conn: asyncpg.Connection, requests: Sequence[rules.AcceptRequest]
+    conn: asyncpg.Connection, requests: Sequence[rules.AcceptRequest], ordered: bool = False
 ) -> list[list[Outcome]]:
     """Accept one or more requests in the caller's transaction (see the module's docstring).
 
-    The accounts are locked first, in id order, and the stop list read. A plan that makes every
+    Each account's debit slice is taken first (`postgres_debits`; `ordered`: in id order), and
+    the stop list read. A plan that makes every
     item new is written before the references are read: the unique index checks them as the
     rows go in, and a stored one takes the rows out again. Any other plan is made from the
     stored references. A reference another transaction stored meanwhile retries the whole.
     """
     wanted = rules.lookups(requests)
-    balances = dict(await conn.fetch(Q["balances_lock"], wanted.accounts))
+    slices = await debits.reserve(conn, rules.most_owed(requests), ordered=ordered)
+    balances = slices.held
     stopped: set[tuple[int, str]] = set()
     if wanted.phones:
         rows = await conn.fetch(Q["stoplist_match"], [0, *wanted.accounts], list(wanted.phones))
@@ -736,7 +746,7 @@ async def _accept(
         plan = rules.plan_accept(requests, rules.Known(stored, stopped, balances))
         if not await _insert(conn, plan.fresh, copy=copy):
             raise asyncpg.exceptions.SerializationError("a reference was stored meanwhile")
-    await _pay(conn, plan)
+    await _pay(conn, plan, slices)
     return plan.outcomes
 
 
@@ -780,13 +790,10 @@ async def _stored(
     return {(m.account_id, m.dialect, m.client_ref or ""): m for m in found}
 
 
-async def _pay(conn: asyncpg.Connection, plan: rules.AcceptPlan) -> None:
-    """The plan's debits and jobs, once its messages are written."""
-    if plan.debits:
-        ids = sorted(plan.debits)
-        done = await conn.execute(Q["balances_debit"], ids, [plan.debits[i] for i in ids])
-        if _count(done) != len(ids):  # cannot happen while we hold the rows; never go below 0
-            raise asyncpg.exceptions.SerializationError("balance changed under a row lock")
+async def _pay(conn: asyncpg.Connection, plan: rules.AcceptPlan, slices: debits.Slices) -> None:
+    """The plan's debits (from the slices it was planned against) and jobs, once its messages
+    are written."""
+    await debits.spend(conn, slices, plan.debits)
     if plan.jobs:
         jobs = [j for j, _, _ in plan.jobs]
         arrays = _arrays(jobs, _JOB_COLUMNS)

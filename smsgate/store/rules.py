@@ -505,6 +505,49 @@ def adjusted_balance(balance: int | None, delta: int) -> int:
     return balance + delta
 
 
+# Debits from slices (PostgreSQL) ---------------------------------------------------------------
+# An account's balance may be split between its free part and slices that concurrent accepts
+# each hold alone (docs/operations.md, "Debits"). A group is planned against the slice it holds
+# (`Known.balances`), which must then decide exactly as the whole balance would: it holds at
+# least the most the group could debit, or else everything the account has.
+
+SLICE_SHARE = 16  # a refill takes this fraction of the free balance, beyond what is short
+
+
+def most_owed(requests: Sequence[AcceptRequest]) -> dict[int, int]:
+    """The most each account of a group could be debited: every item it could store, priced."""
+    owed: dict[int, int] = {}
+    for req in requests:
+        cost = _most_cost(req.items)
+        if cost:
+            owed[req.account_id] = owed.get(req.account_id, 0) + cost
+    return owed
+
+
+def _most_cost(items: Sequence[Item]) -> int:
+    if _only_messages(items):  # the usual request, summed at C speed
+        return sum(map(_price_of, items))
+    return sum(
+        i.price if isinstance(i, Message) else i.held.price if i.held is not None else 0
+        for i in items
+    )
+
+
+def must_gather(held: int, free: int, owed: int) -> bool:
+    """Whether a slice and the free balance together fall short of what a group may debit, so
+    that the account's other slices are taken back first (the refusal must see all of it)."""
+    return held + free < owed
+
+
+def slice_top_up(held: int, free: int, owed: int) -> int:
+    """What a slice holding `held` takes from the free balance before a group that may debit
+    `owed`: nothing while it covers it; else what is short and a share of the rest (so the
+    next groups debit it alone), or all that is free when that is less."""
+    if held >= owed:
+        return 0
+    return min(free, max(owed - held, free // SLICE_SHARE))
+
+
 def name_taken(name: str) -> GatewayError:
     return GatewayError(ErrorCode.DUPLICATE, f"account {name!r} exists")
 
@@ -540,56 +583,32 @@ def dr_callbacks(
     urls: Mapping[int, dict[str, str]],
     route: CallbackRoute,
 ) -> list[OutboxRow]:
-    """The callbacks numbered events fall due for (by `route`, from the accounts' URLs). Their
-    payload is rendered when they are sent (`callback_payload`), so the row stores none."""
+    """The callbacks numbered events fall due for (by `route`, from the accounts' URLs)."""
     rows: list[OutboxRow] = []
     for message, event in events:
         targets = route(message, event, urls.get(event.account_id, _NO_URLS))
-        event_id = f"ev-{event.seq}"
-        rows += [(event_id, event.account_id, d, "dr", u, b"", event.at) for d, u in targets]
+        if not targets:
+            continue
+        notice = Notice(
+            kind="dr", event_id=f"ev-{event.seq}", event=event, message=snapshot(message)
+        )
+        payload = _notice_encode(notice)
+        rows += [
+            (notice.event_id, event.account_id, d, "dr", u, payload, event.at) for d, u in targets
+        ]
     return rows
 
 
 def mo_callbacks(mo: MoMessage, urls: dict[str, str], route: CallbackRoute) -> list[OutboxRow]:
-    """The callbacks a stored (numbered) incoming SMS falls due for (payload: as dr_callbacks)."""
+    """The callbacks a stored (numbered) incoming SMS falls due for."""
     targets = route(None, mo, urls)
-    return [(f"mo-{mo.id}", mo.account_id, d, "mo", u, b"", mo.received_at) for d, u in targets]
-
-
-def as_of(message: Message, event: StatusEvent) -> Message:
-    """A message as it stood right after `event`, from its row now (later moves undone): what
-    that event's callback reports, however late it is sent. A carrier id learnt later stays."""
-    submitted = message.submitted_at
-    if submitted is not None and submitted > event.at:
-        submitted = None
-    return snapshot(
-        _replace(
-            message,
-            status=event.status,
-            error_code=event.error_code,
-            updated_at=event.at,
-            submitted_at=submitted,
-            done_at=event.at if event.status.is_final else None,
-        )
-    )
-
-
-def callback_payload(
-    kind: str,
-    event_id: str,
-    event: StatusEvent | None,
-    message: Message | None,
-    mo: MoMessage | None,
-) -> bytes:
-    """A callback's payload (a Notice, as JSON), rendered as it is claimed from the rows of its
-    subject: an event with its message as of that event, or an incoming SMS. Storing it with
-    each outbox row wrote ~1.2 KB a callback. Empty when the subject is gone."""
-    if kind == "mo":
-        return b"" if mo is None else _notice_encode(Notice(kind="mo", event_id=event_id, mo=mo))
-    if event is None or message is None:
-        return b""
-    notice = Notice(kind="dr", event_id=event_id, event=event, message=as_of(message, event))
-    return _notice_encode(notice)
+    if not targets:
+        return []
+    notice = Notice(kind="mo", event_id=f"mo-{mo.id}", mo=mo)
+    payload = _notice_encode(notice)
+    return [
+        (notice.event_id, mo.account_id, d, "mo", u, payload, mo.received_at) for d, u in targets
+    ]
 
 
 # Callback order ---------------------------------------------------------------------------------

@@ -1,0 +1,252 @@
+"""PostgreSQL single sends: this tree against a baseline tree, alternated, same command.
+
+    python -m bench.pg_bench --baseline /tmp/base [--pairs 3] [--seconds 10]
+                             [--runs accept:1 accept:2 live:2 nodes:2] [--waits]
+
+Each run imports one account into a fresh PostgreSQL schema and starts `smsgate serve` from a
+tree (`PYTHONPATH` pointing at it; the same interpreter and wrk script for both), then drives
+native single sends with wrk (c=64, one thread):
+
+- `accept:N`: N workers, every message scheduled an hour ahead (the engine idles: the durable
+  accept path alone);
+- `live:N`: N workers, messages sent at once through the simulator while wrk runs;
+- `nodes:K`: K nodes (one worker each) on one database and one account, one wrk per node with
+  64/K connections each; the rate is their sum. `nodes:1` is its baseline.
+
+Runs alternate baseline and this tree, pair by pair (the machine is shared and noisy). Beside
+each rate: CPU per request of smsgate's processes and of the PostgreSQL backends serving them
+(from /proc: the backends are found by the application_name the URL gives them). `--waits`
+samples pg_stat_activity every 20 ms during each run and prints what the backends waited on.
+`--bare` adds the bare Starlette route (bench/bare_app.py) at 2 workers, for the × bare ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from bench.http_bench import group_cpu_seconds, run_bare, stop, wait_ready
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+ACCOUNTS = (
+    '{"accounts": [{"name": "bench", "balance": "100000000", "price": "0.01",'
+    ' "senders": ["Test"], "credentials": [{"dialect": "native", "kind": "token",'
+    ' "secret": "bench-token"}]}]}'
+)
+WAITS = """
+SELECT coalesce(wait_event_type || ':' || wait_event, state) || '  ' || left(query, 48)
+FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'
+"""
+
+
+def _url(server: str, schema: str, app: str) -> str:
+    parts = urlsplit(server)
+    query = f"search_path={schema}&application_name={app}"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def _backend_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) of these processes."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class Result:
+    def __init__(self, rate: float, cpu_us: float, pg_us: float, waits: collections.Counter[str]):
+        self.rate, self.cpu_us, self.pg_us, self.waits = rate, cpu_us, pg_us, waits
+
+
+class Cluster:
+    """K `smsgate serve` processes of one tree on a fresh schema with one account."""
+
+    def __init__(self, server: str, tree: str, nodes: int, workers: int) -> None:
+        self.server, self.tree, self.count, self.workers = server, tree, nodes, workers
+        self.schema = f"t1bench_{secrets.token_hex(4)}"
+        self.app = self.schema
+        self.url = _url(server, self.schema, self.app)
+        self.ports = [18500 + i + secrets.randbelow(400) * 4 for i in range(nodes)]
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.env = {
+            **os.environ,
+            "PYTHONPATH": tree,
+            "SMSGATE_LOG_LEVEL": "warning",
+            "SMSGATE_SMPP__PORT": "0",
+        }
+
+    async def __aenter__(self) -> Cluster:
+        conn = await asyncpg.connect(self.server)
+        try:
+            await conn.execute(f"CREATE SCHEMA {self.schema}")
+        finally:
+            await conn.close()
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as doc:
+            doc.write(ACCOUNTS)
+        for command in (["init"], ["account", "import", doc.name]):
+            done = subprocess.run(
+                [PY, "-m", "smsgate.cli", "--database", self.url, *command],
+                cwd=self.tree,
+                env=self.env,
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode:
+                raise RuntimeError(f"smsgate {command[0]} failed:\n{done.stderr}")
+        os.unlink(doc.name)
+        for port in self.ports:
+            serve = ["serve", "--database", self.url, "--port", str(port)]
+            self.procs.append(
+                subprocess.Popen(
+                    [PY, "-m", "smsgate.cli", *serve, "--workers", str(self.workers)],
+                    cwd=self.tree,
+                    env=self.env,
+                    start_new_session=True,
+                )
+            )
+        for port in self.ports:
+            wait_ready(f"http://127.0.0.1:{port}/healthz")
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        for proc in self.procs:
+            stop(proc)
+        conn = await asyncpg.connect(self.server)
+        try:
+            await conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
+        finally:
+            await conn.close()
+
+    def wrk(self, seconds: int, connections: int, extra: str) -> list[subprocess.Popen[str]]:
+        each = max(1, connections // len(self.ports))
+        return [
+            subprocess.Popen(
+                [*WRK, f"-c{each}", f"-d{seconds}s", f"http://127.0.0.1:{port}/api/v1/messages"],
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "BENCH_EXTRA": extra},
+            )
+            for port in self.ports
+        ]
+
+    async def measure(self, seconds: int, connections: int, extra: str, waits: bool) -> Result:
+        for proc in self.wrk(2, connections, extra):  # warm-up: pools and statements
+            proc.communicate()
+        conn = await asyncpg.connect(self.server)
+        try:
+            pids = [r[0] for r in await conn.fetch(_PIDS, self.app)]
+            cpu0 = sum(group_cpu_seconds(p.pid) for p in self.procs)
+            pg0 = _backend_cpu(pids)
+            started = time.monotonic()
+            runs = self.wrk(seconds, connections, extra)
+            seen: collections.Counter[str] = collections.Counter()
+            while any(r.poll() is None for r in runs):
+                if waits:
+                    seen.update(r[0] for r in await conn.fetch(WAITS, self.app))
+                await asyncio.sleep(0.02)
+            elapsed = time.monotonic() - started
+            cpu = sum(group_cpu_seconds(p.pid) for p in self.procs) - cpu0
+            pg = _backend_cpu(pids) - pg0
+        finally:
+            await conn.close()
+        rate = sum(_rate(r.communicate()[0]) for r in runs)
+        done = rate * elapsed
+        return Result(rate, cpu / done * 1e6, pg / done * 1e6, seen)
+
+
+WRK = ("wrk", "-t1", "-s", str(ROOT / "bench/post.lua"))
+_PIDS = "SELECT pid FROM pg_stat_activity WHERE application_name = $1"
+
+
+def _rate(out: str) -> float:
+    if "Non-2xx" in out:
+        raise RuntimeError(f"failed requests:\n{out}")
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise RuntimeError(out)
+
+
+async def one_run(server: str, tree: str, run: str, seconds: int, waits: bool) -> Result:
+    mode, n = run.split(":")
+    nodes, workers = (int(n), 1) if mode == "nodes" else (1, int(n))
+    extra = f',"schedule_at":{int(time.time()) + 3600}' if mode == "accept" else ""
+    async with Cluster(server, tree, nodes, workers) as cluster:
+        return await cluster.measure(seconds, 64, extra, waits)
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):7.0f} ({min(values):.0f}-{max(values):.0f})"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--baseline", required=True, help="a worktree of the baseline commit")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--runs", nargs="+", default=["accept:1", "accept:2", "live:2"])
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--waits", action="store_true")
+    parser.add_argument("--bare", action="store_true")
+    args = parser.parse_args()
+    trees = {"base": args.baseline, "this": str(ROOT)}
+    for run in args.runs:
+        got: dict[str, list[Result]] = {"base": [], "this": []}
+        bare: list[float] = []
+        for pair in range(args.pairs):
+            order = ["base", "this"] if pair % 2 == 0 else ["this", "base"]
+            for name in order:
+                r = await one_run(args.pg, trees[name], run, args.seconds, args.waits)
+                got[name].append(r)
+                print(
+                    f"  {run:9} {name}: {r.rate:7.0f} req/s, smsgate {r.cpu_us:4.0f} µs/req,"
+                    f" PostgreSQL {r.pg_us:4.0f} µs/req",
+                    flush=True,
+                )
+                for what, n in r.waits.most_common(6):
+                    print(f"      {n:5d}  {what}")
+            if args.bare:
+                bare.append(run_bare(2, 18090, args.seconds, 64).rate)
+        base = [r.rate for r in got["base"]]
+        this = [r.rate for r in got["this"]]
+        ratios = [t / b for t, b in zip(this, base, strict=True)]
+        print(
+            f"{run:9} base {_spread(base)}  this {_spread(this)}  ratio"
+            f" {statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f});"
+            f" µs/req smsgate {statistics.median(r.cpu_us for r in got['base']):.0f} ->"
+            f" {statistics.median(r.cpu_us for r in got['this']):.0f}, PostgreSQL"
+            f" {statistics.median(r.pg_us for r in got['base']):.0f} ->"
+            f" {statistics.median(r.pg_us for r in got['this']):.0f}",
+            flush=True,
+        )
+        if bare:
+            print(
+                f"{'':9} bare route at 2 workers {_spread(bare)}: this"
+                f" {statistics.median(this) / statistics.median(bare):.2f}x bare, base"
+                f" {statistics.median(base) / statistics.median(bare):.2f}x",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
