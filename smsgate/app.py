@@ -362,11 +362,11 @@ def build_app(config: Config, *, run_engine: bool = True, store: Store | None = 
         if dialect.fast_routes is not None:
             fast.update(dialect.fast_routes(gateway))
     routes += _operations(gateway, store, config)
+    routes += upstream_push_routes(node, config)
     admin = build_admin_app(admin_context(config, node, dialects))
     admin_address = config.admin_address()
     if admin_address is None:  # else on its own listener: ListenerSplit
         routes.append(admin_mount(admin))
-    routes += upstream_push_routes(node, config)
 
     app = Starlette(
         routes=routes,
@@ -475,18 +475,20 @@ PUSH_MAX_BODY = 1 << 20  # a DR push is small; a larger body is refused before i
 
 def upstream_push_routes(node: Node, config: Config) -> list[BaseRoute]:
     """`GET|POST /upstream/{name}/dr?token=...`: the DR pushes of each HTTP upstream, taken by
-    any process. The token is the one in the upstream's `dr_url` (compared in constant time);
-    a provider's own signature, where it has one, is checked by its connector besides."""
+    any process. Authenticated by the token in the upstream's `dr_url` (compared in constant
+    time), or, for an upstream with a `dr_secret` and no token, by the provider's signature,
+    which its connector checks (it checks it too when both are given). Neither: 404."""
     tokens = {u.name: push_token(u.dr_url) for u in config.upstreams}
+    signed = {u.name for u in config.upstreams if u.dr_secret}
 
     async def push(request: Request) -> Response:
         name = request.path_params["name"]
         connector = node.upstreams.get(name)
         expected = tokens.get(name)
         given = request.query_params.get("token", "")
-        if connector is None or expected is None:
+        if connector is None or (expected is None and name not in signed):
             return Response(b"not found", status_code=404, media_type="text/plain")
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+        if expected is not None and not hmac.compare_digest(given.encode(), expected.encode()):
             log.warning("DR push to upstream %s refused: wrong token", name)
             return Response(b"forbidden", status_code=403, media_type="text/plain")
         try:

@@ -353,7 +353,9 @@ def _explained(exc: msgspec.ValidationError, raw: dict[str, Any], sources: Sourc
     match = _AT.match(str(exc))
     assert match is not None  # the pattern matches any text
     why, at = match["why"], match["path"] or ""
-    path = tuple(p for p in re.split(r"\.|\[\d+\]", at) if p)
+    # `$.upstreams[0].kind`: the index is kept (upstreams.0.kind), so that the value shown
+    # is the one entry's field, never the whole list with its secrets
+    path = tuple(p for p in re.split(r"\.|\[(\d+)\]", at) if p)
     if not path:
         return ConfigError(f"configuration: {why}")
     allowed = _literal_values(path)
@@ -364,7 +366,10 @@ def _explained(exc: msgspec.ValidationError, raw: dict[str, Any], sources: Sourc
 
 def _refusal(path: tuple[str, ...], value: Any, source: str, why: str) -> ConfigError:
     key = ".".join(path)
-    shown = "" if value is _MISSING or isinstance(value, dict) else f" = {mask(key, value)!r}"
+    table = isinstance(value, dict) or (
+        isinstance(value, list) and any(isinstance(v, dict) for v in value)
+    )
+    shown = "" if value is _MISSING or table else f" = {mask(key, value)!r}"
     return ConfigError(f"configuration: {key}{shown} ({source}): {why}")
 
 
@@ -373,9 +378,12 @@ _MISSING = object()
 
 def _value_at(raw: Any, path: tuple[str, ...]) -> Any:
     for key in path:
-        if not isinstance(raw, dict) or key not in raw:
+        if isinstance(raw, list) and key.isdigit() and int(key) < len(raw):
+            raw = raw[int(key)]
+        elif isinstance(raw, dict) and key in raw:
+            raw = raw[key]
+        else:
             return _MISSING
-        raw = raw[key]
     return raw
 
 
@@ -394,7 +402,11 @@ def _literal_values(path: tuple[str, ...]) -> tuple[Any, ...] | None:
     """The values an enum setting allows, in the order its type lists them (None: no enum)."""
     struct: mi.StructType | None = _config_type()
     for key in path[:-1]:
+        if key.isdigit():  # an entry of a list of tables ([[upstreams]]): its struct, above
+            continue
         found = {f.encode_name: f.type for f in struct.fields}.get(key) if struct else None
+        if isinstance(found, mi.ListType):
+            found = found.item_type
         struct = _struct_of(found) if found is not None else None
     if struct is None:
         return None
@@ -436,10 +448,11 @@ def _check_upstreams(config: Config, sources: Sources) -> None:
             why = f"the connector name {upstream.name!r} is taken"
             raise _refusal(path, upstream.name, _source_of(("upstreams",), sources), why)
         seen.add(upstream.name)
-        if upstream.dr_url and push_token(upstream.dr_url) is None:
+        if upstream.dr_url and not upstream.dr_secret and push_token(upstream.dr_url) is None:
             path = ("upstreams", str(i), "dr_url")
             why = (
-                f"needs ?token= with at least {PUSH_TOKEN_MIN} random characters: pushes to "
+                f"needs ?token= with at least {PUSH_TOKEN_MIN} random characters (or a "
+                f"dr_secret the provider signs pushes with): pushes to "
                 f"/upstream/{upstream.name}/dr must carry it (docs/routing.md)"
             )
             raise _refusal(path, upstream.dr_url, _source_of(("upstreams",), sources), why)

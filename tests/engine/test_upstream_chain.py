@@ -24,11 +24,13 @@ from smsgate.core.routing import BreakerPolicy, Hop, Route, RoutingTable, Rule
 from smsgate.core.status import Status
 from tests.connectors.http.fakes.msghub import FakeMsgHub
 from tests.connectors.http.fakes.smsc import FakeSmsc
+from tests.connectors.http.fakes.smsc import push as smsc_push
 from tests.support.servers import Gateway, account, start_gateway
 from tests.support.servers import test_config as gateway_config
 
 AUTH = {"Authorization": "Bearer acme-token"}
 TOKEN = "dr-token-0123456789abcdef"
+SMSC_SECRET = "dr-Secret_1"
 LOOPBACK = ["127.0.0.0/8"]
 TABLE = RoutingTable(
     rules=[Rule(name="ru", route="main", prefixes=["7965"])],
@@ -85,6 +87,7 @@ async def chain(tmp_path: Any) -> AsyncIterator[Chain]:
             UpstreamConfig(
                 name="smsc", kind="smsc", url=smsc.url, login="acme", password="pa55",
                 timeout=0.5, batch=5, status_poll=0.05, allow_networks=LOOPBACK,
+                dr_secret=SMSC_SECRET,
             ),
         ]  # fmt: skip
         config = gateway_config(
@@ -220,7 +223,6 @@ async def test_dr_push_needs_the_token_and_is_matched(
     for url, status in (
         ("/upstream/hub/dr", 403),
         ("/upstream/hub/dr?token=dr-token-0123456789abcdeX", 403),
-        (f"/upstream/smsc/dr?token={TOKEN}", 404),  # smsc has no dr_url: it takes no push
         (f"/upstream/nobody/dr?token={TOKEN}", 404),
     ):
         r = await http.post(url, json=report)
@@ -231,3 +233,24 @@ async def test_dr_push_needs_the_token_and_is_matched(
     assert await chain.statuses([mid]) == [Status.DELIVERED]
     r = await http.post(f"/upstream/hub/dr?token={TOKEN}", data=b"{not json")
     assert r.status == 400
+
+
+async def test_signed_push_needs_no_token(chain: Chain, http: aiohttp.ClientSession) -> None:
+    """SMSC signs its pushes (dr_secret): the signature authenticates them, checked by the
+    connector; an unsigned or badly signed one is refused."""
+    chain.smsc.final = 0  # taken, not yet delivered: the push says it
+    chain.hub.fault = "5xx"
+    [mid] = await chain.send(http, 1)
+    await chain.settle([mid], {Status.SUBMITTED})
+    [(smsc_id, phone)] = list(chain.smsc.statuses)
+    unsigned = f"id={smsc_id}&phone={phone}&status=1".encode()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    r = await http.post("/upstream/smsc/dr", data=unsigned, headers=form)
+    assert r.status == 403
+    forged = smsc_push(smsc_id, phone, 1, "not-the-secret")
+    assert (await http.post("/upstream/smsc/dr", data=forged, headers=form)).status == 403
+    assert await chain.statuses([mid]) == [Status.SUBMITTED]
+    signed = smsc_push(smsc_id, phone, 1, SMSC_SECRET)
+    r = await http.post("/upstream/smsc/dr", data=signed, headers=form)
+    assert r.status == 200, await r.text()
+    assert await chain.statuses([mid]) == [Status.DELIVERED]
