@@ -68,6 +68,7 @@ from .base import (
     Store,
     StoreUnavailable,
 )
+from .callback_rows import outbox_item
 from .migrations import SchemaStatus, migrations, schema_status
 from .postgres_admin import PostgresAdmin
 from .postgres_console import PostgresConsole
@@ -86,7 +87,6 @@ from .rows import (
     job_from_row,
     json_or_none,
     mo_from_row,
-    outbox_from_row,
     row_to_message,
 )
 
@@ -629,6 +629,9 @@ class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
     async def outbox_claim(
         self, now: float, limit: int, lease: float, scope: OutboxScope = EVERY_DIALECT
     ) -> list[OutboxItem]:
+        if not await self._fetch("outbox_any_due", now, *_scope_args(scope)):
+            return []  # nothing due: an idle notifier's poll commits no transaction
+
         async def op(conn: asyncpg.Connection) -> list[Any]:
             rows = await conn.fetch(Q["outbox_due"], now, limit, *_scope_args(scope))
             if not rows:
@@ -639,10 +642,9 @@ class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
             held = _columns(plan.hold, 2)
             until, owner = now + lease, self.owner
             await conn.execute(Q["outbox_lease"], plan.send, until, owner, *held)
-            by_id = {r[0]: r for r in rows}
-            return [by_id[i] for i in plan.send]
+            return list(await conn.fetch(Q["outbox_subjects"], plan.send)) if plan.send else []
 
-        return [outbox_from_row(r) for r in await self._tx(op)]
+        return [outbox_item(r) for r in await self._tx(op)]  # in id order, as plan.send
 
     async def outbox_done(self, ids: Sequence[int], now: float) -> None:
         # One callback at a time arrives here from many concurrent deliveries: those waiting
@@ -669,7 +671,7 @@ class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
     async def outbox_items(
         self, account_id: int | None = None, state: str | None = None
     ) -> list[OutboxItem]:
-        return [outbox_from_row(r) for r in await self._fetch("outbox_items", account_id, state)]
+        return [outbox_item(r) for r in await self._fetch("outbox_items", account_id, state)]
 
     async def callbacks_of(self, account_id: int, message_id: str) -> list[CallbackState]:
         rows = await self._fetch("callbacks_of", message_id, account_id)

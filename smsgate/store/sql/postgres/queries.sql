@@ -413,6 +413,34 @@ SELECT o.id, e.message_id, o.state, o.next_at, o.lease_until, o.lease_owner
 FROM m JOIN events e ON e.message_id = m.message_id
 JOIN outbox o ON o.event_id = 'ev-' || e.seq
 
+-- outbox_subjects --
+-- The callbacks $1, each with the rows its payload is rendered from as it is sent
+-- (store/callback_rows.py): its event ('ev-<seq>') and that event's message, or its incoming
+-- SMS ('mo-<id>'); a payload stored with the row (by a version that stored them) wins
+SELECT o.id, o.event_id, o.account_id, o.dialect, o.kind, o.url, o.payload, o.attempts,
+       o.created_at,
+       e.seq, e.message_id, e.account_id, e.status, e.error_code, e.carrier_error, e.at,
+       m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone,
+       m.text, m.encoding, m.segments, m.priority, m.not_before, m.expires_at, m.send_window, m.flash,
+       m.tag, m.callback_url, m.status, m.error_code, m.price, m.created_at, m.updated_at,
+       m.submitted_at, m.done_at, m.carrier_id, m.confidential, m.meta,
+       r.seq, r.id, r.account_id, r.phone, r.to_number, r.text, r.received_at, r.reply_to, r.meta
+FROM outbox o
+LEFT JOIN events e
+  ON e.seq = CASE WHEN o.kind = 'dr' THEN substr(o.event_id, 4)::int8 END
+LEFT JOIN messages m ON m.id = e.message_id
+LEFT JOIN mo_messages r ON o.kind = 'mo' AND r.id = substr(o.event_id, 4)
+WHERE o.id = ANY($1::int8[])
+ORDER BY o.id
+
+-- outbox_any_due --
+-- Whether outbox_due would find anything, asked outside a transaction: an idle notifier's
+-- poll then commits nothing ($1 now, $2 only (NULL: any), $3 skip)
+SELECT 1 FROM outbox
+WHERE state = 'pending' AND next_at <= $1 AND (lease_until IS NULL OR lease_until < $1)
+  AND ($2::text[] IS NULL OR dialect = ANY($2)) AND NOT (dialect = ANY($3))
+LIMIT 1
+
 -- outbox_lease --
 -- A claim's plan (rules.order_claim): $1 leased until $2 to $3; $4 held back until $5 (no
 -- attempt counted)
@@ -448,10 +476,23 @@ UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = $2, leas
 WHERE id = ANY($1::int8[])
 
 -- outbox_items --
--- The outbox, of one account and in one state where given (NULL: any)
-SELECT id, event_id, account_id, dialect, kind, url, payload, attempts, created_at FROM outbox
-WHERE ($1::int8 IS NULL OR account_id = $1) AND ($2::text IS NULL OR state = $2)
-ORDER BY id
+-- The outbox, of one account and in one state where given (NULL: any), with the rows each
+-- callback's payload is rendered from (as outbox_subjects)
+SELECT o.id, o.event_id, o.account_id, o.dialect, o.kind, o.url, o.payload, o.attempts,
+       o.created_at,
+       e.seq, e.message_id, e.account_id, e.status, e.error_code, e.carrier_error, e.at,
+       m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone,
+       m.text, m.encoding, m.segments, m.priority, m.not_before, m.expires_at, m.send_window, m.flash,
+       m.tag, m.callback_url, m.status, m.error_code, m.price, m.created_at, m.updated_at,
+       m.submitted_at, m.done_at, m.carrier_id, m.confidential, m.meta,
+       r.seq, r.id, r.account_id, r.phone, r.to_number, r.text, r.received_at, r.reply_to, r.meta
+FROM outbox o
+LEFT JOIN events e
+  ON e.seq = CASE WHEN o.kind = 'dr' THEN substr(o.event_id, 4)::int8 END
+LEFT JOIN messages m ON m.id = e.message_id
+LEFT JOIN mo_messages r ON o.kind = 'mo' AND r.id = substr(o.event_id, 4)
+WHERE ($1::int8 IS NULL OR o.account_id = $1) AND ($2::text IS NULL OR o.state = $2)
+ORDER BY o.id
 
 -- callbacks_of --
 -- The callbacks owed for a message's events (outbox_event finds each event's rows)
