@@ -350,6 +350,20 @@ class HttpConnector(Connector, abc.ABC):
         self._count("submitted", len(lines))
         self._count("retryable", again)
         self._count("rejected", len(rejected) - again)
+        if rejected:  # refusals answered 200 (SMSC.ru, mysmpp) are not in the request's line
+            r = rejected[0]
+            log.warning(
+                "upstream %s (%s): %d of %d messages refused (%d may go elsewhere), first %s: "
+                "%s (%s)",
+                self.name,
+                self.kind,
+                len(rejected),
+                len(reports),
+                again,
+                r.message_id,
+                r.error_code,
+                r.carrier_error,
+            )
 
     def _count(self, result: str, n: int) -> None:
         if n:

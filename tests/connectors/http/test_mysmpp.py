@@ -307,7 +307,9 @@ async def test_secrets_never_logged(
     fake.whole_error = "Out of SMS"
     await webcom.submit([msg(3)])
     text = "\n".join(r.getMessage() for r in caplog.records) + repr(webcom.config)
-    assert "upstream webcom (mysmpp) send POST: HTTP 503" in text and "Out of SMS" in text
+    assert "upstream webcom (mysmpp) send POST: HTTP 503" in text
+    assert "upstream webcom (mysmpp): 1 of 1 messages refused (1 may go elsewhere)" in text
+    assert "Out of SMS" in text
     assert "pa55" not in text
 
 

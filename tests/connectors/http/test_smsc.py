@@ -352,7 +352,11 @@ async def test_secrets_never_logged(
     with pytest.raises(OutcomeUnknown):
         await smsc.submit([message(2)])
     await smsc.handle_push("POST", {}, {}, push("x", "7965", 1, "bad"))
+    fake.error_code = 7
+    await smsc.submit([message(4)])  # refused with HTTP 200: logged all the same
     text = "\n".join(r.getMessage() for r in caplog.records) + repr(smsc.config)
+    assert "upstream smscru (smsc): 1 of 1 messages refused (0 may go elsewhere)" in text
+    assert "7 invalid number" in text
     assert "upstream smscru (smsc) send POST: HTTP 503" in text
     assert "pa55" not in text and SECRET not in text
 
