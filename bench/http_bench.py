@@ -8,7 +8,9 @@ sends a response's head and body in one send, and the ratios to that). Beside ea
 server's CPU per request (every process and thread of it, from /proc), which a busy machine
 disturbs less than the rate. Two smsgate modes: `accept` schedules every message an hour ahead
 (the engine stays idle: the durable accept path alone) and `live` sends at once (the
-dispatcher and the simulator run beside the HTTP front, on the same cores).
+dispatcher and the simulator run beside the HTTP front, on the same cores). After a live run
+the bench waits until every message is final and prints how long that took: about zero when
+the engine kept up with the load, so that the rate is one of messages sent, not only accepted.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -27,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from smsgate.core.status import FINAL
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -49,6 +54,29 @@ class Run:
     def __init__(self, rate: float, cpu_us: float) -> None:
         self.rate = rate
         self.cpu_us = cpu_us
+        self.drain: float | None = None  # live: seconds after wrk until every message was final
+
+
+def drained(db_path: Path, timeout: float = 60.0) -> float:
+    """Seconds until every stored message is final (live mode: the engine kept up when this
+    is about zero); raises when some are not after `timeout`."""
+    final = [s.value for s in FINAL]
+    started = time.monotonic()
+    while True:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
+        try:
+            marks = ",".join("?" * len(final))
+            left = conn.execute(
+                f"SELECT count(*) FROM messages WHERE status NOT IN ({marks})", final
+            ).fetchone()[0]
+        finally:
+            conn.close()
+        waited = time.monotonic() - started
+        if not left:
+            return waited
+        if waited > timeout:
+            raise RuntimeError(f"{left} messages not final {timeout:.0f} s after the load")
+        time.sleep(0.05)
 
 
 def group_cpu_seconds(pgid: int) -> float:
@@ -226,7 +254,10 @@ def run_smsgate(workers: int, port: int, seconds: int, connections: int, mode: s
         wait_ready(f"http://127.0.0.1:{port}/healthz")
         url = f"http://127.0.0.1:{port}/api/v1/messages"
         wrk(url, 2, connections, extra)
-        return measured(proc.pid, url, seconds, connections, extra)
+        run = measured(proc.pid, url, seconds, connections, extra)
+        if mode == "live":  # every message reaches a final status once the load stops
+            run.drain = drained(tmp / "bench.db")
+        return run
     finally:
         stop(proc)
         shutil.rmtree(tmp, ignore_errors=True)
@@ -263,7 +294,14 @@ def main() -> None:
         ]
         cells = " ".join(f"{r.rate:12.0f} {r.rate / bare.rate:6.2f}" for r in runs)
         cpu = " ".join(f"{r.cpu_us:6.0f}" for r in runs)
-        print(f"{workers:>7} {bare.rate:11.0f} {cells} {bare.cpu_us:21.0f} {cpu}", flush=True)
+        drains = "".join(
+            f"  ({m}: final {r.drain:.1f} s after)"
+            for m, r in zip(args.modes, runs, strict=True)
+            if r.drain is not None
+        )
+        print(
+            f"{workers:>7} {bare.rate:11.0f} {cells} {bare.cpu_us:21.0f} {cpu}{drains}", flush=True
+        )
         if args.one_send_bare:
             same = run_bare(workers, args.port, args.seconds, args.connections, one_send=True)
             ratios = " ".join(

@@ -249,10 +249,10 @@ async def start_smsgate(folder: Path, config: str) -> tuple[asyncio.subprocess.P
     return proc, port
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process and its live children have used so far (Linux
-    /proc): smsgate with several workers is a tree of processes."""
-    total = 0
+def _tree(pid: int) -> list[tuple[Path, list[str]]]:
+    """A process and its live children (Linux /proc), each with the fields of its stat after
+    the name: smsgate with several workers is a tree of processes."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -261,8 +261,27 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+            found.append((entry, fields))
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process and its live children have used so far."""
+    ticks = sum(int(fields[11]) + int(fields[12]) for _entry, fields in _tree(pid))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def disk_bytes(pid: int) -> int:
+    """Bytes a process and its live children have written to storage so far (/proc/*/io
+    write_bytes: the database, its WAL and checkpoints); 0 where the kernel does not say."""
+    total = 0
+    for entry, _fields in _tree(pid):
+        try:
+            lines = (entry / "io").read_text().splitlines()
+        except OSError:
+            continue
+        total += sum(int(line.split()[1]) for line in lines if line.startswith("write_bytes:"))
+    return total
 
 
 async def stop(proc: asyncio.subprocess.Process) -> None:
@@ -339,6 +358,7 @@ async def smsgate_e2e(
     try:
         await asyncio.sleep(1.0)  # the SMPP client binds
         cpu0, smsc0, own0 = cpu_seconds(proc.pid), cpu_seconds(smsc_pid), time.process_time()
+        disk0 = disk_bytes(proc.pid)
         started = time.monotonic()
         await bulk_load(port, n, events=events)
         accepted = time.monotonic() - started
@@ -346,7 +366,8 @@ async def smsgate_e2e(
         elapsed = state["last"] - started
         print(
             f"    (accept of {n}: {accepted:.2f} s, {n / accepted:,.0f} msg/s; in {elapsed:.1f} s"
-            f" smsgate used {cpu_seconds(proc.pid) - cpu0:.1f} s CPU,"
+            f" smsgate used {cpu_seconds(proc.pid) - cpu0:.1f} s CPU"
+            f" and wrote {(disk_bytes(proc.pid) - disk0) / n / 1024:.1f} KiB a message to disk,"
             f" the npm SMSC {cpu_seconds(smsc_pid) - smsc0:.1f} s, this process"
             f" {time.process_time() - own0:.1f} s)"
         )
