@@ -4,12 +4,17 @@ never show (secrets), and bad input answered without a 500."""
 from __future__ import annotations
 
 import asyncio
+import re
+import time
+from pathlib import Path
 
 import aiohttp
 
+from smsgate.connectors.simulator import SimulatorConfig
+from smsgate.core.models import MoMessage
 from smsgate.core.status import Status
 from tests.admin.pages_support import PASSWORD, log_in, make_admin, send, session
-from tests.support.servers import Gateway, account
+from tests.support.servers import Gateway, account, start_gateway, test_config
 
 PAGES = ["/", "/messages", "/accounts", "/incoming", "/audit", "/events"]
 SECRETS = ["acme-pw", "acme-token", "acme-salt", "hook-secret", "sig-key"]
@@ -189,3 +194,68 @@ async def test_static_assets_are_served_from_the_package(gateway: Gateway) -> No
         ):
             async with http.get(f"{gateway.url}/admin/static/{path}") as r:
                 assert r.status == 200 and len(await r.read()) > 100, path
+
+
+async def test_job_page_shows_progress_and_the_recipients_the_carrier_rejected(
+    tmp_path: Path,
+) -> None:
+    config = test_config(
+        f"sqlite:///{tmp_path}/s.db",
+        simulator=SimulatorConfig(dr_delay=0.01, reject_prefixes=["7965999"]),
+    )
+    gateway = await start_gateway(config)
+    try:
+        [acme] = await gateway.provision(account("acme"))
+        await make_admin(gateway)
+        body = {
+            "text": "Hi",
+            "recipients": [{"to": "79651000001"}, {"to": "79651000002"}, {"to": "79659990001"}],
+        }
+        async with aiohttp.ClientSession() as http:
+            headers = {"Authorization": "Bearer acme-token"}
+            url = f"{gateway.url}/api/v1/messages/bulk"
+            async with http.post(url, json=body, headers=headers) as r:
+                answer = await r.json()
+        job_id = answer["job_id"]
+
+        async def settled() -> bool:
+            counts = await gateway.store.get_job(acme, job_id)
+            return counts is not None and set(counts.by_status) == {"delivered", "rejected"}
+
+        await gateway.wait_for(settled)
+        async with session() as http:
+            await log_in(http, gateway)
+            async with http.get(f"{gateway.url}/admin/jobs/{job_id}") as r:
+                page = await r.text()
+        assert r.status == 200
+        assert re.search(r">delivered</a></td><td>2<", page), page
+        assert re.search(r">rejected</a></td><td>1<", page)
+        assert "79659990001" in page and "79651000001" not in page  # only the rejected one
+        assert "3 in the request, 3 stored" in page
+    finally:
+        await gateway.stop()
+
+
+async def test_incoming_sms_of_every_account_or_one(gateway: Gateway) -> None:
+    acme, beta = await gateway.provision(account("acme"), account("beta"))
+    await make_admin(gateway)
+    mos = [
+        MoMessage(
+            id=f"mo-{n}",
+            account_id=a,
+            phone="79650000009",
+            to="7100",
+            text=f"STOP {n}",
+            received_at=time.time(),
+        )
+        for n, a in ((1, acme), (2, beta))
+    ]
+    await gateway.store.store_mo(mos, lambda message, event, urls: [])
+    async with session() as http:
+        await log_in(http, gateway)
+        async with http.get(f"{gateway.url}/admin/incoming") as r:
+            page = await r.text()
+        assert page.index("STOP 2") < page.index("STOP 1")  # newest first
+        async with http.get(f"{gateway.url}/admin/incoming?account={acme}") as r:
+            page = await r.text()
+        assert "STOP 1" in page and "STOP 2" not in page

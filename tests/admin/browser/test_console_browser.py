@@ -59,10 +59,11 @@ def test_find_a_message_by_phone_and_see_it_delivered(
     driver = logged_in
     driver.get(f"{console.url}/admin/messages")
     driver.find_element(By.ID, "q-phone").send_keys("79651110001", Keys.ENTER)
-    link = until(driver, lambda d: d.find_element(By.LINK_TEXT, sent["id"]))
-    assert "phone=79651110001" in driver.current_url  # the search is in the address (htmx)
+    # The unfiltered list shows the message too: wait for htmx to swap in the search's rows.
+    until(driver, lambda d: "phone=79651110001" in d.current_url)  # pushed by htmx
+    until(driver, lambda d: text_of(d, "#results caption").startswith("1 message"))
     shot(driver, screenshots, "search")
-    link.click()
+    until(driver, lambda d: d.find_element(By.LINK_TEXT, sent["id"]).click() or True)
     until(driver, lambda d: sent["id"] in d.title)
 
     def delivered(d: Any) -> bool:
@@ -98,6 +99,31 @@ def test_revoke_a_token_and_the_api_refuses_it(logged_in: Any, console: Console)
         time.sleep(0.2)
 
 
+def test_rotate_shows_the_new_secret_once_and_the_audit_log_has_both(
+    logged_in: Any, console: Console, screenshots: list[Path]
+) -> None:
+    driver = logged_in
+    page = f"{console.url}/admin/accounts/{console.accounts['bravo']}"
+    driver.get(page)
+    row = next(
+        r
+        for r in driver.find_elements(By.CSS_SELECTOR, "#credentials tbody tr")
+        if r.text.startswith("smsc login")
+    )
+    row.find_element(By.XPATH, ".//button[text()='Rotate']").click()
+    until(driver, lambda d: d.switch_to.alert).accept()
+    shown = until(driver, lambda d: row.find_element(By.CSS_SELECTOR, "output.secret").text)
+    secret = shown.removeprefix("New secret (shown once): ")
+    assert secret and secret != shown
+    shot(driver, screenshots, "rotated")
+    driver.get(page)
+    assert secret not in driver.page_source
+    driver.get(f"{console.url}/admin/audit")
+    log = text_of(driver, "#audit")
+    assert "credential.rotate" in log and "credential.revoke" in log and secret not in log
+    shot(driver, screenshots, "audit")
+
+
 def test_top_up_and_see_the_ledger_entry(
     logged_in: Any, console: Console, screenshots: list[Path]
 ) -> None:
@@ -118,8 +144,9 @@ def test_the_overview_counts_a_bulk_while_it_runs(
 ) -> None:
     driver = logged_in
     driver.get(f"{console.url}/admin/")
-    counter = "#count-delivered"
-    start = int(until(driver, lambda d: text_of(d, counter)))
+    # Read in one script: the element is replaced by every update (a found one goes stale).
+    read = "return document.getElementById('count-delivered').textContent"
+    start = int(until(driver, lambda d: d.execute_script(read)))
     recipients = [{"to": f"+7965222{i:04d}"} for i in range(1500)]
     status, _ = console.api(
         "POST", "/api/v1/messages/bulk", "acme-token", {"recipients": recipients, "text": "Hi"}
@@ -129,7 +156,7 @@ def test_the_overview_counts_a_bulk_while_it_runs(
     deadline = time.monotonic() + 30
     while seen[-1] < start + 1500:
         assert time.monotonic() < deadline, f"the counter stopped at {seen}"
-        value = int(text_of(driver, counter))  # the page is never reloaded: SSE swaps it
+        value = int(driver.execute_script(read))  # never reloaded: the event stream swaps it
         if value != seen[-1]:
             seen.append(value)
         time.sleep(0.1)
