@@ -12,7 +12,8 @@ messages 1000 at a time as the dispatcher hands them:
 - ``smpp`` (the baseline): `SmppConnector`, one transceiver bind to B's SMPP server, window
   1000 (as smpp_bench's ESME).
 
-A message counts when B has answered for it (taken: committed at B). Runs alternate, `rounds`
+A message counts when B has answered for it (taken: committed at B); each run starts once B is
+idle again (it dispatched and reported the last run's messages). Runs alternate, `rounds`
 times each. Printed: messages per second, the ratio to the SMPP run of the same round, and CPU
 per message on each side (A: this process; B: the smsgate process tree).
 """
@@ -90,10 +91,22 @@ async def drive(connector: Connector, batch: list[Message]) -> int:
     return taken
 
 
+async def settle(pid: int, limit: float = 120.0) -> None:
+    """Wait until node B is idle (under 5% of a core for half a second): what it took in the
+    last run is dispatched and reported before the next run starts."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pid)
+        await asyncio.sleep(0.5)
+        if cpu_seconds(pid) - before < 0.025:
+            return
+
+
 async def run_one(
     name: str, connector: Connector, n: int, pid: int
 ) -> tuple[str, float, float, float]:
     batch = messages(n)
+    await settle(pid)
     cpu_a, cpu_b, started = time.process_time(), cpu_seconds(pid), time.perf_counter()
     taken = await drive(connector, batch)
     elapsed = time.perf_counter() - started
