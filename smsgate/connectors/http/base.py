@@ -235,7 +235,7 @@ class HttpConnector(Connector, abc.ABC):
             return 400, b"", []
         if reports:
             await self.store.connector_log_reported(
-                self.name, [r.message_id for r in reports if r.status.is_final]
+                self.name, [r.message_id for r in reports if r.status.is_final and r.message_id]
             )
         return status, answer, with_acceptance(reports)
 

@@ -172,18 +172,19 @@ def _refused_by(m: Message, code: ErrorCode | None, text: str, now: float) -> Re
 
 
 def _report(item: Any, message_id: str | None) -> Report | None:
-    """A DR (push or pull) as a Report for our message: None when it names none of ours."""
+    """A DR (push or pull) as a Report for our message (by `extra_id`, else by the platform's
+    `message_id`, which the router matches); None when it names neither."""
     if not isinstance(item, dict):
         return None
-    ours = message_id or item.get("extra_id")
-    if not isinstance(ours, str) or not ours:
+    ours = message_id or item.get("extra_id") or ""  # "": named by the platform's id alone
+    carrier_id = item.get("message_id")
+    if not isinstance(ours, str) or not (ours or isinstance(carrier_id, str)):
         return None
     status, error = status_of(
         _int(item.get("status")), _int(item.get("substatus")), _int(item.get("msghub_status"))
     )
     raw = item.get("msghub_status") or item.get("error_code")
     at = _int(item.get("time"))
-    carrier_id = item.get("message_id")
     return Report(
         message_id=ours,
         status=status,

@@ -119,16 +119,19 @@ class Smsgw2Connector(HttpConnector):
         }
 
     def _report(self, item: Any, message_id: str | None) -> Report | None:
-        """A message's status (DR push or pull) as a Report for our message, if it is ours."""
+        """A message's status (DR push or pull) as a Report for our message (by
+        `client_message_id`, else by the provider's `message_id`, which the router matches)."""
         if not isinstance(item, dict):
             return None
-        ours = message_id or item.get("client_message_id")
-        if not ours or not isinstance(item.get("status", item.get("message_status")), str):
+        ours = message_id or item.get("client_message_id") or ""  # "": by the provider's id
+        carrier_id = item.get("message_id")
+        if not (ours or carrier_id) or not isinstance(
+            item.get("status", item.get("message_status")), str
+        ):
             return None
         code = _int(item.get("error_code"))
         status, error = status_of(str(item.get("status") or item.get("message_status")), code)
         raw = f"{code}: {item.get('error_message') or ''}".strip() if code else None
-        carrier_id = item.get("message_id")
         return Report(
             message_id=str(ours),
             status=status,

@@ -337,6 +337,16 @@ async def test_dr_push_batch_from_the_seed(hub: MsgHubConnector) -> None:
     }
 
 
+async def test_dr_push_without_extra_id_names_the_platforms_id(hub: MsgHubConnector) -> None:
+    body = SEED_DR.replace(b'"extra_id": "AD-6640-7006",\n', b"")
+    _, _, reports = await hub.handle_push("POST", {}, {}, body)
+    assert [(r.message_id, r.carrier_id, r.status) for r in reports][-1] == (
+        "",  # for the router to match among this connector's messages
+        "9f60ac8f-e721-5027-b838-e6fcb95fcd7a",
+        Status.DELIVERED,
+    )
+
+
 async def test_dr_push_that_is_not_json_is_refused(hub: MsgHubConnector) -> None:
     assert await hub.handle_push("POST", {}, {}, b"<xml/>") == (400, b"", [])
     assert await hub.handle_push("POST", {}, {}, b'{"status": 2}') == (200, b"", [])

@@ -285,6 +285,13 @@ async def test_dr_push_from_the_seed(gw: Smsgw2Connector) -> None:
     assert (r.message_id, r.status, r.error_code) == ("3", Status.UNDELIVERED, E.INVALID_PHONE)
 
 
+async def test_dr_push_without_client_id_names_the_providers_id(gw: Smsgw2Connector) -> None:
+    body = SEED_DR.replace(b'"client_message_id":"batch_tst1104", ', b"")
+    assert body != SEED_DR
+    _, _, reports = await gw.handle_push("POST", {}, {}, body)
+    assert [(r.message_id, r.carrier_id) for r in reports] == [("", "5916504923")] * 2
+
+
 async def test_mo_push_from_the_seed_goes_to_the_sink(gw: Smsgw2Connector, sink: Sink) -> None:
     await gw.start(sink)
     assert await gw.handle_push("POST", {}, {}, SEED_MO) == (204, b"", [])
