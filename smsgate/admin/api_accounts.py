@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from ..core import phone as phones
+from ..core.admin import MAX_MONEY
 from ..core.errors import ErrorCode, GatewayError
 from ..core.models import Account
 from ..core.money import to_micros
@@ -69,8 +70,8 @@ def _money(value: str | int | float, field: str) -> int:
         raise GatewayError(
             ErrorCode.INVALID_FIELD, f"{field} is not an amount", field=field
         ) from None
-    if micros < 0:
-        raise GatewayError(ErrorCode.INVALID_FIELD, f"{field} cannot be negative", field=field)
+    if not 0 <= micros <= MAX_MONEY:
+        raise GatewayError(ErrorCode.INVALID_FIELD, f"{field} is out of range", field=field)
     return micros
 
 
@@ -115,8 +116,8 @@ def _fields(spec: AccountCreate | AccountUpdate) -> dict[str, object]:
             raise GatewayError(ErrorCode.INVALID_FIELD, "a currency is 3 letters", field="currency")
         fields["currency"] = spec.currency.upper()
     if spec.tps is not None:
-        if spec.tps < 0:
-            raise GatewayError(ErrorCode.INVALID_FIELD, "tps cannot be negative", field="tps")
+        if not 0 <= spec.tps <= 1_000_000:
+            raise GatewayError(ErrorCode.INVALID_FIELD, "tps is out of range", field="tps")
         fields["tps"] = spec.tps
     if spec.timezone is not None:
         fields["timezone"] = _zone(spec.timezone)

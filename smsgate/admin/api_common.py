@@ -101,12 +101,11 @@ async def body(request: Request, kind: type[T]) -> T:
 
 
 def path_int(request: Request, name: str) -> int:
-    try:
-        return int(request.path_params[name])
-    except ValueError:
-        raise GatewayError(
-            ErrorCode.NOT_FOUND, f"no {name} {request.path_params[name]!r}"
-        ) from None
+    """A numeric id from the path; anything else, or out of the ids' range, is NOT_FOUND."""
+    given = request.path_params[name]
+    if not given.isascii() or not given.isdigit() or not 0 < int(given) < 2**62:
+        raise GatewayError(ErrorCode.NOT_FOUND, f"no {name} {given!r}")
+    return int(given)
 
 
 def query_int(request: Request, name: str, default: int | None, high: int = 1000) -> int | None:

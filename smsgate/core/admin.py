@@ -16,6 +16,9 @@ Role = Literal["operator", "readonly"]
 ROLES: tuple[Role, ...] = ("operator", "readonly")
 LedgerKind = Literal["top_up", "debit", "correction", "import"]
 LEDGER_KINDS: tuple[LedgerKind, ...] = ("top_up", "debit", "correction", "import")
+# The largest balance or amount (micro-units): 10^11 units of a currency. Far below the
+# database's 64-bit integers, so that no sum of two overflows them.
+MAX_MONEY = 10**17
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 
 
@@ -100,12 +103,18 @@ def ledger_balance(kind: LedgerKind, balance: int | None, amount: int) -> int:
     takes the balance below zero; only a correction or an import sets a figure outright."""
     if balance is None:
         raise GatewayError(ErrorCode.NOT_FOUND, "no such account")
+    if abs(amount) > MAX_MONEY:
+        raise GatewayError(ErrorCode.INVALID_FIELD, "the amount is too large", field="amount")
     if kind in ("top_up", "debit"):
         if amount <= 0:
             raise GatewayError(ErrorCode.INVALID_FIELD, "amount must be above zero", field="amount")
         delta = amount if kind == "top_up" else -amount
         if balance + delta < 0:
             raise GatewayError(ErrorCode.INSUFFICIENT_BALANCE, "the balance would go below zero")
+        if balance + delta > MAX_MONEY:
+            raise GatewayError(
+                ErrorCode.INVALID_FIELD, "the balance would be too large", field="amount"
+            )
         return balance + delta
     if amount < 0:
         raise GatewayError(ErrorCode.INVALID_FIELD, "a balance cannot be negative", field="amount")

@@ -97,7 +97,7 @@ async def test_top_up_debit_and_correction_are_ledger_entries(gateway: Gateway) 
         status, ledger = await alice.get(f"{base}?limit=1")
         assert [e["kind"] for e in ledger["entries"]] == ["correction"]
         status, older = await alice.get(f"{base}?before={ledger['next_before']}")
-        assert [e["kind"] for e in older["entries"]] == ["top_up"]
+        assert [e["kind"] for e in older["entries"]] == ["top_up", "import"]  # import: opening
         async with (
             aiohttp.ClientSession(base_url=gateway.url) as client,
             client.get("/api/v1/balance", headers={"Authorization": "Bearer acme-token"}) as r,
