@@ -18,8 +18,9 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from ..connectors.base import LinkState
 from .context import AdminContext
 
-# Messages handed to each connector at the last look: the throughput is the difference.
-_last_sent: dict[str, tuple[float, float]] = {}
+# The last look at the messages handed to each connector (when, totals): the throughput is the
+# difference to it. One per process: every look in this process shares it.
+_last_look: tuple[float, dict[str, float]] | None = None
 
 
 def _samples() -> list[tuple[str, dict[str, str], float]]:
@@ -66,18 +67,21 @@ def _links_from_metrics(samples: list[tuple[str, dict[str, str], float]]) -> lis
 
 def _throughput(samples: list[tuple[str, dict[str, str], float]], now: float) -> dict[str, Any]:
     """Per connector: messages handed over since the start, and per second since the last look
-    (None on the first look, or after more than 10 minutes)."""
+    (None on the first look, or after more than 10 minutes; a connector not seen before had
+    handed over none then)."""
+    global _last_look
     sent: dict[str, float] = defaultdict(float)
     for name, labels, value in samples:
         if name == "smsgate_sent_total":
             sent[labels.get("connector", "")] += value
+    before = _last_look
+    _last_look = (now, dict(sent))
     answer: dict[str, Any] = {}
     for connector, total in sent.items():
-        before = _last_sent.get(connector)
         rate = None
         if before is not None and 0 < now - before[0] < 600:
-            rate = round(max(0.0, total - before[1]) / (now - before[0]), 1)
-        _last_sent[connector] = (now, total)
+            earlier = before[1].get(connector, 0.0)
+            rate = round(max(0.0, total - earlier) / (now - before[0]), 1)
         answer[connector] = {"sent_total": int(total), "per_second": rate}
     return answer
 
