@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 
 from starlette.requests import Request
@@ -15,6 +16,7 @@ from .pages_render import render, root_of
 # The login form's CSRF token: there is no session yet, so it is a random value in a cookie
 # of its own that the form must repeat (double submit; the cookie is SameSite=Strict).
 LOGIN_COOKIE = "smsgate_login_csrf"
+log = logging.getLogger("smsgate.admin")
 
 
 def _safe_next(request: Request, wanted: str) -> str:
@@ -50,10 +52,11 @@ async def login_submit(request: Request) -> Response:
     wanted = str(form.get("next", ""))
     expected = request.cookies.get(LOGIN_COOKIE, "")
     submitted = str(form.get(auth.CSRF_FIELD, ""))
+    client = request.client.host if request.client else "unknown"
     if not expected or not hmac.compare_digest(expected.encode(), submitted.encode()):
+        log.warning("console login form refused from %s: missing or wrong form token", client)
         fresh = secrets.token_urlsafe(24)
         return _form(request, 403, fresh, error="The form expired: try again.", next=wanted)
-    client = request.client.host if request.client else "unknown"
     outcome = await auth.login(context.store, username, password, client, context.settings)
     if isinstance(outcome, auth.LoginRefused):
         if outcome.reason == "throttled":
@@ -72,6 +75,9 @@ async def logout(request: Request) -> Response:
     """Ends the session; a POST with the session's CSRF token (a link could be forged)."""
     form = await request.form()
     if not await auth.check_csrf(request, str(form.get(auth.CSRF_FIELD, ""))):
+        admin = await auth.current_admin(request)  # there is one: require_page let it in
+        name = admin.username if admin else "?"
+        log.warning("console logout refused for %s: missing or wrong CSRF token", name)
         return Response("Missing or wrong CSRF token.", status_code=403)
     response = RedirectResponse(root_of(request) + "/login", status_code=303)
     await auth.logout(request, response)

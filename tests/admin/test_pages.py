@@ -6,15 +6,20 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import aiohttp
+import pytest
 
 from smsgate.connectors.simulator import SimulatorConfig
 from smsgate.core.models import MoMessage
 from smsgate.core.status import Status
 from tests.admin.pages_support import PASSWORD, log_in, make_admin, send, session
-from tests.support.servers import Gateway, account, start_gateway, test_config
+from tests.support.backends import both_backends
+from tests.support.servers import Gateway, account, start_gateway
+from tests.support.servers import test_config as gateway_config
 
 PAGES = ["/", "/messages", "/accounts", "/incoming", "/audit", "/events"]
 SECRETS = ["acme-pw", "acme-token", "acme-salt", "hook-secret", "sig-key"]
@@ -36,12 +41,15 @@ async def test_every_page_sends_a_stranger_to_the_login(gateway: Gateway) -> Non
                 assert r.headers["location"] == f"/admin/login?next=/admin{path}"
 
 
-async def test_login_needs_its_form_token_and_the_right_password(gateway: Gateway) -> None:
+async def test_login_needs_its_form_token_and_the_right_password(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
     await make_admin(gateway)
     async with session() as http:
         data = {"username": "root", "password": PASSWORD, "csrf_token": "forged"}
         async with http.post(f"{gateway.url}/admin/login", data=data, allow_redirects=False) as r:
             assert r.status == 403  # no login form was served to this client
+        assert "console login form refused from 127.0.0.1" in caplog.text
         async with http.get(f"{gateway.url}/admin/login") as r:
             page = await r.text()
         token = page.split('name="csrf_token" value="')[1].split('"')[0]
@@ -123,8 +131,6 @@ async def test_time_range_is_read_in_the_operators_zone(gateway: Gateway) -> Non
     sent = await send(gateway, "acme-token", to="79651230003", text="hello")
     stored = await gateway.store.get_message(acme, str(sent["id"]))
     assert stored is not None
-    from datetime import UTC, datetime, timedelta
-
     moscow = datetime.fromtimestamp(stored.created_at, UTC) + timedelta(hours=3)
     before = (moscow - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
     async with session() as http:
@@ -199,7 +205,7 @@ async def test_static_assets_are_served_from_the_package(gateway: Gateway) -> No
 async def test_job_page_shows_progress_and_the_recipients_the_carrier_rejected(
     tmp_path: Path,
 ) -> None:
-    config = test_config(
+    config = gateway_config(
         f"sqlite:///{tmp_path}/s.db",
         simulator=SimulatorConfig(dr_delay=0.01, reject_prefixes=["7965999"]),
     )
@@ -259,3 +265,27 @@ async def test_incoming_sms_of_every_account_or_one(gateway: Gateway) -> None:
         async with http.get(f"{gateway.url}/admin/incoming?account={acme}") as r:
             page = await r.text()
         assert "STOP 1" in page and "STOP 2" not in page
+
+
+ODD = ["\x00", "%00", "' OR 1=1 --", "9" * 40, "-1", "1e9", "\u202e", "x" * 5000, "<script>"]
+
+
+@both_backends
+async def test_odd_input_in_every_page_is_never_a_server_error(gateway: Gateway) -> None:
+    await make_admin(gateway)
+    keys = ("id", "phone", "client_ref", "account", "job", "status", "dialect", "since", "tz")
+    async with session() as http:
+        await log_in(http, gateway)
+        for odd in ODD:
+            quoted = quote(odd, safe="")
+            paths = [f"/messages?{k}={quoted}" for k in keys]
+            paths += [f"/messages?before={quoted}", f"/messages/{quoted}", f"/jobs/{quoted}"]
+            paths += [f"/accounts/{quoted}", f"/incoming?account={quoted}&before={quoted}"]
+            paths += [f"/audit?target={quoted}&before={quoted}"]
+            for path in paths:
+                async with http.get(f"{gateway.url}/admin{path}") as r:
+                    page = await r.text()
+                    assert r.status in (200, 400, 404), (path, r.status, page[:300])
+                    assert "<script>" not in page.split("</head>")[1].replace(
+                        '<script type="application/json"', ""
+                    ), path
