@@ -32,6 +32,7 @@ from typing import ClassVar, NamedTuple
 
 from prometheus_client import Counter, Histogram
 
+from ...core import payload
 from ...core.errors import ErrorCode, retryable
 from ...core.models import Message, Report
 from ...core.status import Status
@@ -118,6 +119,21 @@ def refused(message: Message, code: ErrorCode, carrier_error: str, at: float) ->
 
 def taken(message: Message, carrier_id: str | None, at: float) -> Report:
     return Report(message_id=message.id, status=Status.SUBMITTED, carrier_id=carrier_id, at=at)
+
+
+def sendable_texts(group: Sequence[Message], at: float) -> tuple[list[Message], list[Report]]:
+    """(the texts an SMS API can take, refusals of the rest): binary data, HLR queries and
+    pings (core.payload.KINDS) have no form in these APIs; a phone must be digits."""
+    ok: list[Message] = []
+    out: list[Report] = []
+    for m in group:
+        if m.encoding in payload.KINDS:
+            out.append(refused(m, ErrorCode.UNSUPPORTED_CHANNEL, m.encoding, at))
+        elif not m.phone.lstrip("+").isdigit():
+            out.append(refused(m, ErrorCode.INVALID_PHONE, "not a number", at))
+        else:
+            ok.append(m)
+    return ok, out
 
 
 def with_acceptance(reports: Sequence[Report]) -> list[Report]:

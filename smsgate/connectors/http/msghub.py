@@ -19,7 +19,15 @@ import msgspec
 
 from ...core.errors import ErrorCode
 from ...core.models import Message, Report
-from .base import Answer, BadAnswer, HttpConnector, http_refusal, refused, taken
+from .base import (
+    Answer,
+    BadAnswer,
+    HttpConnector,
+    http_refusal,
+    refused,
+    sendable_texts,
+    taken,
+)
 from .msghub_codes import error_of, status_of
 
 TTL_MIN, TTL_MAX = 300, 259_200  # the seed's bounds of `ttl` (seconds)
@@ -39,12 +47,7 @@ class MsgHubConnector(HttpConnector):
 
     async def send(self, group: Sequence[Message]) -> list[Report]:
         now = time.time()
-        sendable = [m for m in group if m.phone.lstrip("+").isdigit()]
-        bad = [
-            refused(m, ErrorCode.INVALID_PHONE, "not a number", now)
-            for m in group
-            if m not in sendable
-        ]
+        sendable, bad = sendable_texts(group, now)
         if len(sendable) == 1:
             return bad + await self._simple(sendable[0], now)
         if sendable:

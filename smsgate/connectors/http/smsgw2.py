@@ -24,7 +24,15 @@ import msgspec
 from ...core.errors import ErrorCode
 from ...core.models import Message, Report
 from ..base import Incoming
-from .base import Answer, BadAnswer, HttpConnector, http_refusal, refused, taken
+from .base import (
+    Answer,
+    BadAnswer,
+    HttpConnector,
+    http_refusal,
+    refused,
+    sendable_texts,
+    taken,
+)
 from .smsgw2_codes import DUPLICATE, code_in_text, error_of, status_of
 
 ZONE = "Asia/Almaty"  # the provider's local time, where `timezone` is not set
@@ -38,19 +46,26 @@ class Smsgw2Connector(HttpConnector):
 
     async def send(self, group: Sequence[Message]) -> list[Report]:
         now = time.time()
-        if len(group) == 1:
-            answer = await self._post("send", "/messages", self._item(group[0]))
-            refusal = _refusal(answer)
-            if refusal is not None:
-                return [_refused_by(group[0], *refusal, now)]
-            return [taken(group[0], _id(_object(answer.body), "message_id"), now)]
-        body = {"messages": [self._item(m) for m in group]}
-        answer = await self._post("batch", "/batches", body)
+        sendable, bad = sendable_texts(group, now)
+        if len(sendable) == 1:
+            return bad + await self._single(sendable[0], now)
+        if sendable:
+            return bad + await self._batch(sendable, now)
+        return bad
+
+    async def _single(self, m: Message, now: float) -> list[Report]:
+        answer = await self._post("send", "/messages", self._item(m))
+        refusal = _refusal(answer)
+        if refusal is not None:
+            return [_refused_by(m, *refusal, now)]
+        return [taken(m, _id(_object(answer.body), "message_id"), now)]
+
+    async def _batch(self, group: Sequence[Message], now: float) -> list[Report]:
+        answer = await self._post("batch", "/batches", {"messages": [self._item(m) for m in group]})
         refusal = _refusal(answer)
         if refusal is not None:
             return [_refused_by(m, *refusal, now) for m in group]
-        batch_id = _id(_object(answer.body), "batch_id")
-        ids = await self._batch_ids(batch_id) if batch_id else {}
+        ids = await self._batch_ids(_id(_object(answer.body), "batch_id"))
         return [taken(m, ids.get(m.id), now) for m in group]
 
     async def lookup(self, message_id: str, carrier_id: str) -> list[Report] | None:

@@ -268,3 +268,23 @@ async def test_a_bug_in_sending_is_an_unknown_outcome(fake: FakeMsgHub, store: S
     with pytest.raises(OutcomeUnknown) as raised:
         await broken.submit([m])
     assert raised.value.unknown == [m] and "KeyError" in raised.value.detail
+
+
+async def test_only_texts_are_sent(fake: FakeMsgHub, store: Store) -> None:
+    hub = MsgHubConnector(config(fake), store)
+    try:
+        hlr = message(1, encoding="hlr", text="", segments=1)
+        data = message(2, encoding="binary", text="0a0b")
+        odd = message(3, phone="+7965abc")
+        text = message(4)
+        reports = await hub.submit([hlr, data, odd, text])
+        assert {r.message_id: (r.status, r.error_code) for r in reports} == {
+            hlr.id: (Status.REJECTED, ErrorCode.UNSUPPORTED_CHANNEL),
+            data.id: (Status.REJECTED, ErrorCode.UNSUPPORTED_CHANNEL),
+            odd.id: (Status.REJECTED, ErrorCode.INVALID_PHONE),
+            text.id: (Status.SUBMITTED, None),
+        }
+        [request] = fake.requests
+        assert request.path.endswith("/json2/simple")  # the one text left: a single send
+    finally:
+        await hub.stop()
