@@ -42,6 +42,7 @@ async def overview(request: Request, figures: Figures) -> Response:
         s=snapshot,
         figures=figures_html(request, snapshot),
         series=msgspec.json.encode(series(snapshot)).decode(),
+        connector=context_of(request).connector,
     )
 
 
