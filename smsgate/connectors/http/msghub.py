@@ -1,8 +1,9 @@
 """MsgHub JSONv2 as a carrier (`kind = "msghub"`): docs/upstreams.md#msghub.
 
 `url` is the API's start URL with our client id: `[JSONv2_URL]/{client_id}`. One message goes
-by `json2/simple`; more by `json2/batch/sync`, whose answer names each message's id (the plain
-`batch` and `broadcast` answer only a job id). Our message id is the `extra_id`, so a message is
+by `json2/simple`; more by `json2/broadcast/sync` when they share their text, else by
+`json2/batch/sync`: their answers name each message's id (the plain `batch` and `broadcast`
+answer only a job id). Our message id is the `extra_id`, so a message is
 found by our own reference (`dr/external/{extra_id}/simple`) after a lost answer. Outcomes come
 as DR pushes to `dr_url` (one report or an array of them) and by the simple DR pull.
 """
@@ -73,14 +74,26 @@ class MsgHubConnector(HttpConnector):
         return [taken(m, carrier_id, now)]
 
     async def _batch(self, group: Sequence[Message], now: float) -> list[Report]:
-        items = [{"phone_number": _number(m), "extra_id": m.id, "text": m.text} for m in group]
-        body: dict[str, Any] = {"messages": items}
+        """One text for all (and no "%", which would read as a variable): a broadcast, the
+        text sent once; else a batch, a text per message. Both /sync: an id per message."""
+        text = group[0].text
+        shared = "%" not in text and all(m.text == text for m in group)
+        body: dict[str, Any] = {}
+        if shared:
+            body["recipients"] = [{"phone_number": _number(m), "extra_id": m.id} for m in group]
+        else:
+            body["messages"] = [
+                {"phone_number": _number(m), "extra_id": m.id, "text": m.text} for m in group
+            ]
         if self.config.dr_url:
             body["callback_url"] = self.config.dr_url
         body["channels"] = ["sms"]
         sms = {"alpha_name": self._sender(group[0]), "ttl": _ttl(group, now)}
-        body["channel_options"] = {"sms": sms}
-        answer = await self._post("batch", "/json2/batch/sync", body)
+        body["channel_options"] = {"sms": {"text": text, **sms} if shared else sms}
+        if shared:
+            answer = await self._post("broadcast", "/json2/broadcast/sync", body)
+        else:
+            answer = await self._post("batch", "/json2/batch/sync", body)
         refusal = _refusal(answer)
         if refusal is not None:
             return [_refused_by(m, *refusal, now) for m in group]

@@ -72,6 +72,36 @@ SEED_BATCH = """{
 }
 }"""
 
+# 1.3.2 Sending a request for broadcast SMS messages.
+SEED_BROADCAST = """{
+"recipients": [
+{
+"phone_number": 79651111111,
+"extra_id": "AD-6640-7006",
+ "name": "Michael",
+ "greeting": "Mr."
+ },
+ {
+ "phone_number": 79652222222,
+ "extra_id": "AD-6640-7007",
+ "name": "Zoya",
+ "greeting": "Ms."
+ }
+ ],
+ "start_time": "2020-12-12 10:10:10+03:00",
+ "tag": "Campaign name",
+ "channels": [
+ "sms"
+ ],
+ "channel_options": {
+ "sms": {
+ "text": "Dear %greeting% %name%! Here is an SMS",
+"alpha_name": "Test",
+"ttl": 300
+}
+}
+}"""
+
 # 1.4.1 Receiving a delivery report for a single message.
 SEED_DR = b"""{
 "number": 79651111111,
@@ -188,6 +218,26 @@ async def test_batch_send_is_the_seeds_request(fake: FakeMsgHub, hub: MsgHubConn
     same_shape(body, json.loads(SEED_BATCH))
     assert [i["extra_id"] for i in body["messages"]] == [m.id for m in batch]
     assert [i["phone_number"] for i in body["messages"]] == [79651111111, 79652222222]
+
+
+async def test_one_text_for_all_is_a_broadcast(fake: FakeMsgHub, hub: MsgHubConnector) -> None:
+    same = [message(1, text="Sale: -20%"), message(2, text="Sale: -20%")]  # "%": no broadcast
+    await hub.submit(same)
+    assert fake.requests[-1].path.endswith("/json2/batch/sync")
+    batch = [message(3, text="Sale today"), message(4, phone="+79652222222", text="Sale today")]
+    reports = await hub.submit(batch)
+    assert [r.status for r in reports] == [Status.SUBMITTED] * 2
+    request = fake.requests[-1]
+    assert request.path == "/msghub/api/4567/json2/broadcast/sync"
+    body = request.json()
+    seed = json.loads(SEED_BROADCAST)
+    seed["recipients"] = [
+        {k: r[k] for k in ("phone_number", "extra_id")} for r in seed["recipients"]
+    ]
+    same_shape(body, seed)  # the seed's form, without its variables
+    assert body["channel_options"]["sms"]["text"] == "Sale today"
+    assert [r["extra_id"] for r in body["recipients"]] == [m.id for m in batch]
+    assert {m["text"] for m in fake.messages.values()} >= {"Sale today"}
 
 
 async def test_batches_split_by_size_and_sender(fake: FakeMsgHub, store: Store) -> None:

@@ -1,7 +1,8 @@
 """A fake Beeline MsgHub JSONv2 platform, from seeds/msghub-jsonv2.txt (not from our dialect).
 
-Serves `[JSONv2_URL]/{client_id}/json2/simple`, `json2/batch/sync`, `dr/{message_id}/simple`
-and `dr/external/{extra_id}/simple`, with HTTP Basic auth, answering the seed's example bodies.
+Serves `[JSONv2_URL]/{client_id}/json2/simple`, `json2/batch/sync`, `json2/broadcast/sync`,
+`dr/{message_id}/simple` and `dr/external/{extra_id}/simple`, with HTTP Basic auth, answering
+the seed's example bodies.
 A message taken is "being delivered" (status -1: no final status yet) until `finish` gives it
 its final numbers; with `auto_finish` the next status request finds it delivered (2/23/23011),
 unless `never_report`. Phones in `outcomes` end as given there (status, substatus,
@@ -10,8 +11,10 @@ msghub_status), e.g. the seed's expired one: (3, 35, 35015).
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
+from functools import partial
 from typing import Any
 
 from .base import FakeProvider, Reply, Request
@@ -46,6 +49,8 @@ class FakeMsgHub(FakeProvider):
             return self._simple(request)
         if request.method == "POST" and path == "/json2/batch/sync":
             return self._batch(request)
+        if request.method == "POST" and path == "/json2/broadcast/sync":
+            return self._broadcast(request)
         if request.method == "GET" and path.startswith("/dr/") and path.endswith("/simple"):
             ref = path.removeprefix("/dr/").removesuffix("/simple")
             if ref.startswith("external/"):
@@ -66,13 +71,13 @@ class FakeMsgHub(FakeProvider):
         message_id = self._take(phone, body.get("extra_id"), sms["text"])
         return Reply.json(200, {"message_id": message_id})
 
-    def _batch(self, request: Request) -> Reply:
+    def _batch(self, request: Request, items: list[dict[str, Any]] | None = None) -> Reply:
         body = request.json()
         sms = body.get("channel_options", {}).get("sms", {})
         if any(k not in sms for k in ("alpha_name", "ttl")) or body.get("channels") != ["sms"]:
             return Reply.json(400, {"error_code": 10005, "error_text": "Mandatory parameter"})
         answer = []
-        for item in body["messages"]:
+        for item in body["messages"] if items is None else items:
             phone = str(item.get("phone_number", ""))
             if not phone.isdigit() or phone in self.refuse_phones:
                 answer.append({"processed": False, "phone_number": phone,
@@ -83,6 +88,18 @@ class FakeMsgHub(FakeProvider):
             answer.append({"processed": True, "phone_number": phone, "message_id": message_id,
                            "extra_id": item.get("extra_id"), "accepted": True})  # fmt: skip
         return Reply.json(200, {"messages": answer})
+
+    def _broadcast(self, request: Request) -> Reply:
+        """1.3.2: one text, `%variables%` from each recipient; answered as 1.3.3's sync."""
+        body = request.json()
+        sms = body.get("channel_options", {}).get("sms", {})
+        if any(k not in sms for k in SMS_REQUIRED) or body.get("channels") != ["sms"]:
+            return Reply.json(400, {"error_code": 10005, "error_text": "Mandatory parameter"})
+        items = [
+            {**r, "text": re.sub(r"%(\w+)%", partial(_value, r), sms["text"])}
+            for r in body["recipients"]
+        ]
+        return self._batch(request, items)
 
     def _take(self, phone: str, extra_id: str | None, text: str) -> str:
         message_id = str(uuid.uuid4())
@@ -112,3 +129,8 @@ class FakeMsgHub(FakeProvider):
             report.update(status=status, substatus=substatus, msghub_status=full,
                           total_sms_parts=1, delivered_sms_parts=int(status == 2))  # fmt: skip
         return Reply.json(200, report)
+
+
+def _value(recipient: dict[str, Any], variable: re.Match[str]) -> str:
+    """A `%variable%` of a broadcast's text: the recipient's value, or the text as it was."""
+    return str(recipient.get(variable[1], variable[0]))
