@@ -94,15 +94,35 @@ async def login(
     wait = await store.login_throttle(keys, settings.login_limit(), now)
     if wait > 0:
         log.warning("admin login throttled for user %r from %s", username, client_ip)
+        await _audit_login(store, "login.throttled", username, client_ip, now)
         return LoginRefused("throttled", retry_after=round(wait, 1))
     user = await _verified(store, username, password)
     if user is None:
         log.warning("admin login refused for user %r from %s", username, client_ip)
+        await _audit_login(store, "login.refused", username, client_ip, now)
         return LoginRefused("invalid")
     token = _new_session_token()
     await store.session_start(session_key(token), user.id, now, now + settings.session_lifetime)
     log.info("admin %r logged in from %s", user.username, client_ip)
+    await _audit_login(store, "login", user.username, client_ip, now)
     return token
+
+
+async def _audit_login(store: Store, action: str, username: str, client: str, now: float) -> None:
+    """A login, refused or not, in the audit log: who tried (the name as given, cut to 64
+    characters), from where. Never the password."""
+    name = username[:64]
+    await store.audit_add(name, action, f"admin:{name}", {"client": client}, now)
+
+
+async def _denied(request: Request, user: AdminUser, why: str) -> None:
+    """A change refused to a logged-in admin (read-only, or no CSRF token): logged and
+    audited, for it may be a forged request."""
+    log.warning("admin %s denied %s %s: %s", user.username, request.method, request.url.path, why)
+    details = {"method": request.method, "path": request.url.path, "why": why}
+    await context_of(request).store.audit_add(
+        user.username, "denied", f"admin:{user.username}", details, time.time()
+    )
 
 
 async def _verified(store: Store, username: str, password: str) -> AdminUser | None:
@@ -178,6 +198,8 @@ async def _by_basic(request: Request) -> AdminUser | None:
     user = None if wait > 0 else await _verified(context.store, username, password)
     if user is None:
         log.warning("admin API Basic credentials refused for user %r from %s", username, client)
+        action = "login.throttled" if wait > 0 else "login.refused"
+        await _audit_login(context.store, action, username, client, time.time())
         return None
     if len(_basic_verified) > 1000:
         _basic_verified.clear()
@@ -227,8 +249,10 @@ def require_api(write: bool = False) -> Callable[[Endpoint], Endpoint]:
             if user is None:
                 return _api_refusal(401, "unauthorized", "log in first")
             if write and not may_write(user):
+                await _denied(request, user, "read-only")
                 return _api_refusal(403, "forbidden", "a read-only admin cannot change this")
             if write and not await check_csrf(request, request.headers.get(CSRF_HEADER, "")):
+                await _denied(request, user, "CSRF token missing or wrong")
                 return _api_refusal(403, "csrf", f"missing or wrong {CSRF_HEADER} header")
             return await handler(request)
 
@@ -254,11 +278,13 @@ def require_page(write: bool = False) -> Callable[[Endpoint], Endpoint]:
             if user is None:
                 return RedirectResponse(login_url(request), status_code=303)
             if write and not may_write(user):
+                await _denied(request, user, "read-only")
                 return Response("A read-only admin cannot change this.", status_code=403)
             if write:
                 form = await request.form()
                 submitted = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
                 if not await check_csrf(request, str(submitted)):
+                    await _denied(request, user, "CSRF token missing or wrong")
                     return Response("Missing or wrong CSRF token.", status_code=403)
             return await handler(request)
 

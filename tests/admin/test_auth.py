@@ -77,6 +77,12 @@ async def test_wrong_passwords_and_unknown_users_look_alike(gateway: Gateway) ->
                 answers.append((r.status, await r.json(), "set-cookie" in r.headers))
         assert answers[0] == answers[1]
         assert answers[0][0] == 401 and answers[0][2] is False
+    refused = await gateway.store.audit_list()
+    assert [(e.action, e.target) for e in reversed(refused)] == [
+        ("login.refused", "admin:alice"),
+        ("login.refused", "admin:nobody"),
+    ]
+    assert refused[0].details == {"client": "127.0.0.1"}
 
 
 @both_backends
@@ -87,6 +93,9 @@ async def test_readonly_role_reads_but_cannot_write(gateway: Gateway) -> None:
         assert (await viewer.get("/accounts"))[0] == 200
         status, answer = await viewer.send("POST", "/accounts", {"name": "acme"})
         assert status == 403 and answer["error"]["code"] == "forbidden"
+        status, audit = await viewer.get("/audit?target=admin:viewer")
+        assert [e["action"] for e in audit["entries"]] == ["denied", "login"]
+        assert audit["entries"][0]["details"]["why"] == "read-only"
     assert await gateway.store.account_by_name("acme") is None
 
 
@@ -103,6 +112,9 @@ async def test_csrf_token_missing_or_wrong_is_403(gateway: Gateway) -> None:
                 assert (await r.json())["error"]["code"] == "csrf"
         assert await gateway.store.account_by_name("acme") is None
         assert (await alice.send("POST", "/accounts", {"name": "acme"}))[0] == 201
+        _, audit = await alice.get("/audit?target=admin:alice")
+        denied = [e for e in audit["entries"] if e["action"] == "denied"]
+        assert len(denied) == 3 and denied[0]["details"]["path"] == "/admin/api/accounts"
 
 
 async def test_another_admins_csrf_token_does_not_pass(gateway: Gateway) -> None:
