@@ -246,8 +246,9 @@ class HttpConnector(Connector, abc.ABC):
         """A DR push from the provider (app route `/upstream/{name}/dr`)."""
         try:
             status, answer, reports = await self.read_push(method, query, headers, body)
-        except BadAnswer as exc:
-            log.warning("upstream %s: unreadable DR push: %s", self.name, exc)
+        except Exception as exc:  # BadAnswer, or a body of a shape no provider sends
+            log.warning("upstream %s: unreadable DR push: %s: %s", self.name,
+                        type(exc).__name__, str(exc)[:200])  # fmt: skip
             return 400, b"", []
         if reports:
             await self.store.connector_log_reported(

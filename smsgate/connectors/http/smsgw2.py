@@ -90,9 +90,11 @@ class Smsgw2Connector(HttpConnector):
         """`{"delivery_report": [...]}` or `{"incoming_report": [...]}`; answered 204, which
         the seed names first among the answers SMSGW2 takes as received."""
         value = _object(body)
-        items = value.get("delivery_report") or []
+        items, received = value.get("delivery_report") or [], value.get("incoming_report") or []
+        if not isinstance(items, list) or not isinstance(received, list):
+            raise BadAnswer(f"not a list of reports: {body[:200]!r}")
         reports = [r for i in items if (r := self._report(i, None)) is not None]
-        incoming = [mo for i in value.get("incoming_report") or [] if (mo := self._mo(i))]
+        incoming = [mo for i in received if (mo := self._mo(i))]
         if incoming and self._sink is not None:
             await self._sink.incoming(incoming)
         return 204, b"", reports

@@ -299,8 +299,16 @@ async def test_mo_push_from_the_seed_goes_to_the_sink(gw: Smsgw2Connector, sink:
     assert (mo.phone, mo.to, mo.text) == ("+77010000000", "9090", "исходящее от абонента")
 
 
-async def test_dr_push_that_is_not_json_is_refused(gw: Smsgw2Connector) -> None:
-    assert (await gw.handle_push("POST", {}, {}, b"OK"))[0] == 400
+@pytest.mark.parametrize(
+    "body", [b"OK", b"[]", b'{"delivery_report": 5}', b'{"incoming_report": "x"}']
+)
+async def test_dr_push_of_another_shape_is_refused(gw: Smsgw2Connector, body: bytes) -> None:
+    assert (await gw.handle_push("POST", {}, {}, body))[0] == 400
+
+
+async def test_dr_push_items_we_cannot_read_are_skipped(gw: Smsgw2Connector) -> None:
+    body = b'{"delivery_report": [1, {"status": 5}], "incoming_report": [{"sender": 7}]}'
+    assert await gw.handle_push("POST", {}, {}, body) == (204, b"", [])
 
 
 async def test_no_balance_in_the_api(gw: Smsgw2Connector) -> None:
