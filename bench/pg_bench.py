@@ -202,6 +202,7 @@ async def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--baseline", required=True, help="a worktree of the baseline commit")
+    parser.add_argument("--tree", default=str(ROOT), help="the tree measured (default: this)")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--runs", nargs="+", default=["accept:1", "accept:2", "live:2"])
     parser.add_argument("--pairs", type=int, default=3)
@@ -209,7 +210,7 @@ async def main() -> None:
     parser.add_argument("--waits", action="store_true")
     parser.add_argument("--bare", action="store_true")
     args = parser.parse_args()
-    trees = {"base": args.baseline, "this": str(ROOT)}
+    trees = {"base": args.baseline, "this": args.tree}
     for run in args.runs:
         got: dict[str, list[Result]] = {"base": [], "this": []}
         bare: list[float] = []

@@ -37,29 +37,59 @@ class OutOfOrder(Exception):
 
 class Slices:
     """The slices a transaction holds: per account, the slice, what it holds now (the group
-    plans against it) and the change to write with the group (a refill less the debit)."""
+    plans against it) and the change to write with the group (a refill less the debit); and,
+    when `reserve` was asked, the stop-listed phones read in the same round trip."""
 
     def __init__(self) -> None:
         self.slice: dict[int, int] = {}
         self.held: dict[int, int] = {}
         self.delta: dict[int, int] = {}
+        self.written: dict[int, int] = {}  # of each account's change, what is written
+        self.stopped: set[tuple[int, str]] | None = None  # None: not read
 
     def hold(self, account_id: int, slice_id: int, amount: int) -> None:
         self.slice[account_id] = slice_id
         self.held[account_id] = amount
         self.delta[account_id] = 0
+        self.written[account_id] = 0
+
+    def unwritten(self, debits: Mapping[int, int]) -> tuple[list[int], list[int]]:
+        """The slices' changes for these debits not written yet, as (slice ids, amounts), from
+        then on counted as written (they go out with the statement the caller runs next)."""
+        if any(a not in self.slice for a in debits):  # planned against a slice it did not hold
+            raise RuntimeError("a debit without a slice")
+        ids, amounts = [], []
+        for account_id, slice_id in self.slice.items():
+            change = self.delta[account_id] - debits.get(account_id, 0)
+            if change != self.written[account_id]:
+                ids.append(slice_id)
+                amounts.append(change - self.written[account_id])
+                self.written[account_id] = change
+        return ids, amounts
 
 
 async def reserve(
-    conn: asyncpg.Connection, owed: Mapping[int, int], *, ordered: bool = False
+    conn: asyncpg.Connection,
+    owed: Mapping[int, int],
+    *,
+    ordered: bool = False,
+    stops: tuple[list[int], list[str]] | None = None,
 ) -> Slices:
-    """For each account of `owed`, a slice that decides its group as its whole balance would."""
+    """For each account of `owed`, a slice that decides its group as its whole balance would.
+    `stops` (accounts, phones): read which are stop-listed in the first round trip too."""
     slices = Slices()
     accounts = sorted(owed)
     if not ordered and accounts:
-        rows = await conn.fetch(Q["slices_take"], accounts, [owed[a] for a in accounts])
-        for account_id, slice_id, amount in rows:
-            slices.hold(account_id, slice_id, amount)
+        args = stops or ([], [])
+        rows = await conn.fetch(
+            Q["slices_take_and_stops"], accounts, [owed[a] for a in accounts], *args
+        )
+        slices.stopped = set()
+        for account_id, slice_id, amount, phone in rows:
+            if phone is None:
+                slices.hold(account_id, slice_id, amount)
+            else:
+                slices.stopped.add((account_id, phone))
         missing = [a for a in accounts if a not in slices.slice]
         if missing and slices.slice and max(slices.slice) > missing[0]:
             raise OutOfOrder()
@@ -95,17 +125,11 @@ async def _refill(conn: asyncpg.Connection, slices: Slices, account_id: int, owe
 
 
 async def spend(conn: asyncpg.Connection, slices: Slices, debits: Mapping[int, int]) -> None:
-    """Write each held slice's new amount: its refill less the group's debit."""
-    changes = {
-        slices.slice[a]: slices.delta[a] - debits.get(a, 0)
-        for a in slices.slice
-        if slices.delta[a] != debits.get(a, 0)
-    }
-    if any(a not in slices.slice for a in debits):  # planned against a slice it did not hold
-        raise RuntimeError("a debit without a slice")
-    if changes:
-        ids = sorted(changes)
-        await conn.execute(Q["slices_change"], ids, [changes[i] for i in ids])
+    """Write each held slice's new amount (its refill less the group's debit), unless the
+    messages' INSERT carried it already (`Slices.unwritten`)."""
+    ids, amounts = slices.unwritten(debits)
+    if ids:
+        await conn.execute(Q["slices_change"], ids, amounts)
 
 
 async def whole_balance(conn: asyncpg.Connection, account_id: int) -> int | None:

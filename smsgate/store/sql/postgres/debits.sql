@@ -15,6 +15,21 @@ CROSS JOIN LATERAL (
     LIMIT 1 FOR UPDATE SKIP LOCKED
 ) AS s
 
+-- slices_take_and_stops --
+-- `slices_take` ($1, $2), and in the same round trip the accept's other read: which phones
+-- ($4) are on the stop lists of the accounts ($3, with 0: the global list), as rows
+-- (account, NULL, NULL, phone)
+SELECT o.account_id, s.id, s.amount, NULL::text
+FROM unnest($1::int8[], $2::int8[]) AS o(account_id, owed)
+CROSS JOIN LATERAL (
+    SELECT id, amount FROM balance_slices
+    WHERE account_id = o.account_id AND amount >= o.owed
+    LIMIT 1 FOR UPDATE SKIP LOCKED
+) AS s
+UNION ALL
+SELECT account_id, NULL, NULL, phone FROM stoplist
+WHERE account_id = ANY($3::int8[]) AND phone = ANY($4::text[])
+
 -- slice_account_lock --
 -- An account's free balance, its row locked until the transaction ends (no row: no account)
 SELECT balance FROM accounts WHERE id = $1 FOR NO KEY UPDATE

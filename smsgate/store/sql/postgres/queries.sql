@@ -158,7 +158,13 @@ JOIN messages m ON m.account_id = k.a AND m.dialect = k.d AND m.client_ref = k.r
 
 -- messages_insert --
 -- New messages, one array per column, numbered from the sequence in row order; a reference
--- stored meanwhile by another transaction is skipped: only the rows written come back
+-- stored meanwhile by another transaction is skipped: only the rows written come back. With
+-- them, the debit slices' changes ($25 slices, $26 amounts: debits.sql, slices_change)
+WITH paid AS (
+    UPDATE balance_slices s SET amount = s.amount + d.delta
+    FROM unnest($25::int8[], $26::int8[]) AS d(id, delta)
+    WHERE s.id = d.id
+)
 INSERT INTO messages (id, account_id, dialect, client_ref, job_id, sender, phone, text,
                       encoding, segments, priority, not_before, expires_at, send_window, flash,
                       tag, callback_url, status, error_code, price, created_at, updated_at,
