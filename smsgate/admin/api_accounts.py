@@ -32,6 +32,7 @@ from .api_common import (
 from .context import context_of
 
 MAX_PHONES = 10_000  # numbers one stop-list request may add or remove
+GLOBAL_STOPLIST = 0  # the stop list's account id for numbers no account may send to
 
 
 class AccountCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -236,27 +237,36 @@ def _phones(given: list[str | int]) -> list[str]:
     return sorted({phones.normalize(p) for p in given})
 
 
+async def _stoplist_of(request: Request) -> tuple[int, str]:
+    """Whose stop list a path names: an account's (its id, "account:<id>"), or without an
+    account the global one that every account's messages are checked against (0)."""
+    if "account_id" not in request.path_params:
+        return GLOBAL_STOPLIST, "stoplist:global"
+    account = await account_or_404(request)
+    return account.id, f"account:{account.id}"
+
+
 @endpoint()
 async def get_stoplist(request: Request) -> Response:
-    account = await account_or_404(request)
-    return json({"phones": await context_of(request).store.stoplist(account.id)})
+    owner, _ = await _stoplist_of(request)
+    return json({"phones": await context_of(request).store.stoplist(owner)})
 
 
 @endpoint(write=True)
 async def add_to_stoplist(request: Request) -> Response:
-    account = await account_or_404(request)
+    owner, target = await _stoplist_of(request)
     numbers = _phones((await body(request, Phones)).phones)
-    added = await context_of(request).store.stoplist_add(account.id, numbers)
-    await audit(request, "stoplist.add", f"account:{account.id}", phones=numbers)
+    added = await context_of(request).store.stoplist_add(owner, numbers)
+    await audit(request, "stoplist.add", target, phones=numbers)
     return json({"added": added})
 
 
 @endpoint(write=True)
 async def remove_from_stoplist(request: Request) -> Response:
-    account = await account_or_404(request)
+    owner, target = await _stoplist_of(request)
     numbers = _phones((await body(request, Phones)).phones)
-    removed = await context_of(request).store.stoplist_remove(account.id, numbers)
-    await audit(request, "stoplist.remove", f"account:{account.id}", phones=numbers)
+    removed = await context_of(request).store.stoplist_remove(owner, numbers)
+    await audit(request, "stoplist.remove", target, phones=numbers)
     return json({"removed": removed})
 
 
@@ -303,5 +313,8 @@ def routes() -> list[BaseRoute]:
         Route(f"{one}/stoplist", get_stoplist, methods=["GET"]),
         Route(f"{one}/stoplist", add_to_stoplist, methods=["POST"]),
         Route(f"{one}/stoplist/remove", remove_from_stoplist, methods=["POST"]),
+        Route("/stoplist", get_stoplist, methods=["GET"]),
+        Route("/stoplist", add_to_stoplist, methods=["POST"]),
+        Route("/stoplist/remove", remove_from_stoplist, methods=["POST"]),
         Route(f"{one}/callback_urls", set_callback_urls, methods=["PUT"]),
     ]

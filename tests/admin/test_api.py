@@ -148,6 +148,26 @@ async def test_senders_and_stop_list(gateway: Gateway) -> None:
             "sender.remove",
             "sender.add",
         ]
+        # The global stop list: every account's messages are checked against it
+        assert (await alice.send("POST", "/stoplist", {"phones": ["79653333333"]}))[1] == {
+            "added": 1
+        }
+        assert (await alice.get("/stoplist"))[1] == {"phones": ["79653333333"]}
+        assert (await alice.get(f"{one}/stoplist"))[1] == {"phones": ["79652222222"]}
+        async with (
+            aiohttp.ClientSession(base_url=gateway.url) as client,
+            client.post(
+                "/api/v1/messages",
+                json={"to": "79653333333", "text": "hi", "from": "NEWS"},
+                headers={"Authorization": "Bearer acme-token"},
+            ) as r,
+        ):
+            assert "stop_listed" in await r.text()
+        assert (await alice.send("POST", "/stoplist/remove", {"phones": ["79653333333"]}))[1] == {
+            "removed": 1
+        }
+        _, audit = await alice.get("/audit?target=stoplist:global")
+        assert [e["action"] for e in audit["entries"]] == ["stoplist.remove", "stoplist.add"]
 
 
 async def test_callback_urls_are_checked_and_masked(gateway: Gateway) -> None:
