@@ -1,4 +1,4 @@
-"""`smsgate admin create|list|remove|passwd` (console users) and `smsgate account top-up`
+"""`smsgate admin create|list|remove|passwd|role` (console users) and `smsgate account top-up`
 (a ledger entry). Registered on the main command group by cli.py; every change is audited with
 the actor `cli:<system user>`."""
 
@@ -125,6 +125,26 @@ def register(
         if not run(ctx, go):
             raise click.ClickException(f"no console user named {username!r}")
         click.echo(f"password changed for {username}; its sessions ended")
+
+    @admin.command("role")
+    @click.argument("username")
+    @click.argument("role", type=click.Choice(ROLES))
+    @click.pass_context
+    def admin_role(ctx: click.Context, username: str, role: str) -> None:
+        """Make a console user an operator or read-only (from its next request on)."""
+
+        async def go(store: Any) -> bool:
+            changed = bool(await store.admin_update(username, role=check_role(role)))
+            if changed:
+                details = {"role": role}
+                await store.audit_add(
+                    actor(), "admin.role", f"admin:{username}", details, time.time()
+                )
+            return changed
+
+        if not run(ctx, go):
+            raise click.ClickException(f"no console user named {username!r}")
+        click.echo(f"{username} is now {role}")
 
     @account.command("top-up")
     @click.argument("name")

@@ -59,6 +59,9 @@ def test_admin_users_from_the_command_line(database: str) -> None:
     found = with_store(database, lambda s: s.admin_login("alice"))
     assert verify_password("new-pass-123", found.password_hash)
     assert not verify_password("s3cret-pass", found.password_hash)
+    assert run(database, "admin", "role", "bob", "operator").exit_code == 0
+    assert with_store(database, lambda s: s.admin_login("bob")).user.role == "operator"
+    assert run(database, "admin", "role", "bob", "root").exit_code == 2
     assert run(database, "admin", "remove", "bob").exit_code == 0
     gone = run(database, "admin", "remove", "bob")
     assert gone.exit_code == 1 and "no console user" in gone.output
@@ -67,6 +70,7 @@ def test_admin_users_from_the_command_line(database: str) -> None:
         ("admin.create", "admin:alice"),
         ("admin.create", "admin:bob"),
         ("admin.passwd", "admin:alice"),
+        ("admin.role", "admin:bob"),
         ("admin.remove", "admin:bob"),
     ]
     assert all(e.actor.startswith("cli") for e in audit)

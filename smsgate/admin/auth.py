@@ -61,7 +61,6 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 COOKIE_PATH = "/admin"
 _BASIC_TTL = 10.0  # seconds a verified Basic password is reused without scrypt
-_basic_verified: dict[str, tuple[AdminUser, float]] = {}
 
 _UNKNOWN = object()
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -185,12 +184,13 @@ async def _by_basic(request: Request) -> AdminUser | None:
         username, _, password = decoded.decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
+    context = context_of(request)
+    remembered = context.basic_logins
     now = time.monotonic()
     key = hashlib.sha256(decoded).hexdigest()
-    hit = _basic_verified.get(key)
+    hit = remembered.get(key)
     if hit is not None and hit[1] > now:
         return hit[0]
-    context = context_of(request)
     client = request.client.host if request.client else "unknown"
     wait = await context.store.login_throttle(
         [f"user:{username.lower()}", f"ip:{client}"], context.settings.login_limit(), time.time()
@@ -201,17 +201,10 @@ async def _by_basic(request: Request) -> AdminUser | None:
         action = "login.throttled" if wait > 0 else "login.refused"
         await _audit_login(context.store, action, username, client, time.time())
         return None
-    if len(_basic_verified) > 1000:
-        _basic_verified.clear()
-    _basic_verified[key] = (user, now + _BASIC_TTL)
+    if len(remembered) > 1000:
+        remembered.clear()
+    remembered[key] = (user, now + _BASIC_TTL)
     return user
-
-
-def forget_basic(username: str) -> None:
-    """Drop remembered Basic logins of `username` (its password changed, or it was removed)."""
-    for key, (user, _) in list(_basic_verified.items()):
-        if user.username == username:
-            _basic_verified.pop(key, None)
 
 
 def csrf_token(request: Request) -> str:

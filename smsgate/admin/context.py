@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 
 from ..connectors.base import LinkState
+from ..core.admin import AdminUser
 from ..core.urls import Networks
 from ..engine.gateway import Gateway
 from ..store.base import Store
@@ -34,6 +35,8 @@ class AdminContext:
     callback_networks: Networks = ()
     dialects: tuple[str, ...] = ()
     connector: str = "simulator"
+    # Basic credentials verified lately (auth._by_basic): digest -> (admin, until when)
+    basic_logins: dict[str, tuple[AdminUser, float]] = field(default_factory=dict)
 
 
 def context_of(request: Request) -> AdminContext:
