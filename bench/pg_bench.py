@@ -11,7 +11,8 @@ native single sends with wrk (c=64, one thread):
   accept path alone);
 - `live:N`: N workers, messages sent at once through the simulator while wrk runs;
 - `nodes:K`: K nodes (one worker each) on one database and one account, one wrk per node with
-  64/K connections each; the rate is their sum. `nodes:1` is its baseline.
+  64/K connections each; the rate is their sum. `nodes:1` is its baseline;
+- `many:N`: as `accept:N`, the sends spread over 50 accounts (bench/post_many.lua).
 
 Runs alternate baseline and this tree, pair by pair (the machine is shared and noisy). Beside
 each rate: CPU per request of smsgate's processes and of the PostgreSQL backends serving them
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import json
 import os
 import secrets
 import statistics
@@ -41,11 +43,27 @@ from bench.http_bench import group_cpu_seconds, run_bare, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-ACCOUNTS = (
-    '{"accounts": [{"name": "bench", "balance": "100000000", "price": "0.01",'
-    ' "senders": ["Test"], "credentials": [{"dialect": "native", "kind": "token",'
-    ' "secret": "bench-token"}]}]}'
-)
+MANY = 50  # accounts of the `many` runs
+
+
+def _accounts(tokens: list[str]) -> str:
+    """The import document: one account per token, each able to pay for every send."""
+    return json.dumps(
+        {
+            "accounts": [
+                {
+                    "name": f"bench-{i}",
+                    "balance": "100000000",
+                    "price": "0.01",
+                    "senders": ["Test"],
+                    "credentials": [{"dialect": "native", "kind": "token", "secret": token}],
+                }
+                for i, token in enumerate(tokens)
+            ]
+        }
+    )
+
+
 WAITS = """
 SELECT coalesce(wait_event_type || ':' || wait_event, state) || '  ' || left(query, 48)
 FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'
@@ -79,13 +97,16 @@ class Result:
 class Cluster:
     """K `smsgate serve` processes of one tree on a fresh schema with one account."""
 
-    def __init__(self, server: str, tree: str, nodes: int, workers: int) -> None:
+    def __init__(self, server: str, tree: str, nodes: int, workers: int, accounts: int) -> None:
         self.server, self.tree, self.count, self.workers = server, tree, nodes, workers
+        self.accounts = accounts
         self.schema = f"t1bench_{secrets.token_hex(4)}"
         self.app = self.schema
         self.url = _url(server, self.schema, self.app)
         self.ports = [18500 + i + secrets.randbelow(400) * 4 for i in range(nodes)]
         self.procs: list[subprocess.Popen[bytes]] = []
+        lua = "post_many.lua" if accounts > 1 else "post.lua"
+        self.script = str(ROOT / "bench" / lua)
         self.env = {
             **os.environ,
             "PYTHONPATH": tree,
@@ -100,7 +121,8 @@ class Cluster:
         finally:
             await conn.close()
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as doc:
-            doc.write(ACCOUNTS)
+            many = [f"bench-token-{i}" for i in range(self.accounts)]
+            doc.write(_accounts(many if self.accounts > 1 else ["bench-token"]))
         for command in (["init"], ["account", "import", doc.name]):
             done = subprocess.run(
                 [PY, "-m", "smsgate.cli", "--database", self.url, *command],
@@ -135,14 +157,18 @@ class Cluster:
         finally:
             await conn.close()
 
+    @staticmethod
+    def url_of(port: int) -> str:
+        return f"http://127.0.0.1:{port}/api/v1/messages"
+
     def wrk(self, seconds: int, connections: int, extra: str) -> list[subprocess.Popen[str]]:
         each = max(1, connections // len(self.ports))
         return [
             subprocess.Popen(
-                [*WRK, f"-c{each}", f"-d{seconds}s", f"http://127.0.0.1:{port}/api/v1/messages"],
+                [*WRK, f"-c{each}", f"-d{seconds}s", "-s", self.script, self.url_of(port)],
                 stdout=subprocess.PIPE,
                 text=True,
-                env={**os.environ, "BENCH_EXTRA": extra},
+                env={**os.environ, "BENCH_EXTRA": extra, "BENCH_ACCOUNTS": str(self.accounts)},
             )
             for port in self.ports
         ]
@@ -172,7 +198,7 @@ class Cluster:
         return Result(rate, cpu / done * 1e6, pg / done * 1e6, seen)
 
 
-WRK = ("wrk", "-t1", "-s", str(ROOT / "bench/post.lua"))
+WRK = ("wrk", "-t1")
 _PIDS = "SELECT pid FROM pg_stat_activity WHERE application_name = $1"
 
 
@@ -188,8 +214,10 @@ def _rate(out: str) -> float:
 async def one_run(server: str, tree: str, run: str, seconds: int, waits: bool) -> Result:
     mode, n = run.split(":")
     nodes, workers = (int(n), 1) if mode == "nodes" else (1, int(n))
-    extra = f',"schedule_at":{int(time.time()) + 3600}' if mode == "accept" else ""
-    async with Cluster(server, tree, nodes, workers) as cluster:
+    accepting = mode in ("accept", "many")
+    extra = f',"schedule_at":{int(time.time()) + 3600}' if accepting else ""
+    accounts = MANY if mode == "many" else 1
+    async with Cluster(server, tree, nodes, workers, accounts) as cluster:
         return await cluster.measure(seconds, 64, extra, waits)
 
 

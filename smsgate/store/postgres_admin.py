@@ -21,6 +21,7 @@ from ..core.admin import (
     session_live,
 )
 from ..core.throttle import Bucket, Limit, take_all
+from . import postgres_debits as debits
 from . import rules
 from .queries import load
 from .sqlite_admin import BUCKETS_KEPT, NEWEST, admin_from_row, audit_from_row, ledger_from_row
@@ -125,8 +126,7 @@ class PostgresAdmin:
         self, account_id: int, kind: LedgerKind, amount: int, *, reason: str, actor: str, now: float
     ) -> LedgerEntry:
         async def op(conn: asyncpg.Connection) -> LedgerEntry:
-            found = await conn.fetchval(Q["ledger_balance"], account_id)
-            before = int(found) if found is not None else None
+            before = await debits.whole_balance(conn, account_id)  # the row and its slices
             after = ledger_balance(kind, before, amount)
             delta = after - (before or 0)
             await conn.execute(Q["ledger_set_balance"], after, account_id)

@@ -99,13 +99,14 @@ async def test_the_balance_shown_counts_what_concurrent_accepts_hold(
 
 
 async def test_adjustments_and_updates_see_the_whole_balance(store: Store, other: Store) -> None:
-    a = await make_account(store, balance=100 * PRICE)
+    a = await make_account(store, balance=1000 * PRICE)  # slices take 1/16 of it each
     await asyncio.gather(sends(store, a.id, 20, "1"), sends(other, a.id, 20, "2"))
-    # The rest (60 messages' worth) may sit in slices: taking it all is allowed, a unit more not.
+    # The rest (960 messages' worth) sits partly in slices: taking it all is allowed, a unit
+    # more not.
     with pytest.raises(GatewayError) as err:
-        await other.adjust_balance(a.id, -60 * PRICE - 1)
+        await other.adjust_balance(a.id, -960 * PRICE - 1)
     assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
-    assert await store.adjust_balance(a.id, -60 * PRICE) == 0
+    assert await store.adjust_balance(a.id, -960 * PRICE) == 0
     [refused] = await sends(other, a.id, 1, "3")
     assert refused.error is not None and refused.error.code is ErrorCode.INSUFFICIENT_BALANCE
     assert await other.adjust_balance(a.id, 5 * PRICE) == 5 * PRICE
@@ -117,6 +118,17 @@ async def test_adjustments_and_updates_see_the_whole_balance(store: Store, other
         "error:INSUFFICIENT_BALANCE": 2,
     }
     assert await balance(store, a.id) == 0
+
+
+async def test_the_admin_ledger_sees_the_whole_balance(store: Store, other: Store) -> None:
+    a = await make_account(store, balance=1000 * PRICE)  # slices take 1/16 of it each
+    await asyncio.gather(sends(store, a.id, 20, "1"), sends(other, a.id, 20, "2"))
+    now = time.time()
+    entry = await other.ledger_post(a.id, "debit", 960 * PRICE, reason="r", actor="op", now=now)
+    assert (entry.amount, entry.balance_after) == (-960 * PRICE, 0)
+    entry = await store.ledger_post(a.id, "correction", 2 * PRICE, reason="r", actor="op", now=now)
+    assert (entry.amount, entry.balance_after) == (2 * PRICE, 2 * PRICE)
+    assert kinds(await sends(other, a.id, 3, "3")) == {"new": 2, "error:INSUFFICIENT_BALANCE": 1}
 
 
 async def test_concurrent_adjustments_and_sends_never_go_below_zero(
