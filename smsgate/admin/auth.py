@@ -38,6 +38,7 @@ import functools
 import hashlib
 import hmac
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Literal, cast
@@ -49,7 +50,6 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..core import passwords
 from ..core.admin import AdminUser, may_write, session_key
-from ..core.ids import new_id
 from ..store.base import Store
 from .context import context_of
 from .settings import AdminConfig
@@ -75,7 +75,7 @@ class LoginRefused(msgspec.Struct, frozen=True):
 
 
 def _new_session_token() -> str:
-    return new_id() + new_id()  # two unguessable ids: well over 128 random bits
+    return secrets.token_urlsafe(32)  # 256 random bits
 
 
 async def login(
@@ -89,7 +89,7 @@ async def login(
     rate limit, right or wrong; a refused attempt is logged (without the password)."""
     settings = settings or AdminConfig()
     now = time.time()
-    keys = [f"user:{username.lower()}", f"ip:{client_ip}"]
+    keys = [f"user:{username[:64].lower()}", f"ip:{client_ip}"]
     wait = await store.login_throttle(keys, settings.login_limit(), now)
     if wait > 0:
         log.warning("admin login throttled for user %r from %s", username, client_ip)
@@ -193,7 +193,9 @@ async def _by_basic(request: Request) -> AdminUser | None:
         return hit[0]
     client = request.client.host if request.client else "unknown"
     wait = await context.store.login_throttle(
-        [f"user:{username.lower()}", f"ip:{client}"], context.settings.login_limit(), time.time()
+        [f"user:{username[:64].lower()}", f"ip:{client}"],
+        context.settings.login_limit(),
+        time.time(),
     )
     user = None if wait > 0 else await _verified(context.store, username, password)
     if user is None:
