@@ -29,6 +29,7 @@ import collections
 import json
 import os
 import secrets
+import socket
 import statistics
 import subprocess
 import sys
@@ -76,6 +77,12 @@ def _url(server: str, schema: str, app: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _backend_cpu(pids: list[int]) -> float:
     """CPU seconds (user + system) of these processes."""
     total = 0
@@ -103,7 +110,7 @@ class Cluster:
         self.schema = f"t1bench_{secrets.token_hex(4)}"
         self.app = self.schema
         self.url = _url(server, self.schema, self.app)
-        self.ports = [18500 + i + secrets.randbelow(400) * 4 for i in range(nodes)]
+        self.ports = [_free_port() for _ in range(nodes)]
         self.procs: list[subprocess.Popen[bytes]] = []
         lua = "post_many.lua" if accounts > 1 else "post.lua"
         self.script = str(ROOT / "bench" / lua)
@@ -255,7 +262,7 @@ async def main() -> None:
                 for what, n in r.waits.most_common(6):
                     print(f"      {n:5d}  {what}")
             if args.bare:
-                bare.append(run_bare(2, 18090, args.seconds, 64).rate)
+                bare.append(run_bare(2, _free_port(), args.seconds, 64).rate)
         base = [r.rate for r in got["base"]]
         this = [r.rate for r in got["this"]]
         ratios = [t / b for t, b in zip(this, base, strict=True)]
