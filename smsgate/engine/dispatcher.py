@@ -33,6 +33,7 @@ from .ratelimit import TokenBucket
 from .reports import Reports
 
 log = logging.getLogger("smsgate.dispatcher")
+RECOVER_TRIES = 3  # a connector's recover failing this often in a row: left for the next start
 
 
 class Dispatcher:
@@ -253,7 +254,10 @@ class Dispatcher:
 
     async def _recover_after_failure(self, messages: Sequence[Message]) -> None:
         """Ask the connector about messages whose submit has no known outcome; resend the
-        others. Until the store answers again, keep asking (the messages stay claimed by us)."""
+        others. Until the store answers again, keep asking (the messages stay claimed by us);
+        after RECOVER_TRIES other failures, leave them claimed: recovered at the next start
+        (or, on a shared database, when their lease lapses)."""
+        failures = 0
         while True:
             await asyncio.sleep(1.0)
             try:
@@ -263,8 +267,11 @@ class Dispatcher:
                 return
             except StoreUnavailable as exc:
                 log.warning("store unavailable, recovery of %d retried: %s", len(messages), exc)
-            except Exception:  # the connector could not ask: ask again (they stay claimed)
-                log.exception("recovery of %d messages failed, retried", len(messages))
+            except Exception:
+                failures += 1
+                log.exception("recovery of %d messages failed (%d)", len(messages), failures)
+                if failures >= RECOVER_TRIES:
+                    return
 
     async def drain(self) -> None:
         """Wait for in-flight submits (for an orderly stop)."""

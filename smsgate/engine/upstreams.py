@@ -237,9 +237,10 @@ class Router(Connector):
 
     async def _mark_taken(self, name: str, reports: Sequence[Report]) -> None:
         """The carrier ids the provider gave, per connector, before the submit is recorded."""
-        marks = [(r.message_id, r.carrier_id) for r in reports if r.carrier_id]
+        # one mark per message: a recovered one comes as SUBMITTED then its final report
+        marks = {r.message_id: r.carrier_id for r in reports if r.carrier_id}
         if marks:
-            await self.store.routes_mark(name, marks, time.time())
+            await self.store.routes_mark(name, list(marks.items()), time.time())
 
     async def _pace_routes(self, group: list[Message], choices: Mapping[str, Choice]) -> None:
         """Wait until each route with a TPS limit lets this group's messages go."""

@@ -459,34 +459,6 @@ class Store(abc.ABC):
     async def callback_backlog_by_account(self) -> dict[int, int]:
         """Callbacks not yet delivered nor given up, per account (accounts with none left out)."""
 
-    # --- routes ---
-    # Southbound routing (engine/upstreams.py, docs/routing.md): which connector had each message
-    # (DRs matched per connector, recovery through it) and the routing table. Decisions are
-    # core.routing's; the implementations are sqlite_routes.py and postgres_routes.py.
-    @abc.abstractmethod
-    async def routes_mark(
-        self, connector: str, marks: Sequence[tuple[str, str | None]], at: float
-    ) -> None:
-        """Messages `(message_id, carrier_id or None)` handed to `connector`: durable before
-        the request goes out (carrier id None), again with the carrier id once answered."""
-
-    @abc.abstractmethod
-    async def routes_of(self, message_ids: Sequence[str]) -> dict[str, MessageRoute]:
-        """The connector each of these messages was last handed to (those never handed: absent)."""
-
-    @abc.abstractmethod
-    async def routes_by_carrier(self, connector: str, carrier_ids: Sequence[str]) -> dict[str, str]:
-        """carrier id -> our message id, for the ids `connector`'s provider gave (others absent)."""
-
-    @abc.abstractmethod
-    async def routing_table(self) -> RoutingTable:
-        """The routing table (empty until one is applied)."""
-
-    @abc.abstractmethod
-    async def routing_apply(self, table: RoutingTable) -> TableDiff:
-        """Make `table` the routing table, in one transaction; what changed (an empty diff, and
-        no write, when it already was). Checked by the caller (core.routing.table_errors)."""
-
     # --- console: search, timeline, figures ---
     # Reads for the operator console (smsgate/admin): across accounts, newest first, paged by
     # keyset (`before_seq`), never by OFFSET. The console decides nothing with them.
@@ -530,6 +502,35 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def console_job(self, job_id: str) -> Job | None:
         """One job of any account (the console finds its owner from it)."""
+
+    # --- routes ---
+    # Southbound routing (engine/upstreams.py, docs/routing.md): which connector had each message
+    # (DRs matched per connector, recovery through it) and the routing table. Decisions are
+    # core.routing's; the implementations are sqlite_routes.py and postgres_routes.py.
+    @abc.abstractmethod
+    async def routes_mark(
+        self, connector: str, marks: Sequence[tuple[str, str | None]], at: float
+    ) -> None:
+        """Messages `(message_id, carrier_id or None)` handed to `connector`: durable before
+        the request goes out (carrier id None), again with the carrier id once answered. One
+        mark per message in a call."""
+
+    @abc.abstractmethod
+    async def routes_of(self, message_ids: Sequence[str]) -> dict[str, MessageRoute]:
+        """The connector each of these messages was last handed to (those never handed: absent)."""
+
+    @abc.abstractmethod
+    async def routes_by_carrier(self, connector: str, carrier_ids: Sequence[str]) -> dict[str, str]:
+        """carrier id -> our message id, for the ids `connector`'s provider gave (others absent)."""
+
+    @abc.abstractmethod
+    async def routing_table(self) -> RoutingTable:
+        """The routing table (empty until one is applied)."""
+
+    @abc.abstractmethod
+    async def routing_apply(self, table: RoutingTable) -> TableDiff:
+        """Make `table` the routing table, in one transaction; what changed (an empty diff, and
+        no write, when it already was). Checked by the caller (core.routing.table_errors)."""
 
 
 class ConsoleFilter(msgspec.Struct, kw_only=True, frozen=True):

@@ -13,7 +13,6 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 import pytest
@@ -25,6 +24,7 @@ from smsgate.core.status import Status
 from tests.connectors.http.fakes.msghub import FakeMsgHub
 from tests.connectors.http.fakes.smsc import FakeSmsc
 from tests.connectors.http.fakes.smsc import push as smsc_push
+from tests.support.backends import both_backends
 from tests.support.servers import Gateway, account, start_gateway
 from tests.support.servers import test_config as gateway_config
 
@@ -76,7 +76,7 @@ class Chain:
 
 
 @pytest.fixture
-async def chain(tmp_path: Any) -> AsyncIterator[Chain]:
+async def chain(database_url: str) -> AsyncIterator[Chain]:
     async with FakeMsgHub() as hub, FakeSmsc(login="acme", psw="pa55") as smsc:
         upstreams = [
             UpstreamConfig(
@@ -91,7 +91,7 @@ async def chain(tmp_path: Any) -> AsyncIterator[Chain]:
             ),
         ]  # fmt: skip
         config = gateway_config(
-            f"sqlite:///{tmp_path}/a.db",
+            database_url,
             upstreams=upstreams,
             routing=RoutingConfig(
                 reload=0.05,
@@ -133,6 +133,7 @@ async def test_healthy_primary_takes_everything(chain: Chain, http: aiohttp.Clie
     assert all(r.carrier_id for r in routes.values())
 
 
+@both_backends
 async def test_5xx_fails_over_and_nothing_is_sent_twice(
     chain: Chain, http: aiohttp.ClientSession
 ) -> None:
@@ -150,6 +151,7 @@ async def test_connection_refused_fails_over(chain: Chain, http: aiohttp.ClientS
     assert once_each(chain, 7) == {"smsc": 7}
 
 
+@both_backends
 async def test_reset_after_taking_is_recovered_not_resent(
     chain: Chain, http: aiohttp.ClientSession
 ) -> None:
