@@ -98,11 +98,19 @@ class Destination(msgspec.Struct, kw_only=True, frozen=True):
 
 
 def destination(
-    phone: str, account_id: int, sender: str | None, dialect: str, now: float
+    phone: str,
+    account_id: int,
+    sender: str | None,
+    dialect: str,
+    now: float,
+    *,
+    with_region: bool = True,
 ) -> Destination:
+    """What rules look at in a message sent `now`; its region only `with_region` (the look-up
+    is the costly part: a table with no country rule and no country price needs none)."""
     return Destination(
         phone=phone,
-        region=country_of(phone),
+        region=country_of(phone) if with_region else None,
         account_id=account_id,
         sender=sender,
         dialect=dialect,

@@ -23,6 +23,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 
+from prometheus_client import Counter, Gauge
+
 from ..connectors.base import Connector, Incoming, LinkState, OutcomeUnknown, ReportSink
 from ..core.errors import retryable
 from ..core.models import Message, Report
@@ -43,6 +45,21 @@ from ..store.base import Store
 from .ratelimit import TokenBucket
 
 log = logging.getLogger("smsgate.routing")
+
+FAILOVERS = Counter(
+    "smsgate_routing_failovers",
+    "Messages a connector refused retryably, so that the route's next one was tried",
+    ["connector"],
+)
+REQUEUED = Counter(
+    "smsgate_routing_requeued", "Messages no connector of their route took: queued again", []
+)
+BREAKER_OPEN = Gauge(
+    "smsgate_routing_breaker_open",
+    "1 while a connector's circuit breaker is open (sampled at each submit)",
+    ["connector"],
+    multiprocess_mode="livemax",
+)
 
 CARRIER_ID_WAIT = 2.0  # seconds a DR naming an unknown carrier id waits for its submit's record
 
@@ -82,6 +99,7 @@ class Router(Connector):
         self.reload = reload
         self.draw = draw
         self.table = RoutingTable()
+        self._regions = False
         self._outcomes: dict[str, list[Outcome]] = defaultdict(list)
         self._route_buckets: dict[str, TokenBucket] = {}
         self._reloader: asyncio.Task[None] | None = None
@@ -103,6 +121,10 @@ class Router(Connector):
 
     async def load_table(self) -> None:
         self.table = await self.store.routing_table()
+        # phonenumberslite's region costs tens of µs a message: only when a rule or price asks
+        self._regions = any(r.countries for r in self.table.rules) or any(
+            p.country for p in self.table.prices
+        )
 
     async def _reload_loop(self) -> None:
         while True:
@@ -118,7 +140,14 @@ class Router(Connector):
     # Choosing ----------------------------------------------------------------------------------
     def choose(self, message: Message, now: float) -> Choice:
         """The rule, route and connector order for one message (breakers not considered)."""
-        dest = destination(message.phone, message.account_id, message.sender, message.dialect, now)
+        dest = destination(
+            message.phone,
+            message.account_id,
+            message.sender,
+            message.dialect,
+            now,
+            with_region=self._regions,
+        )
         rule, route = route_for(self.table, dest, self.default_route)
         if route is None and (rule is not None or self.default_route):
             log.warning("rule %s names a route that does not exist: the default", rule)
@@ -128,7 +157,9 @@ class Router(Connector):
 
     def breaker_is_open(self, connector: str, now: float) -> bool:
         outcomes = self._outcomes.get(connector)
-        return bool(outcomes) and breaker_open(outcomes or [], now, self.breaker)
+        is_open = bool(outcomes) and breaker_open(outcomes or [], now, self.breaker)
+        BREAKER_OPEN.labels(connector).set(int(is_open))
+        return is_open
 
     def _note(self, connector: str, ok: bool, latency: float) -> None:
         now = time.time()
@@ -152,6 +183,7 @@ class Router(Connector):
             pending = []
             for m in groups.pop(None, []):  # no connector left to try
                 done.append(_requeued(m, last_refusal.get(m.id), tried[m.id]))
+                REQUEUED.inc()
             results = await asyncio.gather(
                 *(self._send(name, group, choices) for name, group in groups.items() if name)
             )
@@ -223,6 +255,8 @@ class Router(Connector):
             return [], group, f"{name}: {type(exc).__name__}: {exc}"
         refused = [r for r in reports if r.status is Status.REJECTED and retryable(r.error_code)]
         self._note(name, len(refused) < len(reports), time.monotonic() - started)
+        if refused:
+            FAILOVERS.labels(name).inc(len(refused))
         for r in refused:
             log.info(
                 "connector %s refused %s (%s, %s): failing over",

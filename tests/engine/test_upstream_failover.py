@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 
 import pytest
+from prometheus_client import REGISTRY
 
 from smsgate.connectors.base import Connector, Incoming, OutcomeUnknown, ReportSink
 from smsgate.core.errors import ErrorCode
@@ -160,10 +161,16 @@ async def test_rules_pick_the_route_and_no_rule_the_default(store: Store) -> Non
     assert all(f.started and f.stopped for f in fakes.values())
 
 
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 async def test_retryable_refusal_fails_over_once(store: Store) -> None:
     r, fakes = await router(store, kcell="refuse")
     batch = [msg() for _ in range(5)]
+    before = sample("smsgate_routing_failovers_total", connector="kcell")
     reports = await r.submit(batch)
+    assert sample("smsgate_routing_failovers_total", connector="kcell") == before + 5
     assert [x.status for x in reports] == [Status.SUBMITTED] * 5
     assert fakes["kcell"].handed == [m.id for m in batch]  # each tried once there
     assert fakes["smsc"].handed == [m.id for m in batch]  # and once on the next
@@ -216,7 +223,9 @@ async def test_recover_asks_the_connector_that_had_each_message(store: Store) ->
 async def test_every_connector_refusing_queues_the_message_again(store: Store) -> None:
     r, fakes = await router(store, kcell="refuse", smsc="refuse")
     m = msg()
+    before = sample("smsgate_routing_requeued_total")
     [report] = await r.submit([m])
+    assert sample("smsgate_routing_requeued_total") == before + 1
     assert report.status is Status.QUEUED
     assert (report.error_code, report.carrier_error) == ("unavailable", "smsc: refuse")
     assert (fakes["kcell"].handed, fakes["smsc"].handed) == ([m.id], [m.id])
@@ -229,6 +238,7 @@ async def test_breaker_skips_a_failing_connector_then_probes_it(store: Store) ->
         await r.submit([msg()])
     assert len(fakes["kcell"].handed) == 3
     assert r.breaker_is_open("kcell", time.time())
+    assert sample("smsgate_routing_breaker_open", connector="kcell") == 1
     m = msg()
     [report] = await r.submit([m])
     assert report.status is Status.SUBMITTED
@@ -346,4 +356,19 @@ async def test_a_dr_that_overtakes_its_submit_waits_for_it(store: Store) -> None
 async def test_balances(store: Store) -> None:
     r, _ = await router(store)
     assert await r.balances() == {"simulator": None, "kcell": 1_500_000, "smsc": None, "oson": None}
+    await r.stop()
+
+
+async def test_regions_are_looked_up_only_when_the_table_asks(store: Store) -> None:
+    by_prefix = RoutingTable(
+        rules=[Rule(name="kz", route="kz", prefixes=["77"])],
+        routes=[Route(name="kz", connectors=[Hop(connector="kcell")])],
+    )
+    r, _ = await router(store, by_prefix)
+    assert r.choose(msg(), time.time()).hops == ["kcell"]
+    assert r._regions is False
+    await store.routing_apply(ROUTES)  # a country rule
+    await r.load_table()
+    assert r._regions is True
+    assert r.choose(msg("992927123456"), time.time()).hops == ["oson"]
     await r.stop()
