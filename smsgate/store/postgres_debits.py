@@ -84,11 +84,11 @@ async def reserve(
         rows = await conn.fetch(
             Q["slices_take_and_stops"], accounts, [owed[a] for a in accounts], *args
         )
-        slices.stopped = set()
+        slices.stopped = set() if stops is not None else None
         for account_id, slice_id, amount, phone in rows:
             if phone is None:
                 slices.hold(account_id, slice_id, amount)
-            else:
+            elif slices.stopped is not None:
                 slices.stopped.add((account_id, phone))
         missing = [a for a in accounts if a not in slices.slice]
         if missing and slices.slice and max(slices.slice) > missing[0]:

@@ -14,13 +14,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
 from smsgate.core.errors import ErrorCode, GatewayError
+from smsgate.store import postgres_debits
 from smsgate.store.base import MessageFilter, Outcome, Store
 from smsgate.store.postgres import PostgresStore
+from smsgate.store.rules import AcceptRequest
 from tests.store.helpers import make_account, message
 
 PRICE = 500_000
@@ -157,7 +160,9 @@ async def test_concurrent_adjustments_and_sends_never_go_below_zero(
 
 _NODE = """
 import asyncio, json, sys, time
+from smsgate.store import postgres_debits
 from smsgate.store.postgres import PostgresStore
+from smsgate.store.rules import AcceptRequest
 from tests.store.helpers import message
 
 async def main(url, account_id, n):
@@ -241,3 +246,27 @@ def _search_path(url: str) -> dict[str, str]:
     query = url.split("?", 1)[1] if "?" in url else ""
     pairs = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
     return {"search_path": pairs["search_path"]} if "search_path" in pairs else {}
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_group_missing_a_lower_accounts_slice_takes_them_again_in_order(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """b has a full slice, a none yet: a group of both holds b's slice and must wait for a's
+    row, out of order. It starts again, taking a's then b's."""
+    a = await make_account(store, "a", balance=10 * PRICE)
+    b = await make_account(store, "b", balance=100 * PRICE)
+    await store.accept(b.id, [message(b.id)])  # b's slice made, with 1/16 of its balance
+    calls: list[bool] = []
+    reserve = postgres_debits.reserve
+
+    async def recorded(*args: Any, ordered: bool = False, **kw: Any) -> postgres_debits.Slices:
+        calls.append(ordered)
+        return await reserve(*args, ordered=ordered, **kw)
+
+    monkeypatch.setattr(postgres_debits, "reserve", recorded)
+    group = [AcceptRequest(a.id, [message(a.id)]), AcceptRequest(b.id, [message(b.id)])]
+    outcomes = await store._accept_alone(group)
+    assert calls == [False, True]
+    assert [o.kind for [o] in outcomes] == ["new", "new"]
+    assert (await balance(store, a.id), await balance(store, b.id)) == (9 * PRICE, 98 * PRICE)
