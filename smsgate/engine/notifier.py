@@ -169,7 +169,12 @@ class Notifier:
         ids = [i.id for i in items]
         dialect = items[0].dialect
         if not all(i.payload for i in items):  # rendered from rows that are gone (purged)
-            log.warning("%d callbacks given up: their message is gone", len(ids))
+            log.warning(
+                "callbacks given up, their message is gone: %d of %s",
+                len(ids),
+                account.name,
+                extra={"account": account.name, "dialect": dialect, "callbacks": len(ids)},
+            )
             await self.store.outbox_dead(ids, "its message is gone")
             return
         try:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
 import time
 from collections.abc import Sequence
 
@@ -237,3 +239,30 @@ async def test_a_failed_callback_holds_the_later_ones_of_its_message_back(
     await notifier.drain()
     assert sent == ["submitted", "submitted", "delivered"]
     assert len(await store.outbox_items(state="done")) == 2
+
+
+async def test_a_callback_whose_message_is_gone_is_given_up_unsent(
+    store: SQLiteStore, acme: Account, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A callback's payload is rendered from its event and message as it is claimed: with
+    those rows gone (deleted by hand) there is nothing to send, and it is given up, logged,
+    rather than tried again forever."""
+    await owed_callbacks(store, acme, 2)
+    conn = sqlite3.connect(store.path)
+    with conn:
+        conn.execute("DELETE FROM events")
+    conn.close()
+    sent: list[CallbackRequest] = []
+
+    async def sender(request: CallbackRequest) -> tuple[int, bytes]:
+        sent.append(request)
+        return 200, b""
+
+    notifier = Notifier(store, callback_policies(available()), sender)
+    with caplog.at_level(logging.WARNING, "smsgate.notifier"):
+        await notifier.step()
+        await notifier.drain()
+    assert sent == []
+    assert len(await store.outbox_items(state="dead")) == 2
+    assert await store.outbox_items(state="pending") == []
+    assert caplog.text.count("callbacks given up, their message is gone: 1 of acme") == 2
