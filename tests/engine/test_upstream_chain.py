@@ -13,10 +13,13 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
+import httpx
 import pytest
 
+from smsgate.app import build_app
 from smsgate.config import RoutingConfig
 from smsgate.connectors.http.settings import UpstreamConfig
 from smsgate.core.routing import BreakerPolicy, Hop, Route, RoutingTable, Rule
@@ -256,3 +259,30 @@ async def test_signed_push_needs_no_token(chain: Chain, http: aiohttp.ClientSess
     r = await http.post("/upstream/smsc/dr", data=signed, headers=form)
     assert r.status == 200, await r.text()
     assert await chain.statuses([mid]) == [Status.DELIVERED]
+
+
+async def test_a_push_to_an_http_worker_is_recorded(
+    chain: Chain, http: aiohttp.ClientSession
+) -> None:
+    """`smsgate serve` with workers: the push reaches a worker, which has no engine. It reads
+    the push with its own copy of the connector and records it through the store."""
+    chain.hub.never_report = True
+    [mid] = await chain.send(http, 1)
+    await chain.settle([mid], {Status.SUBMITTED})
+    carrier_id = (await chain.gateway.store.routes_of([mid]))[mid].carrier_id
+    worker: Any = build_app(chain.gateway.config, run_engine=False)
+    store = worker.app.state.store
+    assert worker.app.state.engine == {}  # no engine, no router: the worker's own connectors
+    await store.open()
+    try:
+        transport = httpx.ASGITransport(app=worker)
+        async with httpx.AsyncClient(transport=transport, base_url="http://worker") as client:
+            report = {"message_id": carrier_id, "status": 2, "substatus": 23,
+                      "msghub_status": 23011}  # fmt: skip
+            r = await client.post(f"/upstream/hub/dr?token={TOKEN}", json=report)
+            assert r.status_code == 200
+            r = await client.post("/upstream/hub/dr?token=wrong-0123456789abcdef", json=report)
+            assert r.status_code == 403
+    finally:
+        await store.close()
+    await chain.settle([mid], {Status.DELIVERED}, timeout=5)
