@@ -100,11 +100,13 @@ class Gateway:
         await self.task
 
 
-async def start_gateway(config: Config) -> Gateway:
+async def start_gateway(config: Config, port: int = 0) -> Gateway:
+    """`port` 0: any free one. A node whose own URL is in its configuration (an upstream's
+    `dr_url`) picks its port first."""
     app = build_app(config, run_engine=True)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
