@@ -13,8 +13,9 @@ import asyncpg
 import msgspec
 import pytest
 
-from smsgate.core.models import Notice, Report
+from smsgate.core.models import Notice, Report, StatusEvent
 from smsgate.core.status import Status
+from smsgate.store import rules
 from smsgate.store.base import Store
 from tests.store.helpers import make_account, message, route
 
@@ -115,3 +116,40 @@ async def test_an_idle_claim_takes_no_row_lock(store: Store, database_url: str) 
             assert await asyncio.wait_for(store.outbox_claim(time.time(), 10, 30.0), 3) == []
     finally:
         await pg.close()
+
+
+def test_as_of_undoes_the_later_moves_only() -> None:
+    """rules.as_of, from a delivered row: each event's own status, error and times; what was
+    learnt later (the carrier id) stays; a confidential text never shows."""
+    now = msgspec.structs.replace(
+        message(1, confidential=True, text="code 1234"),
+        status=Status.DELIVERED,
+        carrier_id="c-1",
+        submitted_at=10.0,
+        done_at=20.0,
+        updated_at=20.0,
+    )
+
+    def event(status: Status, at: float, error: str | None = None) -> StatusEvent:
+        return StatusEvent(
+            message_id=now.id, account_id=1, status=status, error_code=error, at=at, seq=1
+        )
+
+    sent = rules.as_of(now, event(Status.SUBMITTED, 10.0))
+    assert (sent.status, sent.submitted_at, sent.done_at, sent.updated_at) == (
+        Status.SUBMITTED,
+        10.0,
+        None,
+        10.0,
+    )
+    assert (sent.carrier_id, sent.text, sent.phone) == ("c-1", "", now.phone)
+    queued = rules.as_of(now, event(Status.QUEUED, 5.0))
+    assert (queued.status, queued.submitted_at, queued.done_at) == (Status.QUEUED, None, None)
+    late = rules.as_of(now, event(Status.UNDELIVERED, 30.0, "E1"))
+    assert (late.status, late.error_code, late.submitted_at, late.done_at) == (
+        Status.UNDELIVERED,
+        "E1",
+        10.0,
+        30.0,
+    )
+    assert rules.as_of(now, event(Status.DELIVERED, 20.0)) == msgspec.structs.replace(now, text="")
