@@ -10,11 +10,14 @@ and the client sees the seed's word for it."""
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
 from smsgate.core.errors import ErrorCode
 from smsgate.core.models import Message
+from smsgate.core.routing import Hop, Route, RoutingTable, Rule
 from smsgate.core.status import Status
 from tests.chain.clients import CLIENTS
 from tests.chain.conftest import DIALECTS, Chain
@@ -77,11 +80,16 @@ async def stuck(chain: Chain, dialect: str, want: dict[str, str], seen: dict[str
     )
 
 
-def check_once_each(dialect: str, at_a: list[Message], at_b: list[Message]) -> None:
+def check_once_each(
+    dialect: str, at_a: list[Message], at_b: list[Message], upstream: str = ""
+) -> None:
+    """`dialect`: the client's; `upstream`: the dialect A sent through to B (the same one
+    unless given)."""
     delivered, failing = PHONES[dialect]
+    upstream = upstream or dialect
     assert sorted(digits(m.phone) for m in at_a) == sorted([*delivered, failing])
     assert sorted(digits(m.phone) for m in at_b) == sorted(digits(m.phone) for m in at_a)
-    field = REFERENCE[dialect]
+    field = REFERENCE[upstream]
     if field:
         refs = {str(getattr(m, field)) for m in at_a}
         assert {m.client_ref for m in at_b} == refs
@@ -91,7 +99,7 @@ def check_once_each(dialect: str, at_a: list[Message], at_b: list[Message]) -> N
         assert m.status is there.status, m.phone
         if digits(m.phone) == failing:
             assert there.error_code == ErrorCode.UNKNOWN_SUBSCRIBER.value
-            assert (m.status, m.error_code) == (Status.UNDELIVERED, FAILED_AT_A[dialect].value)
+            assert (m.status, m.error_code) == (Status.UNDELIVERED, FAILED_AT_A[upstream].value)
         else:
             assert (m.status, m.error_code) == (Status.DELIVERED, None)
 
@@ -115,3 +123,25 @@ async def test_every_dialect_at_once(chain: Chain) -> None:
         mine = [m for m in at_a if m.dialect == dialect]
         phones = {digits(m.phone) for m in mine}
         check_once_each(dialect, mine, [m for m in at_b if digits(m.phone) in phones])
+
+
+async def test_each_client_dialect_over_another_upstream(chain: Chain) -> None:
+    """The client's dialect and the upstream's are independent: each dialect's client is
+    routed through the next dialect's upstream (msghub over smsgw2, ..., smsc over msghub);
+    the DR still reaches the client in its own words."""
+    over = dict(zip(DIALECTS, DIALECTS[1:] + DIALECTS[:1], strict=True))
+    crossed = RoutingTable(
+        rules=[Rule(name=d, route=d, dialects=[d]) for d in DIALECTS],
+        routes=[Route(name=d, connectors=[Hop(connector=f"b-{over[d]}")]) for d in DIALECTS],
+    )
+    await chain.a.store.routing_apply(crossed)
+    await asyncio.sleep(0.2)  # A's router reloads its table every 0.05 s
+    for dialect in DIALECTS:
+        at_a, at_b = await run_chain(chain, dialect)
+        mine = [m for m in at_a if m.dialect == dialect]
+        phones = {digits(m.phone) for m in mine}
+        theirs = [m for m in at_b if digits(m.phone) in phones]
+        check_once_each(dialect, mine, theirs, upstream=over[dialect])
+        assert {m.dialect for m in theirs} == {over[dialect]}
+        routes = await chain.a.store.routes_of([m.id for m in mine])
+        assert {r.connector for r in routes.values()} == {f"b-{over[dialect]}"}
