@@ -25,7 +25,7 @@ from ...core.models import Message, Report
 from ...core.money import to_micros
 from ...core.status import Status
 from . import mysmpp_codes as codes
-from .base import BadAnswer, HttpConnector, http_refusal, refused, taken
+from .base import BadAnswer, HttpConnector, http_refusal, refused, sendable_texts, taken
 
 log = logging.getLogger("smsgate.upstream")
 
@@ -57,6 +57,12 @@ class MysmppConnector(HttpConnector):
             return answer.status, None
 
     async def send(self, group: Sequence[Message]) -> list[Report]:
+        sendable, refusals = sendable_texts(group, time.time())
+        if not sendable:
+            return refusals  # binary data, HLR queries, pings: no form for them here
+        return refusals + await self._send_texts(sendable)
+
+    async def _send_texts(self, group: Sequence[Message]) -> list[Report]:
         entries, order = self.message_entries(group)
         status, answer = await self.post("send", "/json", {"message": entries})
         now = time.time()

@@ -25,7 +25,7 @@ from ...core.models import Message, Report
 from ...core.money import to_micros
 from ...core.status import Status
 from . import osonsms_codes as codes
-from .base import BadAnswer, HttpConnector, http_refusal, refused, taken
+from .base import BadAnswer, HttpConnector, http_refusal, refused, sendable_texts, taken
 
 
 def str_hash(*fields: str) -> str:
@@ -57,6 +57,9 @@ class OsonSmsConnector(HttpConnector):
 
     async def send(self, group: Sequence[Message]) -> list[Report]:
         (message,) = group
+        sendable, refusals = sendable_texts(group, time.time())
+        if not sendable:
+            return refusals  # binary data, an HLR query, a ping: no form for them here
         login, salt = self.config.login, self.config.password
         sender = message.sender or self.config.sender
         phone = digits(message.phone)

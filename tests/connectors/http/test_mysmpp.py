@@ -402,3 +402,12 @@ async def test_against_smsgates_own_dialect(gateway: Gateway, receiver: Receiver
         } and pushed
     finally:
         await own.stop()
+
+
+async def test_no_form_for_binary_hlr_or_ping(fake: FakeMysmpp, webcom: MysmppConnector) -> None:
+    hlr, text = msg(1, encoding="hlr", text=""), msg(2)
+    reports = {r.message_id: r for r in await webcom.submit([hlr, text])}
+    assert reports[hlr.id].error_code == ErrorCode.UNSUPPORTED_CHANNEL
+    assert reports[text.id].status is Status.SUBMITTED
+    [request] = fake.requests
+    assert [p["phone"] for m in request.json()["message"] for p in m["phones"]] == ["79612242243"]

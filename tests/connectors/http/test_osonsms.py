@@ -314,3 +314,12 @@ async def test_against_smsgates_own_dialect(gateway: Gateway) -> None:
         assert await own.balance() == 999_500_000  # 1000 less one part at 0.50
     finally:
         await own.stop()
+
+
+@pytest.mark.parametrize("encoding", ["hlr", "ping", "binary"])
+async def test_no_form_for_binary_hlr_or_ping(
+    fake: FakeOsonSms, oson: OsonSmsConnector, encoding: str
+) -> None:
+    [report] = await oson.submit([tj(1, encoding=encoding, text="0102")])
+    assert (report.status, report.error_code) == (Status.REJECTED, ErrorCode.UNSUPPORTED_CHANNEL)
+    assert fake.requests == []  # never sent as a text
