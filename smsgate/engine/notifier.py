@@ -12,17 +12,25 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from urllib.parse import urlsplit
 
 import msgspec
 
 from ..core.models import Account, Notice
 from ..core.urls import Networks
 from ..net.http_client import HttpClient
-from ..store.base import EVERY_DIALECT, OutboxItem, OutboxScope, Store, StoreUnavailable
+from ..store.base import (
+    EVERY_DIALECT,
+    CallbackAttempt,
+    OutboxItem,
+    OutboxScope,
+    Store,
+    StoreUnavailable,
+)
 from ..waits import wait_set
 from . import metrics
+from .attempts import attempts_of, error_text, host_of
 from .callbacks import CallbackPolicy, CallbackRequest
+from .idle import IdleWait
 
 log = logging.getLogger("smsgate.notifier")
 _decode_notice = msgspec.json.Decoder(Notice).decode
@@ -70,13 +78,16 @@ class Notifier:
         claim: int = 1000,
         scope: OutboxScope = EVERY_DIALECT,
         wakeup: asyncio.Event | None = None,
+        idle_poll: float | None = None,
     ) -> None:
-        """`wakeup`: an event set when callbacks may be owed (this process's `Reports.changed`)."""
+        """`wakeup`: an event set when callbacks may be owed (this process's `Reports.changed`).
+        `idle_poll`: the longest idle wait (engine/idle.py; None: always `poll`)."""
         self.store = store
         self.scope = scope  # the dialects whose callbacks this notifier delivers
         self.policies = dict(policies)
         self.send = send
         self.poll = poll
+        self.idle_poll = poll if idle_poll is None else idle_poll
         self.lease = lease
         self.claim = claim
         self.wakeup = asyncio.Event() if wakeup is None else wakeup
@@ -85,6 +96,7 @@ class Notifier:
         self._tasks: set[asyncio.Task[None]] = set()
         self._accounts: dict[int, tuple[Account, float]] = {}
         self._done: list[int] = []  # accepted by the client, to be marked done in one write
+        self._tried: list[CallbackAttempt] = []  # the attempts that delivered them
         self._done_timer: asyncio.TimerHandle | None = None
         self._writes: set[asyncio.Task[None]] = set()
         self._in_flight: dict[str, Turns] = {}  # message id -> its latest request
@@ -92,6 +104,7 @@ class Notifier:
     async def run(self) -> None:
         if self.store.exclusive_dispatch:  # the only notifier: leases of a dead one are void
             await self.store.outbox_unlease(self.scope)
+        idle = IdleWait(self.poll, self.idle_poll)  # looking is for retries coming due
         while True:
             try:
                 worked = await self.step()
@@ -99,9 +112,12 @@ class Notifier:
                 log.warning("store unavailable, retrying: %s", exc)
                 await asyncio.sleep(1.0)
                 continue
-            if not worked:
-                self.wakeup.clear()
-                await wait_set(self.wakeup, self.poll)
+            if worked:
+                idle.reset()
+                continue
+            self.wakeup.clear()
+            if await wait_set(self.wakeup, idle.next()):
+                idle.reset()
 
     async def step(self) -> bool:
         now = time.time()
@@ -185,25 +201,30 @@ class Notifier:
                 if turn.behind is not None:  # an earlier status of its messages failed
                     await self.store.outbox_defer(ids, turn.behind)  # after it, never before
                     return
+                started, clock = time.time(), time.monotonic()
+                answer: int | None = None
                 try:
-                    status, body = await self.send(request)
-                    verdict = policy.verdict(status, body)
-                    error = f"HTTP {status}"
+                    answer, body = await self.send(request)
+                    verdict = policy.verdict(answer, body)
+                    error = f"HTTP {answer}"
                 except (TimeoutError, OSError) as exc:  # what HttpClient raises
-                    verdict, error = "retry", f"{type(exc).__name__}: {exc}"[:200]
+                    verdict, error = "retry", error_text(exc, url)
+                took_ms = round((time.monotonic() - clock) * 1000)
+                failure = None if answer is not None else error
+                tried = attempts_of(items, url, started, answer, failure, took_ms, verdict)
                 metrics.callbacks(dialect, verdict).inc()
                 if verdict == "ok":
-                    self._mark_done(ids)
+                    self._mark_done(ids, tried)
                     return
                 attempt = max(i.attempts for i in items) + 1
                 delay = policy.retry_delay(attempt) if verdict == "retry" else None
                 _log_failed(account, dialect, url, items, attempt, error, delay)
                 if delay is None:
-                    await self.store.outbox_dead(ids, error)
+                    await self.store.outbox_dead(ids, error, tried)
                 else:
                     again = time.time() + delay
                     turn.retry_at(again)  # the later statuses of its messages wait for it
-                    await self.store.outbox_retry(ids, again, error)
+                    await self.store.outbox_retry(ids, again, error, tried)
         except Exception as exc:
             if isinstance(exc, StoreUnavailable):  # an outage, not a bug: no traceback
                 log.warning("callback delivery: store unavailable, will retry: %s", exc)
@@ -214,27 +235,30 @@ class Notifier:
             except Exception:
                 pass  # the lease expires and the row is claimed again
 
-    def _mark_done(self, ids: Sequence[int]) -> None:
+    def _mark_done(self, ids: Sequence[int], tried: Sequence[CallbackAttempt]) -> None:
         """Answered callbacks are marked done together, in one statement at most every
         DONE_EVERY seconds, and nobody waits for that write. Until it commits, the rows' leases
         keep them from being claimed again; a crash before it sends them again (at least once,
         with the same event ids), as a crash between the answer and any done mark always did.
+        The attempts that delivered them go in the same write.
         """
         self._done += ids
+        self._tried += tried
         if self._done_timer is None:
             self._done_timer = asyncio.get_running_loop().call_later(DONE_EVERY, self._write_done)
 
     def _write_done(self) -> None:
         self._done_timer = None
         ids, self._done = self._done, []
+        tried, self._tried = self._tried, []
         if ids:
-            task = asyncio.ensure_future(self._store_done(ids))
+            task = asyncio.ensure_future(self._store_done(ids, tried))
             self._writes.add(task)
             task.add_done_callback(self._writes.discard)
 
-    async def _store_done(self, ids: Sequence[int]) -> None:
+    async def _store_done(self, ids: Sequence[int], tried: Sequence[CallbackAttempt]) -> None:
         try:
-            await self.store.outbox_done(ids, time.time())
+            await self.store.outbox_done(ids, time.time(), tried)
         except Exception as exc:  # their leases lapse and they are sent again
             log.warning(
                 "could not mark %d callbacks done, they will be repeated: %s", len(ids), exc
@@ -267,30 +291,20 @@ def _log_failed(
         logging.INFO if retry_in is not None else logging.WARNING,
         "callback attempt %d to %s failed: %s; %s",
         attempt,
-        _host(url),
+        host_of(url),
         error,
         then,
         extra={
             "account": account.name,
             "dialect": dialect,
             "attempt": attempt,
-            "host": _host(url),
+            "host": host_of(url),
             "error": error,
             "events": [i.event_id for i in items[:10]],
             "callbacks": len(items),
             "given_up": retry_in is None,
         },
     )
-
-
-def _host(url: str) -> str:
-    """For logs: the host (and port) only; a path or query string may carry secrets."""
-    try:
-        split = urlsplit(url)
-        host = split.hostname or ""
-        return f"{host}:{split.port}" if split.port else host
-    except ValueError:
-        return "(unreadable URL)"
 
 
 class _Turn:

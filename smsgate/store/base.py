@@ -338,18 +338,30 @@ class Store(abc.ABC):
     async def outbox_unlease(self, scope: OutboxScope = EVERY_DIALECT) -> int:
         """Free every lease on pending rows in `scope` (its only notifier restarted: SQLite)."""
 
+    # done, retry and dead write the attempts that settled the rows (`tried`, see
+    # CallbackAttempt) in the same call, so that keeping them costs no transaction of its own.
     @abc.abstractmethod
-    async def outbox_done(self, ids: Sequence[int], now: float) -> None: ...
+    async def outbox_done(
+        self, ids: Sequence[int], now: float, tried: Sequence[CallbackAttempt] = ()
+    ) -> None: ...
 
     @abc.abstractmethod
-    async def outbox_retry(self, ids: Sequence[int], next_at: float, error: str) -> None: ...
+    async def outbox_retry(
+        self,
+        ids: Sequence[int],
+        next_at: float,
+        error: str,
+        tried: Sequence[CallbackAttempt] = (),
+    ) -> None: ...
 
     @abc.abstractmethod
     async def outbox_defer(self, ids: Sequence[int], next_at: float) -> None:
         """Hold rows back (to fill a batch) without counting an attempt."""
 
     @abc.abstractmethod
-    async def outbox_dead(self, ids: Sequence[int], error: str) -> None: ...
+    async def outbox_dead(
+        self, ids: Sequence[int], error: str, tried: Sequence[CallbackAttempt] = ()
+    ) -> None: ...
 
     @abc.abstractmethod
     async def outbox_items(
@@ -367,8 +379,9 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def purge(self, before: float) -> int:
-        """Forget delivered callbacks (done or dead) and settled connector-log lines older than
-        `before`; messages and their events are kept. The number of rows removed."""
+        """Forget delivered callbacks (done or dead) with their attempts, and settled
+        connector-log lines, older than `before`; messages and their events are kept. The
+        number of outbox and connector-log rows removed."""
 
     # Connector log ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -503,6 +516,15 @@ class Store(abc.ABC):
     async def console_job(self, job_id: str) -> Job | None:
         """One job of any account (the console finds its owner from it)."""
 
+    # --- callback attempts ---
+    # Each try at delivering a callback (CallbackAttempt), written with the outbox mark that
+    # follows it (outbox_done, outbox_retry, outbox_dead) and purged with its outbox row. The
+    # implementations are sqlite_attempts.py and postgres_attempts.py.
+    @abc.abstractmethod
+    async def callback_attempts(self, message_id: str) -> list[AttemptRecord]:
+        """Every recorded attempt of the callbacks owed for a message's events, in the order
+        the callbacks were queued, then by attempt."""
+
     # --- routes ---
     # Southbound routing (engine/upstreams.py, docs/routing.md): which connector had each message
     # (DRs matched per connector, recovery through it) and the routing table. Decisions are
@@ -562,6 +584,29 @@ class CallbackRecord(msgspec.Struct, kw_only=True, frozen=True):
     created_at: float
     next_at: float
     done_at: float | None
+
+
+class CallbackAttempt(msgspec.Struct, kw_only=True, frozen=True, gc=False):
+    """One try at delivering one outbox row, as the notifier saw it. A request that carries
+    several rows (a batch) is one attempt of each."""
+
+    outbox_id: int
+    account_id: int
+    attempt: int  # 1 for the first; the outbox row's attempts once this one is counted
+    started_at: float  # Unix seconds
+    host: str  # the URL's host (and port) only: its user, path and query may hold secrets
+    status: int | None  # the HTTP status answered; None: no answer (see `error`)
+    error: str | None  # why there was no answer (refused target, timeout, reset, TLS...)
+    took_ms: int  # from the request's start to its answer or failure
+    outcome: str  # the dialect's verdict: 'ok' | 'retry' | 'stop'
+
+
+class AttemptRecord(CallbackAttempt, kw_only=True, frozen=True, gc=False):
+    """An attempt as read back, with the callback it was for (its outbox row's)."""
+
+    event_id: str
+    dialect: str
+    kind: str  # 'dr' | 'mo'
 
 
 class CallbackHealth(msgspec.Struct, kw_only=True, frozen=True):

@@ -78,6 +78,7 @@ from .base import (
 from .callback_rows import outbox_item
 from .migrations import SchemaStatus, migrations, schema_status
 from .postgres_admin import PostgresAdmin
+from .postgres_attempts import DoneMark, PostgresAttempts
 from .postgres_console import PostgresConsole
 from .postgres_routes import PostgresRoutes
 from .queries import load
@@ -195,7 +196,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Pool connections carry no session state of ours: skip the reset query (a round trip)."""
 
 
-class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
+class PostgresStore(PostgresAttempts, PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
     exclusive_dispatch = False
     notifies_work = True
 
@@ -216,7 +217,7 @@ class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
         self._signalled = False
         self._listening = asyncio.Event()  # set once LISTEN first succeeded
         self._groups = AcceptGroups(self._accept_alone, slots=max(1, self.pool_max // 2))
-        self._done: Coalesce[tuple[int, float]] = Coalesce(self._outbox_done, slots=2)
+        self._done: Coalesce[DoneMark] = Coalesce(self._write_done, slots=2)
         self.owner = new_id()  # this store's outbox leases (one notifier's: rules.order_claim)
 
     # Lifecycle -----------------------------------------------------------------------------
@@ -653,27 +654,12 @@ class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
 
         return [outbox_item(r) for r in await self._tx(op)]  # in id order, as plan.send
 
-    async def outbox_done(self, ids: Sequence[int], now: float) -> None:
-        # One callback at a time arrives here from many concurrent deliveries: those waiting
-        # together share one statement and one commit.
-        if ids:
-            await self._done.add([(i, now) for i in ids])
-
-    async def _outbox_done(self, items: list[tuple[int, float]]) -> None:
-        await self._execute("outbox_done", *_columns(items, 2))
-
-    async def outbox_retry(self, ids: Sequence[int], next_at: float, error: str) -> None:
-        await self._execute("outbox_retry", list(ids), next_at, error[:500])
-
     async def outbox_unlease(self, scope: OutboxScope = EVERY_DIALECT) -> int:
         # Only an exclusive notifier calls this (SQLite); on a shared database leases expire.
         return await self._execute("outbox_unlease", *_scope_args(scope))
 
     async def outbox_defer(self, ids: Sequence[int], next_at: float) -> None:
         await self._execute("outbox_defer", list(ids), next_at)
-
-    async def outbox_dead(self, ids: Sequence[int], error: str) -> None:
-        await self._execute("outbox_dead", list(ids), error[:500])
 
     async def outbox_items(
         self, account_id: int | None = None, state: str | None = None
@@ -686,10 +672,6 @@ class PostgresStore(PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
 
     async def outbox_backlog(self) -> dict[str, int]:
         return {str(dialect): int(n) for dialect, n in await self._fetch("outbox_backlog")}
-
-    async def purge(self, before: float) -> int:
-        gone = await self._execute("outbox_purge", before)
-        return gone + await self._execute("connector_log_purge", before)
 
     # Connector log ----------------------------------------------------------------------------
     async def connector_log_add(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:

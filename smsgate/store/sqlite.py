@@ -68,6 +68,7 @@ from .rows import (
     row_to_message,
 )
 from .sqlite_admin import SQLiteAdmin
+from .sqlite_attempts import SQLiteAttempts
 from .sqlite_console import SQLiteConsole
 from .sqlite_routes import SQLiteRoutes
 
@@ -186,7 +187,7 @@ def _path_of(url: str) -> str:
     return re.sub(r"^sqlite:///?", "", url)  # sqlite:///rel/path, sqlite:////abs/path
 
 
-class SQLiteStore(SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Store):
+class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Store):
     exclusive_dispatch = True
 
     def __init__(self, url: str, *, synchronous: str = "FULL", flush_on_loop: bool = True) -> None:
@@ -601,17 +602,8 @@ class SQLiteStore(SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Store):
     async def outbox_unlease(self, scope: OutboxScope = EVERY_DIALECT) -> int:
         return await self._changes("outbox_unlease", [_scope_params(scope)])
 
-    async def outbox_done(self, ids: Sequence[int], now: float) -> None:
-        await self._write_many("outbox_done", [(now, i) for i in ids])
-
-    async def outbox_retry(self, ids: Sequence[int], next_at: float, error: str) -> None:
-        await self._write_many("outbox_retry", [(next_at, error[:500], i) for i in ids])
-
     async def outbox_defer(self, ids: Sequence[int], next_at: float) -> None:
         await self._write_many("outbox_defer", [(next_at, i) for i in ids])
-
-    async def outbox_dead(self, ids: Sequence[int], error: str) -> None:
-        await self._write_many("outbox_dead", [(error[:500], i) for i in ids])
 
     async def outbox_items(
         self, account_id: int | None = None, state: str | None = None
@@ -625,13 +617,6 @@ class SQLiteStore(SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Store):
 
     async def outbox_backlog(self) -> dict[str, int]:
         return {str(dialect): int(n) for dialect, n in self._read("outbox_backlog")}
-
-    async def purge(self, before: float) -> int:
-        def op(conn: sqlite3.Connection) -> int:
-            gone = conn.execute(_Q["purge_outbox"], (before,)).rowcount
-            return int(gone + conn.execute(_Q["purge_connector_log"], (before,)).rowcount)
-
-        return await self._write(op, 1000)
 
     # Connector log ----------------------------------------------------------------------------
     async def connector_log_add(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:

@@ -22,7 +22,7 @@ from smsgate.engine.callbacks import CallbackRequest
 from smsgate.engine.notifier import Notifier, _Turn
 from smsgate.engine.reports import Reports
 from smsgate.engine.routing import CallbackRouter
-from smsgate.store.base import StoreUnavailable
+from smsgate.store.base import CallbackAttempt, StoreUnavailable
 from smsgate.store.sqlite import SQLiteStore
 
 
@@ -54,9 +54,9 @@ async def test_callbacks_answered_together_are_marked_done_in_one_write(
     writes: list[int] = []
     done = store.outbox_done
 
-    async def counting(ids: Sequence[int], now: float) -> None:
+    async def counting(ids: Sequence[int], now: float, tried: Sequence[CallbackAttempt]) -> None:
         writes.append(len(ids))
-        await done(ids, now)
+        await done(ids, now, tried)
 
     monkeypatch.setattr(store, "outbox_done", counting)
     notifier = Notifier(store, callback_policies(available()), answered, concurrency=64)
@@ -80,10 +80,10 @@ async def test_deliveries_do_not_wait_for_their_done_write(
     writes: list[int] = []
     done = store.outbox_done
 
-    async def slow_write(ids: Sequence[int], now: float) -> None:
+    async def slow_write(ids: Sequence[int], now: float, tried: Sequence[CallbackAttempt]) -> None:
         writes.append(len(ids))
         await release.wait()
-        await done(ids, now)
+        await done(ids, now, tried)
 
     monkeypatch.setattr(store, "outbox_done", slow_write)
     sent: list[CallbackRequest] = []
@@ -115,7 +115,7 @@ async def test_a_failed_done_write_leaves_the_callback_owed(
     """At least once: a callback the client took but not marked done is sent again later."""
     await owed_callbacks(store, acme, 3)
 
-    async def failing(ids: Sequence[int], now: float) -> None:
+    async def failing(ids: Sequence[int], now: float, tried: Sequence[CallbackAttempt]) -> None:
         raise StoreUnavailable("disk gone")
 
     monkeypatch.setattr(store, "outbox_done", failing)

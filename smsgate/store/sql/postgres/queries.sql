@@ -454,18 +454,6 @@ WITH held AS (UPDATE outbox o SET next_at = h.at, lease_until = NULL
               FROM unnest($4::int8[], $5::float8[]) AS h(id, at) WHERE o.id = h.id)
 UPDATE outbox SET lease_until = $2, lease_owner = $3 WHERE id = ANY($1::int8[])
 
--- outbox_done --
--- Callbacks delivered ($1 ids, $2 times)
-UPDATE outbox o SET state = 'done', done_at = d.at, attempts = o.attempts + 1,
-                    lease_until = NULL
-FROM unnest($1::int8[], $2::float8[]) AS d(id, at)
-WHERE o.id = d.id
-
--- outbox_retry --
--- Callbacks that failed, to be tried again at $2
-UPDATE outbox SET attempts = attempts + 1, next_at = $2, last_error = $3, lease_until = NULL
-WHERE id = ANY($1::int8[])
-
 -- outbox_unlease --
 -- Free the leases on pending callbacks of the dialects in $1 (NULL: any) and not in $2
 UPDATE outbox SET lease_until = NULL
@@ -475,11 +463,6 @@ WHERE state = 'pending' AND lease_until IS NOT NULL
 -- outbox_defer --
 -- Hold callbacks back until $2 without counting an attempt
 UPDATE outbox SET next_at = $2, lease_until = NULL WHERE id = ANY($1::int8[])
-
--- outbox_dead --
--- Callbacks given up
-UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = $2, lease_until = NULL
-WHERE id = ANY($1::int8[])
 
 -- outbox_items --
 -- The outbox, of one account and in one state where given (NULL: any), with the rows each
@@ -510,10 +493,6 @@ ORDER BY id
 -- outbox_backlog --
 -- Pending callbacks per dialect
 SELECT dialect, count(*) FROM outbox WHERE state = 'pending' GROUP BY dialect
-
--- outbox_purge --
--- Forget callbacks delivered or given up before $1
-DELETE FROM outbox WHERE state IN ('done', 'dead') AND coalesce(done_at, next_at) < $1
 
 -- connector_log_add --
 -- What connector $1 handed over (one array per column)

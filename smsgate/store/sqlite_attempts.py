@@ -1,0 +1,72 @@
+"""SQLite backend, the outbox's marks with the callback attempts that led to them: done,
+retry and dead write both in one transaction (the writer's group commit), and the purge
+forgets both. A mixin of `SQLiteStore` (I/O only: the statements are `sql/sqlite/queries.sql`'s
+outbox marks and `sql/sqlite/attempts.sql`'s)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from .attempt_rows import attempt_record, values
+from .base import AttemptRecord, CallbackAttempt
+from .queries import load
+
+T = TypeVar("T")
+_Q = load("sqlite")
+MAX_ERROR = 500  # characters of an outbox row's last error
+
+
+class SQLiteAttempts:
+    """The outbox marks and attempts of `Store` for SQLite; `SQLiteStore` gives `_write` and
+    `_read`."""
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T], weight: int = 1) -> T:
+        raise NotImplementedError
+
+    def _read(self, query: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+        raise NotImplementedError
+
+    async def outbox_done(
+        self, ids: Sequence[int], now: float, tried: Sequence[CallbackAttempt] = ()
+    ) -> None:
+        await self._mark("outbox_done", [(now, i) for i in ids], tried)
+
+    async def outbox_retry(
+        self,
+        ids: Sequence[int],
+        next_at: float,
+        error: str,
+        tried: Sequence[CallbackAttempt] = (),
+    ) -> None:
+        await self._mark("outbox_retry", [(next_at, error[:MAX_ERROR], i) for i in ids], tried)
+
+    async def outbox_dead(
+        self, ids: Sequence[int], error: str, tried: Sequence[CallbackAttempt] = ()
+    ) -> None:
+        await self._mark("outbox_dead", [(error[:MAX_ERROR], i) for i in ids], tried)
+
+    async def _mark(
+        self, query: str, rows: Sequence[Sequence[Any]], tried: Sequence[CallbackAttempt]
+    ) -> None:
+        """One outbox mark for each of `rows`, and `tried`, in the next group commit."""
+        mark, keep = _Q[query], _Q["attempts_insert"]
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany(mark, rows)
+            if tried:
+                conn.executemany(keep, map(values, tried))
+
+        await self._write(op, len(rows) + len(tried))
+
+    async def callback_attempts(self, message_id: str) -> list[AttemptRecord]:
+        return [attempt_record(r) for r in self._read("attempts_of_message", (message_id,))]
+
+    async def purge(self, before: float) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            conn.execute(_Q["attempts_purge"], (before,))
+            gone = conn.execute(_Q["purge_outbox"], (before,)).rowcount
+            return int(gone + conn.execute(_Q["purge_connector_log"], (before,)).rowcount)
+
+        return await self._write(op, 1000)
