@@ -151,6 +151,7 @@ def build_notifier(
         concurrency=config.notifier.concurrency,
         scope=scope,
         wakeup=wakeup,
+        idle_poll=config.notifier.idle_poll,
     )
 
 
@@ -174,11 +175,13 @@ def build_node(
     run_engine: bool = True,
     callbacks: OutboxScope | None = None,
     on_change: Callable[[], None] | None = None,
+    on_accept: Callable[[], None] | None = None,
 ) -> Node:
     """Every part of one process, each built once. With `run_engine`, the engine too, and the
     SMPP server where [smpp] has a port and the smpp dialect is enabled. `callbacks`: the
     dialects whose callbacks this engine's notifier delivers (None: all; a notifier process,
-    told through `on_change`, delivers the others)."""
+    told through `on_change`, delivers the others). `on_accept`: an HTTP worker's way to wake
+    the engine process when it accepts due messages."""
     store = store or open_store(config.database, **config.store_options())
     policies = callback_policies(dialects, config.notifier.delay_scale, config.smpp)
     router = CallbackRouter(policies)
@@ -187,7 +190,12 @@ def build_node(
     upstreams = build_upstreams(config, store)
     if not run_engine:  # an HTTP worker: it accepts and reads; the engine is another process's
         reports = Reports(store, router, numbers)
-        acceptor = Acceptor(store, config.limits, callback_networks=config.callbacks.networks())
+        acceptor = Acceptor(
+            store,
+            config.limits,
+            on_accept=on_accept,
+            callback_networks=config.callbacks.networks(),
+        )
         gateway = Gateway(store, acceptor, router, reports=reports, settings=settings)
         return Node(store, gateway, None, upstreams)
     connector = build_connector(config, store, upstreams)
@@ -333,11 +341,18 @@ def _log_access(scope: Scope, status: int, seconds: float) -> None:
     access_log.handle(record)
 
 
-def build_app(config: Config, *, run_engine: bool = True, store: Store | None = None) -> Starlette:
-    """The application. With `run_engine`, this process also dispatches and notifies."""
+def build_app(
+    config: Config,
+    *,
+    run_engine: bool = True,
+    store: Store | None = None,
+    on_accept: Callable[[], None] | None = None,
+) -> Starlette:
+    """The application. With `run_engine`, this process also dispatches and notifies; without,
+    `on_accept` wakes the engine process."""
     dialects = enabled_dialects(config)
     own_store = store is None
-    node = build_node(config, dialects, store=store, run_engine=run_engine)
+    node = build_node(config, dialects, store=store, run_engine=run_engine, on_accept=on_accept)
     store, gateway, engine = node.store, node.gateway, node.engine
 
     @contextlib.asynccontextmanager

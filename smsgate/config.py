@@ -43,13 +43,17 @@ class DispatcherConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     poll: Seconds = 0.02
     lease: Seconds = 60.0  # a dead node's claims go to the others after this long
     max_inflight: Count = 4
-    # Shared database: how often an idle dispatcher looks for due schedules and lapsed leases
-    # (new messages wake it at once through LISTEN/NOTIFY).
+    # The longest an idle dispatcher waits before it looks for due schedules, releases and
+    # lapsed leases (new messages wake it at once: accepts, LISTEN/NOTIFY); its waits start at
+    # `poll` after work and double up to this (smsgate/engine/idle.py).
     idle_poll: Seconds = 1.0
 
 
 class NotifierConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     poll: Seconds = 0.1
+    # The longest an idle notifier waits before it looks for retries coming due (queued
+    # callbacks wake it at once); its waits start at `poll` and double up to this.
+    idle_poll: Seconds = 1.0
     concurrency: Count = 64
     timeout: Seconds = 10.0
     # A callback claimed by a node that dies is sent by another after this long (at least once).
@@ -99,6 +103,9 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # "127.0.0.1:8081"), so that they need not face the internet. Empty: on the main listener.
     admin_listen: str = ""
     workers: Annotated[int, msgspec.Meta(ge=0)] = 0  # 0: one per CPU core
+    # "auto": with fewer workers than CPUs, the engine runs in a process of its own pinned to
+    # one CPU and the workers to the others (server.py, docs/operations.md "Processes").
+    pin_engine: Literal["auto", "off"] = "off"
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
     log_format: Literal["text", "json"] = "text"  # json: one object per line (docs/operations.md)
     # One line per HTTP request (smsgate.access). None: on when log_format is "json".

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -90,13 +91,14 @@ def serve(config: Config, prepare: Callable[[], None] | None = None) -> None:
         port = sock.getsockname()[1]  # the bound one: --port 0 takes a free port
         noun = "worker" if workers == 1 else "workers"
         log.info("serving on http://%s:%d with %d %s", config.host, port, workers, noun)
-        if workers <= 1:
+        cpus = placement(config)
+        if workers <= 1 and cpus is None:
             from .app import build_app
 
             app = build_app(config, run_engine=True)
             uvicorn.Server(_uvicorn_config(config, app)).run(sockets=socks)
             return
-        _supervise(config, workers, socks)
+        _supervise(config, workers, socks, cpus)
     finally:
         for each in socks:
             each.close()
@@ -139,6 +141,37 @@ def _listen(
     return sock
 
 
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    """The CPUs the engine process (and the notifier process it starts) runs on, and the
+    workers' CPUs."""
+
+    engine: frozenset[int]
+    workers: frozenset[int]
+
+
+def placement(config: Config) -> Placement | None:
+    """With `pin_engine = "auto"` and fewer workers than the CPUs this process may use: the
+    last CPU for the engine, the others for the workers, so that dispatching never waits for
+    a worker's turn on a core (None: no pinning, the scheduler places every process)."""
+    if config.pin_engine == "off" or not hasattr(os, "sched_setaffinity"):
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    if config.worker_count() >= len(cpus):
+        return None
+    return Placement(engine=frozenset(cpus[-1:]), workers=frozenset(cpus[:-1]))
+
+
+def _pin(cpus: frozenset[int] | None) -> None:
+    """This process (its threads started from now on) on `cpus`; a refusal (a container's
+    cpuset changed under us) leaves it where the scheduler puts it."""
+    if cpus:
+        try:
+            os.sched_setaffinity(0, cpus)
+        except OSError as exc:
+            log.warning("cannot pin to CPUs %s: %s", sorted(cpus), exc)
+
+
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop for the engine process too (as uvicorn gives the workers), when installed."""
     try:
@@ -156,9 +189,11 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def _child(raw_config: bytes) -> Config:
-    """What every child process does first: die with the supervisor, read its config, log."""
+def _child(raw_config: bytes, cpus: frozenset[int] | None = None) -> Config:
+    """What every child process does first: die with the supervisor, take its CPUs, read its
+    config, log."""
     _die_with_parent()
+    _pin(cpus)
     from .logs import setup
 
     config = msgspec.json.decode(raw_config, type=Config)
@@ -166,11 +201,15 @@ def _child(raw_config: bytes) -> Config:
     return config
 
 
-def _worker(raw_config: bytes, *socks: socket.socket) -> None:
-    config = _child(raw_config)
+def _worker(
+    raw_config: bytes, cpus: frozenset[int] | None, accepted: Connection, *socks: socket.socket
+) -> None:
+    """An HTTP worker; `accepted` wakes the engine's dispatcher when it accepts due messages."""
+    config = _child(raw_config, cpus)
     from .app import build_app
 
-    server = uvicorn.Server(_uvicorn_config(config, build_app(config, run_engine=False)))
+    app = build_app(config, run_engine=False, on_accept=_waker(accepted))
+    server = uvicorn.Server(_uvicorn_config(config, app))
     server.run(sockets=list(socks))
 
 
@@ -184,8 +223,15 @@ def _notifier(raw_config: bytes, wake: Connection) -> None:
 Starter = Callable[[], multiprocessing.process.BaseProcess]
 
 
-def _supervise(config: Config, workers: int, socks: list[socket.socket]) -> None:
+def _supervise(
+    config: Config, workers: int, socks: list[socket.socket], cpus: Placement | None = None
+) -> None:
+    """The workers, the notifier process and the engine (in this process). With a placement,
+    this process and the notifier it starts run on the engine's CPUs, the workers on theirs."""
     ctx = multiprocessing.get_context("spawn")
+    if cpus is not None:
+        _pin(cpus.engine)
+        log.info("engine on CPU %s, workers on %s", _cpu_list(cpus.engine), _cpu_list(cpus.workers))
     raw = msgspec.json.encode(config)
 
     def start(target: Callable[..., None], *args: Any) -> Starter:
@@ -196,7 +242,9 @@ def _supervise(config: Config, workers: int, socks: list[socket.socket]) -> None
 
         return starter
 
-    children = [start(_worker, *socks) for _ in range(workers)]
+    worker_cpus = cpus.workers if cpus is not None else None
+    accepted, accepts = ctx.Pipe(duplex=False)  # workers -> engine: due messages accepted
+    children = [start(_worker, worker_cpus, accepts, *socks) for _ in range(workers)]
     procs = [starter() for starter in children]
     notifier = None
     if config.notifier.own_process:
@@ -204,7 +252,7 @@ def _supervise(config: Config, workers: int, socks: list[socket.socket]) -> None
         notifier = (start(_notifier, wake_reader), wake_writer)
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_run_engine(config, procs, children, notifier))
+            runner.run(_run_engine(config, procs, children, notifier, accepted))
     finally:
         for proc in procs:
             if proc.is_alive():
@@ -218,9 +266,12 @@ async def _run_engine(
     procs: list[multiprocessing.process.BaseProcess],
     children: list[Starter],
     notifier: tuple[Starter, Connection] | None,
+    accepted: Connection,
 ) -> None:
     """The engine, and the supervision of the other processes (`procs`, each restarted by the
-    starter at its index in `children`). The notifier process starts once the schema is there."""
+    starter at its index in `children`). The notifier process starts once the schema is there.
+    A byte on `accepted` (a worker accepted due messages) wakes the dispatcher: idle, it waits
+    for that rather than looking every `dispatcher.poll`."""
     from .app import build_node, enabled_dialects
     from .store import open_store
 
@@ -237,6 +288,9 @@ async def _run_engine(
     ).engine
     assert engine is not None  # built with run_engine
     await engine.start()
+    fd = accepted.fileno()
+    os.set_blocking(fd, False)
+    loop.add_reader(fd, _woken, fd, engine.dispatcher.wakeup)
     if notifier is not None:
         children.append(notifier[0])
         procs.append(notifier[0]())
@@ -249,6 +303,7 @@ async def _run_engine(
                     log.warning("process %s exited with %s; restarting", proc.pid, proc.exitcode)
                     procs[i] = children[i]()
     finally:
+        loop.remove_reader(fd)
         await engine.stop()
         await store.close()
 
@@ -282,6 +337,10 @@ async def _run_notifier(config: Config, wake: Connection) -> None:
         await store.close()
 
 
+def _cpu_list(cpus: frozenset[int]) -> str:
+    return ",".join(str(cpu) for cpu in sorted(cpus))
+
+
 def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -291,8 +350,9 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 def _waker(wake: Connection) -> Callable[[], None]:
-    """Tells the notifier process that callbacks were queued: a byte down a pipe. A full pipe
-    (the notifier is busy, or restarting) already says so."""
+    """Tells another process of new work (the notifier process: callbacks were queued; the
+    engine: a worker accepted due messages): a byte down a pipe. A full pipe (the reader is
+    busy, or restarting) already says so."""
     fd = wake.fileno()
     os.set_blocking(fd, False)
 

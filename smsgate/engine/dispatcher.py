@@ -9,8 +9,9 @@ same way. A QUEUED result (the router: no connector took the message now) is que
 
 On a shared database (several nodes, PostgreSQL) each dispatcher also renews its own leases
 (a heartbeat) and looks for lapsed ones every half lease: a node that dies leaves its claims to
-the others after one lease. Idle, it waits for the store's wake-up (LISTEN/NOTIFY) rather than
-polling tightly.
+the others after one lease. Idle, it waits for a wake-up (an accept in this process or, through
+the supervisor's pipe, in a worker; LISTEN/NOTIFY on PostgreSQL) and looks on its own only
+seldom (engine/idle.py): up to `idle_poll` apart, for schedules, releases and lapsed leases.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ..core.models import Account, Message, Report
 from ..core.status import Status
 from ..store.base import Store, StoreUnavailable
 from . import metrics
+from .idle import IdleWait
 from .ratelimit import TokenBucket
 from .reports import Reports
 
@@ -58,8 +60,8 @@ class Dispatcher:
         self.poll = poll
         self.lease = lease
         self.exclusive = exclusive  # the only dispatcher on this database (SQLite)
-        # Idle wait when the store pushes wake-ups: only schedules coming due and lapsed
-        # leases are found by looking, and they can wait this long.
+        # The longest idle wait: new messages wake the dispatcher, so only schedules coming
+        # due, releases and lapsed leases are found by looking, and they can wait this long.
         self.idle_poll = idle_poll
         self.requeue_after = requeue_after  # a message no connector took now waits this long
         self._next_recovery = 0.0
@@ -77,7 +79,7 @@ class Dispatcher:
         heartbeat = None
         if not self.exclusive:
             heartbeat = asyncio.create_task(self._heartbeat(), name="dispatcher-leases")
-        idle = self.idle_poll if self.store.notifies_work else self.poll
+        idle = IdleWait(self.idle_poll if self.store.notifies_work else self.poll, self.idle_poll)
         try:
             while True:
                 try:
@@ -88,9 +90,13 @@ class Dispatcher:
                     log.warning("store unavailable, retrying: %s", exc)
                     await asyncio.sleep(1.0)
                     continue
-                if not worked:
-                    self.wakeup.clear()
-                    await self.store.wait_for_work(self.wakeup, idle)
+                if worked:
+                    idle.reset()
+                    continue
+                self.wakeup.clear()
+                await self.store.wait_for_work(self.wakeup, idle.next())
+                if self.wakeup.is_set():
+                    idle.reset()
         finally:
             if heartbeat is not None:
                 heartbeat.cancel()

@@ -1,0 +1,28 @@
+"""How long an idle loop (the dispatcher, a notifier) waits before it looks for work again.
+
+Such a loop is woken at once by the work it can hear of (accepts in this process or the
+workers', callbacks queued by its reports); looking is only for work nobody announces: a
+schedule or a retry coming due, a release, another process's row. Right after work that may
+come soon, so the wait starts short and doubles while nothing is found, up to a ceiling: an
+idle node looks about once a `most` seconds, and something due is found at most twice as late
+as it has been quiet (and never later than `most`).
+"""
+
+from __future__ import annotations
+
+
+class IdleWait:
+    def __init__(self, first: float, most: float) -> None:
+        self.first = first
+        self.most = max(first, most)
+        self._next = first
+
+    def reset(self) -> None:
+        """Work was found or announced: look again soon."""
+        self._next = self.first
+
+    def next(self) -> float:
+        """Seconds to wait now; the wait after it is twice as long, up to `most`."""
+        wait = self._next
+        self._next = min(wait * 2, self.most)
+        return wait
