@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..core.admin import AuditEntry, session_key
 from ..core.errors import ErrorCode, GatewayError
-from . import api_accounts, api_credentials, api_ledger
+from . import api_accounts, api_callbacks, api_credentials, api_ledger
 from .api_common import admin_of, body, endpoint, error, json, query_int
 from .auth import LoginRefused, csrf_for, csrf_token, login, logout, set_session_cookie
 from .context import context_of
@@ -106,4 +106,5 @@ def routes() -> list[BaseRoute]:
         *api_accounts.routes(),
         *api_credentials.routes(),
         *api_ledger.routes(),
+        *api_callbacks.routes(),
     ]

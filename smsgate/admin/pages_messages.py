@@ -1,5 +1,5 @@
-"""The console's messages: the search, a message's page (its timeline of status events and
-callbacks) and a job's page (progress by status, the recipients refused)."""
+"""The console's messages: the search, a message's page (its timeline of status events,
+callbacks and their attempts) and a job's page (progress by status, the recipients refused)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ async def message(request: Request) -> Response:
     account = await store.get_account(m.account_id)
     events = await store.events_of(m.account_id, m.id)
     callbacks = await store.console_callbacks(m.id)
+    attempts = await store.callback_attempts(m.id)
     by_event = {f"ev-{e.seq}": e for e in events}
     return render(
         request,
@@ -67,6 +68,7 @@ async def message(request: Request) -> Response:
         account=account,
         events=events,
         callbacks=callbacks,
+        attempts=attempts,
         by_event=by_event,
     )
 

@@ -15,12 +15,13 @@ def attempts_of(
     items: Sequence[OutboxItem],
     url: str,
     started: float,
+    took_ms: int,
     status: int | None,
     error: str | None,
-    took_ms: int,
     outcome: str,
 ) -> list[CallbackAttempt]:
-    """One request's try, as an attempt of each row it carried: each row's own next number."""
+    """One request's try, as an attempt of each row it carried (each row's own next number):
+    `status` answered, or no answer and `error`; `outcome` what became of the rows."""
     host = host_of(url)
     return [
         CallbackAttempt(

@@ -210,15 +210,17 @@ class Notifier:
                 except (TimeoutError, OSError) as exc:  # what HttpClient raises
                     verdict, error = "retry", error_text(exc, url)
                 took_ms = round((time.monotonic() - clock) * 1000)
-                failure = None if answer is not None else error
-                tried = attempts_of(items, url, started, answer, failure, took_ms, verdict)
+                failure = None if answer is not None else error  # no answer: why
                 metrics.callbacks(dialect, verdict).inc()
                 if verdict == "ok":
+                    tried = attempts_of(items, url, started, took_ms, answer, None, "done")
                     self._mark_done(ids, tried)
                     return
                 attempt = max(i.attempts for i in items) + 1
                 delay = policy.retry_delay(attempt) if verdict == "retry" else None
                 _log_failed(account, dialect, url, items, attempt, error, delay)
+                outcome = "dead" if delay is None else "retry"
+                tried = attempts_of(items, url, started, took_ms, answer, failure, outcome)
                 if delay is None:
                     await self.store.outbox_dead(ids, error, tried)
                 else:

@@ -598,7 +598,7 @@ class CallbackAttempt(msgspec.Struct, kw_only=True, frozen=True, gc=False):
     status: int | None  # the HTTP status answered; None: no answer (see `error`)
     error: str | None  # why there was no answer (refused target, timeout, reset, TLS...)
     took_ms: int  # from the request's start to its answer or failure
-    outcome: str  # the dialect's verdict: 'ok' | 'retry' | 'stop'
+    outcome: str  # what became of the row: 'done' | 'retry' | 'dead' (given up)
 
 
 class AttemptRecord(CallbackAttempt, kw_only=True, frozen=True, gc=False):

@@ -24,7 +24,7 @@ def tried(
     attempt: int,
     status: int | None,
     error: str | None = None,
-    outcome: str = "ok",
+    outcome: str = "done",
     at: float = 1_800_000_000.0,
 ) -> CallbackAttempt:
     return CallbackAttempt(
@@ -69,7 +69,7 @@ async def test_each_mark_keeps_its_attempts_read_back_per_message(store: Store) 
     await store.outbox_done([native], now, [tried(native, acme, 2, 200)])
     timeout = "TimeoutError: timed out"
     await store.outbox_dead(
-        [msghub], timeout, [tried(msghub, acme, 1, None, timeout, outcome="retry")]
+        [msghub], timeout, [tried(msghub, acme, 1, None, timeout, outcome="dead")]
     )
 
     found = await store.callback_attempts(m.id)
@@ -80,7 +80,7 @@ async def test_each_mark_keeps_its_attempts_read_back_per_message(store: Store) 
     )
     by_key = {(a.outbox_id, a.attempt): a for a in found}
     assert by_key[native, 1].status == 500 and by_key[native, 1].error is None
-    assert by_key[native, 2].outcome == "ok" and by_key[native, 2].took_ms == 24
+    assert by_key[native, 2].outcome == "done" and by_key[native, 2].took_ms == 24
     lost = by_key[msghub, 1]
     assert lost.status is None and lost.error == timeout and lost.dialect == "msghub"
     assert {a.event_id for a in found} == {rows["native"].event_id}
@@ -143,7 +143,7 @@ async def test_purge_forgets_the_attempts_with_their_outbox_rows(store: Store) -
     acme = batch[0].account_id
     now = time.time()
     await store.outbox_done([old], now - 10 * 86400, [tried(old, acme, 1, 200)])
-    await store.outbox_dead([dead], "HTTP 410", [tried(dead, acme, 1, 410, outcome="stop")])
+    await store.outbox_dead([dead], "HTTP 410", [tried(dead, acme, 1, 410, outcome="dead")])
     await store.outbox_retry(
         [pending], now - 9 * 86400, "HTTP 503", [tried(pending, acme, 1, 503, outcome="retry")]
     )

@@ -1,6 +1,7 @@
 -- Version 4: every attempt at delivering a callback (store/base.py: CallbackAttempt), written
 -- by the notifier with the outbox mark that follows it (one statement) and purged with its
--- outbox row. Keyed by its outbox row: a message's page and the purge find them by the key.
+-- outbox row; `outcome` is what became of the row (done, retry, dead). Keyed by its outbox
+-- row: a message's page and the purge find them by the key.
 -- The URL's host only: its path and query may hold a client's secret.
 CREATE TABLE callback_attempts (
     outbox_id BIGINT NOT NULL,
