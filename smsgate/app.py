@@ -189,7 +189,7 @@ def build_node(
     settings: dict[str, Any] = {"config": config}
     upstreams = build_upstreams(config, store)
     if not run_engine:  # an HTTP worker: it accepts and reads; the engine is another process's
-        reports = Reports(store, router, numbers)
+        reports = Reports(store, router, numbers, refresh_numbers=numbers.refresh)
         acceptor = Acceptor(
             store,
             config.limits,

@@ -112,11 +112,18 @@ class Connector(abc.ABC):
         return None
 
     async def handle_push(
-        self, method: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        sink: ReportSink | None = None,
     ) -> tuple[int, bytes, list[Report]]:
         """A DR push from the carrier, taken at `/upstream/{name}/dr` (docs/routing.md): the
         answer's status and body, as the carrier's pusher expects them, and the reports (named
-        by our message id, or by carrier id alone). A connector whose carrier never pushes: 404."""
+        by our message id, or by carrier id alone). Incoming SMS in a push go to `sink`: the
+        caller's (an HTTP worker's, whose copy of the connector was never started), else the
+        one the connector was started with. A connector whose carrier never pushes: 404."""
         return 404, b"", []
 
     def link_states(self) -> list[LinkState]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from ..connectors.base import Incoming
 from ..core.ids import new_id
@@ -26,6 +26,7 @@ class Reports:
         connector: str = "simulator",
         *,
         on_change: Callable[[], None] | None = None,
+        refresh_numbers: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         self.router = router
@@ -33,6 +34,9 @@ class Reports:
         self.connector = connector
         self.changed = asyncio.Event()  # the notifier waits on this
         self.on_change = on_change  # and one in another process is told through this
+        # An HTTP worker's number book is never refreshed on a schedule (the engine's is): a
+        # number it does not know is looked up once more before its SMS is dropped.
+        self.refresh_numbers = refresh_numbers
 
     async def reports(self, reports: Sequence[Report]) -> None:
         if not reports:
@@ -67,6 +71,9 @@ class Reports:
         )
 
     async def incoming(self, messages: Sequence[Incoming]) -> None:
+        unknown = any(m.account_id is None and self.resolve_number(m.to) is None for m in messages)
+        if unknown and self.refresh_numbers is not None:
+            await self.refresh_numbers()
         mos = []
         for m in messages:
             account_id = m.account_id if m.account_id is not None else self.resolve_number(m.to)

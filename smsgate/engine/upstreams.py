@@ -420,7 +420,7 @@ async def take_push(
     """A DR push `(method, query, headers, body)` for `connector`, already authenticated: read by
     the connector, matched to our messages among those it had, recorded through `sink`. The
     answer the provider's pusher expects."""
-    status, answer, reports = await connector.handle_push(*request)
+    status, answer, reports = await connector.handle_push(*request, sink=sink)
     reports = await resolve_carrier_ids(store, connector.name, reports)
     if reports:
         await sink.reports(reports)

@@ -10,6 +10,7 @@ unknown outcomes is asserted and recover resolves each without sending it again.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -286,3 +287,24 @@ async def test_a_push_to_an_http_worker_is_recorded(
     finally:
         await store.close()
     await chain.settle([mid], {Status.DELIVERED}, timeout=5)
+
+
+async def test_an_incoming_sms_push_to_an_http_worker_is_stored(chain: Chain) -> None:
+    """An SMSC.ru incoming-SMS push that reaches a worker (no engine, its connector never
+    started, its number book never refreshed on a schedule) is stored for the account that
+    owns the number, not dropped."""
+    worker: Any = build_app(chain.gateway.config, run_engine=False)
+    store = worker.app.state.store
+    await store.open()
+    fields = {"phone": "79650000123", "mes": "STOP", "to": "ACME", "sent": "1700000000"}
+    signed = ":".join([fields["phone"], fields["mes"], fields["to"], SMSC_SECRET])
+    fields["md5"] = hashlib.md5(signed.encode()).hexdigest()
+    try:
+        transport = httpx.ASGITransport(app=worker)
+        async with httpx.AsyncClient(transport=transport, base_url="http://worker") as client:
+            r = await client.post("/upstream/smsc/dr", data=fields)
+            assert r.status_code == 200, r.text
+    finally:
+        await store.close()
+    stored = await chain.gateway.store.list_mo(chain.account_id)
+    assert [(m.phone, m.to, m.text) for m in stored] == [("+79650000123", "ACME", "STOP")]

@@ -193,9 +193,15 @@ class HttpConnector(Connector, abc.ABC):
         reports (none while it is on its way), or None when the provider has no such message."""
 
     async def read_push(
-        self, method: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        sink: ReportSink | None,
     ) -> tuple[int, bytes, list[Report]]:
-        """A DR push: (answer status, answer body, reports). Providers that push override it."""
+        """A DR push: (answer status, answer body, reports); incoming SMS in it go to `sink`
+        (None: this process has nowhere to put them). Providers that push override it."""
         return 404, b"", []
 
     # The Connector seam -----------------------------------------------------------------------
@@ -241,11 +247,18 @@ class HttpConnector(Connector, abc.ABC):
         return with_acceptance(reports), resend
 
     async def handle_push(
-        self, method: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        sink: ReportSink | None = None,
     ) -> tuple[int, bytes, list[Report]]:
         """A DR push from the provider (app route `/upstream/{name}/dr`)."""
         try:
-            status, answer, reports = await self.read_push(method, query, headers, body)
+            status, answer, reports = await self.read_push(
+                method, query, headers, body, sink or self._sink
+            )
         except Exception as exc:  # BadAnswer, or a body of a shape no provider sends
             log.warning("upstream %s: unreadable DR push: %s: %s", self.name,
                         type(exc).__name__, str(exc)[:200])  # fmt: skip

@@ -20,6 +20,7 @@ import msgspec
 
 from ...core.errors import ErrorCode
 from ...core.models import Message, Report
+from ..base import ReportSink
 from .base import (
     Answer,
     BadAnswer,
@@ -131,7 +132,12 @@ class MsgHubConnector(HttpConnector):
         return [report]
 
     async def read_push(
-        self, method: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        sink: ReportSink | None,
     ) -> tuple[int, bytes, list[Report]]:
         """One report (1.4.1) or an array of them (1.4.2); each names our id as `extra_id`."""
         value = _decode_any(body)

@@ -24,6 +24,7 @@ from ...core.errors import ErrorCode
 from ...core.models import Message, Report
 from ...core.money import to_micros
 from ...core.status import Status
+from ..base import ReportSink
 from . import mysmpp_codes as codes
 from .base import BadAnswer, HttpConnector, http_refusal, refused, sendable_texts, taken
 
@@ -142,7 +143,12 @@ class MysmppConnector(HttpConnector):
         ]
 
     async def read_push(
-        self, method: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        sink: ReportSink | None,
     ) -> tuple[int, bytes, list[Report]]:
         """The status webhook: `[{"id_sms", "time", "state"}, ...]`, answered with the ids
         taken (`[{"id_sms": 17}]`: the provider repeats a push whose ids are not named). The

@@ -25,7 +25,7 @@ from ...core.models import Message, Report
 from ...core.money import to_micros
 from ...core.status import Status
 from ...store.base import ConnectorEntry
-from ..base import Incoming
+from ..base import Incoming, ReportSink
 from . import smsc_codes as codes
 from . import smsc_push
 from .base import BadAnswer, HttpConnector, http_refusal, refused, taken
@@ -160,7 +160,12 @@ class SmscConnector(HttpConnector):
         return planned[-1] if planned else ""
 
     async def read_push(
-        self, method: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        sink: ReportSink | None,
     ) -> tuple[int, bytes, list[Report]]:
         """A status or incoming-SMS push (smsc_push). Its md5 or sha1 must match `dr_secret`;
         one without, or with a wrong one, is answered 403 and read no further (SMSC.ru tries
@@ -174,7 +179,7 @@ class SmscConnector(HttpConnector):
                         push.kind)  # fmt: skip
             return 403, b"bad signature", []
         if push.kind == "mo":
-            await self._incoming(push.fields)
+            await self._incoming(push.fields, sink)
             return 200, b"OK", []
         if push.kind == "call":
             log.info("upstream %s: a number-confirming call push, not taken", self.name)
@@ -194,8 +199,11 @@ class SmscConnector(HttpConnector):
         message_id = smsc_id if await self._planned(smsc_id) == cid else ""
         return [_report(message_id, cid, status, err, _stamp(fields.get("ts")))]
 
-    async def _incoming(self, fields: Mapping[str, str]) -> None:
-        if self._sink is None or not fields.get("phone"):
+    async def _incoming(self, fields: Mapping[str, str], sink: ReportSink | None) -> None:
+        if not fields.get("phone"):
+            return
+        if sink is None:  # a connector neither started nor handed a sink: only in tests
+            log.warning("upstream %s: an incoming-SMS push with nowhere to go, dropped", self.name)
             return
         mo = Incoming(
             phone="+" + fields["phone"].lstrip("+"),
@@ -203,7 +211,7 @@ class SmscConnector(HttpConnector):
             text=fields.get("mes", ""),
             at=_stamp(fields.get("time") or fields.get("sent")),
         )
-        await self._sink.incoming([mo])
+        await sink.incoming([mo])
 
     async def balance(self) -> int | None:
         status, answer = await self.post("balance", "/sys/balance.php", {})

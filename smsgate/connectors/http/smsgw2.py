@@ -23,7 +23,7 @@ import msgspec
 
 from ...core.errors import ErrorCode
 from ...core.models import Message, Report
-from ..base import Incoming
+from ..base import Incoming, ReportSink
 from .base import (
     Answer,
     BadAnswer,
@@ -85,7 +85,12 @@ class Smsgw2Connector(HttpConnector):
         return [report]
 
     async def read_push(
-        self, method: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+        body: bytes,
+        sink: ReportSink | None,
     ) -> tuple[int, bytes, list[Report]]:
         """`{"delivery_report": [...]}` or `{"incoming_report": [...]}`; answered 204, which
         the seed names first among the answers SMSGW2 takes as received."""
@@ -95,8 +100,8 @@ class Smsgw2Connector(HttpConnector):
             raise BadAnswer(f"not a list of reports: {body[:200]!r}")
         reports = [r for i in items if (r := self._report(i, None)) is not None]
         incoming = [mo for i in received if (mo := self._mo(i))]
-        if incoming and self._sink is not None:
-            await self._sink.incoming(incoming)
+        if incoming and sink is not None:
+            await sink.incoming(incoming)
         return 204, b"", reports
 
     # requests and answers
