@@ -24,10 +24,9 @@ from .core.routing import (
     Rule,
     destination,
     parse_table,
-    price_of,
-    route_for,
     table_errors,
 )
+from .core.routing_views import explain_route
 
 if TYPE_CHECKING:
     from .config import Config
@@ -96,25 +95,16 @@ def describe_table(table: RoutingTable) -> list[str]:
 
 def explain(table: RoutingTable, dest: Destination, default: str, default_route: str) -> list[str]:
     """Which rule and route a message takes, and the connectors in the order they are tried
-    (weights shared at random among equal ranks; breakers are the running engine's)."""
-    rule, route = route_for(table, dest, default_route)
-    lines = [f"number: +{dest.phone} (region {dest.region or 'unknown'})"]
-    lines.append(f"rule: {describe_rule(rule) if rule else 'none matches'}")
-    if route is None:
-        lines.append(f"route: none: the default connector {default}")
+    (`core.routing_views.explain_route`, as the admin API answers it)."""
+    choice = explain_route(table, dest, default, default_route)
+    lines = [f"number: +{choice.phone} (region {choice.region or 'unknown'})"]
+    lines.append(f"rule: {describe_rule(choice.rule) if choice.rule else 'none matches'}")
+    if choice.route is None:
+        lines.append(f"route: none: the default connector {choice.default}")
         return lines
-    lines.append(f"route: {describe_route(route)}")
-
-    def rank(hop: Any) -> tuple[float, int]:
-        if route.strategy != "least_cost":
-            return (hop.priority, 0)
-        cost = price_of(table.prices, hop.connector, dest)
-        return (float("inf") if cost is None else cost, hop.priority)
-
-    ranked = sorted(route.connectors, key=rank)
-    for i, hop in enumerate(ranked):
-        cost = price_of(table.prices, hop.connector, dest)
-        shown = str(from_micros(cost)) if cost is not None else "unpriced"
+    lines.append(f"route: {describe_route(choice.route)}")
+    for i, hop in enumerate(choice.hops):
+        shown = str(from_micros(hop.price)) if hop.price is not None else "unpriced"
         lines.append(
             f"  {i + 1}. {hop.connector} (priority {hop.priority}, weight {hop.weight}, {shown})"
         )
