@@ -32,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import logs
 from .admin.app import ListenerSplit, admin_mount, build_admin_app, links_of
 from .admin.context import AdminContext
+from .admin.routing_context import routing_setup
 from .config import Config
 from .connectors.base import Connector, Incoming
 from .connectors.simulator import Simulator
@@ -406,6 +407,12 @@ def admin_context(config: Config, node: Node, dialects: Sequence[Dialect]) -> Ad
         callback_networks=config.callbacks.networks(),
         dialects=tuple(d.name for d in dialects),
         connector=config.connector,
+        routing=routing_setup(
+            config.smpp_client.name if config.connector == "smpp" else "simulator",
+            config.routing.default_route,
+            config.upstreams,
+            node.engine.connector if node.engine is not None else None,
+        ),
     )
 
 

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..connectors.base import LinkState
 from ..core.errors import ErrorCode, GatewayError
 from ..engine.runtime import Engine
-from . import api
+from . import api, api_routes
 from .api_common import error
 from .context import AdminContext
 
@@ -42,9 +42,9 @@ def _pages(context: AdminContext) -> list[BaseRoute]:
     """The dashboard's routes, where the pages module is installed (C2's part of the console)."""
     if importlib.util.find_spec("smsgate.admin.pages") is None:
         return []
-    from . import pages
+    from . import pages, pages_routes
 
-    return pages.routes(context)
+    return [*pages.routes(context), *pages_routes.routes()]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -79,7 +79,8 @@ class SecurityHeaders:
 def build_admin_app(context: AdminContext) -> Starlette:
     """The console, its routes relative to /admin. Its store is opened by the main app's
     lifespan (the admin app has none)."""
-    routes: list[BaseRoute] = [Mount("/api", routes=api.routes()), *_pages(context)]
+    admin_api = [*api.routes(), *api_routes.routes()]
+    routes: list[BaseRoute] = [Mount("/api", routes=admin_api), *_pages(context)]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders)],

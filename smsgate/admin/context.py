@@ -13,6 +13,7 @@ from ..core.admin import AdminUser
 from ..core.urls import Networks
 from ..engine.gateway import Gateway
 from ..store.base import Store
+from .routing_context import RoutingSetup
 from .settings import AdminConfig
 
 
@@ -26,7 +27,8 @@ class AdminContext:
     `settings`: the [admin] section; `links`: the connector's and SMPP server's link states
     now (empty in a process without the engine); `callback_networks`: where callback URLs may
     point beside public addresses ([callbacks] allow_networks); `dialects`: the enabled ones;
-    `connector`: the configured connector's name ("simulator", "smpp")."""
+    `connector`: the configured connector's name ("simulator", "smpp"); `routing`: the
+    connectors routes may name, the upstreams and their breakers (admin/routing_context.py)."""
 
     store: Store
     gateway: Gateway
@@ -35,6 +37,7 @@ class AdminContext:
     callback_networks: Networks = ()
     dialects: tuple[str, ...] = ()
     connector: str = "simulator"
+    routing: RoutingSetup = field(default_factory=RoutingSetup)
     # Basic credentials verified lately (auth._by_basic): digest -> (admin, until when)
     basic_logins: dict[str, tuple[AdminUser, float]] = field(default_factory=dict)
 
