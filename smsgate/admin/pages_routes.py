@@ -6,6 +6,8 @@ prints). The page only reads: the table is changed by `PUT /admin/api/routes` or
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -22,8 +24,8 @@ from .pages_render import render
 MAX_FIELD = 64  # characters kept of a form field
 
 
-@auth.require_page()
-async def routes_page(request: Request) -> Response:
+async def page(request: Request, **tested: Any) -> Response:
+    """The whole page; with `tested` (a choice or a refusal), the test form's answer in it."""
     context = context_of(request)
     return render(
         request,
@@ -33,7 +35,13 @@ async def routes_page(request: Request) -> Response:
         upstreams=await upstreams_view(context),
         default_connector=context.routing.default,
         default_route=context.routing.default_route,
+        **tested,
     )
+
+
+@auth.require_page()
+async def routes_page(request: Request) -> Response:
+    return await page(request)
 
 
 def _field(form: FormData, name: str) -> str:
@@ -43,7 +51,16 @@ def _field(form: FormData, name: str) -> str:
 
 @auth.require_page()
 async def test_number(request: Request) -> Response:
-    """The test form's answer: a fragment with the rule, the route and its hops, or why not."""
+    """The test form's answer: the rule, the route and its hops, or why not; a fragment for
+    htmx, the whole page with it for a browser without JavaScript."""
+    answer = await tested(request)
+    if request.headers.get("HX-Request") == "true":
+        return render(request, "_route_test.html", **answer)
+    return await page(request, **answer)
+
+
+async def tested(request: Request) -> dict[str, Any]:
+    """`choice` (route_test's answer) for the form's fields, or `refusal`: why not."""
     form = await request.form()
     at = _field(form, "at")
     fields = {
@@ -56,10 +73,10 @@ async def test_number(request: Request) -> Response:
         given = msgspec.convert({**fields, "at": float(at) if at else None}, RouteTest)
         choice = await route_test(context_of(request), given)
     except ValueError:  # msgspec.ValidationError is one too
-        return render(request, "_route_test.html", refusal="at is not a Unix time")
+        return {"refusal": "at is not a Unix time"}
     except GatewayError as exc:
-        return render(request, "_route_test.html", refusal=exc.detail)
-    return render(request, "_route_test.html", choice=choice)
+        return {"refusal": exc.detail}
+    return {"choice": choice}
 
 
 def routes() -> list[BaseRoute]:
