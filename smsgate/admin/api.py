@@ -1,6 +1,7 @@
 """The admin API under /admin/api: JSON for scripts and the dashboard. This module has the
 session endpoints (login, logout, me), the audit log and the status view, and gathers every
-route (`routes()`); accounts, credentials and the ledger have modules of their own.
+route (`routes()`); accounts, credentials, the ledger, callbacks and the routing table
+(api_routes) have modules of their own.
 
 Authentication: the session cookie of `POST /admin/api/login` (and the `X-CSRF-Token` header
 on every change), or `Authorization: Basic` for scripts (no CSRF token then). See
@@ -18,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..core.admin import AuditEntry, session_key
 from ..core.errors import ErrorCode, GatewayError
-from . import api_accounts, api_callbacks, api_credentials, api_ledger
+from . import api_accounts, api_callbacks, api_credentials, api_ledger, api_routes
 from .api_common import admin_of, body, endpoint, error, json, query_int
 from .auth import LoginRefused, csrf_for, csrf_token, login, logout, set_session_cookie
 from .context import context_of
@@ -107,4 +108,5 @@ def routes() -> list[BaseRoute]:
         *api_credentials.routes(),
         *api_ledger.routes(),
         *api_callbacks.routes(),
+        *api_routes.routes(),
     ]

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..connectors.base import LinkState
 from ..core.errors import ErrorCode, GatewayError
 from ..engine.runtime import Engine
-from . import api, api_routes
+from . import api
 from .api_common import error
 from .context import AdminContext
 
@@ -79,8 +79,7 @@ class SecurityHeaders:
 def build_admin_app(context: AdminContext) -> Starlette:
     """The console, its routes relative to /admin. Its store is opened by the main app's
     lifespan (the admin app has none)."""
-    admin_api = [*api.routes(), *api_routes.routes()]
-    routes: list[BaseRoute] = [Mount("/api", routes=admin_api), *_pages(context)]
+    routes: list[BaseRoute] = [Mount("/api", routes=api.routes()), *_pages(context)]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeaders)],
