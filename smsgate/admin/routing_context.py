@@ -50,6 +50,7 @@ def upstream_view(upstream: UpstreamConfig) -> UpstreamView:
     try:
         parts = urlsplit(upstream.url)
         host = parts.hostname or ""
+        host = f"[{host}]" if ":" in host else host  # an IPv6 address, as a URL writes it
         host = f"{host}:{parts.port}" if parts.port else host
     except ValueError:  # a URL the connector cannot use either: show no part of it
         host = ""

@@ -40,26 +40,31 @@ def explain_route(
 ) -> RouteChoice:
     """Where a message to `dest` goes: the first matching rule, its route (else
     `default_route`, else the `default` connector) and the route's hops ranked as the engine
-    ranks them before weights (least cost: the cheapest first, unpriced last)."""
+    ranks them (`hop_order`: least cost, the cheapest first and unpriced last; then priority;
+    weight 0 last of its rank) except that equal ranks keep the route's order here, where
+    the engine shares them at random by weight."""
     rule, route = route_for(table, dest, default_route)
     hops: list[RankedHop] = []
     if route is not None:
 
-        def rank(hop: Hop) -> tuple[float, int]:
+        def rank(hop: Hop) -> tuple[float, ...]:
+            last = hop.weight == 0  # weight 0: after the others of its rank, as hop_order
             if route.strategy != "least_cost":
-                return (hop.priority, 0)
+                return (hop.priority, last)
             cost = price_of(table.prices, hop.connector, dest)
-            return (float("inf") if cost is None else cost, hop.priority)
+            return (float("inf") if cost is None else cost, hop.priority, last)
 
-        hops = [
-            RankedHop(
-                connector=hop.connector,
-                priority=hop.priority,
-                weight=hop.weight,
-                price=price_of(table.prices, hop.connector, dest),
+        seen: set[str] = set()
+        for hop in sorted(route.connectors, key=rank):
+            if hop.connector in seen:  # named twice: tried once, at its best rank (hop_order)
+                continue
+            seen.add(hop.connector)
+            price = price_of(table.prices, hop.connector, dest)
+            hops.append(
+                RankedHop(
+                    connector=hop.connector, priority=hop.priority, weight=hop.weight, price=price
+                )
             )
-            for hop in sorted(route.connectors, key=rank)
-        ]
     return RouteChoice(
         phone=dest.phone, region=dest.region, rule=rule, route=route, default=default, hops=hops
     )
