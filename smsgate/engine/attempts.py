@@ -4,6 +4,7 @@ the URL's host only, the answer's status or the failure in a few words, the time
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from ..store.base import CallbackAttempt, OutboxItem
@@ -45,6 +46,7 @@ def error_text(exc: BaseException, url: str) -> str:
     return (text.replace(url, host_of(url)) if url else text)[:ERROR_TEXT]
 
 
+@lru_cache(maxsize=1024)  # a few URLs take most callbacks; urlsplit costs microseconds
 def host_of(url: str) -> str:
     """For logs and attempts: the host (and port) only; a path or query string may carry
     secrets. An SMPP bind's "URL" names the account's binds, not a host."""

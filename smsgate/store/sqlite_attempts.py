@@ -58,7 +58,7 @@ class SQLiteAttempts:
             if tried:
                 conn.executemany(keep, map(values, tried))
 
-        await self._write(op, len(rows) + len(tried))
+        await self._write(op, len(rows))  # as heavy as the marks alone: the same path
 
     async def callback_attempts(self, message_id: str) -> list[AttemptRecord]:
         return [attempt_record(r) for r in self._read("attempts_of_message", (message_id,))]
