@@ -60,7 +60,7 @@ def read_table(raw: Any, connectors: tuple[str, ...]) -> RoutingTable:
         raise BadTable([f"{key} is not a list" for key in not_lists])
     try:
         table = parse_table(raw)
-    except (ValueError, TypeError, msgspec.ValidationError) as exc:
+    except (ValueError, TypeError) as exc:  # msgspec.ValidationError is a ValueError
         raise BadTable([str(exc)]) from None
     errors = table_errors(table, connectors)
     if errors:
