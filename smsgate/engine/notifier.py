@@ -88,6 +88,7 @@ class Notifier:
         self.send = send
         self.poll = poll
         self.idle_poll = poll if idle_poll is None else idle_poll
+        self._claimed = False  # the last step claimed something: look again soon
         self.lease = lease
         self.claim = claim
         self.wakeup = asyncio.Event() if wakeup is None else wakeup
@@ -112,8 +113,9 @@ class Notifier:
                 log.warning("store unavailable, retrying: %s", exc)
                 await asyncio.sleep(1.0)
                 continue
-            if worked:
+            if self._claimed:  # it sent: retries and later statuses may come due soon
                 idle.reset()
+            if worked:  # a whole claim's worth: more may be due now
                 continue
             self.wakeup.clear()
             if await wait_set(self.wakeup, idle.next()):
@@ -122,6 +124,7 @@ class Notifier:
     async def step(self) -> bool:
         now = time.time()
         items = await self.store.outbox_claim(now, self.claim, self.lease, self.scope)
+        self._claimed = bool(items)
         if not items:
             return False
         groups: dict[tuple[str, str, str, int], list[OutboxItem]] = {}
