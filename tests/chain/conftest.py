@@ -6,7 +6,6 @@ A's client (account `shop`) gets the outcome at a real receiver, in its own dial
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,11 +109,10 @@ async def chain(database_url: str, tmp_path: Path, receiver: Receiver) -> AsyncI
         a = await start_gateway(config, port=a_port)
         try:
             [acme] = await b.provision(b_account(a_url))
-            await a.store.routing_apply(TABLE)
+            await a.apply_routes(TABLE)
             callbacks = {d: c.callback_url(receiver) for d, c in CLIENTS.items()}
             shop = account("shop", callback_urls={d: url for d, url in callbacks.items() if url})
             [shop_id] = await a.provision(shop)
-            await asyncio.sleep(0.1)  # A's router reloads its table every 0.05 s
             yield Chain(a, b, receiver, shop_id, acme)
         finally:
             await a.stop()

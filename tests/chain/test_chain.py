@@ -10,8 +10,6 @@ and the client sees the seed's word for it."""
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 import pytest
 
@@ -134,8 +132,7 @@ async def test_each_client_dialect_over_another_upstream(chain: Chain) -> None:
         rules=[Rule(name=d, route=d, dialects=[d]) for d in DIALECTS],
         routes=[Route(name=d, connectors=[Hop(connector=f"b-{over[d]}")]) for d in DIALECTS],
     )
-    await chain.a.store.routing_apply(crossed)
-    await asyncio.sleep(0.2)  # A's router reloads its table every 0.05 s
+    await chain.a.apply_routes(crossed)
     for dialect in DIALECTS:
         at_a, at_b = await run_chain(chain, dialect)
         mine = [m for m in at_a if m.dialect == dialect]

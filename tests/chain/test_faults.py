@@ -64,18 +64,13 @@ async def nodes(
                 gateway_config(database_url, upstreams=upstreams, routing=routing)
             )
             try:
-                await a.store.routing_apply(TABLE)
+                await a.apply_routes(TABLE)
                 await a.provision(account("shop", balance="1000"))
-                await a.wait_for(lambda: _loaded(a), timeout=5)
                 yield a, b, hub
             finally:
                 await a.stop()
         finally:
             await b.stop()
-
-
-async def _loaded(a: Gateway) -> bool:
-    return bool((await a.store.routing_table()).routes)
 
 
 def unknown_outcomes() -> float:

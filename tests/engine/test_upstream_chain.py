@@ -105,9 +105,8 @@ async def chain(database_url: str) -> AsyncIterator[Chain]:
         )
         gateway = await start_gateway(config)
         try:
-            await gateway.store.routing_apply(TABLE)
+            await gateway.apply_routes(TABLE)
             [account_id] = await gateway.provision(account(balance="1000"))
-            await asyncio.sleep(0.1)  # the router reloads its table
             yield Chain(gateway, hub, smsc, account_id)
         finally:
             await gateway.stop()

@@ -20,6 +20,7 @@ from aiohttp import web
 from smsgate.app import build_app
 from smsgate.config import CallbacksConfig, Config, DispatcherConfig, NotifierConfig
 from smsgate.connectors.simulator import SimulatorConfig
+from smsgate.core.routing import RoutingTable
 from smsgate.dialects.smpp.server import SmppServerConfig
 from smsgate.engine.runtime import Engine
 from smsgate.provision import AccountSpec, CredentialSpec, Document, apply
@@ -85,6 +86,16 @@ class Gateway:
             assert found is not None
             ids.append(found.id)
         return ids
+
+    async def apply_routes(self, table: RoutingTable, timeout: float = 5.0) -> None:
+        """Apply a routing table and wait until the engine's router has loaded it: until then
+        messages take the default route (the simulator), which a test would miscount."""
+        await self.store.routing_apply(table)
+
+        async def loaded() -> bool:
+            return getattr(self.engine.connector, "table", None) == table
+
+        await self.wait_for(loaded, timeout)
 
     async def wait_for(
         self, predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0
