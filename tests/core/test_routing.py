@@ -126,6 +126,7 @@ def test_first_matching_rule_wins() -> None:
         Rule(name="kz", route="kcell", prefixes=["77"]),
         Rule(name="rest", route="smsc"),
     ]
+
     def first(d: Destination) -> str | None:
         rule = match_rule(rules, d)
         return rule.name if rule is not None else None
