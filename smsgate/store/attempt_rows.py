@@ -1,5 +1,6 @@
 """Callback attempts as both backends write and read them (`callback_attempts`: see
-sql/<backend>/attempts.sql): the columns of an attempt in the tables' order, and a row back."""
+sql/<backend>/attempts.sql): the columns of an attempt in the tables' order, the done columns
+of an outbox row (a delivered callback's successful attempt), and a row back."""
 
 from __future__ import annotations
 
@@ -20,6 +21,24 @@ def arrays(tried: Sequence[CallbackAttempt]) -> list[list[Any]]:
         for column, value in zip(columns, row, strict=True):
             column.append(value)
     return columns
+
+
+# A delivered callback's successful attempt, as its outbox row keeps it (its done_* columns):
+# attempt, started_at, host, status, took_ms; all None when the mark carries no attempt.
+DoneColumns = tuple[int | None, float | None, str | None, int | None, int | None]
+_NO_ATTEMPT: DoneColumns = (None, None, None, None, None)
+
+
+def done_columns(ids: Sequence[int], tried: Sequence[CallbackAttempt]) -> list[DoneColumns]:
+    """For each of `ids` marked done, the attempt that delivered it, for its outbox row: a
+    success is kept there, by the mark made anyway, and not as a row of its own (only
+    failures are rows of callback_attempts)."""
+    by_row = {a.outbox_id: a for a in tried}
+    found = (by_row.get(i) for i in ids)
+    return [
+        _NO_ATTEMPT if a is None else (a.attempt, a.started_at, a.host, a.status, a.took_ms)
+        for a in found
+    ]
 
 
 def attempt_record(r: Sequence[Any]) -> AttemptRecord:

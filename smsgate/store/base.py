@@ -339,7 +339,8 @@ class Store(abc.ABC):
         """Free every lease on pending rows in `scope` (its only notifier restarted: SQLite)."""
 
     # done, retry and dead write the attempts that settled the rows (`tried`, see
-    # CallbackAttempt) in the same call, so that keeping them costs no transaction of its own.
+    # CallbackAttempt) in the same call, so that keeping them costs no transaction of its own;
+    # done keeps its successful attempt in the outbox row it marks, not as a row of its own.
     @abc.abstractmethod
     async def outbox_done(
         self, ids: Sequence[int], now: float, tried: Sequence[CallbackAttempt] = ()
@@ -518,7 +519,8 @@ class Store(abc.ABC):
 
     # --- callback attempts ---
     # Each try at delivering a callback (CallbackAttempt), written with the outbox mark that
-    # follows it (outbox_done, outbox_retry, outbox_dead) and purged with its outbox row. The
+    # follows it (outbox_done, outbox_retry, outbox_dead) and purged with its outbox row: a
+    # failure as a row of callback_attempts, a success in the outbox row itself. The
     # implementations are sqlite_attempts.py and postgres_attempts.py.
     @abc.abstractmethod
     async def callback_attempts(self, message_id: str) -> list[AttemptRecord]:

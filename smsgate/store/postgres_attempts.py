@@ -1,6 +1,7 @@
 """PostgreSQL backend, the outbox's marks with the callback attempts that led to them: done,
-retry and dead are each one statement that also keeps the attempts (`sql/postgres/attempts.sql`),
-and the purge forgets both. A mixin of `PostgresStore` (I/O only)."""
+retry and dead are each one statement that also keeps the attempts (`sql/postgres/attempts.sql`;
+done keeps its successful attempt in the row it marks), and the purge forgets both. A mixin of
+`PostgresStore` (I/O only)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._group_commit import Coalesce
-from .attempt_rows import arrays, attempt_record
+from .attempt_rows import arrays, attempt_record, done_columns
 from .base import AttemptRecord, CallbackAttempt
 
 MAX_ERROR = 500  # characters of an outbox row's last error
@@ -40,8 +41,8 @@ class PostgresAttempts:
     async def _write_done(self, marks: list[DoneMark]) -> None:
         ids = [i for m in marks for i in m[0]]
         times = [m[1] for m in marks for _ in m[0]]
-        tried = [a for m in marks for a in m[2]]
-        await self._execute("attempts_done", ids, times, *arrays(tried))
+        columns = done_columns(ids, [a for m in marks for a in m[2]])
+        await self._execute("attempts_done", ids, times, *map(list, zip(*columns, strict=True)))
 
     async def outbox_retry(
         self,

@@ -1,6 +1,6 @@
 """SQLite backend, the outbox's marks with the callback attempts that led to them: done,
-retry and dead write both in one transaction (the writer's group commit), and the purge
-forgets both. A mixin of `SQLiteStore` (I/O only: the statements are `sql/sqlite/queries.sql`'s
+retry and dead write both in one transaction (the writer's group commit; done keeps its
+successful attempt in the row it marks), and the purge forgets both. A mixin of `SQLiteStore` (I/O only: the statements are `sql/sqlite/queries.sql`'s
 outbox marks and `sql/sqlite/attempts.sql`'s)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from .attempt_rows import attempt_record, values
+from .attempt_rows import attempt_record, done_columns, values
 from .base import AttemptRecord, CallbackAttempt
 from .queries import load
 
@@ -31,7 +31,9 @@ class SQLiteAttempts:
     async def outbox_done(
         self, ids: Sequence[int], now: float, tried: Sequence[CallbackAttempt] = ()
     ) -> None:
-        await self._mark("outbox_done", [(now, i) for i in ids], tried)
+        # The successful attempt goes in the row's own update: no attempt row to write.
+        rows = [(now, *c, i) for i, c in zip(ids, done_columns(ids, tried), strict=True)]
+        await self._mark("outbox_done", rows, ())
 
     async def outbox_retry(
         self,

@@ -4,7 +4,10 @@ retry, dead), read back per message, and purged with its outbox row (both backen
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
+
+import asyncpg
 
 from smsgate.core.models import Message, MoMessage, Report, StatusEvent
 from smsgate.core.status import Status
@@ -38,6 +41,22 @@ def tried(
         took_ms=12 * attempt,
         outcome=outcome,
     )
+
+
+async def attempt_rows(url: str) -> int:
+    """The rows of callback_attempts, counted beside the store."""
+    sql = "SELECT count(*) FROM callback_attempts"
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.split("sqlite:///", 1)[1], isolation_level=None)
+        try:
+            return int(conn.execute(sql).fetchone()[0])
+        finally:
+            conn.close()
+    pg = await asyncpg.connect(url)
+    try:
+        return int(await pg.fetchval(sql))
+    finally:
+        await pg.close()
 
 
 async def submitted(store: Store, urls: dict[str, str], n: int = 1) -> list[Message]:
@@ -90,6 +109,31 @@ async def test_each_mark_keeps_its_attempts_read_back_per_message(store: Store) 
     assert (states["native"].state, states["native"].attempts) == ("done", 2)
     assert (states["msghub"].state, states["msghub"].attempts) == ("dead", 1)
     assert await store.callback_attempts("no-such-message") == []
+
+
+async def test_a_success_is_kept_in_its_outbox_row_and_a_failure_as_a_row(
+    store: Store, database_url: str
+) -> None:
+    """The done mark keeps its attempt in the row it updates anyway: a first-try success
+    writes no attempt row; a failure does, and a success after it is read back after it."""
+    first, second = await submitted(store, {"native": "http://a/n"}, n=2)
+    one, two = (i.id for i in await store.outbox_items(first.account_id))
+    acme = first.account_id
+    now = time.time()
+    await store.outbox_done([one], now, [tried(one, acme, 1, 200)])
+    assert await attempt_rows(database_url) == 0
+    [kept] = await store.callback_attempts(first.id)
+    assert (kept.attempt, kept.status, kept.took_ms, kept.outcome) == (1, 200, 12, "done")
+    assert (kept.host, kept.started_at, kept.error) == ("hooks.example:8443", 1_800_000_000.0, None)
+    await store.outbox_retry([two], now, "HTTP 503", [tried(two, acme, 1, 503, outcome="retry")])
+    await store.outbox_done([two], now, [tried(two, acme, 2, 201, at=1_800_000_060.0)])
+    assert await attempt_rows(database_url) == 1
+    found = await store.callback_attempts(second.id)
+    assert [(a.attempt, a.status, a.outcome) for a in found] == [
+        (1, 503, "retry"),
+        (2, 201, "done"),
+    ]
+    assert found[1].started_at == 1_800_000_060.0
 
 
 async def test_a_batch_is_an_attempt_of_each_row_and_only_their_messages_see_them(

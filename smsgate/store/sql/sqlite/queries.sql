@@ -466,8 +466,10 @@ WHERE state = 'pending' AND lease_until IS NOT NULL
   AND dialect NOT IN (SELECT value FROM json_each(:skip))
 
 -- outbox_done --
--- A callback the client took
-UPDATE outbox SET state = 'done', done_at = ?, attempts = attempts + 1, lease_until = NULL
+-- A callback the client took, with the attempt that delivered it (NULLs: none given)
+UPDATE outbox SET state = 'done', done_at = ?, attempts = attempts + 1, lease_until = NULL,
+                  done_attempt = ?, done_started_at = ?, done_host = ?, done_status = ?,
+                  done_took_ms = ?
 WHERE id = ?
 
 -- outbox_retry --
