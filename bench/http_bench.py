@@ -1,6 +1,6 @@
 """Native single-send rate against a bare Starlette+msgspec route, same run, same worker count.
 
-    python -m bench.http_bench [--workers 1 2] [--seconds 10] [--connections 64]
+    python -m bench.http_bench [--workers 1 2] [--seconds 10] [--connections 64] [--latency]
 
 Both servers run with uvloop and httptools and no access log; wrk (one thread) drives them from
 the same machine (`--one-send-bare` adds the bare app on smsgate's own HTTP protocol, which
@@ -11,6 +11,7 @@ disturbs less than the rate. Two smsgate modes: `accept` schedules every message
 dispatcher and the simulator run beside the HTTP front, on the same cores). After a live run
 the bench waits until every message is final and prints how long that took: about zero when
 the engine kept up with the load, so that the rate is one of messages sent, not only accepted.
+`--latency` adds wrk's 99th percentile latency of each run.
 """
 
 from __future__ import annotations
@@ -18,9 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -29,31 +28,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from bench.common import ROOT, group_cpu_seconds, stop, wait_ready
+from bench.common import wrk as run_wrk
 from smsgate.core.status import FINAL
 
-ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
-
-
-def wait_ready(url: str, timeout: float = 30.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
+POST = str(ROOT / "bench/post.lua")
 
 
 class Run:
-    """What one wrk run measured: requests per second, and the server's CPU per request."""
+    """What one wrk run measured: requests per second, the server's CPU per request, and the
+    99th percentile latency in ms when wrk was asked for it."""
 
-    def __init__(self, rate: float, cpu_us: float) -> None:
+    def __init__(self, rate: float, cpu_us: float, p99_ms: float | None = None) -> None:
         self.rate = rate
         self.cpu_us = cpu_us
+        self.p99_ms = p99_ms
         self.drain: float | None = None  # live: seconds after wrk until every message was final
 
 
@@ -79,61 +69,20 @@ def drained(db_path: Path, timeout: float = 60.0) -> float:
         time.sleep(0.05)
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU of every process in process group `pgid` (all their threads)."""
-    ticks = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ...
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def measured(pgid: int, url: str, seconds: int, connections: int, extra: str = "") -> Run:
+def measured(
+    pgid: int, url: str, seconds: int, connections: int, extra: str = "", latency: bool = False
+) -> Run:
     before = group_cpu_seconds(pgid)
     started = time.monotonic()
-    rate = wrk(url, seconds, connections, extra)
+    done = run_wrk(url, seconds, connections, POST, {"BENCH_EXTRA": extra}, latency)
     elapsed = time.monotonic() - started
     used = group_cpu_seconds(pgid) - before
-    return Run(rate, used / (rate * elapsed) * 1e6)
+    return Run(done.rate, used / (done.rate * elapsed) * 1e6, done.p99_ms)
 
 
 def wrk(url: str, seconds: int, connections: int, extra: str = "") -> float:
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "-s",
-            str(ROOT / "bench/post.lua"),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "BENCH_EXTRA": extra},
-        check=True,
-    ).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        raise RuntimeError(f"{errors.group(1)} failed requests:\n{out}")
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    assert match, out
-    return float(match.group(1))
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+    """Requests per second of native single sends (bench/post.lua) for `seconds`."""
+    return run_wrk(url, seconds, connections, POST, {"BENCH_EXTRA": extra}).rate
 
 
 def start_smsgate(
@@ -223,18 +172,26 @@ def start_bare(port: int, workers: int = 1, one_send: bool = False) -> subproces
 
 
 def run_bare(
-    workers: int, port: int, seconds: int, connections: int, one_send: bool = False
+    workers: int,
+    port: int,
+    seconds: int,
+    connections: int,
+    one_send: bool = False,
+    latency: bool = False,
 ) -> Run:
     proc = start_bare(port, workers, one_send)
+    url = f"http://127.0.0.1:{port}/api/v1/messages"
     try:
         wait_ready(f"http://127.0.0.1:{port}/")
-        wrk(f"http://127.0.0.1:{port}/api/v1/messages", 2, connections)  # warm-up
-        return measured(proc.pid, f"http://127.0.0.1:{port}/api/v1/messages", seconds, connections)
+        wrk(url, 2, connections)  # warm-up
+        return measured(proc.pid, url, seconds, connections, latency=latency)
     finally:
         stop(proc)
 
 
-def run_smsgate(workers: int, port: int, seconds: int, connections: int, mode: str) -> Run:
+def run_smsgate(
+    workers: int, port: int, seconds: int, connections: int, mode: str, latency: bool = False
+) -> Run:
     tmp = Path(tempfile.mkdtemp(prefix="smsgate-bench-"))
     db = f"sqlite:///{tmp}/bench.db"
     accounts = {
@@ -254,7 +211,7 @@ def run_smsgate(workers: int, port: int, seconds: int, connections: int, mode: s
         wait_ready(f"http://127.0.0.1:{port}/healthz")
         url = f"http://127.0.0.1:{port}/api/v1/messages"
         wrk(url, 2, connections, extra)
-        run = measured(proc.pid, url, seconds, connections, extra)
+        run = measured(proc.pid, url, seconds, connections, extra, latency)
         if mode == "live":  # every message reaches a final status once the load stops
             run.drain = drained(tmp / "bench.db")
         return run
@@ -277,6 +234,9 @@ def main() -> None:
         action="store_true",
         help="also run the bare app on smsgate's HTTP protocol, and print the ratios to it",
     )
+    parser.add_argument(
+        "--latency", action="store_true", help="print wrk's 99th percentile latency of each run"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian package 'wrk')")
@@ -287,9 +247,9 @@ def main() -> None:
         + " ".join(f"{m:>6}" for m in args.modes)
     )
     for workers in args.workers:
-        bare = run_bare(workers, args.port, args.seconds, args.connections)
+        bare = run_bare(workers, args.port, args.seconds, args.connections, latency=args.latency)
         runs = [
-            run_smsgate(workers, args.port + 1, args.seconds, args.connections, mode)
+            run_smsgate(workers, args.port + 1, args.seconds, args.connections, mode, args.latency)
             for mode in args.modes
         ]
         cells = " ".join(f"{r.rate:12.0f} {r.rate / bare.rate:6.2f}" for r in runs)
@@ -302,6 +262,9 @@ def main() -> None:
         print(
             f"{workers:>7} {bare.rate:11.0f} {cells} {bare.cpu_us:21.0f} {cpu}{drains}", flush=True
         )
+        if args.latency:
+            p99 = " ".join(f"{m} {r.p99_ms:.1f}" for m, r in zip(args.modes, runs, strict=True))
+            print(f"{'':>7} p99 ms at c={args.connections}: bare {bare.p99_ms:.1f}, {p99}")
         if args.one_send_bare:
             same = run_bare(workers, args.port, args.seconds, args.connections, one_send=True)
             ratios = " ".join(

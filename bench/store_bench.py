@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import signal
 import socket
 import statistics
 import subprocess
@@ -37,6 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bench.common import stop_all
 from smsgate.core.models import Account, Submission
 from smsgate.core.validate import Limits, build_message
 from smsgate.engine.accept import Acceptor
@@ -251,13 +251,7 @@ async def nodes_run(url: str, count: int, messages: int) -> float:
                 await conn.close()
             return messages / (time.perf_counter() - started)
     finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
 
 
 def _spread(values: list[float], fmt: str) -> str:
