@@ -1,7 +1,7 @@
 -- wrk: POST a native single send; phone numbers vary so nothing is deduplicated.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer bench-token"
+wrk.headers["Authorization"] = "Bearer " .. (os.getenv("BENCH_TOKEN") or "bench-token")
 local counter = 0
 request = function()
   counter = counter + 1

@@ -21,7 +21,8 @@ Runs, on this machine, with real processes:
   with smsgate's built-in simulator as the carrier.
 
 ``--wrk SECONDS`` drives Kannel's sendsms with wrk (Debian's package) for that long instead of
-the Python loop; the message count is then what wrk got answered.
+the Python loop, and smsgate e2e with wrk's native single sends instead of bulk requests; the
+message count is then what wrk got answered.
 
 Each figure is messages per second from the first request to the last delivery report received.
 """
@@ -45,6 +46,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import parse_wrk  # noqa: E402
 from smsgate.core.urls import parse_networks  # noqa: E402
 from smsgate.provision import Document, apply  # noqa: E402
 from smsgate.smpp.pdu import BindTransceiver, DeliverSm, Pdu, SubmitSm  # noqa: E402
@@ -127,11 +129,23 @@ async def sendsms_loop(sendsms: str, n: int, dlr_url: str, concurrency: int = 64
         await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-WRK_SECONDS = 0.0  # set by --wrk: drive sendsms with wrk for this long instead of aiohttp
+WRK_SECONDS = 0.0  # set by --wrk: drive sendsms and smsgate e2e with wrk for this long
+POST = str(ROOT / "bench/post.lua")
 
 
 def _delivered_dlr(request: bytes) -> bool:
     return b"type=1" in request.split(b"\r\n", 1)[0]
+
+
+async def _wrk(url: str, seconds: float, *script: str, **env: str) -> int:
+    """wrk (Debian's package), c=64, on `url` for `seconds`; returns the requests answered 2xx."""
+    proc = await asyncio.create_subprocess_exec(
+        *("wrk", "-t1", "-c64", f"-d{int(seconds)}s", *script, url),
+        stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, **env},
+    )
+    out, _ = await proc.communicate()
+    return parse_wrk(out.decode(), allow_errors=True).answered
 
 
 async def wrk_loop(sendsms: str, dlr_url: str, seconds: float) -> int:
@@ -141,20 +155,7 @@ async def wrk_loop(sendsms: str, dlr_url: str, seconds: float) -> int:
         f"{sendsms}?username=tester&password=testpw&from=ACME&to=79001234567"
         f"&text=Bench+message&dlr-mask=1&dlr-url={dlr}"
     )
-    proc = await asyncio.create_subprocess_exec(
-        "wrk", "-t1", "-c64", f"-d{int(seconds)}s", url, stdout=asyncio.subprocess.PIPE
-    )
-    out, _ = await proc.communicate()
-    text = out.decode()
-    for line in text.splitlines():
-        if "requests in" in line:
-            total = int(line.split()[0])
-            bad = 0
-            for other in text.splitlines():
-                if "Non-2xx" in other:
-                    bad = int(other.split(":")[1])
-            return total - bad
-    raise RuntimeError(f"wrk said: {text}")
+    return await _wrk(url, seconds)
 
 
 async def kannel_no_dlr(folder: Path, seconds: float) -> float:
@@ -360,7 +361,15 @@ async def smsgate_e2e(
         cpu0, smsc0, own0 = cpu_seconds(proc.pid), cpu_seconds(smsc_pid), time.process_time()
         disk0 = disk_bytes(proc.pid)
         started = time.monotonic()
-        await bulk_load(port, n, events=events)
+        if WRK_SECONDS:  # native single sends, as Kannel's baseline gets its sendsms
+            extra = f',"callback_events":"{events}"'
+            url = f"http://127.0.0.1:{port}/api/v1/messages"
+            n = await _wrk(
+                url, WRK_SECONDS, "-s", POST, BENCH_TOKEN="acme-token", BENCH_EXTRA=extra
+            )
+            print(f"    (wrk: {n} single sends answered in {WRK_SECONDS:.0f} s)")
+        else:
+            await bulk_load(port, n, events=events)
         accepted = time.monotonic() - started
         await wait_count(state, n, timeout=60 + n / 500)
         elapsed = state["last"] - started
