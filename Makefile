@@ -79,9 +79,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check smsgate tests bench
 	$(BIN)/mypy
 
+# Every row of issue 18's tables beside its baseline (bench/lifecycle.py, docs/benchmarks.md):
+# `make bench BENCH="--quick"`, `make bench BENCH="--only sqlite p99"`.
 bench: $(STAMP) node-peers
 	@command -v wrk >/dev/null 2>&1 || { echo "wrk is not installed: run 'make peers'"; exit 1; }
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.lifecycle $(BENCH)
 
 clean:
 	rm -rf $(VENV) var tests/peers/node_modules

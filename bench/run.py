@@ -1,18 +1,13 @@
-"""`make bench`: every load generator, one after another, each printing its own comparison."""
+"""`make bench`: bench/lifecycle.py, every row of issue 18's tables beside its baseline.
+
+    python -m bench.run [the options of python -m bench.lifecycle]
+
+Each bench in bench/ also runs alone (`python -m bench.NAME --help`).
+"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-SUITES = [
-    ["-m", "bench.http_bench", "--workers", "1", "2"],
-    ["-m", "bench.bulk_bench"],
-    ["-m", "bench.store_bench"],
-    ["-m", "bench.smpp_bench", "--messages", "20000"],
-]
+from bench.lifecycle import main
 
 if __name__ == "__main__":
-    for args in SUITES:
-        print("==", " ".join(args[1:]), flush=True)
-        subprocess.run([sys.executable, *args], check=False)
+    main()
