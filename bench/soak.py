@@ -344,15 +344,16 @@ class Tracer:
     """`--trace`: tracemalloc snapshots of every smsgate process (bench/soak_trace), one after
     warm-up and one at the end, and what grew between them, by allocating traceback."""
 
-    def __init__(self, folder: Path, frames: int) -> None:
+    def __init__(self, folder: Path, frames: int, tree: str) -> None:
         self.folder = folder / "trace"
+        self.tree = tree
         self.folder.mkdir()
         self.frames = frames
         self.taken = 0
 
     def env(self) -> dict[str, str]:
         return {
-            "PYTHONPATH": f"{ROOT / 'bench/soak_trace'}:{ROOT}",
+            "PYTHONPATH": f"{ROOT / 'bench/soak_trace'}:{self.tree}",
             "PYTHONTRACEMALLOC": str(self.frames),
             "SOAK_TRACE_DIR": str(self.folder),
         }
@@ -382,7 +383,7 @@ class Tracer:
             print(f"\n{label} (pid {pid}): traced memory {grew / MIB:+.1f} MiB; grew most:")
             for d in diffs:
                 print(f"  {d.size_diff / 1024:+9.0f} KiB {d.count_diff:+8d} blocks")
-                for line in d.traceback.format(limit=-min(self.frames, 6)):
+                for line in d.traceback.format(limit=6, most_recent_first=True):
                     print(f"      {line}")
 
 
@@ -394,7 +395,7 @@ class Soak:
         self.samples: list[Sample] = []
         self.started = time.monotonic()
         self.columns: list[str] = []
-        self.tracer = Tracer(folder, args.trace) if args.trace else None
+        self.tracer = Tracer(folder, args.trace, args.tree) if args.trace else None
         self.warm = args.warmup if args.warmup is not None else args.messages // 10
 
     async def sample(self, group: Group, receiver: Receiver) -> Sample:
@@ -442,6 +443,8 @@ class Soak:
             args.workers,
             env={
                 "SMSGATE_CONFIG": str(self.folder / "smsgate.toml"),
+                "PYTHONPATH": args.tree,
+                "PYTHONSAFEPATH": "1",  # the tree on PYTHONPATH, not the working directory
                 **(self.tracer.env() if self.tracer else {}),
             },
         )
@@ -620,6 +623,9 @@ def parse() -> argparse.Namespace:
         type=int,
         default=None,
         help="messages before the first sample that counts (default: a tenth)",
+    )
+    parser.add_argument(
+        "--tree", default=str(ROOT), help="the smsgate tree to run (e.g. a baseline worktree)"
     )
     parser.add_argument(
         "--trace",
