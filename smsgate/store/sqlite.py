@@ -16,7 +16,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from itertools import chain, repeat
+from itertools import chain, islice, repeat
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -797,9 +797,11 @@ class RecentMessages:
     written; one that cannot apply to a settled message changes nothing (rules.decided_by).
     Reports remember what they wrote as their operation ends, so the next operation of the same
     group starts from it; a group that fails to commit forgets everything. Kept for final
-    messages too (their late and repeated reports are common); emptied when it grows large."""
+    messages too (their late and repeated reports are common). Past `limit` the first
+    remembered are forgotten first, so the engine's memory stays flat under steady load (about
+    1 KB a message: emptying it at 200,000 grew the engine by 200 MB between clears)."""
 
-    LIMIT = 200_000
+    LIMIT = 50_000  # several seconds of reports at the highest rates measured
 
     def __init__(self) -> None:
         self._by_id: dict[str, Message] = {}
@@ -807,9 +809,11 @@ class RecentMessages:
     def remember(self, messages: Iterable[Message]) -> None:
         by_id = self._by_id
         for m in messages:
-            by_id[m.id] = m
-        if len(by_id) > self.LIMIT:
-            by_id.clear()
+            by_id[m.id] = m  # an update keeps its place: order is of first remembering
+        excess = len(by_id) - self.LIMIT
+        if excess > 0:
+            for oldest in list(islice(by_id, excess)):
+                del by_id[oldest]
 
     def clear(self) -> None:
         self._by_id.clear()

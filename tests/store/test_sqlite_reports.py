@@ -7,6 +7,7 @@ import sqlite3
 import time
 from typing import Any
 
+import msgspec
 import pytest
 
 from smsgate.core.models import Report
@@ -95,3 +96,24 @@ async def test_a_failed_commit_forgets_what_its_reports_wrote(sqlite_store: SQLi
     for message_id in ids:
         m = await store.get_message(account_id, message_id)
         assert m is not None and m.status is Status.DELIVERED
+
+
+def test_what_is_remembered_stays_bounded_and_keeps_the_latest() -> None:
+    """A live server remembers every message it claims: past its limit the store forgets the
+    first remembered, not everything, so memory stays flat (emptying it grew the engine by
+    ~1 KB a message up to the limit, 200 MB) and the messages in flight stay known."""
+    recent = sqlite_module.RecentMessages()
+    limit, size = sqlite_module.RecentMessages.LIMIT, 500  # claims and reports come in batches
+    a = message(1)
+    for start in range(0, 3 * limit, size):
+        batch = [msgspec.structs.replace(a, id=f"m{i}") for i in range(start, start + size)]
+        recent.remember(batch)
+        assert len(recent.of(m.id for m in batch)) == size
+    assert set(recent.of(f"m{i}" for i in range(3 * limit))) == {
+        f"m{i}" for i in range(2 * limit, 3 * limit)
+    }
+    # an update keeps its place: the report of an old message does not make it young
+    first = f"m{2 * limit}"
+    recent.remember([msgspec.structs.replace(a, id=first, status=Status.SUBMITTED)])
+    recent.remember([msgspec.structs.replace(a, id="new")])
+    assert recent.of([first, f"m{2 * limit + 1}", "new"]).keys() == {f"m{2 * limit + 1}", "new"}
