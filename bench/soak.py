@@ -40,7 +40,8 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.http_bench import group_cpu_seconds, start_smsgate, stop, wait_ready
+from bench.common import group_cpu_seconds, stop, wait_ready
+from bench.http_bench import start_smsgate
 from bench.soak_receiver import Tally
 from smsgate.core.status import FINAL
 
