@@ -47,14 +47,16 @@ Request = tuple[CallbackPolicy, Account, str, Sequence[OutboxItem]]
 
 
 class HttpSender:
-    """Pooled keep-alive connections (see http_client), bounded time per attempt; redirects are
-    not followed; targets checked as they are connected to (`allowed`: networks opened to
-    callbacks beside public addresses)."""
+    """Pooled keep-alive connections (see http_client), requests of one turn pipelined on one,
+    bounded time per attempt; redirects are not followed; targets checked as they are
+    connected to (`allowed`: networks opened to callbacks beside public addresses)."""
 
     def __init__(
         self, timeout: float = 10.0, max_body: int = 65536, allowed: Networks = ()
     ) -> None:
-        self._client = HttpClient(max_body=max_body, timeout=timeout, allowed=allowed)
+        self._client = HttpClient(
+            max_body=max_body, timeout=timeout, allowed=allowed, pipeline=True
+        )
 
     async def __call__(self, request: CallbackRequest) -> tuple[int, bytes]:
         return await self._client.request(

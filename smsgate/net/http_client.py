@@ -36,6 +36,9 @@ from ..core.urls import Address, Networks, described, literal_address, refused_a
 
 IDLE_LIMIT = 15.0  # seconds an idle connection is kept: below common server keep-alive limits
 SWEEP = 0.1  # seconds between looks for requests past their deadline
+PIPELINE_DEPTH = 16  # requests written together on one connection, at most
+PIPELINE_SLOW = 0.001  # seconds between two pipelined answers that count as slow
+PIPELINE_PAUSE = 10.0  # seconds an origin gets one request per connection, then tried again
 
 
 class ServerDisconnected(ConnectionError):
@@ -55,34 +58,64 @@ class RefusedTarget(NotSent):
     """The URL's host is, or resolves to, an address callbacks may not go to."""
 
 
-class _Connection(asyncio.Protocol):
-    """One TCP (or TLS) connection: one request at a time, its answer parsed as it arrives."""
+class Unanswered(ServerDisconnected):
+    """The connection closed before any byte of this request's answer: the server did not
+    answer it (it may have read it). Sent once more on a new connection where allowed."""
 
-    def __init__(self, max_body: int) -> None:
+
+class _Pending:
+    """A request written (or about to be) on a connection, waiting for its answer."""
+
+    __slots__ = ("behind", "deadline", "waiter")
+
+    def __init__(self, waiter: asyncio.Future[tuple[int, bytes]], deadline: float) -> None:
+        self.waiter = waiter
+        self.deadline = deadline
+        self.behind = False  # written while an earlier request on it was unanswered
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP (or TLS) connection: requests answered in the order they were written (more
+    than one outstanding when pipelined), each answer parsed as it arrives."""
+
+    def __init__(self, max_body: int, pipelined: bool = False) -> None:
         self.max_body = max_body
+        self.pipelined = pipelined  # writes wait for the end of the loop's turn, batched
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
-        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.queue: deque[_Pending] = deque()  # unanswered requests, oldest first
+        self.out: list[bytes] = []  # requests of this turn, not yet written
         self.body: list[bytes] = []
         self.size = 0
         self.started = False  # any byte of the current answer seen
         self.headed = False  # the answer's headers are complete
         self.framed = False  # the answer has Content-Length or chunked encoding
-        self.reusable = False
+        self.reusable = True  # more requests may go on it
         self.closed = False
+        self.pooled = False  # among its origin's idle connections
+        self.misbehaved = False  # closed or refused with requests behind the answered one
         self.idle_since = 0.0
-        self.deadline = 0.0
+        self.answered_at = 0.0  # monotonic time of the last answer
+        self.gaps: list[float] = []  # seconds between answers to pipelined requests
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is no subclass
 
     def data_received(self, data: bytes) -> None:
-        self.started = True
+        if self.transport is not None and self.transport.is_closing():
+            return  # closed by us (an answer said so, a timeout): what follows is not read
+        if not self.queue:  # nothing was asked: a server that talks out of turn
+            self.misbehaved = True
+            self.close()
+            return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
+            if self.closed or self.transport is None or self.transport.is_closing():
+                return  # bytes after an answer that closes it: those behind go again
             self._fail(BadResponse(f"bad HTTP response: {exc}"))
+            self.misbehaved = True
             self.close()
 
     def eof_received(self) -> bool | None:
@@ -91,19 +124,27 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self.reusable = False
-        waiter = self.waiter
-        if waiter is None or waiter.done():
+        if not self.queue:
             return
         if self.headed and not self.framed:
             self._finish()  # no length given: the body ends with the connection
-        else:
+        elif self.started:
             self._fail(ServerDisconnected("server closed the connection" + _reason(exc)))
+        if len(self.queue) > 1 or (self.queue and self.queue[0].behind):
+            self.misbehaved = True  # it dropped pipelined requests
+        while self.queue:
+            waiter = self.queue.popleft().waiter
+            if not waiter.done():
+                waiter.set_exception(Unanswered("server closed the connection" + _reason(exc)))
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
         key = name.lower()
         if key == b"content-length" or (key == b"transfer-encoding" and b"chunked" in value):
             self.framed = True
+
+    def on_message_begin(self) -> None:
+        self.started = True
 
     def on_headers_complete(self) -> None:
         self.headed = True
@@ -115,17 +156,40 @@ class _Connection(asyncio.Protocol):
         self.size += len(body)
 
     def on_message_complete(self) -> None:
-        self.reusable = self.parser.should_keep_alive()
-        self._finish()
+        if not self.parser.should_keep_alive() or self.size > self.max_body:
+            self.reusable = False  # the server closes it, or its answers are not to be read
+        done = self._finish()
+        if done is not None and done.behind:
+            now = time.monotonic()
+            self.gaps.append(now - self.answered_at)
+            self.answered_at = now
+        else:
+            self.answered_at = time.monotonic()
+        if not self.reusable:
+            if self.queue:
+                self.misbehaved = True  # requests behind one it will not follow up
+            self.close()
 
     # requests
-    def send(self, data: bytes) -> asyncio.Future[tuple[int, bytes]]:
+    def send(self, data: bytes, deadline: float) -> asyncio.Future[tuple[int, bytes]]:
         assert self.transport is not None
-        self.waiter = asyncio.get_running_loop().create_future()
-        self.body, self.size = [], 0
-        self.started = self.headed = self.framed = self.reusable = False
-        self.transport.write(data)
-        return self.waiter
+        loop = asyncio.get_running_loop()
+        pending = _Pending(loop.create_future(), deadline)
+        pending.behind = bool(self.queue)
+        self.queue.append(pending)
+        if not self.pipelined:
+            self.transport.write(data)
+        elif self.out:
+            self.out.append(data)
+        else:  # the first of this turn: the others join it, one write for all
+            self.out.append(data)
+            loop.call_soon(self.flush)
+        return pending.waiter
+
+    def flush(self) -> None:
+        if self.out and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(self.out))  # (closing: connection_lost fails them)
+        self.out = []
 
     def timed_out(self) -> None:
         self._fail(TimeoutError("no answer in time"))
@@ -136,15 +200,23 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None and not self.closed:
             self.transport.close()
 
-    def _finish(self) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result((self.parser.get_status_code(), b"".join(self.body)))
+    def _finish(self) -> _Pending | None:
+        """The oldest request's answer is complete: its result, and ready for the next."""
+        if not self.queue:
+            return None
+        pending = self.queue.popleft()
+        if not pending.waiter.done():
+            status = self.parser.get_status_code()
+            pending.waiter.set_result((status, b"".join(self.body)))
+        self.body, self.size = [], 0
+        self.started = self.headed = self.framed = False
+        return pending
 
     def _fail(self, exc: Exception) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(exc)
+        if self.queue:
+            waiter = self.queue.popleft().waiter
+            if not waiter.done():
+                waiter.set_exception(exc)
 
 
 Origin = tuple[str, str, int]  # scheme, host, port
@@ -153,6 +225,15 @@ Origin = tuple[str, str, int]  # scheme, host, port
 class HttpClient:
     """Pooled HTTP/1.1 requests: a connection per request in flight (the caller bounds how many
     run at once: the notifier's concurrency), kept for the next when the server allows.
+
+    With `pipeline`, the requests made in one turn of the event loop to one origin go on one
+    connection, in one write, up to PIPELINE_DEPTH, without waiting for each other's answers
+    (HTTP/1.1 pipelining: answers come in order); the next turn's take an idle connection or
+    a new one, so requests never queue behind answers already awaited. An origin that drops
+    pipelined requests (closes, or answers one with `Connection: close`, with requests behind
+    it) or answers them slowly one after another (most more than PIPELINE_SLOW apart: a
+    server that works through them in turn) gets one request per connection for
+    PIPELINE_PAUSE.
 
     Each request's time is bounded by `timeout`: a sweep over the requests in flight, a few
     times a second while there are any, ends those past their deadline (cheaper than a timer
@@ -166,17 +247,24 @@ class HttpClient:
         timeout: float = 10.0,
         allowed: Networks = (),
         retry_stale: bool = True,
+        pipeline: bool = False,
     ) -> None:
         """`allowed`: networks the operator opened to callbacks (callbacks.allow_networks);
         every other non-public address is refused. `retry_stale`: a request on a kept
         connection that closes before any answer is sent once more on a new one; a sender
-        that must not send twice (a server may have read it before it closed) says False."""
+        that must not send twice (a server may have read it before it closed) says False.
+        `pipeline`: requests of one turn share a connection (above); needs `retry_stale`, as
+        those behind one the server drops are sent again."""
         self.max_body = max_body
         self.retry_stale = retry_stale
+        self.pipeline = pipeline and retry_stale
         self.user_agent = user_agent
         self.timeout = timeout
         self.allowed = tuple(allowed)
         self._idle: dict[Origin, deque[_Connection]] = {}
+        self._filling: dict[Origin, _Connection] = {}  # written to this turn, not yet flushed
+        self._paused: dict[Origin, float] = {}  # no pipelining to it until this (monotonic)
+        self._slow: dict[Origin, float] = {}  # its pipelined answers' share of slow gaps
         self._heads: dict[tuple[str, str], tuple[Origin, str]] = {}
         self._busy: set[_Connection] = set()
         self._sweep: asyncio.TimerHandle | None = None
@@ -193,10 +281,11 @@ class HttpClient:
         if conn is not None:
             try:
                 return await self._exchange(origin, conn, data, deadline)
-            except ServerDisconnected:
-                if conn.started or not self.retry_stale:
+            except Unanswered:
+                if not self.retry_stale or time.monotonic() >= deadline:
                     raise
-                # it had been closed while idle: once more on a new connection
+                # closed while idle, or dropped behind a pipelined request the server
+                # answered last: once more on a new connection
         try:
             conn = await self._connect(origin, deadline)
         except (NotSent, ssl.SSLError):
@@ -255,10 +344,23 @@ class HttpClient:
         return origin, prefix
 
     def _pooled(self, origin: Origin) -> _Connection | None:
-        idle = self._idle.get(origin)
+        """This turn's connection to the origin while it has room (pipelining), else the
+        most recently used idle one (the least likely to be closed), else None."""
         now = time.monotonic()
+        if self.pipeline:
+            conn = self._filling.get(origin)
+            if (
+                conn is not None
+                and conn.out
+                and conn.reusable
+                and len(conn.out) < PIPELINE_DEPTH
+                and self._paused.get(origin, 0.0) <= now
+            ):
+                return conn
+        idle = self._idle.get(origin)
         while idle:
-            conn = idle.pop()  # the most recently used: the least likely to be closed
+            conn = idle.pop()
+            conn.pooled = False
             if not conn.closed and conn.idle_since + IDLE_LIMIT > now:
                 return conn
             conn.close()
@@ -275,7 +377,7 @@ class HttpClient:
             for address in addresses:
                 try:
                     _, conn = await loop.create_connection(
-                        lambda: _Connection(self.max_body),
+                        lambda: _Connection(self.max_body, self.pipeline),
                         str(address),
                         port,
                         ssl=context,
@@ -312,31 +414,56 @@ class HttpClient:
     async def _exchange(
         self, origin: Origin, conn: _Connection, data: bytes, deadline: float
     ) -> tuple[int, bytes]:
-        conn.deadline = deadline
+        waiter = conn.send(data, deadline)
+        if self.pipeline:
+            self._filling[origin] = conn
         self._busy.add(conn)
         if self._sweep is None:
             self._sweep = asyncio.get_running_loop().call_later(SWEEP, self._expire)
         try:
-            answer = await conn.send(data)
+            return await waiter
         except BaseException:
             conn.close()  # cancelled or failed mid-answer: the connection is in no known state
             raise
         finally:
-            self._busy.discard(conn)
-        if conn.reusable and not conn.closed and conn.size <= self.max_body:
+            self._settle(origin, conn)
+
+    def _settle(self, origin: Origin, conn: _Connection) -> None:
+        """After one of its answers: what it showed of pipelining to its origin, and the
+        connection back among the idle ones once nothing is awaited on it."""
+        if conn.misbehaved or conn.gaps:
+            self._judge(origin, conn)
+        if conn.queue:
+            return
+        self._busy.discard(conn)
+        if not conn.reusable or conn.closed:
+            conn.close()
+        elif not conn.pooled:
+            conn.pooled = True
             conn.idle_since = now = time.monotonic()
             idle = self._idle.setdefault(origin, deque())
             while idle and (idle[0].closed or idle[0].idle_since + IDLE_LIMIT <= now):
                 idle.popleft().close()  # the oldest, unused for too long: not kept open
             idle.append(conn)
-        else:
-            conn.close()
-        return answer
+
+    def _judge(self, origin: Origin, conn: _Connection) -> None:
+        """Pipelining to an origin pauses when it dropped pipelined requests, or when its
+        pipelined answers come slowly one after another (one connection would then cap its
+        rate: parallel connections serve it better)."""
+        slow = self._slow.get(origin, 0.0)
+        for seconds in conn.gaps:  # the share of slow gaps: one long stall (ours) is no sign
+            slow += ((seconds > PIPELINE_SLOW) - slow) * 0.25
+        conn.gaps.clear()
+        if conn.misbehaved or slow > 0.5:
+            conn.misbehaved = False
+            self._paused[origin] = time.monotonic() + PIPELINE_PAUSE
+            slow = 0.0
+        self._slow[origin] = slow
 
     def _expire(self) -> None:
         now = time.monotonic()
-        for conn in [c for c in self._busy if c.deadline <= now]:
-            conn.timed_out()
+        for conn in [c for c in self._busy if c.queue and c.queue[0].deadline <= now]:
+            conn.timed_out()  # those behind it are sent again on another (Unanswered)
         self._sweep = None
         if self._busy:
             self._sweep = asyncio.get_running_loop().call_later(SWEEP, self._expire)

@@ -24,10 +24,13 @@ LOOPBACK = parse_networks(["127.0.0.0/8", "::1"])
 class Raw(asyncio.Protocol):
     """Reads one request at a time (headers and Content-Length body); `answer` replies."""
 
-    def __init__(self, answer: Answer, seen: list[bytes], peers: set[object]) -> None:
+    def __init__(
+        self, answer: Answer, seen: list[bytes], peers: set[object], reads: list[int] | None = None
+    ) -> None:
         self.answer = answer
         self.seen = seen
         self.peers = peers
+        self.reads = [] if reads is None else reads  # requests begun in each read
         self.buf = b""
         self.transport: asyncio.Transport | None = None
 
@@ -36,6 +39,7 @@ class Raw(asyncio.Protocol):
         self.peers.add(transport.get_extra_info("peername"))
 
     def data_received(self, data: bytes) -> None:
+        self.reads.append(data.count(b" HTTP/1.1\r\n"))
         self.buf += data
         while b"\r\n\r\n" in self.buf:
             end = self.buf.index(b"\r\n\r\n") + 4
@@ -58,12 +62,13 @@ class Server:
         self.answer = answer
         self.seen: list[bytes] = []
         self.peers: set[object] = set()
+        self.reads: list[int] = []
         self.url = ""
 
     async def __aenter__(self) -> Server:
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(
-            lambda: Raw(self.answer, self.seen, self.peers), "127.0.0.1", 0
+            lambda: Raw(self.answer, self.seen, self.peers, self.reads), "127.0.0.1", 0
         )
         self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
         return self
@@ -244,3 +249,130 @@ async def test_no_header_can_carry_a_line_break(client: HttpClient) -> None:
             with pytest.raises(ValueError):
                 await client.request("POST", server.url, headers, b"")
         assert server.seen == []
+
+
+# Pipelining (the notifier's HttpSender) -------------------------------------------------------
+
+
+def echo(request: bytes, proto: Raw) -> None:
+    """200 with the request's body: answers show which request they were for."""
+    assert proto.transport is not None
+    body = request.split(b"\r\n\r\n", 1)[1]
+    proto.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+
+
+@pytest.fixture
+async def piped() -> AsyncIterator[HttpClient]:
+    c = HttpClient(allowed=LOOPBACK, pipeline=True)
+    yield c
+    await c.close()
+
+
+async def batch(client: HttpClient, url: str, n: int, first: int = 0) -> list[bytes]:
+    """n requests made in one turn of the loop; their answers' bodies, in order."""
+    answers = await asyncio.gather(
+        *(client.request("POST", url, {}, b"%d" % i) for i in range(first, first + n))
+    )
+    assert all(status == 200 for status, _ in answers)
+    return [body for _, body in answers]
+
+
+async def test_one_turns_requests_share_a_connection_answered_in_order(
+    piped: HttpClient,
+) -> None:
+    async with Server(echo) as server:
+        assert await batch(piped, server.url, 1) == [b"0"]  # a kept connection to start with
+        expected = [b"%d" % i for i in range(1, 11)]
+        assert await batch(piped, server.url, 10, first=1) == expected
+        assert len(server.peers) == 1 and server.reads == [1, 10]  # one connection, one write
+
+
+async def test_without_pipelining_each_request_has_its_connection(client: HttpClient) -> None:
+    async with Server(echo) as server:
+        assert await batch(client, server.url, 4) == [b"0", b"1", b"2", b"3"]
+        assert len(server.peers) == 4
+
+
+async def test_requests_dropped_behind_a_closing_answer_are_sent_again(
+    piped: HttpClient,
+) -> None:
+    """A server that closes a connection after its second answer, dropping what was pipelined
+    behind it: those go again on new connections, and the origin gets one request per
+    connection for a while."""
+    answered: dict[Raw, int] = {}
+
+    def second_then_close(request: bytes, proto: Raw) -> None:
+        assert proto.transport is not None
+        if not proto.transport.is_closing():
+            echo(request, proto)
+            answered[proto] = answered.get(proto, 0) + 1
+            if answered[proto] == 2:
+                proto.transport.close()
+
+    async with Server(second_then_close) as server:
+        assert await batch(piped, server.url, 1) == [b"0"]
+        assert await batch(piped, server.url, 5, first=1) == [b"1", b"2", b"3", b"4", b"5"]
+        assert len(server.peers) == 1 + 4 and len(server.seen) == 1 + 5 + 4  # 4 sent twice
+        server.reads.clear()
+        assert await batch(piped, server.url, 3, first=6) == [b"6", b"7", b"8"]
+        assert server.reads == [1, 1, 1]  # on kept connections, one each: not pipelined
+
+
+async def test_connection_close_answers_pause_pipelining(piped: HttpClient) -> None:
+    """The first answer on a kept connection says it closes: the requests behind it go again
+    on new connections (it answers each so), and later ones are not pipelined."""
+    close = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nOK"
+    keep = True
+
+    def once_kept(request: bytes, proto: Raw) -> None:
+        assert proto.transport is not None
+        if not proto.transport.is_closing():
+            proto.transport.write(OK if keep else close)
+
+    async with Server(once_kept) as server:
+        assert await batch(piped, server.url, 1) == [b"OK"]
+        keep = False
+        assert await batch(piped, server.url, 4) == [b"OK"] * 4
+        assert len(server.peers) == 1 + 3 and len(server.seen) == 1 + 4 + 3
+        server.reads.clear()
+        assert await batch(piped, server.url, 3) == [b"OK"] * 3
+        assert server.reads == [1, 1, 1]
+
+
+async def test_a_server_slow_through_pipelined_requests_gets_them_in_parallel(
+    piped: HttpClient,
+) -> None:
+    """Answers 20 ms apart, one after another: a connection each from then on."""
+    loop = asyncio.get_running_loop()
+
+    def slowly(request: bytes, proto: Raw) -> None:
+        proto.delay = getattr(proto, "delay", 0.0) + 0.02  # type: ignore[attr-defined]
+        loop.call_later(proto.delay, echo, request, proto)  # type: ignore[attr-defined]
+
+    async with Server(slowly) as server:
+        assert await batch(piped, server.url, 1) == [b"0"]
+        assert await batch(piped, server.url, 4, first=1) == [b"1", b"2", b"3", b"4"]
+        assert len(server.peers) == 1
+        assert await batch(piped, server.url, 4, first=5) == [b"5", b"6", b"7", b"8"]
+        assert len(server.peers) == 4  # the kept one and three more
+
+
+async def test_requests_behind_one_timed_out_are_sent_again() -> None:
+    """The first of a pipelined batch is never answered: it times out; the others, answered
+    on a new connection, do not wait for its fate beyond their own deadline."""
+    client = HttpClient(allowed=LOOPBACK, pipeline=True, timeout=0.3)
+    try:
+
+        def not_the_first(request: bytes, proto: Raw) -> None:
+            if not request.endswith(b"\r\n\r\n0"):
+                echo(request, proto)
+
+        async with Server(not_the_first) as server:
+            results = await asyncio.gather(
+                *(client.request("POST", server.url, {}, b"%d" % i) for i in range(3)),
+                return_exceptions=True,
+            )
+            assert isinstance(results[0], TimeoutError)
+            assert results[1:] == [(200, b"1"), (200, b"2")]
+    finally:
+        await client.close()
