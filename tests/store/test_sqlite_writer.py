@@ -109,53 +109,50 @@ async def test_idle_claims_do_not_write(sqlite_store: SQLiteStore) -> None:
     assert writer.commits == before + 1
 
 
-async def test_a_checkpoint_copies_the_wal_while_another_process_commits(tmp_path: Path) -> None:
+async def test_a_checkpoint_copies_the_wal_while_another_process_commits(
+    sqlite_store: SQLiteStore,
+) -> None:
     """The long part of a checkpoint holds no lock: other processes' commits go on meanwhile.
     Only what they appended during it is copied under the lock, so the WAL still starts over."""
-    path = tmp_path / "x.db"
-    store = SQLiteStore(f"sqlite:///{path}")
-    await store.open()
-    await store.migrate()
+    store = sqlite_store
+    path = Path(store.path)
+    a = await make_account(store, balance=10**12)
+    writer = store._writer
+    assert writer is not None
+    await writer.run(lambda conn: None)  # a checkpoint of what migrate wrote, then none due
+    for _ in range(300):
+        if not getattr(writer, "_backfilling", False) and not writer._busy:
+            break
+        await asyncio.sleep(0.01)
+    before = writer.checkpoints
+    writer._next_checkpoint = asyncio.get_running_loop().time() + 3600
+    outcomes = await store.accept(a.id, [message(a.id) for _ in range(2000)])
+    assert all(o.kind == "new" for o in outcomes)
+    size = path.stat().st_size  # the new rows are in the WAL only
+    other = os.open(f"{path}.lock", os.O_RDWR)  # another process, in the middle of a commit
     try:
-        a = await make_account(store, balance=10**12)
-        writer = store._writer
-        assert writer is not None
-        await writer.run(lambda conn: None)  # a checkpoint of what migrate wrote, then none due
-        for _ in range(300):
-            if not getattr(writer, "_backfilling", False) and not writer._busy:
-                break
-            await asyncio.sleep(0.01)
-        before = writer.checkpoints
-        writer._next_checkpoint = asyncio.get_running_loop().time() + 3600
-        outcomes = await store.accept(a.id, [message(a.id) for _ in range(2000)])
-        assert all(o.kind == "new" for o in outcomes)
-        size = path.stat().st_size  # the new rows are in the WAL only
-        other = os.open(f"{path}.lock", os.O_RDWR)  # another process, in the middle of a commit
-        try:
-            fcntl.flock(other, fcntl.LOCK_EX)
-            writer._next_checkpoint = 0.0
-            writer._maybe_checkpoint(asyncio.get_running_loop())
-            for _ in range(500):
-                if path.stat().st_size > size:
-                    break
-                await asyncio.sleep(0.01)
-            assert path.stat().st_size > size  # copied while that commit held the lock
-            assert writer.checkpoints == before  # the locked part waits for it
-        finally:
-            fcntl.flock(other, fcntl.LOCK_UN)
-            os.close(other)
+        fcntl.flock(other, fcntl.LOCK_EX)
+        writer._next_checkpoint = 0.0
+        writer._maybe_checkpoint(asyncio.get_running_loop())
         for _ in range(500):
-            if writer.checkpoints > before:
+            if path.stat().st_size > size:
                 break
             await asyncio.sleep(0.01)
-        assert writer.checkpoints > before
-        # the checkpoint completed: the next write starts the WAL over from its first frame
-        await store.accept(a.id, [message(a.id, phone="79653330001")])
-        probe = sqlite3.connect(path)
-        try:
-            busy, frames, copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        finally:
-            probe.close()
-        assert busy == 0 and frames == copied and 0 < frames < 50
+        assert path.stat().st_size > size  # copied while that commit held the lock
+        assert writer.checkpoints == before  # the locked part waits for it
     finally:
-        await store.close()
+        fcntl.flock(other, fcntl.LOCK_UN)
+        os.close(other)
+    for _ in range(500):
+        if writer.checkpoints > before:
+            break
+        await asyncio.sleep(0.01)
+    assert writer.checkpoints > before
+    # the checkpoint completed: the next write starts the WAL over from its first frame
+    await store.accept(a.id, [message(a.id, phone="79653330001")])
+    probe = sqlite3.connect(path)
+    try:
+        busy, frames, copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        probe.close()
+    assert busy == 0 and frames == copied and 0 < frames < 50
