@@ -13,13 +13,21 @@ NODE_PEERS := tests/peers/node_modules/.installed
 # a test whose peer or PostgreSQL is missing fails. Otherwise `make test` changes nothing outside
 # this folder: no apt-get, no restart of the system PostgreSQL (the `pg_restart` test is left
 # out); a test whose peer is missing skips and says why. `make peers` installs the peers.
+#
+# The suite runs in two parts (docs/developing.md, "Tests"): the parallel run, on TEST_WORKERS
+# pytest-xdist workers (the suite mostly waits on servers, sockets and processes, so more workers
+# than the machine's 2 cores pay), then the serial tail, one test at a time with nothing beside
+# it: the tests marked `alone` (a timing meaningful only on an otherwise idle run) and, under
+# CI=true, `pg_restart`, which restarts the PostgreSQL every other test is using.
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
 ifneq ($(filter true 1 yes,$(CI)),)
 TEST_PEERS := peers
-PYTEST_SELECT :=
+TEST_TAIL := alone or pg_restart
 TEST_NOTE := true
 else
 TEST_PEERS := node-peers
-PYTEST_SELECT := -m 'not pg_restart'
+TEST_TAIL := alone and not pg_restart
 TEST_NOTE := echo "make test: the pg_restart test (it restarts the system PostgreSQL) is left out; CI=true runs it"
 endif
 
@@ -70,9 +78,11 @@ run: $(STAMP)
 	SMSGATE_HOST=$(HOST) SMSGATE_PORT=$(PORT) $(BIN)/smsgate init --database sqlite:///$(DB) --demo
 	$(BIN)/smsgate serve --database sqlite:///$(DB) --host $(HOST) --port $(PORT)
 
+# The tail runs only after the parallel run passed; pytest's exit 5 (no test selected) is a pass.
 test: $(STAMP) $(TEST_PEERS)
 	@$(TEST_NOTE)
-	$(BIN)/python -m pytest -q $(PYTEST_SELECT)
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL) -m 'not alone and not pg_restart'
+	$(BIN)/python -m pytest -q -p no:xdist -m '$(TEST_TAIL)' || test $$? -eq 5
 
 lint: $(STAMP)
 	$(BIN)/ruff check smsgate tests bench
