@@ -210,9 +210,12 @@ async def start_receiver() -> Receiver:
     app.router.add_route("*", "/{tail:.*}", handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    receiver.url = f"http://127.0.0.1:{port}"
+    # Bound here and handed over open: a port picked and closed first could be another
+    # worker's by the time the site binds it.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    await web.SockSite(runner, sock).start()
+    receiver.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     receiver.runner = runner
     return receiver
 
