@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from smsgate.app import ErrorGuard
 from smsgate.core.errors import ErrorCode, GatewayError
 from smsgate.dialects.endpoint import Refusals, endpoint
 from smsgate.store.base import StoreUnavailable
-from tests.support.nodes import cli, import_accounts, node_env
+from tests.support.nodes import import_accounts, node_env
 from tests.support.servers import free_port
 
 TOKEN = "acme-secret-token"
@@ -180,8 +181,7 @@ async def json_server(tmp_path: Path) -> AsyncIterator[Served]:
     """`smsgate serve --workers 2` with log_format = "json" (access log on by default), a
     simulated carrier that fails numbers starting 7965999, and /api/v1/balance broken."""
     database = f"sqlite:///{tmp_path}/logs.db"
-    cli(database, "init")
-    import_accounts(
+    import_accounts(  # `smsgate init`, then the import
         database,
         tmp_path,
         {
@@ -292,7 +292,10 @@ async def test_a_json_server_writes_only_json_lines_and_no_secret(json_server: S
     writer.write(b"NOT HTTP AT ALL\r\n\r\n")  # uvicorn's own warning
     await reader.read()
     writer.close()
-    await asyncio.sleep(0.3)
+    deadline = time.monotonic() + 10  # until the warning is written, and not longer
+    while not any("Invalid HTTP request received." in line for line in json_server.lines()):
+        assert time.monotonic() < deadline, "uvicorn's warning was not logged"
+        await asyncio.sleep(0.02)
 
     lines = json_server.lines()
     parsed = list(_parsed(lines))
