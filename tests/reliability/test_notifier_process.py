@@ -11,10 +11,12 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.support.processes import Server, provision
 from tests.support.servers import Receiver, free_port
 
+pytestmark = pytest.mark.slow  # a real `smsgate serve --workers 2`, its notifier killed
 HEADERS = {"Authorization": "Bearer notify-token"}
 
 
