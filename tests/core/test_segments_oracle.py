@@ -41,6 +41,8 @@ SCRIPT = PEERS / "segments_oracle.js"
 PACKAGE = PEERS / "node_modules" / "sms-segments-calculator"
 SEED = 20240603
 MIN_COMPARED = 2000
+# The oracle runs once for the module (oracle_run): on one xdist worker, not once on each.
+pytestmark = pytest.mark.xdist_group("segments_oracle")
 
 # --- character pools (each character is its own grapheme cluster) ---------------------
 

@@ -20,6 +20,11 @@ from tests.admin.pages_support import PASSWORD
 
 T = TypeVar("T")
 
+# One console and one chromium for the module, whose tests build on each other (the audit log
+# holds the revoke of an earlier test): one xdist worker runs them all, in order, as do the
+# Routes page's (make test runs the two browsers one after the other, not side by side).
+pytestmark = pytest.mark.xdist_group("browser")
+
 
 def until(driver: Any, check: Callable[[Any], T], timeout: float = 15.0) -> T:
     ignored = (NoSuchElementException, StaleElementReferenceException)  # a page reloading

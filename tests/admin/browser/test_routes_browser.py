@@ -15,6 +15,10 @@ from tests.admin.browser.conftest import Console
 from tests.admin.browser.test_console_browser import shot, text_of, until
 from tests.admin.pages_support import PASSWORD
 
+# One console and one chromium for the module: on one xdist worker, after or before the
+# console's browser tests, never beside them (test_console_browser.py).
+pytestmark = pytest.mark.xdist_group("browser")
+
 TABLE = {
     "rules": [{"name": "kz", "prefixes": ["+77"], "route": "kz"}],
     "routes": [{"name": "kz", "connectors": [{"connector": "simulator", "weight": 3}]}],
