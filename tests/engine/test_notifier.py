@@ -186,7 +186,10 @@ async def test_a_messages_callbacks_go_out_in_the_order_of_its_events(
 
     notifier = Notifier(store, callback_policies(available()), held, concurrency=4)
     stepping = asyncio.create_task(notifier.step())
-    await asyncio.sleep(0.1)
+    async with asyncio.timeout(10):  # the claim and the first send: slow on a loaded machine
+        while not sent:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # time for a "delivered" sent out of turn to show
     assert sent == ["submitted"]  # "delivered" waits for the client's answer to "submitted"
     answer_submitted.set()
     await stepping
