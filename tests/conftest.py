@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -17,7 +17,9 @@ import uvloop
 
 from tests.support.postgres import SessionDatabase, unavailable
 from tests.support.servers import Gateway, Receiver, start_gateway, start_receiver, test_config
-from tests.support.xdist_groups import carry_groups
+
+# make test's xdist groups (the hook lives there, light enough for tests/test_suite_groups.py)
+from tests.support.xdist_groups import pytest_collection_modifyitems  # noqa: F401
 
 
 def pytest_asyncio_loop_factories(
@@ -25,22 +27,6 @@ def pytest_asyncio_loop_factories(
 ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
     """uvloop, as `smsgate serve` runs: asyncio's own loop stalls keep-alive answers ~40 ms here."""
     return {"uvloop": uvloop.new_event_loop}
-
-
-@pytest.hookimpl(wrapper=True)  # around xdist's own hook, which reads the groups
-def pytest_collection_modifyitems(
-    config: pytest.Config, items: list[pytest.Item]
-) -> Generator[None, None, None]:
-    """Under `pytest -n` (make test) the tests marked `slow` share one worker, one after another:
-    each drives real `smsgate serve` processes through thousands of messages, and two of them
-    side by side on two cores starve each other (test_scale_out: 29 s alone, past its 120 s
-    timeout beside the kill -9 tests). `--dist loadgroup` honours the group; elsewhere the mark
-    does nothing."""
-    for item in items:
-        if item.get_closest_marker("slow") is not None:
-            item.add_marker(pytest.mark.xdist_group("processes"))
-    yield
-    carry_groups(config, items)
 
 
 @pytest.fixture(scope="session")

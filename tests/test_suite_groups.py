@@ -35,7 +35,7 @@ def test_light(n: int) -> None:
 
 def test_slow_tests_share_one_worker_and_the_others_spread(tmp_path: Path) -> None:
     (tmp_path / "conftest.py").write_text(
-        "from tests.conftest import pytest_collection_modifyitems\n"
+        "from tests.support.xdist_groups import pytest_collection_modifyitems\n"
     )
     (tmp_path / "test_grouped.py").write_text(TESTS)
     where = tmp_path / "where.txt"
