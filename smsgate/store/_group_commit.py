@@ -125,3 +125,35 @@ class Coalesce(Generic[T]):
     async def drain(self) -> None:
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+class Pulse:
+    """A signal sent after the calls that ask for it, without making them wait: asks that come
+    while one is being sent make one more after it, not one each."""
+
+    def __init__(self, send: Callable[[], Awaitable[object]]) -> None:
+        self.send = send
+        self.again = False
+        self.task: asyncio.Task[None] | None = None
+
+    def ask(self) -> None:
+        if self.task is not None:
+            self.again = True
+            return
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            self.again = True
+            while self.again:
+                self.again = False
+                try:
+                    await self.send()
+                except Exception as exc:  # the receivers' own polls find what it announced
+                    log.warning("could not send a wake-up (%s)", exc)
+        finally:
+            self.task = None
+
+    async def drain(self) -> None:
+        if self.task is not None:
+            await asyncio.gather(self.task, return_exceptions=True)

@@ -15,8 +15,9 @@ every statement is a named query of `sql/postgres/queries.sql` (`Q`).
 - Bulk: `COPY` (copy_records_to_table): a 50,000-recipient request is a handful of round trips.
 - Dispatch: claims with `FOR UPDATE SKIP LOCKED` and leases; a dead node's claims are taken
   over when their lease lapses. The notifier's outbox is claimed the same way.
-- Wake-ups: a trigger NOTIFYs `<schema>.smsgate_work` when messages are added; each node
-  LISTENs on one dedicated connection (`wait_for_work`).
+- Wake-ups: after a commit that added messages due at once, a NOTIFY on `<schema>.smsgate_work` in a
+  statement of its own (in the accept's transaction it would serialise every commit on the
+  server: `work_notify`); each node LISTENs on one dedicated connection (`wait_for_work`).
 - Faults: a lost connection or a server that is restarting is `StoreUnavailable` (the APIs
   answer 503); the pool replaces broken connections by itself, the listener reconnects.
 
@@ -61,7 +62,7 @@ from ..core.models import (
 from ..waits import wait_set
 from . import postgres_debits as debits
 from . import rules
-from ._group_commit import AcceptGroups, Coalesce
+from ._group_commit import AcceptGroups, Coalesce, Pulse
 from .base import (
     EVERY_DIALECT,
     CallbackRoute,
@@ -218,6 +219,7 @@ class PostgresStore(PostgresAttempts, PostgresConsole, PostgresAdmin, PostgresRo
         self._listening = asyncio.Event()  # set once LISTEN first succeeded
         self._groups = AcceptGroups(self._accept_alone, slots=max(1, self.pool_max // 2))
         self._done: Coalesce[DoneMark] = Coalesce(self._write_done, slots=2)
+        self._work_added = Pulse(lambda: self._fetch("work_notify", self.channel))
         self.owner = new_id()  # this store's outbox leases (one notifier's: rules.order_claim)
 
     # Lifecycle -----------------------------------------------------------------------------
@@ -250,6 +252,7 @@ class PostgresStore(PostgresAttempts, PostgresConsole, PostgresAdmin, PostgresRo
             self._listener = None
         await self._groups.drain()
         await self._done.drain()
+        await self._work_added.drain()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             try:
@@ -501,6 +504,8 @@ class PostgresStore(PostgresAttempts, PostgresConsole, PostgresAdmin, PostgresRo
         except asyncpg.exceptions.DataError as exc:  # e.g. a NUL character in a text
             raise GatewayError(ErrorCode.INVALID_FIELD, f"cannot store this value: {exc}") from exc
         self.commits += 1
+        if rules.wakes_dispatchers(result):
+            self._work_added.ask()
         return result
 
     # Reads ------------------------------------------------------------------------------------

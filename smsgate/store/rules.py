@@ -143,6 +143,20 @@ def plan_accept(requests: Sequence[AcceptRequest], known: Known) -> AcceptPlan:
     return plan
 
 
+_DUE_NOW = frozenset({Status.ACCEPTED, Status.QUEUED})  # what a dispatcher claims at once
+
+
+def wakes_dispatchers(answers: Iterable[Sequence[Outcome]]) -> bool:
+    """Whether accepts (each request's outcomes) stored a message a dispatcher may send at
+    once, so that idle ones are woken. Scheduled messages are not: dispatchers look for
+    schedules come due themselves."""
+    return any(
+        o.kind == "new" and o.message is not None and o.message.status in _DUE_NOW
+        for outcomes in answers
+        for o in outcomes
+    )
+
+
 def needs_store(req: AcceptRequest) -> bool:
     """Whether any item could be stored, or be a duplicate of what is stored."""
     return any(type(i) is Message or i.client_ref is not None or i.held for i in req.items)  # type: ignore[union-attr]

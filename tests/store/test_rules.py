@@ -26,6 +26,7 @@ from smsgate.store.rules import (
     plan_accept,
     plan_reports,
     released_status,
+    wakes_dispatchers,
     without_store,
 )
 from tests.store.helpers import route
@@ -125,6 +126,16 @@ def test_all_new_only_when_nothing_is_refused_or_repeated() -> None:
     assert plan_accept([AcceptRequest(1, [msg("a"), msg("b")])], NOTHING).all_new
     assert not plan_accept([AcceptRequest(1, [msg("a"), msg("a")])], NOTHING).all_new
     assert not plan_accept([AcceptRequest(1, [msg("a"), refusal("b", msg("b"))])], NOTHING).all_new
+
+
+def test_only_messages_due_at_once_wake_dispatchers() -> None:
+    due, later = msg("a", status=Status.QUEUED), msg("b", status=Status.SCHEDULED)
+    assert wakes_dispatchers([[Outcome("new", message=later)], [Outcome("new", message=due)]])
+    assert wakes_dispatchers([[Outcome("new", message=msg("c"))]])  # accepted: claimable
+    assert not wakes_dispatchers([[Outcome("new", message=later)]])
+    assert not wakes_dispatchers([[Outcome("duplicate", message=due)]])
+    held = msg("h", price=0, status=Status.REJECTED)
+    assert not wakes_dispatchers([[Outcome("error", message=held, error=refusal("h").error)]])
 
 
 def test_lookups_read_every_reference_and_only_valid_phones() -> None:

@@ -13,6 +13,12 @@ SELECT current_schema()
 -- The cheapest proof that the server answers
 SELECT 1
 
+-- work_notify --
+-- Wake the dispatchers listening on channel $1: messages were committed. Its own transaction,
+-- after theirs (a NOTIFY holds a server-wide lock through its commit's flush), and not waiting
+-- for that flush: a wake-up lost in a crash finds no listener to wake anyway
+SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')
+
 -- migration_lock --
 -- One node migrates at a time: held until the migration's transaction ends
 SELECT pg_advisory_xact_lock($1)
