@@ -129,10 +129,12 @@ class Coalesce(Generic[T]):
 
 class Pulse:
     """A signal sent after the calls that ask for it, without making them wait: asks that come
-    while one is being sent make one more after it, not one each."""
+    while one is being sent, or within `spacing` seconds after, make one more then, not one
+    each (under load: one signal per `spacing`, whatever the rate of asks)."""
 
-    def __init__(self, send: Callable[[], Awaitable[object]]) -> None:
+    def __init__(self, send: Callable[[], Awaitable[object]], spacing: float = 0.0) -> None:
         self.send = send
+        self.spacing = spacing
         self.again = False
         self.task: asyncio.Task[None] | None = None
 
@@ -151,6 +153,8 @@ class Pulse:
                     await self.send()
                 except Exception as exc:  # the receivers' own polls find what it announced
                     log.warning("could not send a wake-up (%s)", exc)
+                if self.spacing:
+                    await asyncio.sleep(self.spacing)
         finally:
             self.task = None
 

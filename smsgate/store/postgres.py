@@ -144,6 +144,7 @@ COPY_COLUMNS = (
 # fmt: on
 _JOB_COLUMNS = "id account_id dialect client_ref total created_at"  # then meta (JSON)
 
+WAKE_SPACING = 0.01  # seconds between two wake-ups this process sends
 COPY_FROM = 1000  # messages in one request from which COPY beats one unnest INSERT
 
 
@@ -219,7 +220,9 @@ class PostgresStore(PostgresAttempts, PostgresConsole, PostgresAdmin, PostgresRo
         self._listening = asyncio.Event()  # set once LISTEN first succeeded
         self._groups = AcceptGroups(self._accept_alone, slots=max(1, self.pool_max // 2))
         self._done: Coalesce[DoneMark] = Coalesce(self._write_done, slots=2)
-        self._work_added = Pulse(lambda: self._fetch("work_notify", self.channel))
+        # At most one wake-up per WAKE_SPACING from this process: a dispatcher kept busy by a
+        # stream of accepts claims without one; the first after a quiet spell goes at once.
+        self._work_added = Pulse(lambda: self._fetch("work_notify", self.channel), WAKE_SPACING)
         self.owner = new_id()  # this store's outbox leases (one notifier's: rules.order_claim)
 
     # Lifecycle -----------------------------------------------------------------------------
