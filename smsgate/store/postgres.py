@@ -9,6 +9,10 @@ every statement is a named query of `sql/postgres/queries.sql` (`Q`).
   transaction are locked first (in id order: two nodes never deadlock), then planned (`_accept`).
   A reference another transaction stored meanwhile retries the transaction: concurrent
   duplicates on any number of nodes make exactly one message.
+- The usual group (every item new, no phone stop-listed, each account's debit slice free and
+  full enough) is written in one statement, its own transaction (`_accept_at_once`): a round
+  trip where `_accept` takes four (BEGIN, slices and stop list, INSERT, COMMIT). Anything
+  else finds it out in that statement, writes nothing there and takes `_accept`'s way.
 - Money: each accept debits a slice of the account's balance that it holds alone, so that
   accepts of one account, on any number of nodes, do not queue on its row (`postgres_debits`);
   `CHECK (amount >= 0)` below it.
@@ -500,10 +504,12 @@ class PostgresStore(PostgresAttempts, PostgresConsole, PostgresAdmin, PostgresRo
 
     async def _accept_alone(self, requests: list[rules.AcceptRequest]) -> list[list[Outcome]]:
         try:
-            try:
-                result = await self._tx(lambda conn: _accept(conn, requests))
-            except debits.OutOfOrder:
-                result = await self._tx(lambda conn: _accept(conn, requests, ordered=True))
+            result = await self._tx(lambda conn: _accept_at_once(conn, requests), tx=False)
+            if result is None:
+                try:
+                    result = await self._tx(lambda conn: _accept(conn, requests))
+                except debits.OutOfOrder:
+                    result = await self._tx(lambda conn: _accept(conn, requests, ordered=True))
         except asyncpg.exceptions.DataError as exc:  # e.g. a NUL character in a text
             raise GatewayError(ErrorCode.INVALID_FIELD, f"cannot store this value: {exc}") from exc
         self.commits += 1
@@ -717,6 +723,31 @@ def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
 async def _next_seqs(conn: asyncpg.Connection, query: str, n: int) -> list[int]:
     """`n` numbers from the sequence of the named query `query`."""
     return [r[0] for r in await conn.fetch(Q[query], n)] if n else []
+
+
+async def _accept_at_once(
+    conn: asyncpg.Connection, requests: Sequence[rules.AcceptRequest]
+) -> list[list[Outcome]] | None:
+    """The usual group (every item new, its slices at hand) in one statement, its own
+    transaction: a round trip where `_accept` takes four. None: nothing written (a reference
+    stored before, a stop-listed phone, a slice short or held elsewhere, a job or a COPY)."""
+    plan = rules.plan_unhindered(requests)
+    if plan is None or plan.jobs or len(plan.fresh) >= COPY_FROM:
+        return None
+    wanted = rules.lookups(requests)
+    accounts = sorted(plan.debits)
+    columns = _columns([message_row(m)[1:] for m in plan.fresh], len(COPY_COLUMNS) - 1)
+    owed = [plan.debits[a] for a in accounts]
+    stops = [0, *wanted.accounts], list(wanted.phones)
+    try:
+        written = dict(await conn.fetch(Q["accept_at_once"], *columns, accounts, owed, *stops))
+    except asyncpg.UniqueViolationError:
+        return None
+    if not written:
+        return None
+    for m in plan.fresh:
+        m.seq = written[m.id]
+    return plan.outcomes
 
 
 async def _accept(

@@ -157,6 +157,14 @@ def wakes_dispatchers(answers: Iterable[Sequence[Outcome]]) -> bool:
     )
 
 
+def plan_unhindered(requests: Sequence[AcceptRequest]) -> AcceptPlan | None:
+    """The plan of a group as it stands when no reference is stored before, no phone is
+    stop-listed and each account can pay the most it could owe (`most_owed`): None unless
+    every item is then new. A backend may write it only once it has found those three true."""
+    plan = plan_accept(requests, Known({}, (), most_owed(requests)))
+    return plan if plan.all_new else None
+
+
 def needs_store(req: AcceptRequest) -> bool:
     """Whether any item could be stored, or be a duplicate of what is stored."""
     return any(type(i) is Message or i.client_ref is not None or i.held for i in req.items)  # type: ignore[union-attr]

@@ -124,6 +124,28 @@ async def test_stop_listed_phones_are_refused(store: Store) -> None:
     assert await balance(store, a.id) == 9_500_000
 
 
+async def test_accepts_after_the_first_still_see_stop_lists_references_and_balance(
+    store: Store,
+) -> None:
+    """Once a first accept has run (on PostgreSQL it leaves a debit slice that later plain
+    accepts take in one statement), what could refuse an item still decides."""
+    a = await make_account(store, balance=1_000_000_000)
+    [first] = await store.accept(a.id, [message(a.id, client_ref="x")])
+    await store.stoplist_add(a.id, ["79650000009"])
+    two = [message(a.id, "79650000009"), message(a.id, "79650000008")]
+    assert [o.kind for o in await store.accept(a.id, two)] == ["error", "new"]
+    [again] = await store.accept(a.id, [message(a.id, client_ref="x", text="other")])
+    assert again.kind == "duplicate" and again.message == first.message
+    plain = await store.accept(a.id, [message(a.id), message(a.id, client_ref="y")])
+    assert [o.kind for o in plain] == ["new", "new"]
+    assert await balance(store, a.id) == 1_000_000_000 - 4 * 500_000
+    await store.adjust_balance(a.id, -(1_000_000_000 - 5 * 500_000))
+    short = await store.accept(a.id, [message(a.id), message(a.id)])
+    assert [o.error.code for o in short if o.error] == [ErrorCode.INSUFFICIENT_BALANCE] * 2
+    assert [o.kind for o in await store.accept(a.id, [message(a.id)])] == ["new"]
+    assert await balance(store, a.id) == 0
+
+
 async def test_insufficient_balance_stores_nothing(store: Store) -> None:
     a = await make_account(store, balance=1_200_000)
     batch = [message(a.id, phone=f"7965000000{i}") for i in range(3)]

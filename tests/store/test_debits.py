@@ -20,7 +20,7 @@ import asyncpg
 import pytest
 
 from smsgate.core.errors import ErrorCode, GatewayError
-from smsgate.store import postgres_debits
+from smsgate.store import postgres, postgres_debits
 from smsgate.store.base import MessageFilter, Outcome, Store
 from smsgate.store.postgres import PostgresStore
 from smsgate.store.rules import AcceptRequest
@@ -160,7 +160,7 @@ async def test_concurrent_adjustments_and_sends_never_go_below_zero(
 
 _NODE = """
 import asyncio, json, sys, time
-from smsgate.store import postgres_debits
+from smsgate.store import postgres, postgres_debits
 from smsgate.store.postgres import PostgresStore
 from smsgate.store.rules import AcceptRequest
 from tests.store.helpers import message
@@ -240,6 +240,31 @@ async def test_accepts_do_not_wait_on_the_accounts_row(
     assert kinds(outcomes) == {"new": 20}
     assert waited < 5
     assert await balance(store, a.id) == 960 * PRICE
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_plain_accept_with_its_slice_at_hand_is_one_statement(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The usual group writes its messages and debits in one statement (`accept_at_once`),
+    not in `_accept`'s transaction of four round trips; a stop-listed phone goes there."""
+    a = await make_account(store, balance=1000 * PRICE)
+    await store.accept(a.id, [message(a.id)])  # the slice made
+    taken: list[int] = []
+    accept = postgres._accept
+
+    async def recorded(conn: asyncpg.Connection, requests: Any, ordered: bool = False) -> Any:
+        taken.append(len(requests))
+        return await accept(conn, requests, ordered)
+
+    monkeypatch.setattr(postgres, "_accept", recorded)
+    assert kinds(await sends(store, a.id, 20, "1")) == {"new": 20}
+    assert taken == []
+    await store.stoplist_add(a.id, ["79650000001"])
+    [stopped] = await store.accept(a.id, [message(a.id, "79650000001")])
+    assert stopped.error is not None and stopped.error.code is ErrorCode.STOP_LISTED
+    assert taken == [1]
+    assert await balance(store, a.id) == 979 * PRICE
 
 
 def _search_path(url: str) -> dict[str, str]:

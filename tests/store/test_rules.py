@@ -25,6 +25,7 @@ from smsgate.store.rules import (
     needs_store,
     plan_accept,
     plan_reports,
+    plan_unhindered,
     released_status,
     wakes_dispatchers,
     without_store,
@@ -126,6 +127,16 @@ def test_all_new_only_when_nothing_is_refused_or_repeated() -> None:
     assert plan_accept([AcceptRequest(1, [msg("a"), msg("b")])], NOTHING).all_new
     assert not plan_accept([AcceptRequest(1, [msg("a"), msg("a")])], NOTHING).all_new
     assert not plan_accept([AcceptRequest(1, [msg("a"), refusal("b", msg("b"))])], NOTHING).all_new
+
+
+def test_unhindered_plan_when_every_item_is_new_and_paid() -> None:
+    """As if nothing is stored or stop-listed and the accounts hold what they could owe."""
+    a, b, c = msg("a"), msg("b", price=300), msg(None, phone="79652222222")
+    plan = plan_unhindered([AcceptRequest(1, [a, b]), AcceptRequest(2, [c])])
+    assert plan is not None and plan.fresh == [a, b, c]
+    assert plan.debits == {1: 400, 2: 100}
+    assert plan_unhindered([AcceptRequest(1, [msg("a")]), AcceptRequest(1, [msg("a")])]) is None
+    assert plan_unhindered([AcceptRequest(1, [msg("a"), refusal("b")])]) is None
 
 
 def test_only_messages_due_at_once_wake_dispatchers() -> None:

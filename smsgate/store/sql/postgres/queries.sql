@@ -183,6 +183,41 @@ SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[],
 ON CONFLICT (account_id, dialect, client_ref) WHERE client_ref IS NOT NULL DO NOTHING
 RETURNING id, seq
 
+-- accept_at_once --
+-- A group of plainly new messages in one statement, its own transaction (postgres_accept.py):
+-- written, with their debits, only if each account ($25, debits $26) has a slice holding its
+-- debit that no other transaction holds, and no phone ($28) is on the stop lists of the
+-- accounts ($27, with 0: the global list). Else nothing is written and no row comes back; a
+-- reference stored before fails the statement on the unique index (nothing written either)
+WITH taken AS (
+    SELECT s.id, o.amount
+    FROM unnest($25::int8[], $26::int8[]) AS o(account_id, amount)
+    CROSS JOIN LATERAL (
+        SELECT id FROM balance_slices
+        WHERE account_id = o.account_id AND amount >= o.amount
+        LIMIT 1 FOR UPDATE SKIP LOCKED
+    ) AS s
+), clear AS (
+    SELECT (SELECT count(*) FROM taken) = cardinality($25::int8[])
+           AND NOT EXISTS (SELECT FROM stoplist
+                           WHERE account_id = ANY($27::int8[]) AND phone = ANY($28::text[]))
+           AS ok
+), paid AS (
+    UPDATE balance_slices s SET amount = s.amount - t.amount
+    FROM taken t WHERE s.id = t.id AND (SELECT ok FROM clear)
+)
+INSERT INTO messages (id, account_id, dialect, client_ref, job_id, sender, phone, text,
+                      encoding, segments, priority, not_before, expires_at, send_window, flash,
+                      tag, callback_url, status, error_code, price, created_at, updated_at,
+                      confidential, meta)
+SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[],
+                     $7::text[], $8::text[], $9::text[], $10::int4[], $11::int4[],
+                     $12::float8[], $13::float8[], $14::text[], $15::bool[], $16::text[],
+                     $17::text[], $18::text[], $19::text[], $20::int8[], $21::float8[],
+                     $22::float8[], $23::bool[], $24::text[])
+WHERE (SELECT ok FROM clear)
+RETURNING id, seq
+
 -- messages_delete --
 -- Take back messages written in this transaction
 DELETE FROM messages WHERE id = ANY($1::text[])
