@@ -594,12 +594,11 @@ class PostgresStore(PostgresAttempts, PostgresConsole, PostgresAdmin, PostgresRo
     async def claim_due(
         self, now: float, limit: int, token: str, lease: float, skip_accounts: Collection[int] = ()
     ) -> list[Message]:
-        async def op(conn: asyncpg.Connection) -> list[Message]:
-            await conn.execute(Q["scheduled_due"], now)
-            rows = await conn.fetch(Q["claim_due"], token, now + lease, list(skip_accounts), limit)
-            return sorted(map(row_to_message, rows), key=lambda m: (-m.priority, m.seq))
-
-        return await self._tx(op)
+        # Two statements, each its own transaction: round trips for no BEGIN and COMMIT (the
+        # claim sees what the first queued; neither needs the other undone with it).
+        await self._execute("scheduled_due", now)
+        rows = await self._fetch("claim_due", token, now + lease, list(skip_accounts), limit)
+        return sorted(map(row_to_message, rows), key=lambda m: (-m.priority, m.seq))
 
     async def release(self, message_ids: Sequence[str], not_before: float | None) -> None:
         if message_ids:
