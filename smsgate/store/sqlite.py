@@ -15,8 +15,8 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from itertools import chain, islice, repeat
+from collections.abc import Callable, Collection, Mapping, Sequence
+from itertools import chain, repeat
 from operator import attrgetter
 from typing import Any, TypeVar
 
@@ -70,6 +70,16 @@ from .rows import (
 from .sqlite_admin import SQLiteAdmin
 from .sqlite_attempts import SQLiteAttempts
 from .sqlite_console import SQLiteConsole
+from .sqlite_reports import (
+    STATUS_TEXT,
+    RecentMessages,
+    apply_known,
+    apply_reports,
+    callback_urls,
+    json_list,
+    planned_ahead,
+    write_ahead,
+)
 from .sqlite_routes import SQLiteRoutes
 
 T = TypeVar("T")
@@ -78,16 +88,9 @@ _Q = load("sqlite")
 _json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
 _asdict = msgspec.structs.asdict
-_moved = attrgetter("error_code", "updated_at", "carrier_id", "submitted_at", "done_at", "seq")
 _entry = attrgetter("message_id", "carrier_id", "submitted_at", "outcome", "report_due")
 
 
-def _json_list(values: Iterable[Any]) -> str:
-    """A list parameter: one JSON array, read by `json_each(?)` in the query."""
-    return _json_encode(list(values)).decode()
-
-
-_STATUS_TEXT: dict[Status, str] = {s: s.value for s in Status}
 # The columns an accept writes (seq aside; the others keep the table's defaults), each with
 # the conversion sqlite3 needs (an enum or a bool costs it an adaptation lookup per value).
 _WRITTEN: dict[str, Callable[[Any], Any] | None] = dict.fromkeys(
@@ -98,7 +101,7 @@ _WRITTEN: dict[str, Callable[[Any], Any] | None] = dict.fromkeys(
         *("confidential", "meta"),
     ]
 )
-_WRITTEN.update(window=json_or_none, flash=int, status=_STATUS_TEXT.__getitem__)
+_WRITTEN.update(window=json_or_none, flash=int, status=STATUS_TEXT.__getitem__)
 _WRITTEN.update(confidential=int, meta=json_or_none)
 _ROW_KEYS = ("seq", "id")  # never shared, so that a row is always a tuple
 _INSERT_ROWS = 500  # rows per INSERT statement (bounded by SQLite's variable limit too)
@@ -411,7 +414,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         return self._message("message_by_id", (message_id, account_id))
 
     async def get_messages(self, account_id: int, message_ids: Sequence[str]) -> list[Message]:
-        found = self._messages("messages_by_ids", (_json_list(message_ids), account_id))
+        found = self._messages("messages_by_ids", (json_list(message_ids), account_id))
         return in_given_order(found, message_ids)
 
     async def message_by_ref(
@@ -469,7 +472,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
             message = row_to_message(row) if row else None
             report = rules.cancel_report(message, dispatched=bool(row and row[-1]), now=time.time())
             assert message is not None  # cancel_report refused a missing one
-            plan = _apply_reports(conn, {message_id: message}, [report], route)
+            plan = apply_reports(conn, {message_id: message}, [report], route)
             return plan.moves[message_id].message
 
         return await self._write(op)
@@ -483,15 +486,15 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
             # every 20 ms, and each claim was a write group on the writer thread that the
             # requests' groups queued behind.
             return []
-        skip = _json_list(skip_accounts)
+        skip = json_list(skip_accounts)
 
-        def op(conn: sqlite3.Connection) -> list[Message]:
+        def op(conn: sqlite3.Connection) -> list[Any]:
             conn.execute(_Q["schedule_due"], {"now": now})
             rows = conn.execute(_Q["due_messages"], (skip, limit)).fetchall()
             conn.executemany(_Q["lease"], [(token, now + lease, r[0]) for r in rows])
-            return [row_to_message(r) for r in rows]
+            return rows  # made into messages after the commit: not while holding the lock
 
-        result: list[Message] = await self._write(op, limit)
+        result = [row_to_message(r) for r in await self._write(op, limit)]
         self._recent.remember(msgspec.structs.replace(m, status=Status.QUEUED) for m in result)
         return result
 
@@ -506,10 +509,15 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
     async def record_reports(
         self, reports: Sequence[Report], route: CallbackRoute
     ) -> list[StatusEvent]:
+        ahead = planned_ahead(self._recent, reports)
+
         def op(conn: sqlite3.Connection) -> rules.ReportPlan:
-            # Looked up as the operation runs, not when it was asked for: the reports written
-            # just before (in this group too) are known, so these need not read their rows.
-            plan = self._apply_known(conn, reports, route)
+            plan = write_ahead(conn, ahead, route) if ahead is not None else None
+            if plan is None:
+                # Looked up as the operation runs, not when it was asked for: the reports
+                # written just before (in this group too) are known, so these need not read
+                # their rows.
+                plan = apply_known(conn, self._recent, reports, route)
             # What the next operation starts from.
             self._recent.remember(move.message for move in plan.moves.values())
             return plan
@@ -522,21 +530,6 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         if plan.scrubbed:
             await self._forget_old_pages()
         return [event for _message, event in plan.events]
-
-    def _apply_known(
-        self, conn: sqlite3.Connection, reports: Sequence[Report], route: CallbackRoute
-    ) -> rules.ReportPlan:
-        """Reports applied to the states this store remembers where they decide them (see
-        RecentMessages), the others' rows read; all read afresh if a remembered one was stale."""
-        known = self._recent.of(r.message_id for r in reports)
-        if known:
-            try:
-                with savepoint(conn, "known"):
-                    current = _current(conn, reports, known)
-                    return _apply_reports(conn, current, reports, route, checked=True)
-            except _Stale:  # a row moved since we last saw it: read them all afresh
-                pass
-        return _apply_reports(conn, _current(conn, reports, {}), reports, route)
 
     async def _forget_old_pages(self) -> None:
         """A confidential text was blanked: push the WAL into the database and truncate it, so
@@ -568,7 +561,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
     # MO ---------------------------------------------------------------------------------------
     async def store_mo(self, mos: Sequence[MoMessage], route: CallbackRoute) -> None:
         def op(conn: sqlite3.Connection) -> None:
-            urls = _callback_urls(conn, {mo.account_id for mo in mos})
+            urls = callback_urls(conn, {mo.account_id for mo in mos})
             for mo in mos:
                 meta = json_or_none(mo.meta)
                 row = (mo.id, mo.account_id, mo.phone, mo.to, mo.text, mo.received_at)
@@ -590,11 +583,11 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         def op(conn: sqlite3.Connection) -> list[OutboxItem]:
             rows = conn.execute(_Q["outbox_due"], {**params, "limit": limit}).fetchall()
             ids = [r[0] for r in rows]
-            found = conn.execute(_Q["outbox_siblings"], {"ids": _json_list(ids)})
+            found = conn.execute(_Q["outbox_siblings"], {"ids": json_list(ids)})
             plan = rules.order_claim(ids, [rules.Sibling(*r) for r in found], now, self.owner)
             conn.executemany(_Q["outbox_lease"], [(now + lease, self.owner, i) for i in plan.send])
             conn.executemany(_Q["outbox_defer"], [(at, i) for i, at in plan.hold])
-            sent = conn.execute(_Q["outbox_subjects"], {"ids": _json_list(plan.send)})
+            sent = conn.execute(_Q["outbox_subjects"], {"ids": json_list(plan.send)})
             return [outbox_item(r) for r in sent]  # in id order, as plan.send
 
         return await self._write(op)
@@ -625,7 +618,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
     async def connector_log_find(
         self, connector: str, message_ids: Sequence[str]
     ) -> list[ConnectorEntry]:
-        rows = self._read("connector_log_find", (connector, _json_list(message_ids)))
+        rows = self._read("connector_log_find", (connector, json_list(message_ids)))
         return [entry_from_row(r) for r in rows]
 
     async def connector_log_pending(
@@ -639,14 +632,8 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
 
 def _scope_params(scope: OutboxScope) -> dict[str, str | None]:
     """The :only and :skip parameters of the outbox queries for `scope`'s dialects."""
-    only = None if scope.only is None else _json_list(sorted(scope.only))
-    return {"only": only, "skip": _json_list(sorted(scope.skip))}
-
-
-def _callback_urls(conn: sqlite3.Connection, account_ids: Iterable[int]) -> dict[int, Any]:
-    """The callback URLs of each account, by id."""
-    rows = conn.execute(_Q["callback_urls"], (_json_list(account_ids),))
-    return {account_id: _json_decode(urls) for account_id, urls in rows}
+    only = None if scope.only is None else json_list(sorted(scope.only))
+    return {"only": only, "skip": json_list(sorted(scope.skip))}
 
 
 # Accept: run inside the writer's transaction ---------------------------------------------------
@@ -688,22 +675,22 @@ def _known(conn: sqlite3.Connection, wanted: rules.Lookups) -> rules.Known:
     stored: dict[tuple[int, str, str], Message] = {}
     for (account_id, dialect), refs in wanted.refs.items():
         if refs:
-            rows = conn.execute(_Q["refs_stored"], (account_id, dialect, _json_list(refs)))
+            rows = conn.execute(_Q["refs_stored"], (account_id, dialect, json_list(refs)))
             for r in rows:
                 stored[(account_id, dialect, r[4])] = row_to_message(r)
     everyone = [*wanted.accounts, 0]  # and the global stop list
     stopped: set[tuple[int, str]] = set()
     if wanted.phones and _has_stoplist(conn, everyone):
-        phones = {"phones": _json_list(wanted.phones), "accounts": _json_list(everyone)}
+        phones = {"phones": json_list(wanted.phones), "accounts": json_list(everyone)}
         stopped.update(conn.execute(_Q["stoplist_hits"], phones))
-    balances = dict(conn.execute(_Q["balances"], (_json_list(wanted.accounts),)))
+    balances = dict(conn.execute(_Q["balances"], (json_list(wanted.accounts),)))
     return rules.Known(stored, stopped, balances)
 
 
 def _has_stoplist(conn: sqlite3.Connection, account_ids: Sequence[int]) -> bool:
     """Whether the accounts have any stop-listed phone (the usual answer: no list to look
     50,000 phones up in)."""
-    return conn.execute(_Q["stoplist_any"], (_json_list(account_ids),)).fetchone() is not None
+    return conn.execute(_Q["stoplist_any"], (json_list(account_ids),)).fetchone() is not None
 
 
 class _Undone(Exception):
@@ -784,107 +771,3 @@ def _charge(conn: sqlite3.Connection, plan: rules.AcceptPlan) -> None:
 
 
 # Reports: run inside the writer's transaction --------------------------------------------------
-
-
-def _load_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Message]:
-    rows = conn.execute(_Q["messages_by_any_ids"], (_json_list(set(ids)),))
-    return {r[1]: row_to_message(r) for r in rows}
-
-
-class RecentMessages:
-    """States of messages this store claimed or reported on, so that their reports need not
-    read the rows back: a report that moves one on is checked against the row's status when
-    written; one that cannot apply to a settled message changes nothing (rules.decided_by).
-    Reports remember what they wrote as their operation ends, so the next operation of the same
-    group starts from it; a group that fails to commit forgets everything. Kept for final
-    messages too (their late and repeated reports are common). Past `limit` the first
-    remembered are forgotten first, so the engine's memory stays flat under steady load (about
-    1 KB a message: emptying it at 200,000 grew the engine by 200 MB between clears)."""
-
-    LIMIT = 50_000  # several seconds of reports at the highest rates measured
-
-    def __init__(self) -> None:
-        self._by_id: dict[str, Message] = {}
-
-    def remember(self, messages: Iterable[Message]) -> None:
-        by_id = self._by_id
-        for m in messages:
-            by_id[m.id] = m  # an update keeps its place: order is of first remembering
-        excess = len(by_id) - self.LIMIT
-        if excess > 0:
-            for oldest in list(islice(by_id, excess)):
-                del by_id[oldest]
-
-    def clear(self) -> None:
-        self._by_id.clear()
-
-    def of(self, ids: Iterable[str]) -> dict[str, Message]:
-        by_id = self._by_id
-        return {i: m for i in ids if (m := by_id.get(i)) is not None}
-
-
-class _Stale(Exception):
-    """A message changed since the state the reports were applied to was remembered."""
-
-
-def _current(
-    conn: sqlite3.Connection, reports: Sequence[Report], known: Mapping[str, Message]
-) -> dict[str, Message]:
-    """The state each report applies to: remembered (`known`, committed or written earlier in
-    this transaction) where that decides the report, read from the row otherwise."""
-    current: dict[str, Message] = {}
-    unknown: list[str] = []
-    for r in reports:
-        hit = known.get(r.message_id)
-        if hit is not None and rules.decided_by(hit, r):
-            current.setdefault(r.message_id, hit)
-        else:
-            unknown.append(r.message_id)
-    missing = [i for i in unknown if i not in current]
-    if missing:
-        current.update(_load_by_id(conn, missing))
-    return current
-
-
-def _apply_reports(
-    conn: sqlite3.Connection,
-    current: Mapping[str, Message],
-    reports: Sequence[Report],
-    route: CallbackRoute,
-    checked: bool = False,
-) -> rules.ReportPlan:
-    """rules.plan_reports from `current`, written: one statement per kind for the batch.
-
-    Each move's update applies only if the row is still in the status the plan found it in;
-    `checked` (the states were remembered, not read): raise _Stale, for the caller to roll
-    back, when any was not.
-    """
-    plan = rules.plan_reports(current, reports)
-    conn.executemany(_Q["carrier_id_learnt"], [(cid, m.seq) for m, cid in plan.carrier_ids])
-    # Statuses as str and flags as int: sqlite3 adapts an enum or a bool at ~0.6 µs a value.
-    moves = [
-        (_STATUS_TEXT[m.status], *_moved(m), int(move.clear_lease), int(move.blank_text), was)
-        for move in plan.moves.values()
-        for m, was in ((move.message, _STATUS_TEXT[move.from_status]),)
-    ]
-    before = conn.total_changes
-    conn.executemany(_Q["move"], moves)
-    if checked and conn.total_changes - before != len(moves):
-        raise _Stale()
-    conn.executemany(_Q["account_credit"], [(amount, a) for a, amount in plan.refunds.items()])
-    if plan.events:
-        _insert_events(conn, plan, route)
-    return plan
-
-
-def _insert_events(conn: sqlite3.Connection, plan: rules.ReportPlan, route: CallbackRoute) -> None:
-    """Number the plan's events in place, store them and the callbacks they fall due for."""
-    next_seq = int(conn.execute(_Q["next_event_seq"]).fetchone()[0])
-    rows = []
-    for seq, (_message, e) in enumerate(plan.events, next_seq):
-        e.seq = seq
-        status = _STATUS_TEXT[e.status]
-        rows.append((seq, e.message_id, e.account_id, status, e.error_code, e.carrier_error, e.at))
-    conn.executemany(_Q["event_insert"], rows)
-    urls = _callback_urls(conn, {e.account_id for _m, e in plan.events})
-    conn.executemany(_Q["callback_insert"], rules.dr_callbacks(plan.events, urls, route))

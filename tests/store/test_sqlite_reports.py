@@ -13,6 +13,7 @@ import pytest
 from smsgate.core.models import Report
 from smsgate.core.status import Status
 from smsgate.store import sqlite as sqlite_module
+from smsgate.store import sqlite_reports
 from smsgate.store.base import StoreUnavailable
 from smsgate.store.sqlite import SQLiteStore
 from tests.store.helpers import make_account, message, route
@@ -38,14 +39,14 @@ async def test_a_receipt_batch_builds_on_the_submit_batch_before_it(
     store = sqlite_store
     account_id, ids = await _claimed(store, 300)
     reads: list[int] = []
-    load = sqlite_module._load_by_id
+    load = sqlite_reports._load_by_id
 
     def counting(conn: sqlite3.Connection, message_ids: list[str]) -> Any:
         if message_ids:
             reads.append(len(message_ids))
         return load(conn, message_ids)
 
-    monkeypatch.setattr(sqlite_module, "_load_by_id", counting)
+    monkeypatch.setattr(sqlite_reports, "_load_by_id", counting)
     t = time.time()
     submitted, delivered = await asyncio.gather(
         store.record_reports(_reports(ids, Status.SUBMITTED, t), route),
@@ -102,8 +103,8 @@ def test_what_is_remembered_stays_bounded_and_keeps_the_latest() -> None:
     """A live server remembers every message it claims: past its limit the store forgets the
     first remembered, not everything, so memory stays flat (emptying it grew the engine by
     ~1 KB a message up to the limit, 200 MB) and the messages in flight stay known."""
-    recent = sqlite_module.RecentMessages()
-    limit, size = sqlite_module.RecentMessages.LIMIT, 500  # claims and reports come in batches
+    recent = sqlite_reports.RecentMessages()
+    limit, size = sqlite_reports.RecentMessages.LIMIT, 500  # claims and reports come in batches
     a = message(1)
     for start in range(0, 3 * limit, size):
         batch = [msgspec.structs.replace(a, id=f"m{i}") for i in range(start, start + size)]
@@ -117,3 +118,45 @@ def test_what_is_remembered_stays_bounded_and_keeps_the_latest() -> None:
     recent.remember([msgspec.structs.replace(a, id=first, status=Status.SUBMITTED)])
     recent.remember([msgspec.structs.replace(a, id="new")])
     assert recent.of([first, f"m{2 * limit + 1}", "new"]).keys() == {f"m{2 * limit + 1}", "new"}
+
+
+async def test_a_plan_made_before_the_lock_gives_way_to_a_row_that_moved_meanwhile(
+    sqlite_store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reports planned from remembered states before their operation ran: when another
+    process moved a row in between, nothing of that plan is written, and the reports are
+    applied to the rows as they are (a final message stays as it is)."""
+    store = sqlite_store
+    account_id, ids = await _claimed(store, 3)
+    t = time.time()
+    await store.record_reports(_reports(ids, Status.SUBMITTED, t), route)
+    written: list[bool] = []
+    ahead = sqlite_module.write_ahead
+
+    def watched(*args: Any) -> Any:
+        plan = ahead(*args)
+        written.append(plan is not None)
+        return plan
+
+    monkeypatch.setattr(sqlite_module, "write_ahead", watched)
+    # the first is delivered through another connection (another process's receipt)
+    other = sqlite3.connect(store.path)
+    try:
+        with other:
+            other.execute("UPDATE messages SET status = 'undelivered' WHERE id = ?", (ids[0],))
+    finally:
+        other.close()
+    events = await store.record_reports(_reports(ids, Status.DELIVERED, t + 1), route)
+    assert written == [False]  # planned ahead, and found stale
+    assert sorted(e.message_id for e in events) == sorted(ids[1:])
+    first = await store.get_message(account_id, ids[0])
+    assert first is not None and first.status is Status.UNDELIVERED
+    assert [e.status for e in await store.events_of(account_id, ids[0])] == [Status.SUBMITTED]
+    for message_id in ids[1:]:
+        m = await store.get_message(account_id, message_id)
+        assert m is not None and m.status is Status.DELIVERED
+    # and a plan made ahead on rows that did not move is written as it was made
+    await store.record_reports(
+        [Report(message_id=ids[1], status=Status.DELIVERED, carrier_id="again", at=t + 2)], route
+    )
+    assert written == [False, True]
