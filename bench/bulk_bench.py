@@ -1,36 +1,67 @@
 """Time to accept and commit one 50,000-recipient request, through the real HTTP front.
 
-    python -m bench.bulk_bench [--recipients 50000] [--runs 3]
+    python -m bench.bulk_bench [--recipients 50000] [--runs 3] [--database sqlite|postgres]
+                               [--baseline TREE --pairs 3] [--pg URL]
 
-Starts `smsgate serve` (one worker) on a fresh SQLite database, posts a native bulk request
-with a %var% template and a client reference per recipient, and reports the wall time from
-sending the body to the 202 answer (which comes only after the commit and its fsync). Between
-runs it waits until the previous run's messages are all delivered through the simulator, so
-that each run measures the accept on an idle gateway (and says how long that took: the
-dispatcher otherwise shares the two cores with the next run).
+Starts `smsgate serve` (one worker) on a fresh database (an SQLite file, or a fresh schema of
+the PostgreSQL at `--pg`), posts a native bulk request with a %var% template and a client
+reference per recipient, and reports the wall time from sending the body to the 202 answer
+(which comes only after the commit and its flush). Between runs it waits until the previous
+run's messages are all delivered through the simulator, so that each run measures the accept
+on an idle gateway (and says how long that took: the dispatcher otherwise shares the two cores
+with the next run). Beside each time: the CPU the server's processes spent on the request
+(every thread, from /proc) and, on PostgreSQL, the CPU of its backends, per message: a busy
+machine disturbs them less than the wall time.
 
-Baseline, same run: the same body posted to a bare Starlette + msgspec route (bench/bare_app.py)
-that only decodes it and answers one id per recipient: what HTTP and JSON alone cost.
+`--baseline TREE` (a worktree of the baseline commit) measures it against this tree, alternated
+pair by pair, each pair starting one server per tree and posting `--runs` bulks to it, and
+prints the medians and their ratio. Without it, the same body is then posted to a bare
+Starlette + msgspec route (bench/bare_app.py) that only decodes it and answers one id per
+recipient: what HTTP and JSON alone cost.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
+import secrets
 import shutil
-import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from bench.http_bench import start_bare, start_smsgate, stop, wait_ready
+from bench.http_bench import group_cpu_seconds, start_bare, stop, wait_ready
 
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
 HEADERS = {"Authorization": "Bearer bulk-token", "Content-Type": "application/json"}
 FINAL = {"delivered", "undelivered", "expired", "rejected", "cancelled", "unknown"}
+ACCOUNTS = {
+    "accounts": [
+        {
+            "name": "bulk",
+            "balance": "100000000",
+            "price": "0.01",
+            "senders": ["Test"],
+            "credentials": [{"dialect": "native", "kind": "token", "secret": "bulk-token"}],
+        }
+    ]
+}
+
+
+class Run(NamedTuple):
+    seconds: float  # from sending the body to the answer
+    cpu_us: float  # smsgate's CPU per message
+    pg_us: float  # its PostgreSQL backends' CPU per message (0 on SQLite)
 
 
 def body(n: int, run: int) -> bytes:
@@ -74,54 +105,155 @@ def run_bare(n: int, runs: int, port: int) -> list[float]:
         stop(proc)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--recipients", type=int, default=50_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--port", type=int, default=18180)
-    parser.add_argument(
-        "--database", default=None, help="database URL (default: a fresh SQLite file)"
-    )
-    args = parser.parse_args()
-    n = args.recipients
-    tmp = Path(tempfile.mkdtemp(prefix="smsgate-bulk-"))
-    db = args.database or f"sqlite:///{tmp}/bulk.db"
-    accounts = {
-        "accounts": [
-            {
-                "name": "bulk",
-                "balance": "100000000",
-                "price": "0.01",
-                "senders": ["Test"],
-                "credentials": [{"dialect": "native", "kind": "token", "secret": "bulk-token"}],
-            }
-        ]
+class Database:
+    """A fresh database for one server: an SQLite file in `tmp`, or a PostgreSQL schema whose
+    connections carry its name as application_name (how their backends are found)."""
+
+    def __init__(self, kind: str, pg: str, tmp: Path) -> None:
+        self.kind, self.pg = kind, pg
+        self.schema = f"bulkbench_{secrets.token_hex(4)}"
+        if kind == "postgres":
+            parts = urlsplit(pg)
+            query = f"search_path={self.schema}&application_name={self.schema}"
+            self.url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+        else:
+            self.url = f"sqlite:///{tmp}/bulk.db"
+
+    def _sql(self, statement: str, *args: Any) -> list[Any]:
+        import asyncpg  # only for PostgreSQL runs
+
+        async def run() -> list[Any]:
+            conn = await asyncpg.connect(self.pg)
+            try:
+                return list(await conn.fetch(statement, *args))
+            finally:
+                await conn.close()
+
+        return asyncio.run(run())
+
+    def create(self) -> None:
+        if self.kind == "postgres":
+            self._sql(f"CREATE SCHEMA {self.schema}")
+
+    def drop(self) -> None:
+        if self.kind == "postgres":
+            self._sql(f"DROP SCHEMA {self.schema} CASCADE")
+
+    def backends(self) -> list[int]:
+        if self.kind != "postgres":
+            return []
+        query = "SELECT pid FROM pg_stat_activity WHERE application_name = $1"
+        return [r[0] for r in self._sql(query, self.schema)]
+
+
+def _cpu_of(pids: list[int]) -> float:
+    """CPU seconds (user + system) of these processes."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def start(tree: str, db: Database, tmp: Path, port: int) -> subprocess.Popen[bytes]:
+    """`smsgate serve` from `tree` (its own code: PYTHONPATH and the working directory), one
+    worker, on a fresh database with the bulk account imported."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": tree,
+        "SMSGATE_LOG_LEVEL": "warning",
+        "SMSGATE_SMPP__PORT": "0",
+        "SMSGATE_DISPATCHER__POLL": "1",
     }
-    proc = start_smsgate(tmp, db, accounts, args.port, 1, {"SMSGATE_DISPATCHER__POLL": "1"})
-    times: list[float] = []
-    base = f"http://127.0.0.1:{args.port}"
+    db.create()
+    (tmp / "accounts.json").write_text(json.dumps(ACCOUNTS))
+    for command in (["init"], ["account", "import", str(tmp / "accounts.json")]):
+        cli = [PY, "-m", "smsgate.cli", "--database", db.url, *command]
+        subprocess.run(cli, cwd=tree, env=env, check=True, capture_output=True)
+    serve = ["serve", "--database", db.url, "--port", str(port), "--workers", "1"]
+    return subprocess.Popen(
+        [PY, "-m", "smsgate.cli", *serve], cwd=tree, env=env, start_new_session=True
+    )
+
+
+def measure(tree: str, kind: str, pg: str, n: int, runs: int, port: int, label: str) -> list[Run]:
+    """`runs` bulks posted to one server of `tree`, each once the one before is delivered."""
+    tmp = Path(tempfile.mkdtemp(prefix="smsgate-bulk-"))
+    db = Database(kind, pg, tmp)
+    proc = start(tree, db, tmp, port)
+    base = f"http://127.0.0.1:{port}"
+    out: list[Run] = []
     try:
         wait_ready(f"{base}/healthz")
-        with httpx.Client(timeout=60) as http:
-            for run in range(args.runs):
-                elapsed, answer = post(http, f"{base}/api/v1/messages/bulk", body(n, run), n)
-                times.append(elapsed)
+        with httpx.Client(timeout=120) as http:
+            for run in range(runs):
+                payload = body(n, run)
+                backends = db.backends()
+                cpu0, pg0 = group_cpu_seconds(proc.pid), _cpu_of(backends)
+                elapsed, answer = post(http, f"{base}/api/v1/messages/bulk", payload, n)
+                cpu, pg_cpu = group_cpu_seconds(proc.pid) - cpu0, _cpu_of(backends) - pg0
+                out.append(Run(elapsed, cpu / n * 1e6, pg_cpu / n * 1e6))
                 settled = settle(http, base, str(answer["job_id"]))
                 print(
-                    f"run {run + 1}: {n} recipients accepted and committed in {elapsed:.3f} s"
-                    f"  (then delivered in {settled:.1f} s)",
+                    f"{label} run {run + 1}: {n} recipients accepted and committed in"
+                    f" {elapsed:.3f} s, smsgate {out[-1].cpu_us:.1f} µs/msg"
+                    + (f", PostgreSQL {out[-1].pg_us:.1f} µs/msg" if kind == "postgres" else "")
+                    + f"  (then delivered in {settled:.1f} s)",
                     flush=True,
                 )
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
+        stop(proc)
+        db.drop()
         shutil.rmtree(tmp, ignore_errors=True)
-    bare = run_bare(n, args.runs, args.port + 1)
-    print(f"smsgate bulk: median {statistics.median(times):.3f} s of {args.runs} runs")
-    print(
-        f"bare decode-only route, same body: median {statistics.median(bare):.3f} s"
-        f"  ({', '.join(f'{b:.3f}' for b in bare)})"
+    return out
+
+
+def _summary(runs: list[Run]) -> str:
+    times = [r.seconds for r in runs]
+    return (
+        f"median {statistics.median(times):.3f} s ({min(times):.3f}-{max(times):.3f}),"
+        f" smsgate {statistics.median(r.cpu_us for r in runs):.1f} µs/msg,"
+        f" PostgreSQL {statistics.median(r.pg_us for r in runs):.1f} µs/msg"
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--recipients", type=int, default=50_000)
+    parser.add_argument("--runs", type=int, default=3, help="bulks per server")
+    parser.add_argument("--port", type=int, default=18180)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--baseline", help="a worktree of the baseline commit")
+    parser.add_argument("--tree", default=str(ROOT), help="the tree measured (default: this)")
+    parser.add_argument("--pairs", type=int, default=3, help="with --baseline")
+    args = parser.parse_args()
+    n, kind = args.recipients, args.database
+    if args.baseline is None:
+        runs = measure(args.tree, kind, args.pg, n, args.runs, args.port, kind)
+        bare = run_bare(n, args.runs, args.port + 1)
+        print(f"smsgate bulk ({kind}): {_summary(runs)} of {args.runs} runs")
+        print(
+            f"bare decode-only route, same body: median {statistics.median(bare):.3f} s"
+            f"  ({', '.join(f'{b:.3f}' for b in bare)})"
+        )
+        return
+    trees = {"base": args.baseline, "this": args.tree}
+    got: dict[str, list[Run]] = {"base": [], "this": []}
+    for pair in range(args.pairs):
+        for name in ["base", "this"] if pair % 2 == 0 else ["this", "base"]:
+            label = f"{kind} {name} pair {pair + 1}"
+            got[name] += measure(trees[name], kind, args.pg, n, args.runs, args.port, label)
+    base, this = (statistics.median(r.seconds for r in got[k]) for k in ("base", "this"))
+    print(f"base ({kind}): {_summary(got['base'])}")
+    print(f"this ({kind}): {_summary(got['this'])}")
+    print(f"this / base: {this / base:.2f} (medians of {len(got['this'])} bulks each)")
 
 
 if __name__ == "__main__":
