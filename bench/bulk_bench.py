@@ -1,10 +1,10 @@
 """Time to accept and commit one 50,000-recipient request, through the real HTTP front.
 
-    python -m bench.bulk_bench [--recipients 50000] [--runs 3] [--database sqlite|postgres]
+    python -m bench.bulk_bench [--recipients 50000] [--runs 3] [--database sqlite|postgres|URL]
                                [--baseline TREE --pairs 3] [--pg URL]
 
 Starts `smsgate serve` (one worker) on a fresh database (an SQLite file, or a fresh schema of
-the PostgreSQL at `--pg`), posts a native bulk request with a %var% template and a client
+the PostgreSQL at `--pg`; or the database URL given, as it is), posts a native bulk request with a %var% template and a client
 reference per recipient, and reports the wall time from sending the body to the 202 answer
 (which comes only after the commit and its flush). Between runs it waits until the previous
 run's messages are all delivered through the simulator, so that each run measures the accept
@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
@@ -112,18 +112,22 @@ class Database:
     def __init__(self, kind: str, pg: str, tmp: Path) -> None:
         self.kind, self.pg = kind, pg
         self.schema = f"bulkbench_{secrets.token_hex(4)}"
+        self.app = self.schema
         if kind == "postgres":
             parts = urlsplit(pg)
             query = f"search_path={self.schema}&application_name={self.schema}"
             self.url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
-        else:
+        elif kind == "sqlite":
             self.url = f"sqlite:///{tmp}/bulk.db"
+        else:  # a database URL, used as it is (its application_name finds its backends)
+            self.url, self.kind = kind, "url"
+            self.app = dict(parse_qsl(urlsplit(kind).query)).get("application_name", "")
 
     def _sql(self, statement: str, *args: Any) -> list[Any]:
         import asyncpg  # only for PostgreSQL runs
 
         async def run() -> list[Any]:
-            conn = await asyncpg.connect(self.pg)
+            conn = await asyncpg.connect(self.pg if self.kind == "postgres" else self.url)
             try:
                 return list(await conn.fetch(statement, *args))
             finally:
@@ -140,10 +144,10 @@ class Database:
             self._sql(f"DROP SCHEMA {self.schema} CASCADE")
 
     def backends(self) -> list[int]:
-        if self.kind != "postgres":
+        if not self.url.startswith("postgres") or not self.app:
             return []
         query = "SELECT pid FROM pg_stat_activity WHERE application_name = $1"
-        return [r[0] for r in self._sql(query, self.schema)]
+        return [r[0] for r in self._sql(query, self.app)]
 
 
 def _cpu_of(pids: list[int]) -> float:
@@ -201,7 +205,7 @@ def measure(tree: str, kind: str, pg: str, n: int, runs: int, port: int, label: 
                 print(
                     f"{label} run {run + 1}: {n} recipients accepted and committed in"
                     f" {elapsed:.3f} s, smsgate {out[-1].cpu_us:.1f} µs/msg"
-                    + (f", PostgreSQL {out[-1].pg_us:.1f} µs/msg" if kind == "postgres" else "")
+                    + (f", PostgreSQL {out[-1].pg_us:.1f} µs/msg" if backends else "")
                     + f"  (then delivered in {settled:.1f} s)",
                     flush=True,
                 )
@@ -228,17 +232,22 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=3, help="bulks per server")
     parser.add_argument("--port", type=int, default=18180)
-    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--database",
+        default="sqlite",
+        help="sqlite (a fresh file), postgres (a fresh schema at --pg) or a database URL",
+    )
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--baseline", help="a worktree of the baseline commit")
     parser.add_argument("--tree", default=str(ROOT), help="the tree measured (default: this)")
     parser.add_argument("--pairs", type=int, default=3, help="with --baseline")
     args = parser.parse_args()
     n, kind = args.recipients, args.database
+    name = kind if kind in ("sqlite", "postgres") else "given database"
     if args.baseline is None:
-        runs = measure(args.tree, kind, args.pg, n, args.runs, args.port, kind)
+        runs = measure(args.tree, kind, args.pg, n, args.runs, args.port, name)
         bare = run_bare(n, args.runs, args.port + 1)
-        print(f"smsgate bulk ({kind}): {_summary(runs)} of {args.runs} runs")
+        print(f"smsgate bulk ({name}): {_summary(runs)} of {args.runs} runs")
         print(
             f"bare decode-only route, same body: median {statistics.median(bare):.3f} s"
             f"  ({', '.join(f'{b:.3f}' for b in bare)})"
@@ -247,12 +256,12 @@ def main() -> None:
     trees = {"base": args.baseline, "this": args.tree}
     got: dict[str, list[Run]] = {"base": [], "this": []}
     for pair in range(args.pairs):
-        for name in ["base", "this"] if pair % 2 == 0 else ["this", "base"]:
-            label = f"{kind} {name} pair {pair + 1}"
-            got[name] += measure(trees[name], kind, args.pg, n, args.runs, args.port, label)
+        for tree in ["base", "this"] if pair % 2 == 0 else ["this", "base"]:
+            label = f"{name} {tree} pair {pair + 1}"
+            got[tree] += measure(trees[tree], kind, args.pg, n, args.runs, args.port, label)
     base, this = (statistics.median(r.seconds for r in got[k]) for k in ("base", "this"))
-    print(f"base ({kind}): {_summary(got['base'])}")
-    print(f"this ({kind}): {_summary(got['this'])}")
+    print(f"base ({name}): {_summary(got['base'])}")
+    print(f"this ({name}): {_summary(got['this'])}")
     print(f"this / base: {this / base:.2f} (medians of {len(got['this'])} bulks each)")
 
 
