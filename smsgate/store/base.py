@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -211,6 +211,17 @@ class Store(abc.ABC):
         A 'new' outcome's message carries its seq; it is the given Message itself, numbered
         in place (no copy per message in a bulk).
         """
+
+    async def accept_stream(
+        self, account_id: int, count: int, chunks: Iterator[list[Message]], *, job: Job | None
+    ) -> list[Outcome] | None:
+        """A large request of `count` messages, written while the caller still builds them:
+        `chunks` yields them a list at a time, each built as the store takes it, so that the
+        database writes one list while the next is built (bulk_stream.py). Its outcomes, as
+        `accept` would give them when every message is new; None when they are not, or when
+        `chunks` ends short of `count`: nothing is stored, and the caller goes through
+        `accept`. A backend that cannot overlap the two answers None at once."""
+        return None
 
     # Reads for the APIs --------------------------------------------------------------------
     @abc.abstractmethod

@@ -86,6 +86,7 @@ from .postgres_admin import PostgresAdmin
 from .postgres_attempts import DoneMark, PostgresAttempts
 from .postgres_console import PostgresConsole
 from .postgres_routes import PostgresRoutes
+from .postgres_stream import CopyParts, PostgresStream
 from .queries import load
 from .rows import (
     ACCOUNT_FIELDS,
@@ -202,7 +203,9 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Pool connections carry no session state of ours: skip the reset query (a round trip)."""
 
 
-class PostgresStore(PostgresAttempts, PostgresConsole, PostgresAdmin, PostgresRoutes, Store):
+class PostgresStore(
+    PostgresAttempts, PostgresConsole, PostgresAdmin, PostgresRoutes, PostgresStream, Store
+):
     exclusive_dispatch = False
     notifies_work = True
 
@@ -516,6 +519,9 @@ class PostgresStore(PostgresAttempts, PostgresConsole, PostgresAdmin, PostgresRo
         if rules.wakes_dispatchers(result):
             self._work_added.ask()
         return result
+
+    def _copy_parts(self) -> CopyParts:
+        return CopyParts(COPY_COLUMNS, message_row, _next_seqs, _pay)
 
     # Reads ------------------------------------------------------------------------------------
     async def _messages(self, query: str, *args: Any) -> list[Message]:

@@ -153,6 +153,10 @@ SELECT phone FROM stoplist WHERE account_id = $1 ORDER BY phone
 SELECT account_id, phone FROM stoplist
 WHERE account_id = ANY($1::int8[]) AND phone = ANY($2::text[])
 
+-- stoplist_any --
+-- Whether any of these accounts ($1, with 0 for the global list) has a stop-listed phone
+SELECT 1 FROM stoplist WHERE account_id = ANY($1::int8[]) LIMIT 1
+
 -- messages_by_refs --
 -- The stored messages of client references, as (account_id, dialect, client_ref) columns
 SELECT m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone, m.text,
