@@ -18,6 +18,8 @@ WHERE id = $1 AND ($2::bigint IS NULL OR account_id = $2)
   AND ($7::text IS NULL OR dialect = $7)
   AND ($8::float8 IS NULL OR created_at >= $8) AND ($9::float8 IS NULL OR created_at < $9)
   AND seq < $10 AND seq > $11
+  AND seq BETWEEN coalesce((SELECT first_seq FROM jobs WHERE id = $5), 0)
+              AND coalesce((SELECT last_seq FROM jobs WHERE id = $5), 9223372036854775807)
 LIMIT $12
 
 -- console_messages_of_account --
@@ -33,6 +35,8 @@ WHERE ($1::text IS NULL OR id = $1) AND account_id = $2
   AND ($7::text IS NULL OR dialect = $7)
   AND ($8::float8 IS NULL OR created_at >= $8) AND ($9::float8 IS NULL OR created_at < $9)
   AND seq < $10 AND seq > $11
+  AND seq BETWEEN coalesce((SELECT first_seq FROM jobs WHERE id = $5), 0)
+              AND coalesce((SELECT last_seq FROM jobs WHERE id = $5), 9223372036854775807)
 ORDER BY seq DESC LIMIT $12
 
 -- console_messages --
@@ -48,6 +52,8 @@ WHERE ($1::text IS NULL OR id = $1) AND ($2::bigint IS NULL OR account_id = $2)
   AND ($7::text IS NULL OR dialect = $7)
   AND ($8::float8 IS NULL OR created_at >= $8) AND ($9::float8 IS NULL OR created_at < $9)
   AND seq < $10 AND seq > $11
+  AND seq BETWEEN coalesce((SELECT first_seq FROM jobs WHERE id = $5), 0)
+              AND coalesce((SELECT last_seq FROM jobs WHERE id = $5), 9223372036854775807)
 ORDER BY seq DESC LIMIT $12
 
 -- console_callbacks --

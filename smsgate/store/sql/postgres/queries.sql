@@ -227,10 +227,11 @@ RETURNING id, seq
 DELETE FROM messages WHERE id = ANY($1::text[])
 
 -- jobs_insert --
--- New jobs, one array per column
-INSERT INTO jobs (id, account_id, dialect, client_ref, total, created_at, meta)
+-- New jobs, one array per column, with the seq range their messages were stored in
+INSERT INTO jobs (id, account_id, dialect, client_ref, total, created_at, meta, first_seq,
+                  last_seq)
 SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::int4[],
-                     $6::float8[], $7::text[])
+                     $6::float8[], $7::text[], $8::int8[], $9::int8[])
 
 -- messages_lock --
 -- Messages about to change, locked in id order (two nodes reporting take turns)
@@ -337,6 +338,8 @@ WHERE account_id = $1 AND seq > $2
   AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR phone = $4)
   AND ($5::text IS NULL OR job_id = $5) AND ($6::text IS NULL OR dialect = $6)
   AND ($7::float8 IS NULL OR created_at >= $7) AND ($8::float8 IS NULL OR created_at < $8)
+  AND seq BETWEEN coalesce((SELECT first_seq FROM jobs WHERE id = $5), 0)
+              AND coalesce((SELECT last_seq FROM jobs WHERE id = $5), 9223372036854775807)
 ORDER BY seq LIMIT $9
 
 -- job_by_id --
@@ -345,16 +348,23 @@ SELECT id, account_id, dialect, client_ref, total, created_at, meta FROM jobs
 WHERE id = $1 AND account_id = $2
 
 -- job_counts --
--- A job's messages counted by status
-SELECT status, count(*) FROM messages WHERE job_id = $1 AND account_id = $2 GROUP BY status
+-- A job's messages counted by status (searched in the job's seq range: schema version 8)
+SELECT status, count(*) FROM messages
+WHERE job_id = $1 AND account_id = $2
+  AND seq BETWEEN coalesce((SELECT first_seq FROM jobs WHERE id = $1), 0)
+              AND coalesce((SELECT last_seq FROM jobs WHERE id = $1), 9223372036854775807)
+GROUP BY status
 
 -- job_messages --
--- A page of a job's messages after a seq
+-- A page of a job's messages after a seq (searched in the job's seq range)
 SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding,
        segments, priority, not_before, expires_at, send_window, flash, tag, callback_url,
        status, error_code, price, created_at, updated_at, submitted_at, done_at, carrier_id,
        confidential, meta
-FROM messages WHERE job_id = $1 AND account_id = $2 AND seq > $3 ORDER BY seq LIMIT $4
+FROM messages WHERE job_id = $1 AND account_id = $2 AND seq > $3
+  AND seq BETWEEN coalesce((SELECT first_seq FROM jobs WHERE id = $1), 0)
+              AND coalesce((SELECT last_seq FROM jobs WHERE id = $1), 9223372036854775807)
+ORDER BY seq LIMIT $4
 
 -- events_of --
 -- A message's status events, in order
