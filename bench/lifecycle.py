@@ -46,8 +46,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-import asyncpg
-
 from bench import idle_bench, kannel_bench, pg_bench
 from bench.common import ROOT, alternate, spread
 from bench.http_bench import Run, run_bare, run_smsgate
@@ -239,24 +237,8 @@ def bulk_rows(s: Settings) -> list[Line]:
 
 
 def bulk_pg_rows(s: Settings) -> list[Line]:
-    if "--pg" in (ROOT / "bench" / "bulk_bench.py").read_text():
-        # bulk_bench makes a schema of its own: --database sqlite|postgres, --pg URL
-        return [_bulk_line(s, "PostgreSQL", ["--database", "postgres", "--pg", s.pg], 0.4)]
-    schema = f"lifecycle_bulk_{int(time.time())}"  # --database takes a URL: give it a schema
-    asyncio.run(_pg_admin(s.pg, f"CREATE SCHEMA {schema}"))
-    try:
-        url = f"{s.pg}?search_path={schema}&application_name={schema}"
-        return [_bulk_line(s, "PostgreSQL", ["--database", url], 0.4)]
-    finally:
-        asyncio.run(_pg_admin(s.pg, f"DROP SCHEMA {schema} CASCADE"))
-
-
-async def _pg_admin(server: str, sql: str) -> None:
-    conn = await asyncpg.connect(server)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+    # bulk_bench makes a schema of its own on the server at --pg
+    return [_bulk_line(s, "PostgreSQL", ["--database", "postgres", "--pg", s.pg], 0.4)]
 
 
 def pg_rows(s: Settings) -> list[Line]:
