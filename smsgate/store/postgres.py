@@ -846,7 +846,7 @@ async def _pay(conn: asyncpg.Connection, plan: rules.AcceptPlan, slices: debits.
     if plan.jobs:
         jobs = [j for j, _, _ in plan.jobs]
         arrays = _arrays(jobs, _JOB_COLUMNS)
-        first, last = _seq_ranges(plan)  # where job_messages finds them (schema version 8)
+        first, last = _seq_ranges(plan)  # where job_messages finds them (schema version 11)
         await conn.execute(
             Q["jobs_insert"], *arrays, _json_array([j.meta for j in jobs]), first, last
         )
