@@ -23,7 +23,15 @@ from aiohttp import web
 from tests.support.nodes import Node, import_accounts, start_node
 from tests.support.servers import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", ["postgres"], indirect=True)]
+# `alone`: make test runs it in its serial tail. Its nodes renew 3 s leases every second; beside
+# the parallel run's workers a live node starved of CPU past its lease is taken over, and its
+# late "submitted" may then arrive after "delivered" (seen once in CI: 6 of 1,500 messages),
+# which is the at-least-once edge of a live node, not the dead node's case this test checks.
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.alone,
+    pytest.mark.parametrize("backend", ["postgres"], indirect=True),
+]
 
 TOTAL = 1500
 CHUNK = 250
