@@ -57,9 +57,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 log = logging.getLogger("smsgate.store")
 
 HEAVY = 200  # a group weighing more than this (about: rows written) commits off the loop
@@ -99,8 +100,9 @@ class Writer:
         self._scheduled = False
         self._busy = False  # a group is committing on the thread
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
-        self._syncer: _Flusher | None = None
-        self._backfiller: _Backfiller | None = None
+        self._syncer: _Errand[OSError | None] | None = None
+        self._backfill: _Backfill | None = None
+        self._backfiller: _Errand[None] | None = None
         self._backfilling = False  # the unlocked part of a checkpoint is under way
         self._finish_checkpoint = False  # the locked part is due when the writer thread is free
         self._wal_fd: int | None = None
@@ -122,10 +124,11 @@ class Writer:
         self._conn.execute(f"PRAGMA cache_size={-WRITER_CACHE_KIB}")
         self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="smsgate-writer")
-        self._backfiller = _Backfiller(self._connect)
+        self._backfill = _Backfill(self._connect)
+        self._backfiller = _Errand("smsgate-backfill", self._backfill)
         if self._wal_path is not None:
             self._wal_fd = os.open(self._wal_path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._syncer = _Flusher(self._wal_fd, self._timed)
+            self._syncer = _Errand("smsgate-fsync", self._flush_wal)
             if not self._flush_on_loop:
                 sys.setswitchinterval(min(sys.getswitchinterval(), SPARE_CORE_SWITCH_INTERVAL))
 
@@ -139,7 +142,9 @@ class Writer:
             self._syncer.close()
         if self._backfiller is not None:
             self._backfiller.close()
-        self._pool = self._syncer = self._backfiller = None
+        if self._backfill is not None:
+            self._backfill.close()
+        self._pool = self._syncer = self._backfiller = self._backfill = None
         if self._wal_fd is not None:
             os.close(self._wal_fd)
             self._wal_fd = None
@@ -227,7 +232,7 @@ class Writer:
             return
         self._next_checkpoint = now + CHECKPOINT_EVERY
         self._backfilling = True
-        self._backfiller.backfill(loop, lambda: self._backfilled(loop))
+        self._backfiller.ask(loop, lambda _: self._backfilled(loop))
 
     def _checkpoint_due(self, loop: asyncio.AbstractEventLoop) -> None:
         self._checkpoint_timer = None
@@ -297,7 +302,7 @@ class Writer:
         assert self._syncer is not None
         batch, self._unsynced = self._unsynced, []
         self._syncing = True
-        self._syncer.flush(loop, lambda error: self._synced(loop, error, batch))
+        self._syncer.ask(loop, lambda error: self._synced(loop, error, batch))
 
     def _synced(
         self,
@@ -349,24 +354,22 @@ class Writer:
         return results
 
 
-class _Flusher:
-    """One thread that flushes the WAL when asked and tells the loop when it is done.
+class _Errand(Generic[R]):
+    """One thread that runs `job` when asked and hands its result to `done` on the loop.
 
-    Lighter than an executor: a flush costs one queue put, the syscall (the GIL released) and
-    one call_soon_threadsafe, with no futures chained between the thread and the loop.
+    Lighter than an executor: a run costs one queue put, the job (the GIL released in its
+    syscalls) and one call_soon_threadsafe, with no futures chained between the thread and the
+    loop. The writer has two: the WAL's fsync and a checkpoint's unlocked part.
     """
 
-    def __init__(self, fd: int, timed: Callable[[float], None]) -> None:
-        self._fd = fd
-        self._timed = timed  # told how long each flush took
-        self._requests: queue.SimpleQueue[tuple[Any, Callable[[OSError | None], None]] | None]
+    def __init__(self, name: str, job: Callable[[], R]) -> None:
+        self._job = job
+        self._requests: queue.SimpleQueue[tuple[Any, Callable[[R], None]] | None]
         self._requests = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="smsgate-fsync", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    def flush(
-        self, loop: asyncio.AbstractEventLoop, done: Callable[[OSError | None], None]
-    ) -> None:
+    def ask(self, loop: asyncio.AbstractEventLoop, done: Callable[[R], None]) -> None:
         self._requests.put((loop, done))
 
     def close(self) -> None:
@@ -376,53 +379,41 @@ class _Flusher:
     def _run(self) -> None:
         while (request := self._requests.get()) is not None:
             loop, done = request
-            error = _timed_fdatasync(self._fd, self._timed)
+            result = self._job()
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-                loop.call_soon_threadsafe(done, error)
+                loop.call_soon_threadsafe(done, result)
 
 
-class _Backfiller:
-    """One thread, with a connection of its own, that copies the WAL into the database while
-    every process goes on writing: the long part of a checkpoint (see the module docstring)."""
+class _Backfill:
+    """A checkpoint's unlocked part, on a connection of its own (made on the errand's thread
+    when first needed): copies the WAL into the database while every process goes on writing
+    (see the module docstring)."""
 
     def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
         self._connect = connect
-        self._requests: queue.SimpleQueue[tuple[Any, Callable[[], None]] | None]
-        self._requests = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="smsgate-backfill", daemon=True)
-        self._thread.start()
+        self._conn: sqlite3.Connection | None = None
 
-    def backfill(self, loop: asyncio.AbstractEventLoop, done: Callable[[], None]) -> None:
-        self._requests.put((loop, done))
-
-    def close(self) -> None:
-        self._requests.put(None)
-        self._thread.join()
-
-    def _run(self) -> None:
-        conn: sqlite3.Connection | None = None
-        while (request := self._requests.get()) is not None:
-            loop, done = request
-            try:
-                conn = conn or self._connect()
-                self._backfill(conn)
-            except sqlite3.Error as exc:  # the locked part, and the next checkpoint, go on
-                log.warning("checkpoint (unlocked part) failed: %s", exc)
-            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-                loop.call_soon_threadsafe(done)
-        if conn is not None:
-            conn.close()
-
-    @staticmethod
-    def _backfill(conn: sqlite3.Connection) -> None:
+    def __call__(self) -> None:
         """Copy the WAL, then what was appended meanwhile, until a pass copies little: the
         locked part then has little to copy and little of the database to fsync."""
-        copied = 0
-        for _ in range(BACKFILL_PASSES):
-            _busy, _frames, now_copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if now_copied - copied < BACKFILL_ENOUGH:
-                return
-            copied = now_copied
+        try:
+            self._conn = conn = self._conn or self._connect()
+            copied = 0
+            for _ in range(BACKFILL_PASSES):
+                _busy, _frames, now_copied = conn.execute(
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                ).fetchone()
+                if now_copied - copied < BACKFILL_ENOUGH:
+                    return
+                copied = now_copied
+        except sqlite3.Error as exc:  # the locked part, and the next checkpoint, go on
+            log.warning("checkpoint (unlocked part) failed: %s", exc)
+
+    def close(self) -> None:
+        """After its errand's thread has ended."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def _timed_fdatasync(fd: int, timed: Callable[[float], None]) -> OSError | None:
