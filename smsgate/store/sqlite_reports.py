@@ -43,14 +43,8 @@ def planned_ahead(recent: RecentMessages, reports: Sequence[Report]) -> Planned 
     those decide every one: the planning then runs outside the write lock, which every process
     waits for, and the operation only writes (and checks that each row was still in the status
     planned from: see write_ahead). None when some row must be read."""
-    known = recent.of(r.message_id for r in reports)
-    current: dict[str, Message] = {}
-    for r in reports:
-        hit = known.get(r.message_id)
-        if hit is None or not rules.decided_by(hit, r):
-            return None
-        current.setdefault(r.message_id, hit)
-    return Planned(rules.plan_reports(current, reports))
+    current, unknown = _decided(reports, recent.of(r.message_id for r in reports))
+    return None if unknown else Planned(rules.plan_reports(current, reports))
 
 
 def apply_known(
@@ -118,6 +112,18 @@ def _current(
 ) -> dict[str, Message]:
     """The state each report applies to: remembered (`known`, committed or written earlier in
     this transaction) where that decides the report, read from the row otherwise."""
+    current, unknown = _decided(reports, known)
+    missing = [i for i in unknown if i not in current]
+    if missing:
+        current.update(_load_by_id(conn, missing))
+    return current
+
+
+def _decided(
+    reports: Sequence[Report], known: Mapping[str, Message]
+) -> tuple[dict[str, Message], list[str]]:
+    """The remembered state of each message whose reports it decides (rules.decided_by, the
+    first remembered for a message), and the ids of the reports it does not."""
     current: dict[str, Message] = {}
     unknown: list[str] = []
     for r in reports:
@@ -126,10 +132,7 @@ def _current(
             current.setdefault(r.message_id, hit)
         else:
             unknown.append(r.message_id)
-    missing = [i for i in unknown if i not in current]
-    if missing:
-        current.update(_load_by_id(conn, missing))
-    return current
+    return current, unknown
 
 
 def apply_reports(
