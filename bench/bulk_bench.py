@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
+from bench.common import cpu_seconds
 from bench.http_bench import group_cpu_seconds, start_bare, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,19 +151,6 @@ class Database:
         return [r[0] for r in self._sql(query, self.app)]
 
 
-def _cpu_of(pids: list[int]) -> float:
-    """CPU seconds (user + system) of these processes."""
-    ticks = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def start(tree: str, db: Database, tmp: Path, port: int) -> subprocess.Popen[bytes]:
     """`smsgate serve` from `tree` (its own code: PYTHONPATH and the working directory), one
     worker, on a fresh database with the bulk account imported."""
@@ -197,9 +185,9 @@ def measure(tree: str, kind: str, pg: str, n: int, runs: int, port: int, label: 
             for run in range(runs):
                 payload = body(n, run)
                 backends = db.backends()
-                cpu0, pg0 = group_cpu_seconds(proc.pid), _cpu_of(backends)
+                cpu0, pg0 = group_cpu_seconds(proc.pid), cpu_seconds(backends)
                 elapsed, answer = post(http, f"{base}/api/v1/messages/bulk", payload, n)
-                cpu, pg_cpu = group_cpu_seconds(proc.pid) - cpu0, _cpu_of(backends) - pg0
+                cpu, pg_cpu = group_cpu_seconds(proc.pid) - cpu0, cpu_seconds(backends) - pg0
                 out.append(Run(elapsed, cpu / n * 1e6, pg_cpu / n * 1e6))
                 settled = settle(http, base, str(answer["job_id"]))
                 print(

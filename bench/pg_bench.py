@@ -40,6 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bench.common import cpu_seconds
 from bench.http_bench import group_cpu_seconds, run_bare, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,19 +82,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _backend_cpu(pids: list[int]) -> float:
-    """CPU seconds (user + system) of these processes."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 class Result:
@@ -187,7 +175,7 @@ class Cluster:
         try:
             pids = [r[0] for r in await conn.fetch(_PIDS, self.app)]
             cpu0 = sum(group_cpu_seconds(p.pid) for p in self.procs)
-            pg0 = _backend_cpu(pids)
+            pg0 = cpu_seconds(pids)
             started = time.monotonic()
             runs = self.wrk(seconds, connections, extra)
             seen: collections.Counter[str] = collections.Counter()
@@ -197,7 +185,7 @@ class Cluster:
                 await asyncio.sleep(0.02)
             elapsed = time.monotonic() - started
             cpu = sum(group_cpu_seconds(p.pid) for p in self.procs) - cpu0
-            pg = _backend_cpu(pids) - pg0
+            pg = cpu_seconds(pids) - pg0
         finally:
             await conn.close()
         rate = sum(_rate(r.communicate()[0]) for r in runs)
