@@ -117,8 +117,10 @@ async def test_kill9_mid_dispatch_loses_nothing(tmp_path: Path, receiver: Receiv
         # every callback delivered (at least once, by event id), none given up
         deadline = time.time() + 60
         while query(db, "SELECT count(*) FROM outbox WHERE state != 'done'")[0][0]:
-            assert time.time() < deadline, query(
-                db, "SELECT state, count(*), max(last_error) FROM outbox GROUP BY state"
+            assert time.time() < deadline, query(  # why: tries, and when each is due or leased
+                db,
+                "SELECT state, attempts, last_error, next_at - (julianday('now') - 2440587.5) * 86400,"
+                " lease_until - (julianday('now') - 2440587.5) * 86400 FROM outbox WHERE state != 'done' LIMIT 10",
             )
             await asyncio.sleep(0.2)
         owed = {row[0] for row in query(db, "SELECT event_id FROM outbox")}
