@@ -190,8 +190,10 @@ async def start_kannel(
         )
         await asyncio.sleep(0.3)
     kannel = Kannel(f"http://127.0.0.1:{ports[2]}/cgi-bin/sendsms", procs, folder)
-    deadline = asyncio.get_running_loop().time() + 20
-    while True:  # smsbox answers HTTP once it is connected to bearerbox
+    # smsbox answers HTTP once it is connected to bearerbox: in a second or two on an idle
+    # machine; a CI-like run at load 20 waited more than 20 s.
+    deadline = asyncio.get_running_loop().time() + 60
+    while True:
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", ports[2])
             writer.close()
@@ -199,6 +201,13 @@ async def start_kannel(
         except OSError:
             if asyncio.get_running_loop().time() > deadline:
                 await kannel.stop()
-                raise AssertionError("Kannel's sendsms port did not open") from None
+                logs = [
+                    f"{name}: {(folder / name).read_text(errors='replace')[-1500:]}"
+                    for name in ("bearerbox.log", "smsbox.log")
+                    if (folder / name).exists()
+                ]
+                raise AssertionError(
+                    "Kannel's sendsms port did not open\n" + "\n".join(logs)
+                ) from None
             await asyncio.sleep(0.1)
     return kannel
