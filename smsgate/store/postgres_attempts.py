@@ -1,18 +1,21 @@
 """PostgreSQL backend, the outbox's marks with the callback attempts that led to them: done,
 retry and dead are each one statement that also keeps the attempts (`sql/postgres/attempts.sql`;
-done keeps its successful attempt in the row it marks), and the purge forgets both. A mixin of
-`PostgresStore` (I/O only)."""
+done keeps its successful attempt in the row it marks), and the purge forgets both, a window at a
+time (store/retention.py). A mixin of `PostgresStore` (I/O only)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from . import retention
 from ._group_commit import Coalesce
 from .attempt_rows import arrays, attempt_record, done_columns
 from .base import AttemptRecord, CallbackAttempt
+from .rules import Window
 
 MAX_ERROR = 500  # characters of an outbox row's last error
+_PURGE = {"outbox": "attempts_purge", "connector_log": "connector_log_purge"}  # a window each
 
 # One outbox_done call: the rows, when, and the attempts that delivered them.
 DoneMark = tuple[Sequence[int], float, Sequence[CallbackAttempt]]
@@ -62,5 +65,8 @@ class PostgresAttempts:
         return [attempt_record(r) for r in await self._fetch("attempts_of_message", message_id)]
 
     async def purge(self, before: float) -> int:
-        gone = int((await self._fetch("attempts_purge", before))[0][0])
-        return gone + await self._execute("connector_log_purge", before)
+        return await retention.purge(self._purge_window, before)
+
+    async def _purge_window(self, table: str, after: int, chunk: int, before: float) -> Window:
+        """One window of the purge's walk over `table`: one statement, its own transaction."""
+        return Window(*(await self._fetch(_PURGE[table], after, chunk, before))[0])

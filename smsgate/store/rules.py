@@ -745,6 +745,34 @@ def _wait(earlier: Sibling, now: float, owner: str, hold: float) -> float | None
     return earlier.next_at  # waiting for its retry, or to fill a batch: it goes first
 
 
+# Retention ----------------------------------------------------------------------------------------
+
+PURGE_CHUNK = 1000  # rows of a table one purge transaction looks at (read once per window)
+
+
+class Window(NamedTuple):
+    """One step of the purge's walk over a table: the next rows by id (at most a chunk) after
+    where the walk stood, and what became of them."""
+
+    seen: int  # rows looked at
+    last: int  # the last one's id (where the walk stood, when none)
+    old: int  # of them, rows created before the cutoff
+    gone: int  # of them, rows deleted: settled before the cutoff (the SQL's rule)
+
+
+def purge_goes_on(window: Window, chunk: int) -> bool:
+    """Whether the purge walks on past `window` (looked at with room for `chunk` rows) into
+    the next: not past the table's end, nor past a window with no row created before the
+    cutoff. Rows are inserted in about the order of their time (an event's, an incoming SMS's,
+    a submit's), and a row created after the cutoff cannot have settled before it: the rest of
+    the table is newer still, and the walk stops without reading it. Stopping at a whole window
+    of new rows rather than at the first one lets a row stamped ahead (a carrier's clock) not
+    hold the walk back; a row stamped behind the rows around it waits for a later purge. Rows
+    created before the cutoff but not settled (owed callbacks, lines awaiting their report)
+    stay and are stepped over."""
+    return window.seen == chunk and window.old > 0
+
+
 # Admin users --------------------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """SQLite backend, the outbox's marks with the callback attempts that led to them: done,
 retry and dead write both in one transaction (the writer's group commit; done keeps its
-successful attempt in the row it marks), and the purge forgets both. A mixin of `SQLiteStore` (I/O only: the statements are `sql/sqlite/queries.sql`'s
-outbox marks and `sql/sqlite/attempts.sql`'s)."""
+successful attempt in the row it marks), and the purge forgets both, a window at a time
+(store/retention.py). A mixin of `SQLiteStore` (I/O only: the statements are
+`sql/sqlite/queries.sql`'s outbox marks and `sql/sqlite/attempts.sql`'s)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,21 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from . import retention
 from .attempt_rows import attempt_record, done_columns, values
 from .base import AttemptRecord, CallbackAttempt
 from .queries import load
+from .rules import Window
 
 T = TypeVar("T")
 _Q = load("sqlite")
 MAX_ERROR = 500  # characters of an outbox row's last error
+# Per table, the purge's window and what goes of it: the table's rows last (they are counted),
+# after the callback attempts found by them.
+_PURGE = {
+    "outbox": ("purge_outbox_window", "attempts_purge", "purge_outbox"),
+    "connector_log": ("purge_connector_log_window", "purge_connector_log"),
+}
 
 
 class SQLiteAttempts:
@@ -66,9 +75,18 @@ class SQLiteAttempts:
         return [attempt_record(r) for r in self._read("attempts_of_message", (message_id,))]
 
     async def purge(self, before: float) -> int:
-        def op(conn: sqlite3.Connection) -> int:
-            conn.execute(_Q["attempts_purge"], (before,))
-            gone = conn.execute(_Q["purge_outbox"], (before,)).rowcount
-            return int(gone + conn.execute(_Q["purge_connector_log"], (before,)).rowcount)
+        return await retention.purge(self._purge_window, before)
 
-        return await self._write(op, 1000)
+    async def _purge_window(self, table: str, after: int, chunk: int, before: float) -> Window:
+        """One window of the purge's walk over `table`, in one transaction of its own."""
+
+        window, *deletes = _PURGE[table]
+
+        def op(conn: sqlite3.Connection) -> Window:
+            at = {"after": after, "chunk": chunk, "before": before}
+            seen, last, old = conn.execute(_Q[window], at).fetchone()
+            at["last"] = last
+            gone = [conn.execute(_Q[q], at).rowcount for q in deletes]
+            return Window(seen, last, old, gone[-1])
+
+        return await self._write(op, chunk)

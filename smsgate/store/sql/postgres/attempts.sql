@@ -62,11 +62,19 @@ WHERE o.done_attempt IS NOT NULL
 ORDER BY 1, 3
 
 -- attempts_purge --
--- Forget callbacks delivered or given up before $1, and their attempts, in one statement
-WITH gone AS (
-    DELETE FROM outbox WHERE state IN ('done', 'dead') AND coalesce(done_at, next_at) < $1
+-- The purge's next window of outbox rows (store/retention.py): the rows after $1, at most $2,
+-- by id; forget those among them delivered or given up before $3, and their attempts. How
+-- many rows the window holds, the last id, how many were created before $3, how many went
+WITH w AS (
+    SELECT id, created_at FROM outbox WHERE id > $1 ORDER BY id LIMIT $2
+), gone AS (
+    DELETE FROM outbox
+    WHERE id > $1 AND id <= (SELECT max(id) FROM w)
+      AND state IN ('done', 'dead') AND coalesce(done_at, next_at) < $3
     RETURNING id
 ), tried AS (
     DELETE FROM callback_attempts WHERE outbox_id IN (SELECT id FROM gone)
 )
-SELECT count(*) FROM gone
+SELECT count(*), coalesce(max(id), $1), count(*) FILTER (WHERE created_at < $3),
+       (SELECT count(*) FROM gone)
+FROM w

@@ -571,5 +571,15 @@ UPDATE connector_log SET reported = TRUE
 WHERE connector = $1 AND message_id = ANY($2::text[]) AND NOT reported
 
 -- connector_log_purge --
--- Forget settled lines handed over before $1
-DELETE FROM connector_log WHERE reported AND submitted_at < $1
+-- The purge's next window of connector-log lines, as attempts_purge: forget the reported lines
+-- among them handed over before $3
+WITH w AS (
+    SELECT seq, submitted_at FROM connector_log WHERE seq > $1 ORDER BY seq LIMIT $2
+), gone AS (
+    DELETE FROM connector_log
+    WHERE seq > $1 AND seq <= (SELECT max(seq) FROM w) AND reported AND submitted_at < $3
+    RETURNING seq
+)
+SELECT count(*), coalesce(max(seq), $1), count(*) FILTER (WHERE submitted_at < $3),
+       (SELECT count(*) FROM gone)
+FROM w

@@ -34,8 +34,11 @@ WHERE o.done_attempt IS NOT NULL
 ORDER BY 1, 3
 
 -- attempts_purge --
--- The attempts of the callbacks purge_outbox forgets (run just before it, same transaction)
+-- The attempts of the callbacks purge_outbox forgets in the same window (run just before it,
+-- same transaction)
 DELETE FROM callback_attempts
 WHERE outbox_id IN (
-    SELECT id FROM outbox WHERE state IN ('done', 'dead') AND coalesce(done_at, next_at) < ?
+    SELECT id FROM outbox
+    WHERE id > :after AND id <= :last
+      AND state IN ('done', 'dead') AND coalesce(done_at, next_at) < :before
 )

@@ -515,13 +515,27 @@ ORDER BY id
 -- Pending callbacks per dialect (the partial index outbox_due holds the dialect)
 SELECT dialect, count(*) FROM outbox WHERE state = 'pending' GROUP BY dialect
 
+-- purge_outbox_window --
+-- The purge's next window of outbox rows (store/retention.py): the rows after :after, at most
+-- :chunk, by id; how many, the last id, how many were created before :before
+SELECT count(*), coalesce(max(id), :after), coalesce(sum(created_at < :before), 0)
+FROM (SELECT id, created_at FROM outbox WHERE id > :after ORDER BY id LIMIT :chunk)
+
 -- purge_outbox --
--- Forget delivered and dead callbacks settled before a time
-DELETE FROM outbox WHERE state IN ('done', 'dead') AND coalesce(done_at, next_at) < ?
+-- Forget the delivered and dead callbacks of a window settled before :before
+DELETE FROM outbox
+WHERE id > :after AND id <= :last
+  AND state IN ('done', 'dead') AND coalesce(done_at, next_at) < :before
+
+-- purge_connector_log_window --
+-- The purge's next window of connector-log lines, as purge_outbox_window
+SELECT count(*), coalesce(max(seq), :after), coalesce(sum(submitted_at < :before), 0)
+FROM (SELECT seq, submitted_at FROM connector_log WHERE seq > :after ORDER BY seq LIMIT :chunk)
 
 -- purge_connector_log --
--- Forget reported connector-log lines submitted before a time
-DELETE FROM connector_log WHERE reported = 1 AND submitted_at < ?
+-- Forget the reported lines of a window submitted before :before
+DELETE FROM connector_log
+WHERE seq > :after AND seq <= :last AND reported = 1 AND submitted_at < :before
 
 
 -- connector_log_add --
