@@ -208,7 +208,7 @@ def _worker(
     config = _child(raw_config, cpus)
     from .app import build_app
 
-    app = build_app(config, run_engine=False, on_accept=_waker(accepted))
+    app = build_app(config, run_engine=False, on_accept=_Waker(accepted))
     server = uvicorn.Server(_uvicorn_config(config, app))
     server.run(sockets=list(socks))
 
@@ -284,7 +284,7 @@ async def _run_engine(
         enabled_dialects(config),
         store=store,
         callbacks=ENGINE_CALLBACKS if notifier else None,
-        on_change=_waker(notifier[1]) if notifier else None,  # queued callbacks: tell it
+        on_change=_Waker(notifier[1]) if notifier else None,  # queued callbacks: tell it
     ).engine
     assert engine is not None  # built with run_engine
     await engine.start()
@@ -349,18 +349,41 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-def _waker(wake: Connection) -> Callable[[], None]:
+WAKE_SPACING = 0.005  # seconds: one wake-up of another process at most this often
+
+
+class _Waker:
     """Tells another process of new work (the notifier process: callbacks were queued; the
     engine: a worker accepted due messages): a byte down a pipe. A full pipe (the reader is
-    busy, or restarting) already says so."""
-    fd = wake.fileno()
-    os.set_blocking(fd, False)
+    busy, or restarting) already says so.
 
-    def signal_notifier() -> None:
+    At once when none was sent in the last WAKE_SPACING seconds; otherwise one more when that
+    time is up, for all the asks meanwhile. Each byte was a syscall that woke the reader, and
+    under load a wake-up came with every accepted request (workers) and every batch of
+    receipts (engine): work the reader's loop finds anyway, since it looks again before it
+    waits. The last ask is never dropped, so an idle reader hears of it within the spacing."""
+
+    def __init__(self, wake: Connection) -> None:
+        self._fd = wake.fileno()
+        os.set_blocking(self._fd, False)
+        self._last = -WAKE_SPACING
+        self._pending: asyncio.TimerHandle | None = None
+
+    def __call__(self) -> None:
+        if self._pending is not None:
+            return  # one is due: it covers this ask
+        loop = asyncio.get_running_loop()
+        wait = self._last + WAKE_SPACING - loop.time()
+        if wait <= 0:
+            self._send(loop)
+        else:
+            self._pending = loop.call_later(wait, self._send, loop)
+
+    def _send(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._pending = None
+        self._last = loop.time()
         with contextlib.suppress(BlockingIOError, BrokenPipeError):
-            os.write(fd, b"!")
-
-    return signal_notifier
+            os.write(self._fd, b"!")
 
 
 def _woken(fd: int, wakeup: asyncio.Event) -> None:

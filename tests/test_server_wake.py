@@ -1,0 +1,68 @@
+"""The wake-up a process sends another down a pipe (server._Waker): at once when none went
+lately, then at most one per WAKE_SPACING for any number of asks, and never none for the last
+ask. A real pipe, read as the reader process reads it."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+
+from smsgate import server
+
+
+def _drained(fd: int) -> int:
+    got = 0
+    try:
+        while chunk := os.read(fd, 4096):
+            got += len(chunk)
+    except BlockingIOError:
+        pass
+    return got
+
+
+async def test_a_burst_of_asks_wakes_the_reader_twice_and_the_last_is_not_lost() -> None:
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    os.set_blocking(reader.fileno(), False)
+    wake = server._Waker(writer)
+    try:
+        wake()  # none went before: at once, before the loop turns
+        assert _drained(reader.fileno()) == 1
+        for _ in range(1000):  # a burst, as under load: one more, when the spacing is up
+            wake()
+        assert _drained(reader.fileno()) == 0
+        await asyncio.sleep(server.WAKE_SPACING * 3)
+        assert _drained(reader.fileno()) == 1
+        await asyncio.sleep(server.WAKE_SPACING * 2)
+        assert _drained(reader.fileno()) == 0  # nothing asked since
+        wake()  # idle for longer than the spacing: at once again
+        assert _drained(reader.fileno()) == 1
+    finally:
+        reader.close()
+        writer.close()
+
+
+async def test_an_ask_after_the_reader_emptied_the_pipe_still_wakes_it() -> None:
+    """The case a plain "sent lately, skip" would lose: the reader empties the pipe between two
+    asks that come within the spacing, then waits. The second ask's byte still comes."""
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    os.set_blocking(reader.fileno(), False)
+    woken = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def read() -> None:
+        _drained(reader.fileno())
+        woken.set()
+
+    loop.add_reader(reader.fileno(), read)
+    wake = server._Waker(writer)
+    try:
+        wake()
+        await asyncio.wait_for(woken.wait(), 1)
+        woken.clear()
+        wake()  # within the spacing, after the reader emptied the pipe
+        await asyncio.wait_for(woken.wait(), 1)
+    finally:
+        loop.remove_reader(reader.fileno())
+        reader.close()
+        writer.close()
