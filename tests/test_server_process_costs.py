@@ -1,10 +1,12 @@
-"""The wake-up a process sends another down a pipe (server._Waker): at once when none went
-lately, then at most one per WAKE_SPACING for any number of asks, and never none for the last
-ask. A real pipe, read as the reader process reads it."""
+"""What each server process costs beside its work. The wake-up it sends another down a pipe
+(server._Waker): at once when none went lately, then at most one per WAKE_SPACING for any
+number of asks, and never none for the last ask (a real pipe, read as the reader process
+reads it). And its heap, frozen once it is ready to serve."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 
@@ -66,3 +68,15 @@ async def test_an_ask_after_the_reader_emptied_the_pipe_still_wakes_it() -> None
         loop.remove_reader(reader.fileno())
         reader.close()
         writer.close()
+
+
+def test_a_process_ready_to_serve_hides_its_heap_from_full_collections() -> None:
+    """What startup built is frozen: a full collection no longer walks it."""
+    gc.unfreeze()
+    try:
+        assert len(gc.get_objects()) > 10_000  # this test process's own heap
+        server._freeze_heap()
+        assert gc.get_freeze_count() > 10_000
+        assert len(gc.get_objects()) < 1_000
+    finally:
+        gc.unfreeze()
