@@ -13,9 +13,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
-import msgspec
-
-from ..core.models import Account, Notice
+from ..core.models import Account
 from ..core.urls import Networks
 from ..net.http_client import HttpClient
 from ..store.base import (
@@ -33,7 +31,6 @@ from .callbacks import CallbackPolicy, CallbackRequest
 from .idle import IdleWait
 
 log = logging.getLogger("smsgate.notifier")
-_decode_notice = msgspec.json.Decoder(Notice).decode
 
 DONE_EVERY = 0.02  # seconds: callbacks answered within this share one "done" write
 
@@ -100,6 +97,7 @@ class Notifier:
         self._accounts: dict[int, tuple[Account, float]] = {}
         self._done: list[int] = []  # accepted by the client, to be marked done in one write
         self._tried: list[CallbackAttempt] = []  # the attempts that delivered them
+        self._answered: dict[str, int] = {}  # requests among them, by dialect (metrics)
         self._done_timer: asyncio.TimerHandle | None = None
         self._writes: set[asyncio.Task[None]] = set()
         self._in_flight: dict[str, Turns] = {}  # message id -> its latest request
@@ -189,7 +187,8 @@ class Notifier:
     ) -> None:
         ids = [i.id for i in items]
         dialect = items[0].dialect
-        if not all(i.payload for i in items):  # rendered from rows that are gone (purged)
+        notices = [n for n in (i.subject() for i in items) if n is not None]
+        if len(notices) < len(items):  # rendered from rows that are gone (purged)
             log.warning(
                 "callbacks given up, their message is gone: %d of %s",
                 len(ids),
@@ -199,7 +198,6 @@ class Notifier:
             await self.store.outbox_dead(ids, "its message is gone")
             return
         try:
-            notices = [_decode_notice(i.payload) for i in items]
             request = policy.render(notices, url, account)
             messages = [n.message.id for n in notices if n.message is not None]
             async with _Turn(self._in_flight, messages) as turn:
@@ -216,11 +214,11 @@ class Notifier:
                     verdict, error = "retry", error_text(exc, url)
                 took_ms = round((time.monotonic() - clock) * 1000)
                 failure = None if answer is not None else error  # no answer: why
-                metrics.callbacks(dialect, verdict).inc()
                 if verdict == "ok":
                     tried = attempts_of(items, url, started, took_ms, answer, None, "done")
-                    self._mark_done(ids, tried)
+                    self._mark_done(dialect, ids, tried)
                     return
+                metrics.callbacks(dialect, verdict).inc()
                 attempt = max(i.attempts for i in items) + 1
                 delay = policy.retry_delay(attempt) if verdict == "retry" else None
                 _log_failed(account, dialect, url, items, attempt, error, delay)
@@ -242,20 +240,28 @@ class Notifier:
             except Exception:
                 pass  # the lease expires and the row is claimed again
 
-    def _mark_done(self, ids: Sequence[int], tried: Sequence[CallbackAttempt]) -> None:
+    def _mark_done(
+        self, dialect: str, ids: Sequence[int], tried: Sequence[CallbackAttempt]
+    ) -> None:
         """Answered callbacks are marked done together, in one statement at most every
         DONE_EVERY seconds, and nobody waits for that write. Until it commits, the rows' leases
         keep them from being claimed again; a crash before it sends them again (at least once,
         with the same event ids), as a crash between the answer and any done mark always did.
-        The attempts that delivered them go in the same write.
+        The attempts that delivered them go in the same write, and they are counted in the
+        metrics then too (a labelled counter's increment per request was 2-4% of this
+        process's CPU).
         """
         self._done += ids
         self._tried += tried
+        self._answered[dialect] = self._answered.get(dialect, 0) + 1
         if self._done_timer is None:
             self._done_timer = asyncio.get_running_loop().call_later(DONE_EVERY, self._write_done)
 
     def _write_done(self) -> None:
         self._done_timer = None
+        for dialect, n in self._answered.items():
+            metrics.callbacks(dialect, "ok").inc(n)
+        self._answered.clear()
         ids, self._done = self._done, []
         tried, self._tried = self._tried, []
         if ids:

@@ -18,6 +18,7 @@ from ..core.models import (
     JobCounts,
     Message,
     MoMessage,
+    Notice,
     Report,
     StatusEvent,
 )
@@ -63,9 +64,20 @@ class OutboxItem(msgspec.Struct, kw_only=True):
     dialect: str
     kind: str  # 'dr' | 'mo'
     url: str
-    payload: bytes
+    payload: bytes  # stored with the row by a version that stored payloads; else empty
     attempts: int
     created_at: float
+    notice: Notice | None = None  # rendered from its subject's rows as it was read
+
+    def subject(self) -> Notice | None:
+        """What the callback reports: the notice rendered as it was read, or the payload
+        stored with it; None when its subject is gone (purged)."""
+        if self.notice is not None:
+            return self.notice
+        return _decode_notice(self.payload) if self.payload else None
+
+
+_decode_notice = msgspec.json.Decoder(Notice).decode
 
 
 class CallbackState(msgspec.Struct, kw_only=True):

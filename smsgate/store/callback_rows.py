@@ -1,5 +1,5 @@
-"""Outbox rows as a notifier takes them: each callback's payload rendered as it is claimed,
-from the rows of its subject, not stored with it (rules.callback_payload).
+"""Outbox rows as a notifier takes them: each callback's notice rendered as it is claimed,
+from the rows of its subject, not stored with it (rules.callback_notice).
 
 Both backends' `outbox_subjects` and `outbox_items` queries read a callback as its 9 outbox
 columns (those of rows.outbox_from_row), then its event's 7 (NULL for an incoming SMS), its
@@ -21,16 +21,18 @@ _MO = slice(44, 53)
 
 
 def outbox_item(r: Sequence[Any]) -> OutboxItem:
-    """One callback with its payload: the one stored with it (rows written before payloads
-    were rendered at sending), or rendered from its subject's columns now. An empty payload:
-    its subject is gone (the notifier gives it up)."""
+    """One callback with what it reports: the payload stored with it (rows written before
+    payloads were rendered at sending), or a notice rendered from its subject's columns now,
+    handed to the notifier as it is (no JSON in between). Neither: its subject is gone (the
+    notifier gives it up)."""
     r = tuple(r)  # an asyncpg Record is not sliced
     stored = bytes(r[6]) if r[6] else b""
+    notice = None
     if not stored:
         event = event_from_row(r[_EVENT]) if r[_EVENT.start] is not None else None
         message = row_to_message(r[_MESSAGE]) if r[_MESSAGE.start] is not None else None
         mo = mo_from_row(r[_MO]) if r[_MO.start] is not None else None
-        stored = rules.callback_payload(r[4], r[1], event, message, mo)
+        notice = rules.callback_notice(r[4], r[1], event, message, mo)
     return OutboxItem(
         id=r[0],
         event_id=r[1],
@@ -41,4 +43,5 @@ def outbox_item(r: Sequence[Any]) -> OutboxItem:
         payload=stored,
         attempts=r[7],
         created_at=r[8],
+        notice=notice,
     )

@@ -43,7 +43,6 @@ from ..core.status import CANCELLABLE, FINAL, Status, can_transition
 from .base import CallbackRoute, Outcome, Refusal
 
 _replace = msgspec.structs.replace
-_notice_encode = msgspec.json.Encoder().encode
 _dialect_of = attrgetter("dialect")
 _client_ref_of = attrgetter("client_ref")
 _phone_of = attrgetter("phone")
@@ -606,7 +605,7 @@ def dr_callbacks(
     route: CallbackRoute,
 ) -> list[OutboxRow]:
     """The callbacks numbered events fall due for (by `route`, from the accounts' URLs). Their
-    payload is rendered when they are sent (`callback_payload`), so the row stores none."""
+    payload is rendered when they are sent (`callback_notice`), so the row stores none."""
     rows: list[OutboxRow] = []
     for message, event in events:
         targets = route(message, event, urls.get(event.account_id, _NO_URLS))
@@ -639,22 +638,21 @@ def as_of(message: Message, event: StatusEvent) -> Message:
     )
 
 
-def callback_payload(
+def callback_notice(
     kind: str,
     event_id: str,
     event: StatusEvent | None,
     message: Message | None,
     mo: MoMessage | None,
-) -> bytes:
-    """A callback's payload (a Notice, as JSON), rendered as it is claimed from the rows of its
-    subject: an event with its message as of that event, or an incoming SMS. Storing it with
-    each outbox row wrote ~1.2 KB a callback. Empty when the subject is gone."""
+) -> Notice | None:
+    """What a callback says, rendered as it is claimed from the rows of its subject: an event
+    with its message as of that event, or an incoming SMS. Storing it with each outbox row
+    wrote ~1.2 KB a callback. None when the subject is gone."""
     if kind == "mo":
-        return b"" if mo is None else _notice_encode(Notice(kind="mo", event_id=event_id, mo=mo))
+        return None if mo is None else Notice(kind="mo", event_id=event_id, mo=mo)
     if event is None or message is None:
-        return b""
-    notice = Notice(kind="dr", event_id=event_id, event=event, message=as_of(message, event))
-    return _notice_encode(notice)
+        return None
+    return Notice(kind="dr", event_id=event_id, event=event, message=as_of(message, event))
 
 
 # Callback order ---------------------------------------------------------------------------------

@@ -7,9 +7,7 @@ process's). A node that dies holding a lease is a store that claimed and never a
 
 from __future__ import annotations
 
-import msgspec
-
-from smsgate.core.models import Notice, Report
+from smsgate.core.models import Report
 from smsgate.core.status import Status
 from smsgate.store import rules
 from smsgate.store.base import OutboxItem, Store
@@ -17,7 +15,6 @@ from smsgate.store.rules import Sibling, order_claim
 from tests.store.helpers import make_account, message, route
 
 LEASE = 60.0
-_notice = msgspec.json.Decoder(Notice).decode
 
 
 async def _report(store: Store, message_id: str, status: Status, at: float) -> None:
@@ -27,7 +24,7 @@ async def _report(store: Store, message_id: str, status: Status, at: float) -> N
 def _statuses(items: list[OutboxItem]) -> list[str]:
     out = []
     for item in items:
-        event = _notice(item.payload).event
+        event = item.subject().event
         assert event is not None
         out.append(event.status.value)
     return out

@@ -13,13 +13,11 @@ import asyncpg
 import msgspec
 import pytest
 
-from smsgate.core.models import Notice, Report, StatusEvent
+from smsgate.core.models import Report, StatusEvent
 from smsgate.core.status import Status
 from smsgate.store import rules
 from smsgate.store.base import Store
 from tests.store.helpers import make_account, message, route
-
-_notice = msgspec.json.Decoder(Notice).decode
 
 
 async def _raw(url: str, sql: str, *args: Any) -> list[Sequence[Any]]:
@@ -55,7 +53,7 @@ async def test_each_callback_reports_its_message_as_of_its_event(
     )
     await store.record_reports([failed], route)
     items = await store.outbox_claim(t2 + 1, 10, 30.0)
-    first, second = (_notice(i.payload) for i in items)
+    first, second = (i.subject() for i in items)
     assert first.event is not None and first.message is not None
     assert (first.event.status, first.event.at, first.event.seq) == (Status.SUBMITTED, t1, 1)
     assert first.event_id == items[0].event_id == "ev-1"

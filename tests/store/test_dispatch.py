@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import time
 
-import msgspec
 import pytest
 
 from smsgate.core.errors import ErrorCode, GatewayError
-from smsgate.core.models import Message, Notice, Report
+from smsgate.core.models import Message, Report
 from smsgate.core.status import Status
 from smsgate.store.base import Store
 from tests.store.helpers import make_account, message, route
-
-_notice = msgspec.json.Decoder(Notice).decode
 
 
 async def accepted(store: Store, account_id: int, *messages: Message) -> list[Message]:
@@ -144,7 +141,7 @@ async def test_reports_make_events_and_callbacks(store: Store) -> None:
     assert [(i.event_id, i.url, i.dialect, i.kind) for i in items] == [
         (f"ev-{e.seq}", "http://cb/dr", "native", "dr") for e in history
     ]
-    notice = _notice(items[1].payload)
+    notice = items[1].subject()
     assert notice.event is not None and notice.event.status is Status.DELIVERED
     assert notice.message is not None and notice.message.status is Status.DELIVERED
     assert claimed.id == m.id
@@ -209,7 +206,7 @@ async def test_confidential_text_is_blanked_once_sent(store: Store) -> None:
     )
     assert (await store.get_message(a.id, m.id)).text == ""  # type: ignore[union-attr]
     [item] = await store.outbox_items(a.id)
-    notice = _notice(item.payload)
+    notice = item.subject()
     assert notice.message is not None and notice.message.text == ""
 
 

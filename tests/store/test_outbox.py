@@ -9,13 +9,11 @@ import msgspec
 import pytest
 
 from smsgate.core.ids import new_id
-from smsgate.core.models import MoMessage, Notice, Report
+from smsgate.core.models import MoMessage, Report
 from smsgate.core.status import Status
 from smsgate.store import open_store
 from smsgate.store.base import ConnectorEntry, OutboxScope, Store, StoreUnavailable
 from tests.store.helpers import make_account, message, route
-
-_notice = msgspec.json.Decoder(Notice).decode
 
 
 async def outbox_rows(store: Store, account_id: int, n: int) -> list[int]:
@@ -66,7 +64,7 @@ async def test_incoming_messages(store: Store) -> None:
         (f"mo-{mos[0].id}", "mo", "http://cb/mo", a.id),
         (f"mo-{mos[2].id}", "mo", "http://cb/mo", a.id),
     ]
-    notice = _notice(items[0].payload)
+    notice = items[0].subject()
     assert notice.mo is not None and notice.mo.text == "hi"
 
 
