@@ -154,6 +154,17 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
             "flush_on_loop": self.worker_count() >= (os.cpu_count() or 1),
         }
 
+    def notifier_store_options(self) -> dict[str, Any]:
+        """open_store's options for the notifier process: its commits are not flushed (FULL
+        becomes NORMAL there). It writes only the outbox's leases and marks, whose loss in a
+        power cut sends a callback once more (the client dedupes on its event id, as after
+        any crash before a done mark); a kill -9 loses none (the WAL is in the OS's cache),
+        and the next flushed commit of another process makes them durable with its own."""
+        options = self.store_options()
+        if options["synchronous"] == "FULL":
+            options["synchronous"] = "NORMAL"
+        return options
+
 
 class ConfigError(ValueError):
     """A configuration smsgate refuses, in one line: the setting, where it was set, why."""

@@ -280,7 +280,7 @@ async def _run_engine(
 
     stop = _stop_on_signals()
     loop = asyncio.get_running_loop()
-    store = open_store(config.database, **config.store_options())
+    store = open_store(config.database, **config.notifier_store_options())
     await store.open()  # at this code's schema: `serve` checked it (and migrated if told to)
     engine = build_node(
         config,
@@ -319,7 +319,7 @@ async def _run_notifier(config: Config, wake: Connection) -> None:
 
     stop = _stop_on_signals()
     loop = asyncio.get_running_loop()
-    store = open_store(config.database, **config.store_options())
+    store = open_store(config.database, **config.notifier_store_options())
     await store.open()
     sender = HttpSender(timeout=config.notifier.timeout, allowed=config.callbacks.networks())
     policies = callback_policies(enabled_dialects(config), config.notifier.delay_scale, config.smpp)

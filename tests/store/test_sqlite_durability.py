@@ -226,3 +226,36 @@ async def test_the_loop_keeps_serving_while_another_process_holds_the_lock(
         assert [o.kind for o in pending.result()] == ["new"]
     finally:
         os.close(other)
+
+
+async def test_the_notifier_process_marks_callbacks_without_a_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notifier process's writes (leases, done marks) are not flushed: lost in a power cut,
+    a callback goes once more. The serving processes' accepts still are."""
+    url = f"sqlite:///{tmp_path}/d.db"
+    config = Config(database=url, workers=2)
+    serving = open_store(url, **config.store_options())
+    notifying = open_store(url, **config.notifier_store_options())
+    await serving.open()
+    await notifying.open()
+    flushes: list[str] = []
+    real_flush = os.fdatasync
+
+    def counted_flush(fd: int) -> None:
+        flushes.append(threading.current_thread().name)
+        real_flush(fd)
+
+    try:
+        await serving.migrate()
+        account = await make_account(serving, balance=10**12)
+        monkeypatch.setattr(_sqlite_writer.os, "fdatasync", counted_flush)
+        await serving.accept(account.id, [message(account.id)])
+        assert len(flushes) == 1  # the accept's answer waited for its flush
+        await notifying.outbox_defer([1, 2], time.time())  # a notifier's mark, rows or not
+        await notifying.outbox_done([1], time.time())
+        assert len(flushes) == 1
+    finally:
+        monkeypatch.undo()
+        await notifying.close()
+        await serving.close()
