@@ -85,18 +85,22 @@ from .migrations import SchemaStatus, migrations, schema_status
 from .postgres_admin import PostgresAdmin
 from .postgres_attempts import DoneMark, PostgresAttempts
 from .postgres_console import PostgresConsole
+from .postgres_reports import in_report_order, record_checked
 from .postgres_routes import PostgresRoutes
 from .postgres_stream import CopyParts, PostgresStream
 from .queries import load
+from .recent import RecentMessages
 from .rows import (
     ACCOUNT_FIELDS,
     account_from_row,
     account_value,
     callback_from_row,
     check_account_fields,
+    columns,
     credential_from_row,
     entry_from_row,
     event_from_row,
+    field_arrays,
     in_given_order,
     job_from_row,
     json_or_none,
@@ -167,11 +171,6 @@ def message_row(m: Message) -> tuple[Any, ...]:
     # fmt: on
 
 
-def _arrays(items: Sequence[Any], fields: str) -> list[list[Any]]:
-    """One array per attribute named in `fields`, for `unnest`."""
-    return [list(map(attrgetter(f), items)) for f in fields.split()]
-
-
 def _json_array(values: Sequence[Any]) -> list[str | None]:
     return [json_or_none(v) for v in values]
 
@@ -232,6 +231,7 @@ class PostgresStore(
         # stream of accepts claims without one; the first after a quiet spell goes at once.
         self._work_added = Pulse(lambda: self._fetch("work_notify", self.channel), WAKE_SPACING)
         self.owner = new_id()  # this store's outbox leases (one notifier's: rules.order_claim)
+        self._recent = RecentMessages()  # what this store claimed and reported on
 
     # Lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -605,7 +605,9 @@ class PostgresStore(
         # claim sees what the first queued; neither needs the other undone with it).
         await self._execute("scheduled_due", now)
         rows = await self._fetch("claim_due", token, now + lease, list(skip_accounts), limit)
-        return sorted(map(row_to_message, rows), key=lambda m: (-m.priority, m.seq))
+        claimed = sorted(map(row_to_message, rows), key=lambda m: (-m.priority, m.seq))
+        self._recent.remember(claimed)  # their reports are planned from these (`record_checked`)
+        return claimed
 
     async def release(self, message_ids: Sequence[str], not_before: float | None) -> None:
         if message_ids:
@@ -626,8 +628,21 @@ class PostgresStore(
     ) -> list[StatusEvent]:
         if not reports:
             return []
-        plan = await self._tx(lambda conn: _apply_reports(conn, reports, route))
-        return [e for _, e in plan.events]
+        try:
+            done = await self._tx(
+                lambda conn: record_checked(conn, self._recent, reports, route), tx=False
+            )
+            events = done.events
+            if done.left:  # a row moved since it was planned from, or money goes back
+                left = [r for r in reports if r.message_id in done.left]
+                plan = await self._tx(lambda conn: _apply_reports(conn, left, route))
+                self._recent.remember(move.message for move in plan.moves.values())
+                events = in_report_order(reports, events + [e for _, e in plan.events])
+        except BaseException:
+            # Written or not, unknown: read their rows next time.
+            self._recent.forget(r.message_id for r in reports)
+            raise
+        return events
 
     async def message_by_carrier_id(self, carrier_id: str) -> Message | None:
         return await self._one("message_by_carrier_id", row_to_message, carrier_id)
@@ -643,7 +658,7 @@ class PostgresStore(
         async def op(conn: asyncpg.Connection) -> None:
             seqs = await _next_seqs(conn, "next_mo_seqs", len(mos))
             stored = [msgspec.structs.replace(mo, seq=s) for mo, s in zip(mos, seqs, strict=True)]
-            arrays = _arrays(stored, "seq id account_id phone to text received_at reply_to")
+            arrays = field_arrays(stored, "seq id account_id phone to text received_at reply_to")
             meta = _json_array([mo.meta for mo in stored])
             await conn.execute(Q["mo_insert"], *arrays, meta)
             urls = await _callback_urls(conn, {mo.account_id for mo in stored})
@@ -667,7 +682,7 @@ class PostgresStore(
             ids = [r[0] for r in rows]
             found = [rules.Sibling(*r) for r in await conn.fetch(Q["outbox_siblings"], ids)]
             plan = rules.order_claim(ids, found, now, self.owner)
-            held = _columns(plan.hold, 2)
+            held = columns(plan.hold, 2)
             until, owner = now + lease, self.owner
             await conn.execute(Q["outbox_lease"], plan.send, until, owner, *held)
             return list(await conn.fetch(Q["outbox_subjects"], plan.send)) if plan.send else []
@@ -697,7 +712,7 @@ class PostgresStore(
     async def connector_log_add(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
         if not entries:
             return
-        arrays = _arrays(entries, "message_id carrier_id submitted_at outcome report_due")
+        arrays = field_arrays(entries, "message_id carrier_id submitted_at outcome report_due")
         await self._execute("connector_log_add", connector, *arrays)
 
     async def connector_log_find(
@@ -719,13 +734,6 @@ class PostgresStore(
 # Transactions -------------------------------------------------------------------------------
 
 
-def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
-    """Rows to column arrays, for `unnest`."""
-    if not rows:
-        return [[] for _ in range(width)]
-    return [list(c) for c in zip(*rows, strict=True)]
-
-
 async def _next_seqs(conn: asyncpg.Connection, query: str, n: int) -> list[int]:
     """`n` numbers from the sequence of the named query `query`."""
     return [r[0] for r in await conn.fetch(Q[query], n)] if n else []
@@ -742,11 +750,11 @@ async def _accept_at_once(
         return None
     wanted = rules.lookups(requests)
     accounts = sorted(plan.debits)
-    columns = _columns([message_row(m)[1:] for m in plan.fresh], len(COPY_COLUMNS) - 1)
+    values = columns([message_row(m)[1:] for m in plan.fresh], len(COPY_COLUMNS) - 1)
     owed = [plan.debits[a] for a in accounts]
     stops = [0, *wanted.accounts], list(wanted.phones)
     try:
-        written = dict(await conn.fetch(Q["accept_at_once"], *columns, accounts, owed, *stops))
+        written = dict(await conn.fetch(Q["accept_at_once"], *values, accounts, owed, *stops))
     except asyncpg.UniqueViolationError:
         return None
     if not written:
@@ -815,9 +823,9 @@ async def _insert(
             return False
         return True
     rows = [message_row(m)[1:] for m in fresh]
-    columns = _columns(rows, len(COPY_COLUMNS) - 1)
+    values = columns(rows, len(COPY_COLUMNS) - 1)
     paid = pay[0].unwritten(pay[1]) if pay else ([], [])
-    written = dict(await conn.fetch(Q["messages_insert"], *columns, *paid))
+    written = dict(await conn.fetch(Q["messages_insert"], *values, *paid))
     if len(written) < len(fresh):
         if written:
             await conn.execute(Q["messages_delete"], list(written))
@@ -834,7 +842,7 @@ async def _stored(
     keys = [(a, d, r) for (a, d), wanted in refs.items() for r in wanted]
     if not keys:
         return {}
-    rows = await conn.fetch(Q["messages_by_refs"], *_columns(keys, 3))
+    rows = await conn.fetch(Q["messages_by_refs"], *columns(keys, 3))
     found = map(row_to_message, rows)
     return {(m.account_id, m.dialect, m.client_ref or ""): m for m in found}
 
@@ -845,7 +853,7 @@ async def _pay(conn: asyncpg.Connection, plan: rules.AcceptPlan, slices: debits.
     await debits.spend(conn, slices, plan.debits)
     if plan.jobs:
         jobs = [j for j, _, _ in plan.jobs]
-        arrays = _arrays(jobs, _JOB_COLUMNS)
+        arrays = field_arrays(jobs, _JOB_COLUMNS)
         first, last = _seq_ranges(plan)  # where job_messages finds them (schema version 11)
         await conn.execute(
             Q["jobs_insert"], *arrays, _json_array([j.meta for j in jobs]), first, last
@@ -881,7 +889,9 @@ async def _apply_reports(
     changes.update({i: (mv.message, mv.clear_lease, mv.blank_text) for i, mv in plan.moves.items()})
     if changes:
         moved, clear, blank = zip(*changes.values(), strict=True)
-        arrays = _arrays(moved, "id status error_code updated_at carrier_id submitted_at done_at")
+        arrays = field_arrays(
+            moved, "id status error_code updated_at carrier_id submitted_at done_at"
+        )
         await conn.execute(Q["messages_move"], *arrays, list(clear), list(blank))
     if plan.refunds:
         accounts = sorted(plan.refunds)
@@ -892,7 +902,7 @@ async def _apply_reports(
         for (_, event), seq in zip(plan.events, seqs, strict=True):
             event.seq = seq
         fields = "seq message_id account_id status error_code carrier_error at"
-        await conn.execute(Q["events_insert"], *_arrays([e for _, e in plan.events], fields))
+        await conn.execute(Q["events_insert"], *field_arrays([e for _, e in plan.events], fields))
         urls = await _callback_urls(conn, {e.account_id for _, e in plan.events})
         await _queue_callbacks(conn, rules.dr_callbacks(plan.events, urls, route))
     return plan
@@ -907,7 +917,7 @@ async def _callback_urls(
 
 async def _queue_callbacks(conn: asyncpg.Connection, rows: Sequence[rules.OutboxRow]) -> None:
     if rows:
-        await conn.execute(Q["outbox_insert"], *_columns(rows, 7))
+        await conn.execute(Q["outbox_insert"], *columns(rows, 7))
 
 
 def _scope_args(scope: OutboxScope) -> tuple[list[str] | None, list[str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -29,6 +30,18 @@ ACCOUNT_COLUMNS = (
 # fmt: on
 ACCOUNT_FIELDS = ACCOUNT_COLUMNS[1:]
 _ACCOUNT_JSON = frozenset(("ip_allowlist", "callback_urls", "settings"))
+
+
+def field_arrays(items: Sequence[Any], fields: str) -> list[list[Any]]:
+    """One array per attribute named in `fields`, for `unnest` (PostgreSQL)."""
+    return [list(map(attrgetter(f), items)) for f in fields.split()]
+
+
+def columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows to column arrays, for `unnest` (PostgreSQL)."""
+    if not rows:
+        return [[] for _ in range(width)]
+    return [list(c) for c in zip(*rows, strict=True)]
 
 
 def json_or_none(value: Any) -> str | None:

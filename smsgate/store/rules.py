@@ -408,6 +408,7 @@ class ReportPlan:
         self.moves: dict[str, Move] = {}  # by message id
         self.carrier_ids: list[tuple[Message, str]] = []  # same status, a carrier id learnt
         self.refunds: dict[int, int] = {}  # account -> amount
+        self.refunded: set[str] = set()  # the messages those amounts are for
         # Each event with the message state it produced, in order; seq 0 until numbered.
         self.events: list[tuple[Message, StatusEvent]] = []
         self.scrubbed = False  # a confidential text was blanked: old pages may hold it
@@ -446,6 +447,7 @@ def _move(plan: ReportPlan, message: Message, report: Report) -> Message:
     blank = final or status is Status.SUBMITTED
     if refundable(status, message.submitted_at) and message.price:
         plan.refunds[message.account_id] = plan.refunds.get(message.account_id, 0) + message.price
+        plan.refunded.add(message.id)
     updated = _replace(
         message,
         status=status,

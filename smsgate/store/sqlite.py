@@ -52,6 +52,7 @@ from .base import (
 from .callback_rows import outbox_item
 from .migrations import SchemaStatus, migrations, schema_status, statements
 from .queries import load
+from .recent import RecentMessages
 from .rows import (
     ACCOUNT_FIELDS,
     account_from_row,
@@ -72,7 +73,6 @@ from .sqlite_attempts import SQLiteAttempts
 from .sqlite_console import SQLiteConsole
 from .sqlite_reports import (
     STATUS_TEXT,
-    RecentMessages,
     apply_known,
     apply_reports,
     callback_urls,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import islice
 from operator import attrgetter
 from typing import Any
 
@@ -18,6 +17,7 @@ from . import rules
 from ._sqlite_writer import savepoint
 from .base import CallbackRoute
 from .queries import load
+from .recent import RecentMessages, decided
 from .rows import row_to_message
 
 _Q = load("sqlite")
@@ -43,7 +43,7 @@ def planned_ahead(recent: RecentMessages, reports: Sequence[Report]) -> Planned 
     those decide every one: the planning then runs outside the write lock, which every process
     waits for, and the operation only writes (and checks that each row was still in the status
     planned from: see write_ahead). None when some row must be read."""
-    current, unknown = _decided(reports, recent.of(r.message_id for r in reports))
+    current, unknown = decided(reports, recent.of(r.message_id for r in reports))
     return None if unknown else Planned(rules.plan_reports(current, reports))
 
 
@@ -71,38 +71,6 @@ def _load_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Messa
     return {r[1]: row_to_message(r) for r in rows}
 
 
-class RecentMessages:
-    """States of messages this store claimed or reported on, so that their reports need not
-    read the rows back: a report that moves one on is checked against the row's status when
-    written; one that cannot apply to a settled message changes nothing (rules.decided_by).
-    Reports remember what they wrote as their operation ends, so the next operation of the same
-    group starts from it; a group that fails to commit forgets everything. Kept for final
-    messages too (their late and repeated reports are common). Past `limit` the first
-    remembered are forgotten first, so the engine's memory stays flat under steady load (about
-    1 KB a message: emptying it at 200,000 grew the engine by 200 MB between clears)."""
-
-    LIMIT = 50_000  # several seconds of reports at the highest rates measured
-
-    def __init__(self) -> None:
-        self._by_id: dict[str, Message] = {}
-
-    def remember(self, messages: Iterable[Message]) -> None:
-        by_id = self._by_id
-        for m in messages:
-            by_id[m.id] = m  # an update keeps its place: order is of first remembering
-        excess = len(by_id) - self.LIMIT
-        if excess > 0:
-            for oldest in list(islice(by_id, excess)):
-                del by_id[oldest]
-
-    def clear(self) -> None:
-        self._by_id.clear()
-
-    def of(self, ids: Iterable[str]) -> dict[str, Message]:
-        by_id = self._by_id
-        return {i: m for i in ids if (m := by_id.get(i)) is not None}
-
-
 class _Stale(Exception):
     """A message changed since the state the reports were applied to was remembered."""
 
@@ -112,27 +80,11 @@ def _current(
 ) -> dict[str, Message]:
     """The state each report applies to: remembered (`known`, committed or written earlier in
     this transaction) where that decides the report, read from the row otherwise."""
-    current, unknown = _decided(reports, known)
+    current, unknown = decided(reports, known)
     missing = [i for i in unknown if i not in current]
     if missing:
         current.update(_load_by_id(conn, missing))
     return current
-
-
-def _decided(
-    reports: Sequence[Report], known: Mapping[str, Message]
-) -> tuple[dict[str, Message], list[str]]:
-    """The remembered state of each message whose reports it decides (rules.decided_by, the
-    first remembered for a message), and the ids of the reports it does not."""
-    current: dict[str, Message] = {}
-    unknown: list[str] = []
-    for r in reports:
-        hit = known.get(r.message_id)
-        if hit is not None and rules.decided_by(hit, r):
-            current.setdefault(r.message_id, hit)
-        else:
-            unknown.append(r.message_id)
-    return current, unknown
 
 
 def apply_reports(

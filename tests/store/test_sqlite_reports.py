@@ -15,6 +15,7 @@ from smsgate.core.status import Status
 from smsgate.store import sqlite as sqlite_module
 from smsgate.store import sqlite_reports
 from smsgate.store.base import StoreUnavailable
+from smsgate.store.recent import RecentMessages
 from smsgate.store.sqlite import SQLiteStore
 from tests.store.helpers import make_account, message, route
 
@@ -103,8 +104,8 @@ def test_what_is_remembered_stays_bounded_and_keeps_the_latest() -> None:
     """A live server remembers every message it claims: past its limit the store forgets the
     first remembered, not everything, so memory stays flat (emptying it grew the engine by
     ~1 KB a message up to the limit, 200 MB) and the messages in flight stay known."""
-    recent = sqlite_reports.RecentMessages()
-    limit, size = sqlite_reports.RecentMessages.LIMIT, 500  # claims and reports come in batches
+    recent = RecentMessages()
+    limit, size = RecentMessages.LIMIT, 500  # claims and reports come in batches
     a = message(1)
     for start in range(0, 3 * limit, size):
         batch = [msgspec.structs.replace(a, id=f"m{i}") for i in range(start, start + size)]

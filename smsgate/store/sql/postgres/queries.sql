@@ -263,6 +263,59 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::fl
      AS u(id, status, error_code, updated_at, carrier_id, submitted_at, done_at, clear, blank)
 WHERE m.id = u.id
 
+-- messages_by_any_ids --
+-- Messages by id, unlocked (a report plan's rows: its write checks that each is still in the
+-- status read)
+SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding,
+       segments, priority, not_before, expires_at, send_window, flash, tag, callback_url,
+       status, error_code, price, created_at, updated_at, submitted_at, done_at, carrier_id,
+       confidential, meta
+FROM messages WHERE id = ANY($1::text[])
+
+-- report_prelude --
+-- What a checked report plan needs before it is written: $1 event numbers, in order, and the
+-- callback URLs (JSON) of the accounts $2, as two arrays in id order
+SELECT ARRAY(SELECT nextval('events_seq_seq') FROM generate_series(1, $1)),
+       ARRAY(SELECT id FROM accounts WHERE id = ANY($2::int8[]) ORDER BY id),
+       ARRAY(SELECT callback_urls FROM accounts WHERE id = ANY($2::int8[]) ORDER BY id)
+
+-- reports_write --
+-- A report plan made from states not locked (postgres_reports.py), in one statement, its own
+-- transaction: each move ($1-$10) applies only if its row is still in the status it was
+-- planned from ($10); the events ($11-$17) and callbacks ($18-$24) of the messages moved go
+-- with it, the others' not. The ids moved come back. A carrier id is kept where the plan has
+-- none (another node may have learnt it since)
+WITH moved AS (
+    UPDATE messages m
+    SET status = u.status, error_code = u.error_code, updated_at = u.updated_at,
+        carrier_id = coalesce(u.carrier_id, m.carrier_id), submitted_at = u.submitted_at,
+        done_at = u.done_at,
+        dispatch_token = CASE WHEN u.clear THEN NULL ELSE m.dispatch_token END,
+        lease_until = CASE WHEN u.clear THEN NULL ELSE m.lease_until END,
+        text = CASE WHEN m.confidential AND u.blank THEN '' ELSE m.text END
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[],
+                $7::float8[], $8::bool[], $9::bool[], $10::text[])
+         AS u(id, status, error_code, updated_at, carrier_id, submitted_at, done_at, clear,
+              blank, was)
+    WHERE m.id = u.id AND m.status = u.was
+    RETURNING m.id
+), logged AS (
+    INSERT INTO events (seq, message_id, account_id, status, error_code, carrier_error, at)
+    SELECT * FROM unnest($11::int8[], $12::text[], $13::int8[], $14::text[], $15::text[],
+                         $16::text[], $17::float8[])
+                  AS e(seq, message_id, account_id, status, error_code, carrier_error, at)
+    WHERE e.message_id IN (SELECT id FROM moved)
+    RETURNING 'ev-' || seq AS event_id
+), owed AS (
+    INSERT INTO outbox (event_id, account_id, dialect, kind, url, payload, next_at, created_at)
+    SELECT e, a, d, k, u, p, t, t
+    FROM unnest($18::text[], $19::int8[], $20::text[], $21::text[], $22::text[], $23::bytea[],
+                $24::float8[]) AS x(e, a, d, k, u, p, t)
+    WHERE x.e IN (SELECT event_id FROM logged)
+    ON CONFLICT (event_id, dialect, url) DO NOTHING
+)
+SELECT id FROM moved
+
 -- accounts_lock --
 -- Lock accounts in id order before changing their balances
 SELECT 1 FROM accounts WHERE id = ANY($1::int8[]) ORDER BY id FOR UPDATE

@@ -1,0 +1,127 @@
+"""PostgreSQL backend, status reports planned from states not locked (a part of
+`PostgresStore`, postgres.py; rules.py decides, this module reads and writes).
+
+The engine's reports are mostly on messages it claimed or reported on itself: their states are
+remembered (`RecentMessages`), and those decide the plan (rules.decided_by); the other rows are
+read without a lock. The plan is then written in one statement, its own transaction
+(`reports_write`), in which each move applies only if its row is still in the status it was
+planned from, and the events and callbacks of the messages moved go with it. Two round trips a
+batch (the events' numbers and the accounts' callback URLs, then the write) where the locked
+way takes seven (BEGIN, lock, move, numbers, events, URLs, COMMIT).
+
+What is left (a row that moved meanwhile: another node's report, a cancel; money to give back,
+which moves under the accounts' locks) goes the locked way, `_apply_reports` in postgres.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+import msgspec
+
+from ..core.models import Message, Report, StatusEvent
+from . import rules
+from .base import CallbackRoute
+from .queries import load
+from .recent import RecentMessages, decided
+from .rows import columns, field_arrays, row_to_message
+
+Q = load("postgres")
+_json_decode = msgspec.json.decode
+_MOVE = "id status error_code updated_at carrier_id submitted_at done_at"
+_EVENT = "seq message_id account_id status error_code carrier_error at"
+
+
+class Checked(msgspec.Struct):
+    """What the checked write did: the events it stored, and the messages left for the locked
+    way (their reports are planned again from their locked rows)."""
+
+    events: list[StatusEvent]
+    left: set[str]
+
+
+async def record_checked(
+    conn: asyncpg.Connection,
+    recent: RecentMessages,
+    reports: Sequence[Report],
+    route: CallbackRoute,
+) -> Checked:
+    """The reports planned from remembered or freshly read states and written checked; what
+    was written is remembered, what was left is forgotten."""
+    current = await _current(conn, recent, reports)
+    plan = rules.plan_reports(current, reports)
+    changes = _changes(plan)
+    moved = await _write(conn, plan, changes, route) if changes else set()
+    left = (set(changes) - moved) | plan.refunded
+    recent.remember(mv.message for i, mv in plan.moves.items() if i in moved)
+    recent.forget(left)
+    return Checked([e for _, e in plan.events if e.message_id in moved], left)
+
+
+async def _current(
+    conn: asyncpg.Connection, recent: RecentMessages, reports: Sequence[Report]
+) -> dict[str, Message]:
+    """Each message's state to plan from: remembered where that decides all its reports here,
+    read (unlocked) otherwise."""
+    current, unknown = decided(reports, recent.of(r.message_id for r in reports))
+    if unknown:
+        wanted = sorted(set(unknown))
+        for message_id in wanted:
+            current.pop(message_id, None)
+        rows = await conn.fetch(Q["messages_by_any_ids"], wanted)
+        current.update((r[1], row_to_message(r)) for r in rows)
+    return current
+
+
+def _changes(plan: rules.ReportPlan) -> dict[str, tuple[Message, bool, bool, str]]:
+    """The rows to update, by id: state after the batch, lease cleared, text blanked, and the
+    status it was planned from. A refund moves money: those messages go the locked way."""
+    changes = {m.id: (m, False, False, m.status.value) for m, _ in plan.carrier_ids}
+    for i, mv in plan.moves.items():
+        changes[i] = (mv.message, mv.clear_lease, mv.blank_text, mv.from_status.value)
+    for i in plan.refunded:
+        del changes[i]
+    return changes
+
+
+async def _write(
+    conn: asyncpg.Connection,
+    plan: rules.ReportPlan,
+    changes: dict[str, tuple[Message, bool, bool, str]],
+    route: CallbackRoute,
+) -> set[str]:
+    """Number the plan's events in place, and write the changes with the events and callbacks
+    of the rows they found as planned: the ids of those."""
+    events = [e for _, e in plan.events if e.message_id in changes]
+    owed: list[rules.OutboxRow] = []
+    if events:
+        accounts = sorted({e.account_id for e in events})
+        seqs, ids, urls = await conn.fetchrow(Q["report_prelude"], len(events), accounts)
+        for event, seq in zip(events, seqs, strict=True):
+            event.seq = seq
+        found = {i: _json_decode(u) for i, u in zip(ids, urls, strict=True)}
+        owed = rules.dr_callbacks(
+            [p for p in plan.events if p[1].message_id in changes], found, route
+        )
+    messages, clear, blank, was = zip(*changes.values(), strict=True)
+    rows = await conn.fetch(
+        Q["reports_write"],
+        *field_arrays(messages, _MOVE),
+        list(clear),
+        list(blank),
+        list(was),
+        *field_arrays(events, _EVENT),
+        *columns(owed, 7),
+    )
+    return {r[0] for r in rows}
+
+
+def in_report_order(reports: Sequence[Report], events: Sequence[StatusEvent]) -> list[StatusEvent]:
+    """Events written in two parts (checked, then the rest locked) in the order of the reports
+    that made them, as one plan would list them: an event is its report's message, status
+    and time (a message does not reach one status twice)."""
+    where: dict[tuple[str, str, float], list[int]] = {}
+    for i, r in enumerate(reports):
+        where.setdefault((r.message_id, r.status.value, r.at), []).append(i)
+    return sorted(events, key=lambda e: where[(e.message_id, e.status.value, e.at)].pop(0))

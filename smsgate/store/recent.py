@@ -1,0 +1,65 @@
+"""The message states a store remembers from its own claims and reports, so that the next
+reports on those messages are planned without reading their rows (rules.decided_by). Both
+backends write such a plan with a check: each move applies only if its row is still in the
+status it was planned from. A row that moved meanwhile is read and planned again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import islice
+
+from ..core.models import Message, Report
+from . import rules
+
+
+class RecentMessages:
+    """States of messages this store claimed or reported on, so that their reports need not
+    read the rows back: a report that moves one on is checked against the row's status when
+    written; one that cannot apply to a settled message changes nothing (rules.decided_by).
+    Reports remember what they wrote once it is written, so the next batch starts from it; a
+    write whose outcome is unknown forgets what it touched. Kept for final messages too (their
+    late and repeated reports are common). Past `limit` the first remembered are forgotten
+    first, so the engine's memory stays flat under steady load (about 1 KB a message: emptying
+    it at 200,000 grew the engine by 200 MB between clears)."""
+
+    LIMIT = 50_000  # several seconds of reports at the highest rates measured
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Message] = {}
+
+    def remember(self, messages: Iterable[Message]) -> None:
+        by_id = self._by_id
+        for m in messages:
+            by_id[m.id] = m  # an update keeps its place: order is of first remembering
+        excess = len(by_id) - self.LIMIT
+        if excess > 0:
+            for oldest in list(islice(by_id, excess)):
+                del by_id[oldest]
+
+    def forget(self, ids: Iterable[str]) -> None:
+        by_id = self._by_id
+        for i in ids:
+            by_id.pop(i, None)
+
+    def clear(self) -> None:
+        self._by_id.clear()
+
+    def of(self, ids: Iterable[str]) -> dict[str, Message]:
+        by_id = self._by_id
+        return {i: m for i in ids if (m := by_id.get(i)) is not None}
+
+
+def decided(
+    reports: Sequence[Report], known: Mapping[str, Message]
+) -> tuple[dict[str, Message], list[str]]:
+    """The remembered state of each message whose reports it decides (rules.decided_by, the
+    first remembered for a message), and the ids of the reports it does not."""
+    current: dict[str, Message] = {}
+    unknown: list[str] = []
+    for r in reports:
+        hit = known.get(r.message_id)
+        if hit is not None and rules.decided_by(hit, r):
+            current.setdefault(r.message_id, hit)
+        else:
+            unknown.append(r.message_id)
+    return current, unknown
