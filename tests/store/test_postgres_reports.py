@@ -1,0 +1,127 @@
+"""PostgreSQL only: reports planned from the states a store remembers, written checked
+(store/postgres_reports.py). Another store on the same database is another node."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from smsgate.core.models import Report
+from smsgate.core.status import Status
+from smsgate.store.postgres import PostgresStore, Q
+from tests.store.helpers import make_account, message, route
+
+pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+
+
+def statements_of(store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement the store sends from now on (BEGIN and COMMIT too), in order; not
+    asyncpg's own look-ups of the types a connection has not used yet."""
+    sent: list[str] = []
+    conn_of = store._conn
+    ours = set(Q.values())
+
+    def logged(record: asyncpg.connection.LoggedQuery) -> None:
+        if record.query in ours or record.query.rstrip(";") in ("BEGIN", "COMMIT"):
+            sent.append(record.query)
+
+    @contextlib.asynccontextmanager
+    async def conn() -> AsyncIterator[asyncpg.Connection]:
+        async with conn_of() as c:
+            c.add_query_logger(logged)
+            try:
+                yield c
+            finally:
+                c.remove_query_logger(logged)
+
+    monkeypatch.setattr(store, "_conn", conn)
+    return sent
+
+
+def report(message_id: str, status: Status, carrier_id: str | None = None) -> Report:
+    return Report(message_id=message_id, status=status, carrier_id=carrier_id, at=time.time())
+
+
+async def test_reports_on_messages_it_claimed_are_two_statements(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dispatcher's SUBMITTED and the receipts after it: planned from what the claim and
+    the last batch left, without reading or locking the rows; the events' numbers and the
+    callback URLs, then one write (the locked way: BEGIN, lock, move, numbers, events, URLs,
+    COMMIT)."""
+    a = await make_account(store, callback_urls={"native": "http://127.0.0.1:9/cb"})
+    await store.accept(a.id, [message(a.id, f"7965000000{i}") for i in range(5)])
+    claimed = await store.claim_due(time.time(), 10, "t", 60.0)
+    ids = [m.id for m in claimed]
+    sent = statements_of(store, monkeypatch)
+    events = await store.record_reports([report(i, Status.SUBMITTED, f"c{i}") for i in ids], route)
+    assert len(events) == 5 and len(sent) == 2
+    receipts = [report(i, Status.SUBMITTED, f"c{i}") for i in ids]
+    receipts += [report(i, Status.DELIVERED, f"c{i}") for i in ids]
+    events = await store.record_reports(receipts, route)
+    assert [e.status for e in events] == [Status.DELIVERED] * 5 and len(sent) == 4
+    for i in ids:
+        got = await store.get_message(a.id, i)
+        assert got is not None and (got.status, got.carrier_id) == (Status.DELIVERED, f"c{i}")
+        assert [e.status for e in await store.events_of(a.id, i)] == [
+            Status.SUBMITTED,
+            Status.DELIVERED,
+        ]
+        assert [c.state for c in await store.callbacks_of(a.id, i)] == ["pending"] * 2
+
+
+async def test_a_row_another_node_moved_is_planned_again_from_it(
+    store: PostgresStore, other: PostgresStore
+) -> None:
+    """This node remembers its claim (queued); the other records the carrier's word first. This
+    node's SUBMITTED then finds the row delivered: it changes nothing and makes no event."""
+    a = await make_account(store)
+    [m] = await store.accept(a.id, [message(a.id)])
+    assert m.message is not None
+    [claimed] = await store.claim_due(time.time(), 10, "t", 60.0)
+    done = [report(claimed.id, Status.SUBMITTED, "c1"), report(claimed.id, Status.DELIVERED)]
+    assert len(await other.record_reports(done, route)) == 2
+    assert await store.record_reports([report(claimed.id, Status.SUBMITTED, "c1")], route) == []
+    got = await store.get_message(a.id, claimed.id)
+    assert got is not None and got.status is Status.DELIVERED
+    assert len(await store.events_of(a.id, claimed.id)) == 2
+
+
+async def test_a_carrier_id_another_node_learnt_is_kept(
+    store: PostgresStore, other: PostgresStore
+) -> None:
+    """Submitted here without a carrier id; the other node learns it (no change of status);
+    the receipt here, without one, moves the message on and keeps the id."""
+    a = await make_account(store)
+    await store.accept(a.id, [message(a.id)])
+    [claimed] = await store.claim_due(time.time(), 10, "t", 60.0)
+    await store.record_reports([report(claimed.id, Status.SUBMITTED)], route)
+    assert await other.record_reports([report(claimed.id, Status.SUBMITTED, "c9")], route) == []
+    [event] = await store.record_reports([report(claimed.id, Status.DELIVERED)], route)
+    assert event.status is Status.DELIVERED
+    got = await store.get_message(a.id, claimed.id)
+    assert got is not None and (got.status, got.carrier_id) == (Status.DELIVERED, "c9")
+
+
+async def test_a_refund_goes_the_locked_way_and_the_events_keep_the_reports_order(
+    store: PostgresStore,
+) -> None:
+    """A batch with a message rejected before a carrier had it (its price goes back, under the
+    account's lock) between two that are submitted: all three written, events in the reports'
+    order, the money back once."""
+    a = await make_account(store, balance=10 * 500_000)
+    await store.accept(a.id, [message(a.id, f"7965000000{i}") for i in range(3)])
+    first, second, third = await store.claim_due(time.time(), 10, "t", 60.0)
+    batch = [
+        report(first.id, Status.SUBMITTED, "c1"),
+        report(second.id, Status.REJECTED),
+        report(third.id, Status.SUBMITTED, "c3"),
+    ]
+    events = await store.record_reports(batch, route)
+    assert [(e.message_id, e.status) for e in events] == [(r.message_id, r.status) for r in batch]
+    account = await store.get_account(a.id)
+    assert account is not None and account.balance == 8 * 500_000
