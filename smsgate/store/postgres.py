@@ -19,6 +19,10 @@ every statement is a named query of `sql/postgres/queries.sql` (`Q`).
 - Bulk: `COPY` (copy_records_to_table): a 50,000-recipient request is a handful of round trips.
 - Dispatch: claims with `FOR UPDATE SKIP LOCKED` and leases; a dead node's claims are taken
   over when their lease lapses. The notifier's outbox is claimed the same way.
+- Reports: planned from the states this store remembers (its claims and reports) or read
+  unlocked, and written in one statement that checks each row's status
+  (`postgres_reports`); a row moved meanwhile, or a refund, takes `_apply_reports`'
+  transaction, which locks the rows.
 - Wake-ups: after a commit that added messages due at once, a NOTIFY on `<schema>.smsgate_work` in a
   statement of its own (in the accept's transaction it would serialise every commit on the
   server: `work_notify`); each node LISTENs on one dedicated connection (`wait_for_work`).
