@@ -5,6 +5,7 @@ status it was planned from. A row that moved meanwhile is read and planned again
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 
@@ -26,23 +27,32 @@ class RecentMessages:
 
     def __init__(self) -> None:
         self._by_id: dict[str, Message] = {}
+        # SQLite's claims remember on the event loop's thread, its reports on the writer's: two
+        # trimming at once deleted the same oldest key twice (a KeyError that failed the
+        # reports' whole group).
+        self._lock = threading.Lock()
 
     def remember(self, messages: Iterable[Message]) -> None:
-        by_id = self._by_id
-        for m in messages:
-            by_id[m.id] = m  # an update keeps its place: order is of first remembering
-        excess = len(by_id) - self.LIMIT
-        if excess > 0:
-            for oldest in list(islice(by_id, excess)):
-                del by_id[oldest]
+        remembered = list(messages)  # built outside the lock: a generator may do real work
+        with self._lock:
+            by_id = self._by_id
+            for m in remembered:
+                by_id[m.id] = m  # an update keeps its place: order is of first remembering
+            excess = len(by_id) - self.LIMIT
+            if excess > 0:
+                for oldest in list(islice(by_id, excess)):
+                    del by_id[oldest]
 
     def forget(self, ids: Iterable[str]) -> None:
-        by_id = self._by_id
-        for i in ids:
-            by_id.pop(i, None)
+        forgotten = list(ids)
+        with self._lock:
+            by_id = self._by_id
+            for i in forgotten:
+                by_id.pop(i, None)
 
     def clear(self) -> None:
-        self._by_id.clear()
+        with self._lock:
+            self._by_id.clear()
 
     def of(self, ids: Iterable[str]) -> dict[str, Message]:
         by_id = self._by_id

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
+import threading
 import time
 from typing import Any
 
@@ -161,3 +163,37 @@ async def test_a_plan_made_before_the_lock_gives_way_to_a_row_that_moved_meanwhi
         [Report(message_id=ids[1], status=Status.DELIVERED, carrier_id="again", at=t + 2)], route
     )
     assert written == [False, True]
+
+
+def test_two_threads_remembering_past_the_limit_lose_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Claims remember on the event loop's thread while reports remember on the writer's: both
+    trimming the oldest at once deleted the same key twice (a KeyError that failed the reports'
+    whole group, so a 50,000-recipient bulk never settled)."""
+    monkeypatch.setattr(RecentMessages, "LIMIT", 100)
+    recent = RecentMessages()
+    a = message(1)
+    failures: list[BaseException] = []
+
+    def remember(name: str) -> None:
+        try:
+            for start in range(0, 100_000, 50):
+                recent.remember(
+                    msgspec.structs.replace(a, id=f"{name}{i}") for i in range(start, start + 50)
+                )
+        except BaseException as exc:  # reported below, from the test's thread
+            failures.append(exc)
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, as a loaded machine does
+    try:
+        threads = [threading.Thread(target=remember, args=(n,)) for n in "ab"]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert failures == []
+    assert len(recent.of(f"{n}{i}" for n in "ab" for i in range(100_000))) == 100
