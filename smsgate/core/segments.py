@@ -21,6 +21,7 @@ for UDH schemes and the 8-bit alphabets.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final, Literal
@@ -38,6 +39,7 @@ __all__ = [
     "segment",
     "segment_as",
     "shape",
+    "shape_all",
     "split_parts",
 ]
 
@@ -252,6 +254,27 @@ def shape(text: str) -> tuple[Encoding, int]:
         return "ucs2", 1  # not GSM (n <= 160 here), and non-BMP characters count 2
     seg = _segment(text)
     return seg.encoding, len(seg.parts)
+
+
+def shape_all(texts: Sequence[str]) -> tuple[Encoding, int] | None:
+    """The one shape (``shape``'s answer) that every text of ``texts`` has, when a few scans
+    of all of them together show it; None when they do not (shape them one by one then).
+
+    For a bulk request of one template, personalised: its 50,000 texts differ, so ``shape``
+    ran 50,000 times (~0.9 us each with the checks around it); these scans run in C. Answered
+    here: every text GSM 7-bit of at most 80 characters (one part even if each character were
+    an extension one), or every text UCS-2 of at most 70 UTF-16 units (one part).
+    """
+    if not texts or min(map(len, texts)) == 0:
+        return None  # an empty text has no part
+    longest = max(map(len, texts))
+    if longest <= GSM7_SINGLE // 2 and _NOT_GSM7_RE.search("\n".join(texts)) is None:
+        return "gsm7", 1  # "\n" is GSM 7-bit: the joined texts are iff each text is
+    if longest <= UCS2_SINGLE and all(map(_NOT_GSM7_RE.search, texts)):
+        joined = "".join(texts)
+        if longest <= UCS2_SINGLE // 2 or _ucs2_units(joined) == len(joined):
+            return "ucs2", 1  # no character takes two units: each text's units are its length
+    return None
 
 
 def fit(text: str, parts: int) -> str:

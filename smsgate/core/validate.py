@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
+from operator import attrgetter, eq, is_
 from typing import Any
 
 import msgspec
@@ -13,7 +15,7 @@ from .bounds import Count, Delay, Seconds
 from .errors import ErrorCode, GatewayError
 from .ids import new_id, new_ids
 from .models import Account, Message, Submission
-from .segments import shape
+from .segments import shape, shape_all
 from .status import Status
 from .windows import check_schedule
 
@@ -69,8 +71,14 @@ def build_messages(
     share is checked once and copied from one template Message, which is what lets a
     50,000-recipient request through in a few microseconds each.
     """
-    check = phones.check
     test_ranges = _test_ranges(account)
+    if len(items) >= UNIFORM_FROM:
+        uniform = _build_uniform(
+            account, dialect, items, now, limits, trunk_8_to_7, job_id, test_ranges
+        )
+        if uniform is not None:
+            return uniform
+    check = phones.check
     price = account.price
     ids = new_ids(len(items))
     shapes: dict[str, tuple[str, int] | GatewayError] = {}
@@ -113,6 +121,69 @@ def build_messages(
             continue
         out.append(_recipient(template, message_id, item, e164, found, price))
     return out
+
+
+UNIFORM_FROM = 100  # recipients from which a request is first tried as a uniform one
+
+# What a recipient's template is made of (`_template`), and the fields that make it not a text
+# (`encoding`) or priced by its dialect (`price`): the same in every recipient of a bulk.
+# `window` and `meta` are shared as the very objects, as build_messages' templates share them.
+_SHARED = attrgetter(
+    *("sender", "not_before", "expires_at", "ttl", "priority", "flash", "tag", "callback_url"),
+    *("confidential", "encoding", "price", "window", "meta"),
+)
+
+
+def _build_uniform(
+    account: Account,
+    dialect: str,
+    items: Sequence[Submission],
+    now: float,
+    limits: Limits,
+    trunk_8_to_7: bool,
+    job_id: str | None,
+    test_ranges: tuple[str, ...],
+) -> list[Message | GatewayError] | None:
+    """A request whose recipients share everything but phone, text and client reference (a
+    bulk), every one of them valid: built with a few passes over all of them, most in C,
+    instead of one recipient at a time (a 50,000-recipient bulk spent ~4 us a recipient here).
+
+    None when any recipient differs or is refused: build_messages then decides each one, in
+    its order of checks, with its errors. The checks are its checks, made over all at once.
+    """
+    first = _SHARED(items[0])
+    if first[9:11] != (None, None) or not all(map(eq, map(_SHARED, items), repeat(first))):
+        return None  # not a text, a price fixed, or recipients that differ
+    for field, shared in zip(("window", "meta"), first[11:], strict=True):
+        if shared is not None and not all(map(is_, map(attrgetter(field), items), repeat(shared))):
+            return None
+    texts = [i.text for i in items]
+    refs = [i.client_ref for i in items]
+    longest = max(map(len, texts))
+    if (
+        longest > limits.max_text_chars
+        or any(map(str.isspace, texts))  # empty ones: shape_all
+        or NUL in "".join(texts)
+        or NUL in "".join(filter(None, refs))
+    ):
+        return None
+    found = shape_all(texts)
+    if found is None or _too_many_parts("text", found[1], limits) is not None:
+        return None
+    check = phones.check
+    try:
+        e164s = [check(i.phone, trunk_8_to_7, test_ranges) for i in items]
+    except GatewayError:
+        return None
+    template = _template(account, dialect, items[0], now, limits, job_id)
+    if isinstance(template, GatewayError):
+        return None
+    encoding, parts = found
+    shaped = _replace(template, encoding=encoding, segments=parts, price=parts * account.price)
+    return [
+        _replace(shaped, id=message_id, client_ref=ref, phone=e164, text=text)
+        for message_id, ref, e164, text in zip(new_ids(len(items)), refs, e164s, texts, strict=True)
+    ]
 
 
 _replace = msgspec.structs.replace

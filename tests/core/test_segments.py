@@ -18,6 +18,7 @@ from smsgate.core.segments import (
     segment,
     segment_as,
     shape,
+    shape_all,
     split_parts,
 )
 
@@ -314,3 +315,34 @@ def test_split_parts_wide_runs_at_part_ends() -> None:
     # 153 is odd: a run of extension characters leaves one septet unused in each full part.
     assert split_parts("a" + "€" * 100, 201, 160, 153, GSM7_WIDE) == ("a" + "€" * 76, "€" * 24)
     assert split_parts("€" * 76 + "a" * 10, 162, 160, 153, GSM7_WIDE) == ("€" * 76 + "a", "a" * 9)
+
+
+# --- many texts at once -------------------------------------------------------------------
+_TEXTS = st.lists(
+    st.text(alphabet=BASIC + EXTENSION + "Жжя" + EMOJI + "\ud83d", max_size=90), max_size=6
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_TEXTS)
+def test_shape_all_answers_only_what_each_text_has(texts: list[str]) -> None:
+    """When shape_all answers, every text has that shape, as `shape` finds it one by one."""
+    found = shape_all(texts)
+    if found is not None:
+        assert {shape(t) for t in texts} == {found}
+
+
+def test_shape_all_answers_a_personalised_bulk() -> None:
+    gsm = [f"Dear client {i}, your order has shipped" for i in range(1000)]
+    assert shape_all(gsm) == ("gsm7", 1)
+    assert shape_all([*gsm, "€" * 80]) == ("gsm7", 1)  # 160 septets: still one part
+    cyrillic = [f"Уважаемый клиент {i}, заказ отправлен" for i in range(1000)]
+    assert shape_all(cyrillic) == ("ucs2", 1)
+    assert shape_all(["😀" * 35]) == ("ucs2", 1)  # 70 units
+    # not answered: shaped one by one
+    assert shape_all([*gsm, "Жж"]) is None  # GSM and UCS-2 mixed
+    assert shape_all(["a" * 81]) is None  # perhaps two parts: 81 extension characters are
+    assert shape_all(["Ж" * 71]) is None
+    assert shape_all(["😀" * 36]) is None  # 72 units: two parts
+    assert shape_all(["ok", ""]) is None  # an empty text has no part
+    assert shape_all([]) is None
