@@ -100,3 +100,14 @@ def test_a_short_soak_runs_and_checks_every_message_and_callback() -> None:
     assert "ok   callbacks: 4000 received (2000 submitted, 2000 final" in out
     assert "ok   called back for exactly the stored messages: True" in out
     assert "memory after warm-up" in out and "engine" in out and "notifier" in out
+
+
+def test_the_warm_up_waits_for_the_record_of_recent_messages_to_fill() -> None:
+    """A tenth of the run, but not before the store's record of recent messages is full (it
+    grows by design until then), and never past half a short run."""
+    from bench.soak import default_warmup
+    from smsgate.store.recent import RecentMessages
+
+    assert default_warmup(1_000_000) == 100_000
+    assert default_warmup(300_000) == RecentMessages.LIMIT
+    assert default_warmup(2_000) == 1_000
