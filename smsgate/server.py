@@ -27,7 +27,7 @@ import uvicorn
 
 from .config import Config
 from .http_protocol import CoalescingHttpToolsProtocol
-from .store.base import OutboxScope
+from .store.base import OutboxScope, Store
 from .waits import wait_set
 
 # With a notifier process, the engine keeps the callbacks that go to its SMPP binds.
@@ -276,11 +276,10 @@ async def _run_engine(
     A byte on `accepted` (a worker accepted due messages) wakes the dispatcher: idle, it waits
     for that rather than looking every `dispatcher.poll`."""
     from .app import build_node, enabled_dialects
-    from .store import open_store
 
     stop = _stop_on_signals()
     loop = asyncio.get_running_loop()
-    store = open_store(config.database, **config.notifier_store_options())
+    store = _process_store(config)
     await store.open()  # at this code's schema: `serve` checked it (and migrated if told to)
     engine = build_node(
         config,
@@ -315,11 +314,10 @@ async def _run_engine(
 async def _run_notifier(config: Config, wake: Connection) -> None:
     from .app import build_notifier, callback_policies, enabled_dialects
     from .engine.notifier import HttpSender
-    from .store import open_store
 
     stop = _stop_on_signals()
     loop = asyncio.get_running_loop()
-    store = open_store(config.database, **config.notifier_store_options())
+    store = _process_store(config, notifier=True)
     await store.open()
     sender = HttpSender(timeout=config.notifier.timeout, allowed=config.callbacks.networks())
     policies = callback_policies(enabled_dialects(config), config.notifier.delay_scale, config.smpp)
@@ -340,6 +338,17 @@ async def _run_notifier(config: Config, wake: Connection) -> None:
         await notifier.drain()
         await sender.close()
         await store.close()
+
+
+def _process_store(config: Config, *, notifier: bool = False) -> Store:
+    """The store of the engine process, or of the notifier process. Only the notifier's
+    commits go unflushed (Config.notifier_store_options: leases and marks, a callback sent
+    once more at worst); the engine's are claims, receipts and incoming SMS, which a power cut
+    must not lose."""
+    from .store import open_store
+
+    options = config.notifier_store_options() if notifier else config.store_options()
+    return open_store(config.database, **options)
 
 
 def _freeze_heap() -> None:

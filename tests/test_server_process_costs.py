@@ -9,8 +9,11 @@ import asyncio
 import gc
 import multiprocessing
 import os
+from pathlib import Path
 
 from smsgate import server
+from smsgate.config import Config
+from smsgate.store.sqlite import SQLiteStore
 
 
 def _drained(fd: int) -> int:
@@ -80,3 +83,15 @@ def test_a_process_ready_to_serve_hides_its_heap_from_full_collections() -> None
         assert len(gc.get_objects()) < 1_000
     finally:
         gc.unfreeze()
+
+
+async def test_only_the_notifier_process_commits_without_a_flush(tmp_path: Path) -> None:
+    """The engine's commits (claims, receipts, incoming SMS) are flushed as the workers' are;
+    the notifier process's (leases, marks) are not. The engine's store once took the
+    notifier's options too."""
+    config = Config(database=f"sqlite:///{tmp_path}/p.db", workers=2, sqlite_synchronous="FULL")
+    engine = server._process_store(config)
+    notifier = server._process_store(config, notifier=True)
+    assert isinstance(engine, SQLiteStore) and isinstance(notifier, SQLiteStore)
+    assert engine.synchronous == "FULL"
+    assert notifier.synchronous == "NORMAL"
