@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
 
-from bench.common import cpu_seconds
+from bench.common import cpu_seconds, port_or_free
 from bench.http_bench import group_cpu_seconds, start_bare, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,7 +219,9 @@ def main() -> None:
     )
     parser.add_argument("--recipients", type=int, default=50_000)
     parser.add_argument("--runs", type=int, default=3, help="bulks per server")
-    parser.add_argument("--port", type=int, default=18180)
+    parser.add_argument(
+        "--port", type=int, help="smsgate on PORT, bare on PORT+1 (default: free ports)"
+    )
     parser.add_argument(
         "--database",
         default="sqlite",
@@ -233,8 +235,8 @@ def main() -> None:
     n, kind = args.recipients, args.database
     name = kind if kind in ("sqlite", "postgres") else "given database"
     if args.baseline is None:
-        runs = measure(args.tree, kind, args.pg, n, args.runs, args.port, name)
-        bare = run_bare(n, args.runs, args.port + 1)
+        runs = measure(args.tree, kind, args.pg, n, args.runs, port_or_free(args.port), name)
+        bare = run_bare(n, args.runs, port_or_free(args.port, 1))
         print(f"smsgate bulk ({name}): {_summary(runs)} of {args.runs} runs")
         print(
             f"bare decode-only route, same body: median {statistics.median(bare):.3f} s"
@@ -246,7 +248,9 @@ def main() -> None:
     for pair in range(args.pairs):
         for tree in ["base", "this"] if pair % 2 == 0 else ["this", "base"]:
             label = f"{name} {tree} pair {pair + 1}"
-            got[tree] += measure(trees[tree], kind, args.pg, n, args.runs, args.port, label)
+            got[tree] += measure(
+                trees[tree], kind, args.pg, n, args.runs, port_or_free(args.port), label
+            )
     base, this = (statistics.median(r.seconds for r in got[k]) for k in ("base", "this"))
     print(f"base ({name}): {_summary(got['base'])}")
     print(f"this ({name}): {_summary(got['this'])}")

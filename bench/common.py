@@ -16,6 +16,8 @@ from typing import TypeVar
 
 import httpx
 
+from tests.support.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 
@@ -29,6 +31,11 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
+
+
+def port_or_free(given: int | None, offset: int = 0) -> int:
+    """The port asked for (plus offset), or a free one: several benches may run at once."""
+    return free_port() if given is None else given + offset
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, group_cpu_seconds, stop, wait_ready
+from bench.common import ROOT, group_cpu_seconds, port_or_free, stop, wait_ready
 from bench.common import wrk as run_wrk
 from smsgate.core.status import FINAL
 
@@ -227,7 +227,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument(
+        "--port", type=int, help="bare on PORT, smsgate on PORT+1 (default: free ports)"
+    )
     parser.add_argument("--modes", nargs="+", default=["accept", "live"])
     parser.add_argument(
         "--one-send-bare",
@@ -247,9 +249,18 @@ def main() -> None:
         + " ".join(f"{m:>6}" for m in args.modes)
     )
     for workers in args.workers:
-        bare = run_bare(workers, args.port, args.seconds, args.connections, latency=args.latency)
+        bare = run_bare(
+            workers, port_or_free(args.port), args.seconds, args.connections, latency=args.latency
+        )
         runs = [
-            run_smsgate(workers, args.port + 1, args.seconds, args.connections, mode, args.latency)
+            run_smsgate(
+                workers,
+                port_or_free(args.port, 1),
+                args.seconds,
+                args.connections,
+                mode,
+                args.latency,
+            )
             for mode in args.modes
         ]
         cells = " ".join(f"{r.rate:12.0f} {r.rate / bare.rate:6.2f}" for r in runs)
@@ -266,7 +277,9 @@ def main() -> None:
             p99 = " ".join(f"{m} {r.p99_ms:.1f}" for m, r in zip(args.modes, runs, strict=True))
             print(f"{'':>7} p99 ms at c={args.connections}: bare {bare.p99_ms:.1f}, {p99}")
         if args.one_send_bare:
-            same = run_bare(workers, args.port, args.seconds, args.connections, one_send=True)
+            same = run_bare(
+                workers, port_or_free(args.port), args.seconds, args.connections, one_send=True
+            )
             ratios = " ".join(
                 f"{m} {r.rate / same.rate:.2f}" for m, r in zip(args.modes, runs, strict=True)
             )
