@@ -85,6 +85,20 @@ def test_a_process_ready_to_serve_hides_its_heap_from_full_collections() -> None
         gc.unfreeze()
 
 
+def test_a_process_ready_to_serve_collects_young_objects_seldom() -> None:
+    """Young collections that free nothing (5-6% of every process under the full loop at
+    CPython's 700) come only after a claim's or a commit group's worth of new objects."""
+    before = gc.get_threshold()
+    try:
+        server._freeze_heap()
+        young, *older = gc.get_threshold()
+        assert young == server.YOUNG_OBJECTS >= 10_000
+        assert older == list(before[1:])  # older generations as they were
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+
+
 async def test_only_the_notifier_process_commits_without_a_flush(tmp_path: Path) -> None:
     """The engine's commits (claims, receipts, incoming SMS) are flushed as the workers' are;
     the notifier process's (leases, marks) are not. The engine's store once took the
