@@ -97,7 +97,7 @@ async def _write(
     owed: list[rules.OutboxRow] = []
     if events:
         accounts = sorted({e.account_id for e in events})
-        seqs, ids, urls = await conn.fetchrow(Q["report_prelude"], len(events), accounts)
+        _, seqs, ids, urls = await conn.fetchrow(Q["report_prelude"], len(events), accounts)
         for event, seq in zip(events, seqs, strict=True):
             event.seq = seq
         found = {i: _json_decode(u) for i, u in zip(ids, urls, strict=True)}

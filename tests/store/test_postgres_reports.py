@@ -74,6 +74,20 @@ async def test_reports_on_messages_it_claimed_are_two_statements(
         assert [c.state for c in await store.callbacks_of(a.id, i)] == ["pending"] * 2
 
 
+async def test_the_events_numbers_are_taken_without_waiting_for_a_flush(
+    store: PostgresStore,
+) -> None:
+    """nextval gives a statement that logs its sequence a transaction id, so the prelude of a
+    batch of 40 reports committed with a WAL flush of its own, a wait the write after it
+    makes again. It commits without one (read here in a transaction the test holds open)."""
+    a = await make_account(store, callback_urls={"native": "http://127.0.0.1:9/cb"})
+    async with store._conn() as conn, conn.transaction():
+        row = await conn.fetchrow(Q["report_prelude"], 40, [a.id])
+        assert len(row[-3]) == 40 and list(row[-2]) == [a.id]
+        assert await conn.fetchval("SELECT pg_current_xact_id_if_assigned()") is not None
+        assert await conn.fetchval("SELECT current_setting('synchronous_commit')") == "off"
+
+
 async def test_a_row_another_node_moved_is_planned_again_from_it(
     store: PostgresStore, other: PostgresStore
 ) -> None:
