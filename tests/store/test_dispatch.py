@@ -234,15 +234,17 @@ async def test_cancel(store: Store) -> None:
 
 async def test_counts(store: Store) -> None:
     a = await make_account(store, callback_urls={"native": "http://cb"})
-    m1, _m2, _m3 = await accepted(
-        store, a.id, message(a.id), message(a.id), message(a.id, not_before=time.time() + 60)
+    later = message(a.id, not_before=time.time() + 60)
+    m1, _m2, _m3, _m4 = await accepted(
+        store, a.id, message(a.id), message(a.id), later, message(a.id)
     )
-    await store.claim_due(time.time(), 1, "t", 60.0)
+    await store.claim_due(time.time(), 2, "t", 60.0)
     await store.record_reports(
         [Report(message_id=m1.id, status=Status.SUBMITTED, at=time.time())], route
     )
-    # waiting work only (what indexes count cheaply): submitted messages are not "queue depth"
-    assert await store.counts() == {"scheduled": 1, "queued": 1, "outbox": 1}
+    # waiting work only (what indexes count cheaply): submitted messages are not "queue depth";
+    # queued counts the claimed one not yet sent (m2) and the unclaimed one (m4)
+    assert await store.counts() == {"scheduled": 1, "queued": 2, "outbox": 1}
 
 
 async def test_engine_lock(store: Store, other: Store) -> None:

@@ -450,9 +450,15 @@ SELECT seq, id, account_id, phone, to_number, text, received_at, reply_to, meta
 FROM mo_messages WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
 
 -- counts --
--- Messages waiting and callbacks pending, for metrics (each count is a partial index's)
-SELECT 'scheduled', count(*) FROM messages WHERE status = 'scheduled'
-UNION ALL SELECT 'queued', count(*) FROM messages WHERE status IN ('accepted', 'queued')
+-- Messages waiting and callbacks pending, for metrics, each counted in the partial index whose
+-- condition it repeats: scheduled (messages_scheduled: a release clears the token of what it
+-- schedules), queued unclaimed (messages_due) and claimed (messages_leased: a claim makes
+-- its rows queued), and the pending callbacks
+SELECT 'scheduled', count(*) FROM messages WHERE status = 'scheduled' AND dispatch_token IS NULL
+UNION ALL SELECT 'queued',
+    (SELECT count(*) FROM messages
+     WHERE status IN ('accepted', 'queued') AND dispatch_token IS NULL)
+    + (SELECT count(*) FROM messages WHERE status = 'queued' AND dispatch_token IS NOT NULL)
 UNION ALL SELECT 'outbox', count(*) FROM outbox WHERE state = 'pending'
 
 -- scheduled_due --
