@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 from .. import logs
 from ..connectors.base import Incoming
@@ -31,6 +33,7 @@ from .routing import CallbackRouter
 
 _DUMMY_HASH = secrets.hash_password("not a password")
 AUTH_TTL = 2.0  # seconds a verified credential or an account is reused without a read
+T = TypeVar("T")
 
 
 class Gateway:
@@ -54,6 +57,9 @@ class Gateway:
         # Verified passwords (key ends with the password's digest) and looked-up credentials
         # (key ends with ""), each with its expiry; cleared whole when it grows too large.
         self._verified: dict[tuple[str, str, str, str], tuple[Credential, float]] = {}
+        # Reads under way, by key: a busy worker's entries expire under tens of requests at
+        # once, and each would read the store (and check the password) again.
+        self._reading: dict[Hashable, asyncio.Future[Any]] = {}
 
     @property
     def limits(self) -> Limits:
@@ -66,10 +72,31 @@ class Gateway:
         cached = self._accounts.get(account_id)
         if cached is not None and cached[1] > now and not fresh:
             return cached[0]
+        if fresh:
+            return await self._read_account(account_id)
+        return await self._once(("account", account_id), lambda: self._read_account(account_id))
+
+    async def _read_account(self, account_id: int) -> Account | None:
         account = await self.store.get_account(account_id)
         if account is not None:
-            self._accounts[account_id] = (account, now + AUTH_TTL)
+            self._accounts[account_id] = (account, time.monotonic() + AUTH_TTL)
         return account
+
+    async def _once(self, key: Hashable, read: Callable[[], Awaitable[T]]) -> T:
+        """`read()`'s result, shared by every caller that asks for `key` while it runs."""
+        running = self._reading.get(key)
+        if running is None:
+            running = asyncio.ensure_future(read())
+            self._reading[key] = running
+            running.add_done_callback(partial(self._read_done, key))
+        # shielded: one caller's cancellation must not cancel the others' read
+        result: T = await asyncio.shield(running)
+        return result
+
+    def _read_done(self, key: Hashable, read: asyncio.Future[Any]) -> None:
+        del self._reading[key]
+        if not read.cancelled():
+            read.exception()  # its callers raise it; none left must not log it as lost
 
     async def login(
         self, dialect: str, kind: str, identifier: str, password: str
@@ -80,12 +107,17 @@ class Gateway:
         hit = self._verified.get(key)
         if hit is not None and hit[1] > now:
             return await self._active(hit[0].account_id)
+        credential = await self._once(key, lambda: self._verify(key, password))
+        return await self._active(credential.account_id) if credential else None
+
+    async def _verify(self, key: tuple[str, str, str, str], password: str) -> Credential | None:
+        dialect, kind, identifier, _ = key
         credential = await self.store.find_credential(dialect, kind, identifier)
         stored = credential.secret if credential else _DUMMY_HASH
         if not secrets.verify_password(password, stored) or credential is None:
             return None
-        self._remember(key, credential, now)
-        return await self._active(credential.account_id)
+        self._remember(key, credential, time.monotonic())
+        return credential
 
     async def token(self, dialect: str, token: str) -> Account | None:
         """An account holding bearer/API `token` for `dialect` (looked up by its SHA-256)."""
@@ -112,9 +144,12 @@ class Gateway:
         hit = self._verified.get(key)
         if hit is not None and hit[1] > now:
             return hit[0]
-        credential = await self.store.find_credential(dialect, kind, identifier)
+        return await self._once(key, lambda: self._look_up(key))
+
+    async def _look_up(self, key: tuple[str, str, str, str]) -> Credential | None:
+        credential = await self.store.find_credential(*key[:3])
         if credential is not None:
-            self._remember(key, credential, now)
+            self._remember(key, credential, time.monotonic())
         return credential
 
     def _remember(self, key: tuple[str, str, str, str], credential: Credential, now: float) -> None:
