@@ -40,6 +40,7 @@ from smsgate.core.status import Status
 from smsgate.dialects.native import dialect
 from smsgate.core.urls import parse_networks
 from smsgate.engine.notifier import HttpSender, Notifier
+from smsgate.server import _freeze_heap
 from smsgate.store.sqlite import SQLiteStore
 from tests.store.helpers import make_account, message
 
@@ -59,6 +60,7 @@ async def main(folder, url, n):
     owed = (await store.outbox_backlog()).get("native", 0)
     assert owed == 2 * n, (owed, await store.outbox_backlog())
     sender = HttpSender(allowed=parse_networks(["127.0.0.0/8"]))
+    _freeze_heap()  # as the notifier process does once it is ready (its collector's settings)
     notifier = Notifier(store, {"native": dialect.callbacks}, sender, concurrency=128)
     started, cpu = time.monotonic(), time.process_time()
     task = asyncio.create_task(notifier.run())
