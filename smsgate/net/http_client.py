@@ -220,6 +220,9 @@ class _Connection(asyncio.Protocol):
 
 
 Origin = tuple[str, str, int]  # scheme, host, port
+# A request head's template (HttpClient._shape): origin, the head with a slot per value, and
+# which of the given headers' values fill the slots (None: all of them, in order).
+_Shape = tuple[Origin, str, tuple[int, ...] | None]
 
 
 class HttpClient:
@@ -266,6 +269,7 @@ class HttpClient:
         self._paused: dict[Origin, float] = {}  # no pipelining to it until this (monotonic)
         self._slow: dict[Origin, float] = {}  # its pipelined answers' share of slow gaps
         self._heads: dict[tuple[str, str], tuple[Origin, str]] = {}
+        self._shapes: dict[tuple[str, str, tuple[str, ...]], _Shape] = {}
         self._busy: set[_Connection] = set()
         self._sweep: asyncio.TimerHandle | None = None
         self._ssl: ssl.SSLContext | None = None
@@ -306,24 +310,49 @@ class HttpClient:
     def _encode(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[Origin, bytes]:
-        origin, prefix = self._head(method, url)
-        probe = "".join(headers) + "".join(headers.values())
+        """The request's bytes: its head filled in from a template made once per method, URL
+        and header names (a callback's are the same for every one to its URL, only the values
+        differ), then the body. Building each head line by line was 2-4 µs a request."""
+        values = tuple(headers.values())
+        probe = "".join(values)
         if "\r" in probe or "\n" in probe:
             raise ValueError("a line break in a callback header")  # would forge headers
-        lines = [prefix]
-        given = {k.lower() for k in headers}
+        shape = (method, url, tuple(headers))
+        made = self._shapes.get(shape)
+        if made is None:
+            made = self._shape(method, url, shape[2])
+        origin, template, keep = made
+        if keep is not None:  # a Content-Length given: ours stands instead
+            values = tuple(values[i] for i in keep)
+        if method == "GET":
+            return origin, (template % values).encode("latin-1")
+        return origin, (template % (len(body), *values)).encode("latin-1") + body
+
+    def _shape(self, method: str, url: str, names: tuple[str, ...]) -> _Shape:
+        """A head's template: request line, Host, defaults for the headers not given, our
+        Content-Length (not for GET), then each given header's name and a slot for its value;
+        with the indexes of the values kept when a Content-Length was among them."""
+        if any("\r" in k or "\n" in k for k in names):
+            raise ValueError("a line break in a callback header")
+        origin, prefix = self._head(method, url)
+        lines = [prefix.replace("%", "%%")]
+        given = {k.lower() for k in names}
         if "user-agent" not in given:
-            lines.append(f"User-Agent: {self.user_agent}\r\n")
+            lines.append(f"User-Agent: {self.user_agent}\r\n".replace("%", "%%"))
         if "accept" not in given:
             lines.append("Accept: */*\r\n")
         if method != "GET":
             if "content-type" not in given:
                 lines.append("Content-Type: application/octet-stream\r\n")
-            lines.append(f"Content-Length: {len(body)}\r\n")
-        lines += [f"{k}: {v}\r\n" for k, v in headers.items() if k.lower() != "content-length"]
+            lines.append("Content-Length: %d\r\n")
+        kept = [i for i, k in enumerate(names) if k.lower() != "content-length"]
+        lines += [f"{names[i].replace('%', '%%')}: %s\r\n" for i in kept]
         lines.append("\r\n")
-        head = "".join(lines).encode("latin-1")
-        return origin, head + body if method != "GET" else head
+        made = origin, "".join(lines), None if len(kept) == len(names) else tuple(kept)
+        if len(self._shapes) >= 1024:  # one-off URLs (query strings) must not pile up
+            self._shapes.clear()
+        self._shapes[(method, url, names)] = made
+        return made
 
     def _head(self, method: str, url: str) -> tuple[Origin, str]:
         """Origin, request line, Host (and Basic credentials from the URL): the same for every

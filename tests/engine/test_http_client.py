@@ -178,6 +178,26 @@ async def test_headers_and_basic_auth_from_the_url(client: HttpClient) -> None:
         assert f"Host: {server.url.removeprefix('http://')}\r\n" in head
 
 
+async def test_heads_made_from_one_template_carry_each_requests_values(
+    client: HttpClient,
+) -> None:
+    """A head is filled in from a template kept per URL and header names: percent signs in
+    the path, the credentials or a value stay as given, a Content-Length given is replaced
+    by the body's, and a second request to the same URL carries its own values."""
+    async with Server(reply(OK)) as server:
+        url = server.url.replace("http://", "http://u%25:p@") + "/a%2Fb?q=%25s"
+        for i, body in enumerate((b"one", b"second")):
+            headers = {"Content-Length": "1", "X-Id": f"e%d-{i}", "Content-Type": "text/x"}
+            await client.request("POST", url, headers, body)
+        first, second = (raw.decode() for raw in server.seen)
+        assert first.startswith("POST /a%2Fb?q=%25s HTTP/1.1\r\n")
+        assert f"Authorization: Basic {base64.b64encode(b'u%:p').decode()}\r\n" in first
+        assert "X-Id: e%d-0\r\n" in first and "X-Id: e%d-1\r\n" in second
+        assert first.count("Content-Length") == 1 and "Content-Length: 3\r\n" in first
+        assert "Content-Length: 6\r\n" in second and second.endswith("\r\n\r\nsecond")
+        assert "Content-Type: text/x\r\n" in first and "octet-stream" not in first
+
+
 async def test_sender_times_out_and_drops_the_connection() -> None:
     sender = HttpSender(timeout=0.2, allowed=LOOPBACK)
     try:
