@@ -40,17 +40,28 @@ def septet_length(text: str) -> int:
     return sum(len(char_septets(ch)) for ch in text)
 
 
+class _Septets(dict[int, str]):
+    """Character -> its septets as latin-1 characters, for str.translate: a whole text in one
+    C call (a loop over its characters cost 2-3 µs for a one-part text). A character not in
+    the alphabet raises, or becomes '?' when `replace`."""
+
+    def __init__(self, replace: bool) -> None:
+        super().__init__({ord(ch): bytes(code).decode("latin-1") for ch, code in _ENCODE.items()})
+        self.replace = replace
+
+    def __missing__(self, key: int) -> str:
+        if self.replace:
+            return "?"
+        raise ValueError(f"character {chr(key)!r} is not in the GSM 7-bit alphabet")
+
+
+_STRICT = _Septets(replace=False)
+_REPLACE = _Septets(replace=True)
+
+
 def to_septets(text: str, errors: str = "strict") -> bytes:
     """Encode to septets, one per octet (unpacked). ``errors`` is "strict" or "replace" ('?')."""
-    out = bytearray()
-    for ch in text:
-        code = _ENCODE.get(ch)
-        if code is None:
-            if errors != "replace":
-                raise ValueError(f"character {ch!r} is not in the GSM 7-bit alphabet")
-            code = (0x3F,)
-        out += bytes(code)
-    return bytes(out)
+    return text.translate(_REPLACE if errors == "replace" else _STRICT).encode("latin-1")
 
 
 def from_septets(septets: bytes) -> str:
