@@ -164,7 +164,9 @@ class Simulator(Connector):
                 text = self.config.mo_reply_text.format(text=m.text[:100])
                 self._replies[m.id] = (m.account_id, m.phone, m.sender or "", text)
         if entries:
-            await self.store.connector_log_add(self.name, entries)  # durable before we acknowledge
+            # Committed before we acknowledge; durable with the acknowledgement's record
+            # (Store.connector_log_note).
+            await self.store.connector_log_note(self.name, entries)
             for e in entries:
                 self._schedule(
                     e.report_due or now, e.message_id, e.carrier_id, e.outcome or "delivered", now

@@ -107,6 +107,7 @@ class Writer:
         self._finish_checkpoint = False  # the locked part is due when the writer thread is free
         self._wal_fd: int | None = None
         self._unsynced: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        self._unflushed: set[asyncio.Future[Any]] = set()  # answered at commit (run's flush)
         self._syncing = False
         self.flush_seconds = 0.0  # running average of WAL flush durations
         self._lock_misses = 0
@@ -155,11 +156,20 @@ class Writer:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    async def run(self, fn: Callable[[sqlite3.Connection], T], weight: int = 1) -> T:
+    async def run(
+        self, fn: Callable[[sqlite3.Connection], T], weight: int = 1, flush: bool = True
+    ) -> T:
+        """`fn(conn)`, committed in the next group; answered once the group is flushed to disk,
+        or (`flush=False`) as soon as it is committed. Such a write is durable with the next
+        flush of any process (the WAL is one sequence, and a flush covers every commit before
+        it); a kill -9 loses it no more than a flushed one (it is in the OS's cache). Only for
+        writes whose loss in a power cut is repaired, or repeated, by what runs after it."""
         if self._conn is None:
             raise RuntimeError("store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
+        if not flush:
+            self._unflushed.add(future)
         self._pending.append((fn, future, weight))
         if not self._scheduled and not self._busy:
             self._scheduled = True
@@ -171,9 +181,14 @@ class Writer:
         if self._busy or not self._pending or self._conn is None:
             return
         light = sum(weight for _fn, _f, weight in self._pending) <= HEAVY
-        if light and self._syncing:
+        if (
+            light
+            and self._syncing
+            and not self._unflushed.issuperset(f for _, f, _ in self._pending)
+        ):
             # A flush is under way, and this group's answers would wait for the one after it
             # anyway: it commits when the flush ends (_synced), with what comes meanwhile.
+            # (A group of writes answered without a flush has no reason to wait.)
             return
         locked = self._pool is not None and light and self._try_lock()
         if light and not locked and self._pool is not None and self._lock_misses < LOCK_RETRIES:
@@ -273,8 +288,11 @@ class Writer:
 
         A light group's flush runs right here while flushes are quick. Otherwise one fsync at a
         time on the flush thread: groups that commit while one runs wait for the next, which
-        covers them all (fewer flushes and thread hand-overs under load, none skipped).
+        covers them all (fewer flushes and thread hand-overs under load, none skipped). Writes
+        run without a flush are answered now; a group of only those flushes nothing.
         """
+        if self._unflushed:
+            results = self._answer_unflushed(results)
         if self._syncer is None or self._wal_fd is None or not any(ok for _f, ok, _v in results):
             _resolve(results)
             return
@@ -289,6 +307,18 @@ class Writer:
         self._unsynced += results
         if not self._syncing:
             self._sync(loop)
+
+    def _answer_unflushed(
+        self, results: list[tuple[asyncio.Future[Any], bool, Any]]
+    ) -> list[tuple[asyncio.Future[Any], bool, Any]]:
+        """Answer the results of writes run without a flush; the others, to be flushed."""
+        now = [r for r in results if r[0] in self._unflushed]
+        if not now:
+            return results
+        answered = {f for f, _ok, _v in now}
+        self._unflushed -= answered
+        _resolve(now)
+        return [r for r in results if r[0] not in answered]
 
     def _flush_wal(self) -> OSError | None:
         assert self._wal_fd is not None

@@ -413,6 +413,14 @@ class Store(abc.ABC):
         self, connector: str, entries: Sequence[ConnectorEntry]
     ) -> None: ...
 
+    async def connector_log_note(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
+        """connector_log_add for lines whose acknowledgement the connector hands to the
+        dispatcher next, which records it durably: the lines need be durable only with that
+        record. A backend whose commits wait for a flush may answer before theirs (SQLite: the
+        WAL is one sequence, so the record's flush covers the lines committed before it; a
+        power cut before it loses both, and the message is sent again as if never taken)."""
+        await self.connector_log_add(connector, entries)
+
     @abc.abstractmethod
     async def connector_log_find(
         self, connector: str, message_ids: Sequence[str]

@@ -258,16 +258,21 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
     def commits(self) -> int:
         return self._writer.commits if self._writer else 0
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T], weight: int = 1) -> T:
-        """Run `fn(conn)` in the next group commit; `weight` (about: rows) picks the thread."""
+    async def _write(
+        self, fn: Callable[[sqlite3.Connection], T], weight: int = 1, flush: bool = True
+    ) -> T:
+        """Run `fn(conn)` in the next group commit; `weight` (about: rows) picks the thread;
+        `flush=False`: answered at its commit, before the flush (Writer.run says when)."""
         if self._writer is None:
             raise StoreUnavailable("store is closed")
-        return await self._writer.run(fn, weight)
+        return await self._writer.run(fn, weight, flush)
 
-    async def _write_many(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
+    async def _write_many(
+        self, query: str, rows: Sequence[Sequence[Any]], flush: bool = True
+    ) -> None:
         """One named statement for each of `rows`, in the next group commit."""
         sql = _Q[query]
-        await self._write(lambda conn: conn.executemany(sql, rows), len(rows))
+        await self._write(lambda conn: conn.executemany(sql, rows), len(rows), flush)
 
     def _read(self, query: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
         if self._reader is None:
@@ -494,7 +499,13 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
             conn.executemany(_Q["lease"], [(token, now + lease, r[0]) for r in rows])
             return rows  # made into messages after the commit: not while holding the lock
 
-        result = [row_to_message(r) for r in await self._write(op, limit)]
+        # Answered before its flush: a claim matters after a crash only if the carrier may
+        # have the message, and a connector that can know that durably (the simulator, the
+        # HTTP upstreams) commits its own line first, whose flush covers the claim (the WAL is
+        # one sequence); one that cannot (SMPP) sends a claimed message again after a crash
+        # (Connector.recover), as it would an unclaimed one. Lost in a power cut with
+        # everything after it, the claim is made again; a kill -9 loses nothing unflushed.
+        result = [row_to_message(r) for r in await self._write(op, limit, flush=False)]
         self._recent.remember(msgspec.structs.replace(m, status=Status.QUEUED) for m in result)
         return result
 
@@ -628,7 +639,15 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         return [entry_from_row(r) for r in self._read("connector_log_pending", (connector, limit))]
 
     async def connector_log_reported(self, connector: str, message_ids: Sequence[str]) -> None:
-        await self._write_many("connector_log_reported", [(connector, m) for m in message_ids])
+        # A mark, not flushed: lost in a power cut, the report is asked for or sent once more
+        # (a repeated status is no change).
+        rows = [(connector, m) for m in message_ids]
+        await self._write_many("connector_log_reported", rows, flush=False)
+
+    async def connector_log_note(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
+        # Not flushed: the connector's acknowledgement, recorded next, is (see Store).
+        rows = [(connector, *_entry(e)) for e in entries]
+        await self._write_many("connector_log_add", rows, flush=False)
 
 
 def _scope_params(scope: OutboxScope) -> dict[str, str | None]:

@@ -18,7 +18,7 @@ import pytest
 
 from smsgate.config import Config
 from smsgate.store import _sqlite_writer, open_store
-from smsgate.store.base import Store, StoreUnavailable
+from smsgate.store.base import ConnectorEntry, Store, StoreUnavailable
 from smsgate.store.sqlite import SQLiteStore
 from tests.store.helpers import make_account, message
 
@@ -259,3 +259,38 @@ async def test_the_notifier_process_marks_callbacks_without_a_flush(
         monkeypatch.undo()
         await notifying.close()
         await serving.close()
+
+
+async def test_claims_and_connector_marks_are_answered_before_their_flush(
+    sqlite_store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim, a connector's noted line and its reported mark wait for their commit, not for
+    the flush (Writer.run): the flush of what the dispatcher records next covers them. A write
+    committed beside them in the same group still waits for its flush."""
+    monkeypatch.setattr(_sqlite_writer, "FLUSH_INLINE_BELOW", 0.0)
+    store = sqlite_store
+    account = await make_account(store)
+    first = message(account.id)
+    await store.accept(account.id, [first])  # flushed: no flush is under way below
+    release = threading.Event()
+    real_flush = os.fdatasync
+
+    def held_flush(fd: int) -> None:
+        release.wait(10)
+        real_flush(fd)
+
+    monkeypatch.setattr(_sqlite_writer.os, "fdatasync", held_flush)
+    entry = ConnectorEntry(message_id=first.id, carrier_id="c1", submitted_at=time.time())
+    try:
+        accepting = asyncio.ensure_future(store.accept(account.id, [message(account.id)]))
+        claimed = await asyncio.wait_for(store.claim_due(time.time(), 10, "t", 60.0), 5)
+        assert first.id in [m.id for m in claimed]  # answered while the flush is held
+        await asyncio.wait_for(store.connector_log_note("sim", [entry]), 5)
+        await asyncio.wait_for(store.connector_log_reported("sim", [first.id]), 5)
+        assert not accepting.done()  # its group's flush is still held
+        release.set()
+        assert [o.kind for o in await asyncio.wait_for(accepting, 5)] == ["new"]
+    finally:
+        release.set()
+        monkeypatch.undo()
+    assert await store.connector_log_find("sim", [first.id]) == [entry]
