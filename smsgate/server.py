@@ -342,13 +342,16 @@ async def _run_notifier(config: Config, wake: Connection) -> None:
 
 def _process_store(config: Config, *, notifier: bool = False) -> Store:
     """The store of the engine process, or of the notifier process. Only the notifier's
-    commits go unflushed (Config.notifier_store_options: leases and marks, a callback sent
-    once more at worst); the engine's are claims, receipts and incoming SMS, which a power cut
-    must not lose."""
+    commits all go unflushed (Config.notifier_store_options: leases and marks, a callback sent
+    once more at worst); the engine's receipts and incoming SMS, which a power cut must not
+    lose, are flushed (its claims and connector marks are covered by that: Writer.run)."""
     from .store import open_store
 
-    options = config.notifier_store_options() if notifier else config.store_options()
-    return open_store(config.database, **options)
+    if notifier:
+        return open_store(config.database, **config.notifier_store_options())
+    # It serves no HTTP (the workers do): its claims and receipt batches commit on its loop,
+    # not on the writer thread, whose every hand-over woke the loop through its self-pipe.
+    return open_store(config.database, **config.store_options(), heavy_on_loop=True)
 
 
 YOUNG_OBJECTS = 20_000  # new objects (less those gone) before a young collection

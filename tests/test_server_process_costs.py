@@ -109,3 +109,13 @@ async def test_only_the_notifier_process_commits_without_a_flush(tmp_path: Path)
     assert isinstance(engine, SQLiteStore) and isinstance(notifier, SQLiteStore)
     assert engine.synchronous == "FULL"
     assert notifier.synchronous == "NORMAL"
+
+
+def test_the_engine_process_commits_large_groups_on_its_loop(tmp_path: Path) -> None:
+    """Beside HTTP workers the engine serves no requests: its claims and receipt batches
+    commit on its event loop, not on the writer thread (the notifier's claims are small)."""
+    config = Config(database=f"sqlite:///{tmp_path}/p.db", workers=2)
+    engine = server._process_store(config)
+    notifier = server._process_store(config, notifier=True)
+    assert isinstance(engine, SQLiteStore) and isinstance(notifier, SQLiteStore)
+    assert engine.heavy_on_loop and not notifier.heavy_on_loop

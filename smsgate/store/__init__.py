@@ -5,15 +5,27 @@ from __future__ import annotations
 from .base import Store, StoreUnavailable
 
 
-def open_store(url: str, *, synchronous: str = "FULL", flush_on_loop: bool = True) -> Store:
+def open_store(
+    url: str,
+    *,
+    synchronous: str = "FULL",
+    flush_on_loop: bool = True,
+    heavy_on_loop: bool = False,
+) -> Store:
     """`sqlite:///path/to/file.db` or `postgresql://user@host/db`.
 
-    `synchronous` and `flush_on_loop` (see smsgate/store/_sqlite_writer.py) are SQLite's.
+    `synchronous`, `flush_on_loop` and `heavy_on_loop` (see smsgate/store/_sqlite_writer.py)
+    are SQLite's.
     """
     if url.startswith("sqlite:") or "://" not in url:
         from .sqlite import SQLiteStore
 
-        return SQLiteStore(url, synchronous=synchronous, flush_on_loop=flush_on_loop)
+        return SQLiteStore(
+            url,
+            synchronous=synchronous,
+            flush_on_loop=flush_on_loop,
+            heavy_on_loop=heavy_on_loop,
+        )
     if url.startswith(("postgresql://", "postgres://")):
         try:
             from .postgres import PostgresStore  # type: ignore[import-not-found,unused-ignore]

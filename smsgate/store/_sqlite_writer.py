@@ -30,7 +30,11 @@ flushes stay on the loop.
 Small groups run right on the event loop: a thread would cost more than the work, because every
 hand-over of the GIL between it and the loop can stall either side for the switch interval.
 Heavy groups (a 50,000-recipient request, a dispatcher batch) run on one worker thread so the
-loop keeps serving; writes requested meanwhile wait and form the next group. So does a group
+loop keeps serving; writes requested meanwhile wait and form the next group. A process with
+no requests to serve (the engine's, beside HTTP workers) commits them on its loop too
+(`heavy_on_loop`): each hand-over to the thread and back cost it a wake-up of the loop
+through its self-pipe: the largest single item of its py-spy profile under
+bench/engine_bench.py (about 15% of its samples, with the thread pool's own hand-over). So does a group
 whose lock another process holds: the loop never blocks on the flock.
 
 Checkpoints (copying the WAL into the database) run once a second while writes come, instead
@@ -84,8 +88,10 @@ class Writer:
         merge: Callable[[sqlite3.Connection, list[Any]], list[Any]] | None = None,
         wal_path: str | None = None,
         flush_on_loop: bool = True,
+        heavy_on_loop: bool = False,
     ) -> None:
         self._connect = connect
+        self._heavy_on_loop = heavy_on_loop  # no group is too heavy for the loop
         self._flush_on_loop = flush_on_loop  # quick flushes of small groups may run on the loop
         # With a WAL path, COMMIT itself does not fsync (synchronous=NORMAL) and the writer
         # fsyncs the WAL on a thread before answering: as durable as synchronous=FULL, but the
@@ -180,7 +186,7 @@ class Writer:
         self._scheduled = False
         if self._busy or not self._pending or self._conn is None:
             return
-        light = sum(weight for _fn, _f, weight in self._pending) <= HEAVY
+        light = self._heavy_on_loop or sum(weight for _fn, _f, weight in self._pending) <= HEAVY
         if (
             light
             and self._syncing

@@ -193,13 +193,23 @@ def _path_of(url: str) -> str:
 class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Store):
     exclusive_dispatch = True
 
-    def __init__(self, url: str, *, synchronous: str = "FULL", flush_on_loop: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        synchronous: str = "FULL",
+        flush_on_loop: bool = True,
+        heavy_on_loop: bool = False,
+    ) -> None:
         if not re.fullmatch(r"[A-Za-z0-9]+", synchronous):
             raise ValueError(f"not an SQLite synchronous mode: {synchronous!r}")
         self.path = _path_of(url)
         self._engine_lock: int | None = None
         self.synchronous = synchronous
         self.flush_on_loop = flush_on_loop  # see _sqlite_writer: False where a core is spare
+        # Large groups (claims, receipt batches) commit on the loop too: for a process that
+        # serves no requests (the engine beside HTTP workers). See _sqlite_writer.
+        self.heavy_on_loop = heavy_on_loop
         self.owner = new_id()  # this store's outbox leases (one notifier's: rules.order_claim)
         self._reader: sqlite3.Connection | None = None
         self._writer: Writer | None = None
@@ -229,6 +239,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
             merge=accept_many,
             wal_path=wal,
             flush_on_loop=self.flush_on_loop,
+            heavy_on_loop=self.heavy_on_loop,
         )
         self._writer.start()
 

@@ -6,8 +6,10 @@ import asyncio
 import fcntl
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -156,3 +158,33 @@ async def test_a_checkpoint_copies_the_wal_while_another_process_commits(
     finally:
         probe.close()
     assert busy == 0 and frames == copied and 0 < frames < 50
+
+
+@pytest.mark.parametrize("on_loop", [False, True])
+async def test_a_store_heavy_on_loop_commits_every_group_on_its_loop(
+    tmp_path: Path, on_loop: bool
+) -> None:
+    """The engine's store beside HTTP workers: a claim of many rows commits on the event loop's
+    thread, with no hand-over to the writer thread and back (a plain store hands it over)."""
+    store = SQLiteStore(f"sqlite:///{tmp_path}/x.db", heavy_on_loop=on_loop)
+    await store.open()
+    await store.migrate()
+    try:
+        a = await make_account(store, balance=10**12)
+        await store.accept(a.id, [message(a.id) for _ in range(_sqlite_writer.HEAVY + 1)])
+        threads: list[str] = []
+        real = store._write
+
+        async def noted(fn: Any, weight: int = 1, flush: bool = True) -> Any:
+            def op(conn: sqlite3.Connection) -> Any:
+                threads.append(threading.current_thread().name)
+                return fn(conn)
+
+            return await real(op, weight, flush)
+
+        store._write = noted  # type: ignore[method-assign]
+        claimed = await store.claim_due(time.time(), 1000, "t", 60.0)
+        assert len(claimed) == _sqlite_writer.HEAVY + 1
+        assert (threads == [threading.current_thread().name]) is on_loop, threads
+    finally:
+        await store.close()
