@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from smsgate import server
+from smsgate.config import Config
 from smsgate.connectors.simulator import Simulator, SimulatorConfig
 from smsgate.core.ids import new_id
 from smsgate.core.models import Account, Message
@@ -103,7 +105,12 @@ def _kind(sql: str) -> str:
 async def _engine(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "engine.db")
-        store = SQLiteStore(f"sqlite:///{path}", synchronous=args.synchronous)
+        # Opened as `smsgate serve` opens its engine process's store beside two workers.
+        config = Config(
+            database=f"sqlite:///{path}", workers=2, sqlite_synchronous=args.synchronous
+        )
+        store = server._process_store(config)
+        assert isinstance(store, SQLiteStore)
         await store.open()
         await store.migrate()
         await store.create_account(Account(id=0, name="bench", balance=10**12, price=1))
