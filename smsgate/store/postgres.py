@@ -726,6 +726,11 @@ class PostgresStore(
         arrays = field_arrays(entries, "message_id carrier_id submitted_at outcome report_due")
         await self._execute("connector_log_add", connector, *arrays)
 
+    async def connector_log_note(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
+        if entries:
+            arrays = field_arrays(entries, "message_id carrier_id submitted_at outcome report_due")
+            await self._execute("connector_log_note", connector, *arrays)
+
     async def connector_log_find(
         self, connector: str, message_ids: Sequence[str]
     ) -> list[ConnectorEntry]:

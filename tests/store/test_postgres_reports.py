@@ -12,6 +12,7 @@ import pytest
 
 from smsgate.core.models import Report
 from smsgate.core.status import Status
+from smsgate.store.base import ConnectorEntry
 from smsgate.store.postgres import PostgresStore, Q
 from tests.store.helpers import make_account, message, route
 
@@ -86,6 +87,29 @@ async def test_the_events_numbers_are_taken_without_waiting_for_a_flush(
         assert len(row[-3]) == 40 and list(row[-2]) == [a.id]
         assert await conn.fetchval("SELECT pg_current_xact_id_if_assigned()") is not None
         assert await conn.fetchval("SELECT current_setting('synchronous_commit')") == "off"
+
+
+async def test_claims_and_connector_lines_commit_without_waiting_for_a_flush(
+    store: PostgresStore,
+) -> None:
+    """As on SQLite, the engine's claims, the simulator's connector-log lines and the reported
+    marks are answered at their commit: the flushed SUBMITTED (or the connector's own line)
+    after each covers it. Read in a transaction the test holds open."""
+    a = await make_account(store)
+    await store.accept(a.id, [message(a.id, f"7965000000{i}") for i in range(2)])
+    line = ConnectorEntry(message_id="m1", carrier_id="c1", submitted_at=time.time())
+    statements = [
+        ("claim_due", ("t", time.time() + 60, [], 10)),
+        ("connector_log_note", ("sim", ["m1"], ["c1"], [line.submitted_at], [None], [None])),
+        ("connector_log_reported", ("sim", ["m1"])),
+    ]
+    for name, args in statements:
+        async with store._conn() as conn, conn.transaction():
+            assert await conn.execute(Q[name], *args) in ("UPDATE 2", "INSERT 0 1", "UPDATE 1")
+            setting = await conn.fetchval("SELECT current_setting('synchronous_commit')")
+            assert setting == "off", f"{name} waits for its flush"
+    await store.connector_log_note("sim", [line])
+    assert await store.connector_log_find("sim", ["m1"]) == [line, line]
 
 
 async def test_a_row_another_node_moved_is_planned_again_from_it(

@@ -470,13 +470,17 @@ WHERE id IN (SELECT id FROM messages
 
 -- claim_due --
 -- Lease up to $4 unclaimed messages to token $1 until $2, highest priority first, skipping
--- the accounts in $3 and rows another node is claiming
+-- the accounts in $3 and rows another node is claiming. Committed without waiting for its
+-- flush (as on SQLite): a connector that can know whether the carrier has a message writes
+-- its own line next, or the SUBMITTED after it is; either's flush covers the claim (the WAL is
+-- one sequence, for every node). Lost with them in a crash of the server, the claim is made
+-- again, and SMPP sends a claimed message again after a crash either way
 WITH c AS (SELECT id FROM messages
            WHERE status IN ('accepted', 'queued') AND dispatch_token IS NULL
              AND NOT (account_id = ANY($3::int8[]))
            ORDER BY priority DESC, seq LIMIT $4 FOR UPDATE SKIP LOCKED)
 UPDATE messages m SET dispatch_token = $1, lease_until = $2, status = 'queued'
-FROM c WHERE m.id = c.id
+FROM c WHERE m.id = c.id AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'
 RETURNING m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone,
           m.text, m.encoding, m.segments, m.priority, m.not_before, m.expires_at,
           m.send_window, m.flash, m.tag, m.callback_url, m.status, m.error_code, m.price,
@@ -619,6 +623,15 @@ INSERT INTO connector_log (connector, message_id, carrier_id, submitted_at, outc
                            report_due)
 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[])
 
+-- connector_log_note --
+-- connector_log_add for lines the connector acknowledges to the dispatcher next, which records
+-- that durably (Store.connector_log_note): committed without waiting for its flush, which that
+-- record's covers
+INSERT INTO connector_log (connector, message_id, carrier_id, submitted_at, outcome,
+                           report_due)
+SELECT $1, * FROM unnest($2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[])
+WHERE (SELECT set_config('synchronous_commit', 'off', true)) = 'off'
+
 -- connector_log_find --
 -- Connector $1's lines about some messages, in order
 SELECT message_id, carrier_id, submitted_at, outcome, report_due FROM connector_log
@@ -630,9 +643,11 @@ SELECT message_id, carrier_id, submitted_at, outcome, report_due FROM connector_
 WHERE connector = $1 AND NOT reported ORDER BY report_due LIMIT $2
 
 -- connector_log_reported --
--- Lines whose report came
+-- Lines whose report came; committed without waiting for its flush: lost in a crash of the
+-- server, a report is asked for or sent once more (a repeated status is no change)
 UPDATE connector_log SET reported = TRUE
 WHERE connector = $1 AND message_id = ANY($2::text[]) AND NOT reported
+  AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'
 
 -- connector_log_purge --
 -- The purge's next window of connector-log lines, as attempts_purge: forget the reported lines
