@@ -166,7 +166,7 @@ class Writer:
         self, fn: Callable[[sqlite3.Connection], T], weight: int = 1, flush: bool = True
     ) -> T:
         """`fn(conn)`, committed in the next group; answered once the group is flushed to disk,
-        or (`flush=False`) as soon as it is committed. Such a write is durable with the next
+        or (`flush=False`) as soon as it is committed (a group of only those flushes nothing). Such a write is durable with the next
         flush of any process (the WAL is one sequence, and a flush covers every commit before
         it); a kill -9 loses it no more than a flushed one (it is in the OS's cache). Only for
         writes whose loss in a power cut is repaired, or repeated, by what runs after it."""
@@ -187,14 +187,11 @@ class Writer:
         if self._busy or not self._pending or self._conn is None:
             return
         light = self._heavy_on_loop or sum(weight for _fn, _f, weight in self._pending) <= HEAVY
-        if (
-            light
-            and self._syncing
-            and not self._unflushed.issuperset(f for _, f, _ in self._pending)
-        ):
+        if light and self._syncing:
             # A flush is under way, and this group's answers would wait for the one after it
-            # anyway: it commits when the flush ends (_synced), with what comes meanwhile.
-            # (A group of writes answered without a flush has no reason to wait.)
+            # anyway: it commits when the flush ends (_synced), with what comes meanwhile. So
+            # do writes answered without a flush: they are few, and waiting joins them to the
+            # next group rather than costing a commit of their own.
             return
         locked = self._pool is not None and light and self._try_lock()
         if light and not locked and self._pool is not None and self._lock_misses < LOCK_RETRIES:
@@ -295,7 +292,7 @@ class Writer:
         A light group's flush runs right here while flushes are quick. Otherwise one fsync at a
         time on the flush thread: groups that commit while one runs wait for the next, which
         covers them all (fewer flushes and thread hand-overs under load, none skipped). Writes
-        run without a flush are answered now; a group of only those flushes nothing.
+        run without a flush are answered now.
         """
         if self._unflushed:
             results = self._answer_unflushed(results)

@@ -261,36 +261,33 @@ async def test_the_notifier_process_marks_callbacks_without_a_flush(
         await serving.close()
 
 
-async def test_claims_and_connector_marks_are_answered_before_their_flush(
+async def test_claims_and_connector_marks_are_answered_without_a_flush(
     sqlite_store: SQLiteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A claim, a connector's noted line and its reported mark wait for their commit, not for
-    the flush (Writer.run): the flush of what the dispatcher records next covers them. A write
-    committed beside them in the same group still waits for its flush."""
-    monkeypatch.setattr(_sqlite_writer, "FLUSH_INLINE_BELOW", 0.0)
+    """A claim, a connector's noted line and its reported mark are answered at their commit,
+    with no flush of their own (Writer.run): the flush of what the dispatcher records next
+    covers them. An accept still waits for its flush."""
     store = sqlite_store
     account = await make_account(store)
     first = message(account.id)
-    await store.accept(account.id, [first])  # flushed: no flush is under way below
-    release = threading.Event()
+    flushes: list[int] = []
     real_flush = os.fdatasync
 
-    def held_flush(fd: int) -> None:
-        release.wait(10)
+    def counted_flush(fd: int) -> None:
+        flushes.append(fd)
         real_flush(fd)
 
-    monkeypatch.setattr(_sqlite_writer.os, "fdatasync", held_flush)
-    entry = ConnectorEntry(message_id=first.id, carrier_id="c1", submitted_at=time.time())
+    monkeypatch.setattr(_sqlite_writer.os, "fdatasync", counted_flush)
     try:
-        accepting = asyncio.ensure_future(store.accept(account.id, [message(account.id)]))
-        claimed = await asyncio.wait_for(store.claim_due(time.time(), 10, "t", 60.0), 5)
-        assert first.id in [m.id for m in claimed]  # answered while the flush is held
-        await asyncio.wait_for(store.connector_log_note("sim", [entry]), 5)
-        await asyncio.wait_for(store.connector_log_reported("sim", [first.id]), 5)
-        assert not accepting.done()  # its group's flush is still held
-        release.set()
-        assert [o.kind for o in await asyncio.wait_for(accepting, 5)] == ["new"]
+        await store.accept(account.id, [first])
+        assert len(flushes) == 1
+        claimed = await store.claim_due(time.time(), 10, "t", 60.0)
+        assert [m.id for m in claimed] == [first.id]
+        assert len(flushes) == 1, "the claim waited for a flush"
+        entry = ConnectorEntry(message_id=first.id, carrier_id="c1", submitted_at=time.time())
+        await store.connector_log_note("sim", [entry])
+        await store.connector_log_reported("sim", [first.id])
+        assert len(flushes) == 1, "a connector's line or mark waited for a flush"
     finally:
-        release.set()
         monkeypatch.undo()
     assert await store.connector_log_find("sim", [first.id]) == [entry]
