@@ -19,6 +19,9 @@ each rate: CPU per request of smsgate's processes and of the PostgreSQL backends
 (from /proc: the backends are found by the application_name the URL gives them). `--waits`
 samples pg_stat_activity every 20 ms during each run and prints what the backends waited on.
 `--bare` adds the bare Starlette route (bench/bare_app.py) at 2 workers, for the × bare ratios.
+`--history N` stores N delivered messages with their two events and ANALYZEs the schema before
+the servers start: a database in service, whose statements are planned for tables of its size
+(on a fresh schema, plans made while `messages` is empty stay cached: docs/operations.md).
 """
 
 from __future__ import annotations
@@ -92,9 +95,11 @@ class Result:
 class Cluster:
     """K `smsgate serve` processes of one tree on a fresh schema with one account."""
 
-    def __init__(self, server: str, tree: str, nodes: int, workers: int, accounts: int) -> None:
+    def __init__(
+        self, server: str, tree: str, nodes: int, workers: int, accounts: int, history: int = 0
+    ) -> None:
         self.server, self.tree, self.count, self.workers = server, tree, nodes, workers
-        self.accounts = accounts
+        self.accounts, self.history = accounts, history
         self.schema = f"t1bench_{secrets.token_hex(4)}"
         self.app = self.schema
         self.url = _url(server, self.schema, self.app)
@@ -129,6 +134,8 @@ class Cluster:
             if done.returncode:
                 raise RuntimeError(f"smsgate {command[0]} failed:\n{done.stderr}")
         os.unlink(doc.name)
+        if self.history:
+            await self._fill()
         for port in self.ports:
             serve = ["serve", "--database", self.url, "--port", str(port)]
             self.procs.append(
@@ -142,6 +149,15 @@ class Cluster:
         for port in self.ports:
             wait_ready(f"http://127.0.0.1:{port}/healthz")
         return self
+
+    async def _fill(self) -> None:
+        """`history` delivered messages of the first account, with their events; analyzed."""
+        conn = await asyncpg.connect(self.server, server_settings={"search_path": self.schema})
+        try:
+            await conn.execute(HISTORY, self.history)
+            await conn.execute("ANALYZE")
+        finally:
+            await conn.close()
 
     async def __aexit__(self, *_exc: object) -> None:
         for proc in self.procs:
@@ -194,6 +210,17 @@ class Cluster:
 
 
 WRK = ("wrk", "-t1")
+HISTORY = """
+WITH m AS (
+    INSERT INTO messages (id, account_id, dialect, phone, text, encoding, segments, status,
+                          price, created_at, updated_at, submitted_at, done_at, carrier_id)
+    SELECT 'h' || md5(g::text), (SELECT min(id) FROM accounts), 'native',
+           '+7965' || lpad(g::text, 7, '0'), 'history', 'gsm7', 1, 'delivered', 10000,
+           0, 0, 0, 0, 'hc' || g
+    FROM generate_series(1, $1) AS g RETURNING id, account_id)
+INSERT INTO events (message_id, account_id, status, at)
+SELECT id, account_id, s, 0 FROM m, unnest(ARRAY['submitted', 'delivered']) AS s
+"""
 _PIDS = "SELECT pid FROM pg_stat_activity WHERE application_name = $1"
 
 
@@ -206,13 +233,15 @@ def _rate(out: str) -> float:
     raise RuntimeError(out)
 
 
-async def one_run(server: str, tree: str, run: str, seconds: int, waits: bool) -> Result:
+async def one_run(
+    server: str, tree: str, run: str, seconds: int, waits: bool, history: int = 0
+) -> Result:
     mode, n = run.split(":")
     nodes, workers = (int(n), 1) if mode == "nodes" else (1, int(n))
     accepting = mode in ("accept", "many")
     extra = f',"schedule_at":{int(time.time()) + 3600}' if accepting else ""
     accounts = MANY if mode == "many" else 1
-    async with Cluster(server, tree, nodes, workers, accounts) as cluster:
+    async with Cluster(server, tree, nodes, workers, accounts, history) as cluster:
         return await cluster.measure(seconds, 64, extra, waits)
 
 
@@ -232,6 +261,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--waits", action="store_true")
     parser.add_argument("--bare", action="store_true")
+    parser.add_argument("--history", type=int, default=0, help="messages stored before serving")
     args = parser.parse_args()
     trees = {"base": args.baseline, "this": args.tree}
     for run in args.runs:
@@ -240,7 +270,7 @@ async def main() -> None:
         for pair in range(args.pairs):
             order = ["base", "this"] if pair % 2 == 0 else ["this", "base"]
             for name in order:
-                r = await one_run(args.pg, trees[name], run, args.seconds, args.waits)
+                r = await one_run(args.pg, trees[name], run, args.seconds, args.waits, args.history)
                 got[name].append(r)
                 print(
                     f"  {run:9} {name}: {r.rate:7.0f} req/s, smsgate {r.cpu_us:4.0f} µs/req,"
