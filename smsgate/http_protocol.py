@@ -12,6 +12,11 @@ must complete each request head within `header_timeout` seconds, counted from th
 start for the first request, and from the first byte of each later one (the wait before that
 byte is the keep-alive timeout's). A connection that misses it is closed, with a 408 answer if
 part of a head had arrived.
+
+uvicorn also makes a keep-alive timer (a TimerHandle, a libuv timer started and stopped) after
+every response, and cancels it at the next request's first bytes: under load a timer per request
+that never fires. Here a connection keeps one timer that notes when it went idle; when it fires
+it closes a connection idle for the whole timeout, or waits out the rest of it.
 """
 
 from __future__ import annotations
@@ -82,25 +87,55 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self.timeout_keep_alive = self.keep_alive_timeout  # type: ignore[assignment]
         self._head_timer: asyncio.TimerHandle | None = None
         self._in_head = False  # bytes of a request head arrived, its end not yet
+        self._keep_alive_timer: asyncio.TimerHandle | None = None
+        self._idle_since: float | None = None  # the loop's time of the last answer, until data
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
         self._arm_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
+        for timer in (self._head_timer, self._keep_alive_timer):
+            if timer is not None:
+                timer.cancel()
+        self._head_timer = self._keep_alive_timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)  # cancels the keep-alive timer, parses
+        self._idle_since = None  # the keep-alive wait ends at the first byte
+        super().data_received(data)  # parses
         if self._head_timer is None and not self.transport.is_closing():
             # Part of a head, or bytes that began none (blank lines) on an idle connection:
             # either way the clock runs until a head is complete.
             idle = self.cycle is not None and self.cycle.response_complete
             if self._in_head or (idle and self.timeout_keep_alive_task is None):
                 self._arm_head_timer()
+
+    def on_response_complete(self) -> None:
+        """uvicorn's, but with the connection's one keep-alive timer (see the module)."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        if self._keep_alive_timer is None:
+            self._keep_alive_timer = self.loop.call_later(
+                self.timeout_keep_alive, self._keep_alive_due
+            )
+
+    def _keep_alive_due(self) -> None:
+        self._keep_alive_timer = None
+        if self._idle_since is None or self.transport.is_closing():
+            return  # serving, or reading a head: the next answer starts the clock again
+        left = self._idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:  # answered again since the timer was set: idle for less than the timeout
+            self._keep_alive_timer = self.loop.call_later(left, self._keep_alive_due)
+            return
+        self.timeout_keep_alive_handler()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

@@ -171,6 +171,52 @@ async def test_pipelined_requests_then_close_get_every_answer(counted: Gateway) 
     assert answer.endswith(b"}")  # the last body arrived before the server closed
 
 
+class _TimerCount:
+    """The loop as a protocol sees it, counting the timers it is asked for."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.timers = 0
+
+    def call_later(self, delay: float, callback: Any, *args: Any) -> asyncio.TimerHandle:
+        self.timers += 1
+        return self.loop.call_later(delay, callback, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loop, name)
+
+
+async def test_a_keep_alive_connection_keeps_one_timer() -> None:
+    """uvicorn armed a keep-alive timer after every answer and cancelled it at the next request:
+    under load, a timer per request that never fired."""
+    from uvicorn.config import Config as UvicornConfig
+    from uvicorn.server import ServerState
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    config = UvicornConfig(app, proxy_headers=False, log_level="warning")
+    config.load()
+    loop = _TimerCount(asyncio.get_running_loop())
+    protocol = CoalescingHttpToolsProtocol(
+        config=config, server_state=ServerState(), app_state={}, _loop=loop
+    )
+    inner = Recording()
+    protocol.connection_made(inner)  # type: ignore[arg-type]
+    for n in range(1, 6):
+        protocol.data_received(HEALTH)
+        await asyncio.wait_for(_until(lambda n=n: len(inner.writes) == n), 5)  # type: ignore[misc]
+    assert loop.timers == 2  # the first head's, then one keep-alive timer for all the waits
+    protocol.connection_lost(None)
+
+
+async def _until(condition: Any) -> None:
+    while not condition():
+        await asyncio.sleep(0)
+
+
 # Request-head and keep-alive timeouts, against a real server on real sockets.
 
 HEADER_TIMEOUT = 0.5
@@ -293,6 +339,24 @@ async def test_a_keep_alive_connection_serves_its_next_request(timed: Gateway) -
 
     answers = await asyncio.to_thread(twice)
     assert all(a.startswith(b"HTTP/1.1 200 OK\r\n") for a in answers)
+
+
+async def test_the_keep_alive_timeout_counts_from_the_last_answer(timed: Gateway) -> None:
+    """The connection's one timer, set at the first answer, waits out the rest of the timeout
+    after a later one."""
+
+    def twice_then_idle() -> tuple[float, bytes]:
+        with _connect(timed) as sock:
+            sock.sendall(HEALTH)
+            _read_response(sock)
+            time.sleep(KEEP_ALIVE * 0.6)
+            sock.sendall(HEALTH)
+            _read_response(sock)
+            return _closed_after(sock, time.monotonic())
+
+    elapsed, rest = await asyncio.to_thread(twice_then_idle)
+    assert KEEP_ALIVE - 0.1 <= elapsed <= KEEP_ALIVE + SLACK
+    assert rest == b""
 
 
 @pytest.mark.parametrize(
