@@ -291,7 +291,8 @@ class ErrorGuard:
         self, app: ASGIApp, fast: FastRoutes | None = None, *, access_log: bool = False
     ) -> None:
         self.app = app
-        self.fast = dict(fast or {})
+        # Each fast route with its dialect's label, found once rather than per request
+        self.fast = {key: (handler, dialect_of(key[1])) for key, handler in (fast or {}).items()}
         self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -299,8 +300,9 @@ class ErrorGuard:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        fast = self.fast.get((scope["method"], path))
-        context = logs.RequestContext(logs.request_id(header(scope, REQUEST_ID)), dialect_of(path))
+        found = self.fast.get((scope["method"], path))
+        fast, dialect = found if found is not None else (None, dialect_of(path))
+        context = logs.RequestContext(logs.request_id(header(scope, REQUEST_ID)), dialect)
         token = logs.CONTEXT.set(context)
         started_at = time.perf_counter()
         try:
