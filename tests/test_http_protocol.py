@@ -401,7 +401,10 @@ def test_the_uvicorn_internals_the_timeouts_use() -> None:
     these fails here, not silently in production."""
     from uvicorn.protocols.http import httptools_impl
 
-    for name in ("on_message_begin", "on_headers_complete", "data_received", "connection_lost"):
+    hooks = ("on_message_begin", "on_headers_complete", "data_received", "connection_lost")
+    # on_response_complete is replaced (one keep-alive timer per connection): what it calls
+    used = ("on_response_complete", "_start_asgi_task", "timeout_keep_alive_handler")
+    for name in hooks + used:
         assert callable(getattr(HttpToolsProtocol, name, None)), name
     assert httptools_impl.STATUS_LINE[408] == b"HTTP/1.1 408 Request Timeout\r\n"
     source = inspect.getsource(HttpToolsProtocol)
@@ -411,6 +414,9 @@ def test_the_uvicorn_internals_the_timeouts_use() -> None:
         "self.cycle",
         "self.server_state",
         "self.loop",
+        "self.pipeline",
+        "self.flow.resume_reading()",
+        "self.server_state.total_requests += 1",
     ):
         assert attribute in source, attribute
     assert "self.response_complete" in inspect.getsource(httptools_impl.RequestResponseCycle)
