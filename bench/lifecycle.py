@@ -17,6 +17,10 @@ Rows (names for --only), each from the bench that measures it, imported or run a
   pg       PostgreSQL at 2 workers, alternated with the bare route (bench/pg_bench.py): accept
            path alone with one account and with 50 (>= 0.5x bare), accept at 1 worker, live
            (>= 0.3x bare); two nodes on one database and one account against one (>= 1.0x).
+           Each run's schema first holds --pg-history delivered messages (200,000), analyzed:
+           a database in service. On a schema seconds old, PostgreSQL keeps the plans it made
+           for an empty `messages` (sequential scans) until its first autoanalyze, a cost a
+           server pays in its first minute only (docs/operations.md).
   loop     the full loop into the npm SMSC (bench/smpp_bench.py --wrk): Kannel with DLRs to
            dlr-url against smsgate e2e with two callbacks a message, both driven by wrk
            (>= 2x Kannel and >= 6,000 msg/s); Kannel without DLRs, smsgate's SMPP path and e2e
@@ -86,6 +90,7 @@ class Settings:
     pairs: int
     quick: bool
     pg: str
+    pg_history: int = 200_000  # delivered messages stored before a PostgreSQL run serves
     soak_messages: int | None = None
     shared: dict[str, list[float]] = field(default_factory=dict)  # figures rows reuse
 
@@ -243,7 +248,9 @@ def bulk_pg_rows(s: Settings) -> list[Line]:
 
 def pg_rows(s: Settings) -> list[Line]:
     def pg(run: str) -> Callable[[], pg_bench.Result]:
-        return lambda: asyncio.run(pg_bench.one_run(s.pg, str(ROOT), run, s.seconds, False))
+        return lambda: asyncio.run(
+            pg_bench.one_run(s.pg, str(ROOT), run, s.seconds, False, s.pg_history)
+        )
 
     def bare() -> pg_bench.Result:
         r = run_bare(2, free_port(), s.seconds, 64)
@@ -265,7 +272,8 @@ def pg_rows(s: Settings) -> list[Line]:
             ratio,
             f">= {bar}x {label}" if bar is not None else "",
             ratio >= bar if bar is not None else None,
-            f"CPU µs/request: smsgate {smsgate:.0f}, PostgreSQL backends {backends:.0f}",
+            f"CPU µs/request: smsgate {smsgate:.0f}, PostgreSQL backends {backends:.0f};"
+            f" {s.pg_history:,} messages stored before",
         )
 
     return [
@@ -415,6 +423,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=int, help="wrk's seconds a run (10; --quick: 2)")
     parser.add_argument("--pairs", type=int, help="runs of each side (2; --quick: 1)")
     parser.add_argument("--pg", default=PG, help="PostgreSQL server URL (trust auth)")
+    parser.add_argument(
+        "--pg-history",
+        type=int,
+        default=200_000,
+        help="delivered messages stored (and analyzed) before each PostgreSQL run serves:"
+        " a database in service (0: a fresh schema; --quick: 0)",
+    )
     parser.add_argument("--soak", action="store_true", help="then run bench/soak.py")
     parser.add_argument("--soak-messages", type=int, help="messages of the soak (its default)")
     return parser
@@ -429,6 +444,7 @@ def main() -> None:
         pairs=args.pairs or (1 if args.quick else 2),
         quick=args.quick,
         pg=args.pg,
+        pg_history=0 if args.quick else args.pg_history,
         soak_messages=args.soak_messages,
     )
     print(
