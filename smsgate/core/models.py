@@ -106,6 +106,15 @@ class Message(msgspec.Struct, kw_only=True, gc=False):
     meta: dict[str, Any] | None = None
 
 
+class OneTemplate(list[Message]):
+    """Messages made from one template (a bulk's, `core.validate.build_messages`): they differ
+    only in `VARYING`, and in the seq a store numbers them with. A store takes every other
+    field from the first instead of looking at each message (~15-30 ms a 50,000 bulk)."""
+
+    __slots__ = ()
+    VARYING = ("id", "client_ref", "phone", "text")
+
+
 class Job(msgspec.Struct, kw_only=True):
     """A batch or broadcast: many messages accepted by one request."""
 

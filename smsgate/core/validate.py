@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import repeat
 from operator import attrgetter, eq, is_
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 
@@ -14,7 +14,7 @@ from . import phone as phones
 from .bounds import Count, Delay, Seconds
 from .errors import ErrorCode, GatewayError
 from .ids import new_id, new_ids
-from .models import Account, Message, Submission
+from .models import Account, Message, OneTemplate, Submission
 from .segments import shape, shape_all
 from .status import Status
 from .windows import check_schedule
@@ -180,10 +180,11 @@ def _build_uniform(
         return None
     encoding, parts = found
     shaped = _replace(template, encoding=encoding, segments=parts, price=parts * account.price)
-    return [
+    built = OneTemplate(
         _replace(shaped, id=message_id, client_ref=ref, phone=e164, text=text)
         for message_id, ref, e164, text in zip(new_ids(len(items)), refs, e164s, texts, strict=True)
-    ]
+    )
+    return cast(list[Message | GatewayError], built)
 
 
 _replace = msgspec.structs.replace

@@ -260,7 +260,9 @@ class Lazily:
             yield cast(list[Message], chunk)
 
     def rest(self) -> list[Message | GatewayError]:
-        if len(self.built) < len(self.items):
+        if not self.built:  # built here at once: the list as built (a OneTemplate, say)
+            self.built = self.build(self.items)
+        elif len(self.built) < len(self.items):
             self.built += self.build(self.items[len(self.built) :])
         return self.built
 

@@ -46,6 +46,7 @@ from collections.abc import (
     Awaitable,
     Callable,
     Collection,
+    Iterator,
     Mapping,
     Sequence,
 )
@@ -65,6 +66,7 @@ from ..core.models import (
     JobCounts,
     Message,
     MoMessage,
+    OneTemplate,
     Report,
     StatusEvent,
 )
@@ -175,6 +177,20 @@ def message_row(m: Message) -> tuple[Any, ...]:
         json_or_none(m.meta),
     )
     # fmt: on
+
+
+def message_rows(messages: Sequence[Message]) -> Iterator[tuple[Any, ...]]:
+    """`message_row` of each; of messages made from one template, with the fields they share
+    taken from the first once (~30% less time than `message_row` each)."""
+    if type(messages) is not OneTemplate or not messages:
+        return map(message_row, messages)
+    first = message_row(messages[0])
+    account_id, dialect, job_id, sender, rest = first[2], first[3], first[5], first[6], first[9:]
+    # A concatenation, not `*rest`: 25% faster here.
+    return (
+        (m.seq, m.id, account_id, dialect, m.client_ref, job_id, sender, m.phone, m.text) + rest  # noqa: RUF005
+        for m in messages
+    )
 
 
 def _json_array(values: Sequence[Any]) -> list[str | None]:
@@ -529,7 +545,7 @@ class PostgresStore(
         return result
 
     def _copy_parts(self) -> CopyParts:
-        return CopyParts(COPY_COLUMNS, message_row, _next_seqs, _pay)
+        return CopyParts(COPY_COLUMNS, message_rows, _next_seqs, _pay)
 
     # Reads ------------------------------------------------------------------------------------
     async def _messages(self, query: str, *args: Any) -> list[Message]:

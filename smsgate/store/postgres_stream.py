@@ -15,7 +15,7 @@ back and leaves the request to `accept`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -37,7 +37,7 @@ class CopyParts(NamedTuple):
     """What postgres.py writes messages and jobs with (given, not imported: it imports this)."""
 
     columns: tuple[str, ...]  # the COPY's columns
-    row: Callable[[Message], tuple[Any, ...]]  # a message's values for them
+    rows: Callable[[list[Message]], Iterable[tuple[Any, ...]]]  # messages' values for them
     numbers: Callable[[asyncpg.Connection, str, int], Awaitable[list[int]]]  # from a sequence
     pay: Callable[[asyncpg.Connection, rules.AcceptPlan, debits.Slices], Awaitable[None]]
 
@@ -90,7 +90,7 @@ async def _stream(
             for m in chunk:
                 m.seq = next(seqs)
             got.extend(chunk)
-            yield from map(parts.row, chunk)
+            yield from parts.rows(chunk)
 
     try:
         async with conn.transaction():  # a savepoint: what went in goes again

@@ -30,6 +30,7 @@ from ..core.models import (
     JobCounts,
     Message,
     MoMessage,
+    OneTemplate,
     Report,
     StatusEvent,
 )
@@ -116,18 +117,22 @@ def _same_columns(messages: Sequence[Message]) -> set[str]:
         for c in _WRITTEN
         if c not in _ROW_KEYS and getattr(first, c) == getattr(last, c)
     ]  # fmt: skip
+    same: set[str] = set()
+    if type(messages) is OneTemplate:  # the same by construction, but for a few
+        same = {c for c in candidates if c not in OneTemplate.VARYING}
+        candidates = [c for c in candidates if c in OneTemplate.VARYING]
     if not candidates:
-        return set()
+        return same
     # One tuple per message, compared in C (item by item, identity first): messages built
     # from one template share the very objects.
     get = attrgetter(*candidates)
     if all(map(operator.eq, map(get, messages), repeat(get(first)))):
-        return set(candidates)
-    return {
+        return same.union(candidates)
+    return same.union(
         c
         for c in candidates
         if all(map(operator.eq, map(attrgetter(c), messages), repeat(getattr(first, c))))
-    }
+    )
 
 
 class MessageColumns:
@@ -744,9 +749,12 @@ def _accept_fresh(conn: sqlite3.Connection, req: rules.AcceptRequest) -> rules.A
     plan = rules.plan_accept([req], rules.Known({}, (), {req.account_id: row[0]} if row else {}))
     if not plan.all_new:
         return None
+    # All new: the plan stores the request's items in their order. Inserted as given, a
+    # OneTemplate keeps telling _same_columns what its messages share.
+    fresh = req.items if type(req.items) is OneTemplate else plan.fresh
     try:
         with savepoint(conn, "fresh"):
-            if _insert_messages(conn, plan.fresh, skip_known_refs=True) != len(plan.fresh):
+            if _insert_messages(conn, fresh, skip_known_refs=True) != len(plan.fresh):
                 raise _Undone
     except _Undone:
         _unnumber(plan.fresh)

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import cast
 
 import msgspec
 import pytest
 
+from smsgate.core import validate
 from smsgate.core.errors import ErrorCode
 from smsgate.core.ids import new_id
-from smsgate.core.models import Job, Message, Submission
+from smsgate.core.models import Job, Message, OneTemplate, Submission
 from smsgate.core.validate import Limits
 from smsgate.engine import accept
-from smsgate.store.base import MessageFilter, Store
+from smsgate.store.base import MessageFilter, Outcome, Store
 from tests.store.helpers import make_account, message
 
 N = 1200  # a large request (engine.accept.STREAM_FROM), in chunks of 500
@@ -133,3 +135,37 @@ async def test_a_recipient_refused_in_a_later_chunk_leaves_the_request_to_accept
     assert job is not None
     counts = await store.get_job(a.id, job.id)
     assert counts is not None and counts.by_status == {"queued": len(items) - 1}
+
+
+@pytest.mark.parametrize("refs", [True, False])
+async def test_messages_of_one_template_are_stored_whole(store: Store, refs: bool) -> None:
+    """A bulk built from one template (`OneTemplate`: the store takes the shared fields from
+    its first message) is stored field for field, by `accept` and by `accept_stream`, its
+    varying columns too when, as here without references or with one text for all, they
+    hold one value."""
+    a = await make_account(store, balance=10**12, senders=["Test"])
+    for way in ("accept", "stream"):
+        items = [
+            Submission(
+                phone=f"+7965{i:07d}",
+                text="the same text",
+                sender="Test",
+                client_ref=f"{way}{i}" if refs else None,
+                ttl=600,
+                tag="spring",
+            )
+            for i in range(accept.STREAM_FROM)
+        ]
+        job = Job(id=new_id(), account_id=a.id, dialect="native", total=len(items), created_at=1)
+        built = validate.build_messages(a, "native", items, time.time(), Limits(), job_id=job.id)
+        assert type(built) is OneTemplate
+        messages = cast(list[Message], built)
+        if way == "accept":
+            outcomes: list[Outcome] | None = await store.accept(a.id, messages, job=job)
+        else:
+            chunks = (OneTemplate(messages[i : i + 500]) for i in range(0, len(messages), 500))
+            outcomes = await store.accept_stream(a.id, len(messages), chunks, job=job)
+            if outcomes is None:  # a backend that does not stream
+                continue
+        assert {o.kind for o in outcomes} == {"new"}
+        assert await store.job_messages(a.id, job.id, limit=len(messages)) == messages
