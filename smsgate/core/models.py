@@ -65,6 +65,14 @@ class Submission(msgspec.Struct, kw_only=True, gc=False):
     price: int | None = None
 
 
+class Alike(list[Submission]):
+    """Submissions of one request made from one Submission (a bulk's parse): they share the
+    very objects in every field but phone, text and client_ref, so `build_messages` need
+    not compare them (10 ms a 50,000-recipient bulk)."""
+
+    __slots__ = ()
+
+
 class Refused(msgspec.Struct, kw_only=True):
     """A recipient its dialect refused itself, on a rule only that dialect has: the core
     keeps it like a recipient it refused (with `keep_rejected`), counts and reports it."""

@@ -14,7 +14,7 @@ from . import phone as phones
 from .bounds import Count, Delay, Seconds
 from .errors import ErrorCode, GatewayError
 from .ids import new_id, new_ids
-from .models import Account, Message, OneTemplate, Submission
+from .models import Account, Alike, Message, OneTemplate, Submission
 from .segments import shape, shape_all
 from .status import Status
 from .windows import check_schedule
@@ -152,11 +152,10 @@ def _build_uniform(
     its order of checks, with its errors. The checks are its checks, made over all at once.
     """
     first = _SHARED(items[0])
-    if first[9:11] != (None, None) or not all(map(eq, map(_SHARED, items), repeat(first))):
-        return None  # not a text, a price fixed, or recipients that differ
-    for field, shared in zip(("window", "meta"), first[11:], strict=True):
-        if shared is not None and not all(map(is_, map(attrgetter(field), items), repeat(shared))):
-            return None
+    if first[9:11] != (None, None):
+        return None  # not a text, or a price fixed
+    if type(items) is not Alike and not _share(items, first):
+        return None
     texts = [i.text for i in items]
     refs = [i.client_ref for i in items]
     longest = max(map(len, texts))
@@ -185,6 +184,17 @@ def _build_uniform(
         for message_id, ref, e164, text in zip(new_ids(len(items)), refs, e164s, texts, strict=True)
     )
     return cast(list[Message | GatewayError], built)
+
+
+def _share(items: Sequence[Submission], first: tuple[Any, ...]) -> bool:
+    """Whether every item has the first's `_SHARED` fields (window and meta: the very objects,
+    as build_messages' templates share them)."""
+    if not all(map(eq, map(_SHARED, items), repeat(first))):
+        return False
+    for field, shared in zip(("window", "meta"), first[11:], strict=True):
+        if shared is not None and not all(map(is_, map(attrgetter(field), items), repeat(shared))):
+            return False
+    return True
 
 
 _replace = msgspec.structs.replace

@@ -14,7 +14,7 @@ import msgspec
 from .. import logs
 from ..core.errors import ErrorCode, GatewayError
 from ..core.ids import new_id
-from ..core.models import Account, Job, Message, Refused, Submission
+from ..core.models import Account, Alike, Job, Message, Refused, Submission
 from ..core.status import Status
 from ..core.urls import Networks, origin_of, refused_target, target_refusal
 from ..core.validate import NUL, Limits, build_message, build_messages
@@ -253,7 +253,10 @@ class Lazily:
         store has fewer than it was told and stores none of them (`Store.accept_stream`)."""
         while len(self.built) < len(self.items):
             start = len(self.built)
-            chunk = self.build(self.items[start : start + STREAM_CHUNK])
+            items = self.items[start : start + STREAM_CHUNK]
+            if type(self.items) is Alike:  # still alike, sliced
+                items = Alike(cast(Sequence[Submission], items))
+            chunk = self.build(items)
             self.built += chunk
             if any([isinstance(m, GatewayError) for m in chunk]):
                 return

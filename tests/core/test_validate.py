@@ -5,9 +5,10 @@ import pytest
 
 from smsgate.core import validate
 from smsgate.core.errors import ErrorCode, GatewayError
-from smsgate.core.models import Account, Message, Submission
+from smsgate.core.models import Account, Alike, Message, Submission
 from smsgate.core.status import Status
 from smsgate.core.validate import Limits, build_message, build_messages
+from smsgate.dialects.native import parse
 
 NOW = 1_800_000_000.0
 ACCOUNT = Account(
@@ -163,3 +164,19 @@ def test_a_bulk_of_one_template_is_shaped_all_at_once(monkeypatch: pytest.Monkey
     built = build_messages(ACCOUNT, "native", items, NOW, Limits(), job_id="job")
     assert all(isinstance(m, Message) and m.segments == 1 for m in built)
     assert calls == []
+
+
+def test_alike_submissions_are_not_compared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Submissions made from one (`Alike`: the native bulk's parse makes them) skip the
+    comparison of their shared fields and build as the same plain list does."""
+    body = {"text": "Dear %name%", "from": "ACME", "tag": "t", "ttl": 600}
+    recipients = [{"to": f"+7965{i:07d}", "vars": {"name": f"n{i}"}} for i in range(300)]
+    req = parse.decode(parse.bulk_decoder, msgspec.json.encode({**body, "recipients": recipients}))
+    items = parse.many(req)
+    assert type(items) is Alike
+    plain = build_messages(ACCOUNT, "native", list(items), NOW, Limits(), job_id="job")
+    monkeypatch.setattr(validate, "_share", lambda *_: pytest.fail("compared"))
+    alike = build_messages(ACCOUNT, "native", items, NOW, Limits(), job_id="job")
+    unnamed = [msgspec.structs.replace(m, id="") for m in alike if isinstance(m, Message)]
+    assert unnamed == [msgspec.structs.replace(m, id="") for m in plain if isinstance(m, Message)]
+    assert len(unnamed) == 300

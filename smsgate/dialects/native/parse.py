@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 
 from ...core.errors import ErrorCode, GatewayError
-from ...core.models import Submission
+from ...core.models import Alike, Submission
 from ...core.templates import render
 from ...core.urls import check_callback_url
 from .schemas import EVENTS, BulkRequest, CallbackEvents, Recipient, SendRequest
@@ -49,7 +49,7 @@ def one(req: SendRequest) -> Submission:
     )
 
 
-def many(req: BulkRequest) -> list[Submission]:
+def many(req: BulkRequest) -> Alike:
     """A bulk's Submissions, in order: what they share checked once, each text rendered."""
     if not req.recipients:
         raise GatewayError(ErrorCode.MISSING_FIELD, "recipients is empty", field="recipients")
@@ -65,10 +65,10 @@ def many(req: BulkRequest) -> list[Submission]:
         meta=events_meta(req.callback_events),
     )
     default = req.text or ""
-    return [
+    return Alike(
         _replace(common, phone=r.to, text=text_of(r, default), client_ref=r.client_ref)
         for r in req.recipients
-    ]
+    )
 
 
 def parse_time(value: str | float | None, field: str) -> float | None:
