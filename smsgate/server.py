@@ -403,17 +403,18 @@ class _Waker:
     receipts (engine): work the reader's loop finds anyway, since it looks again before it
     waits. The last ask is never dropped, so an idle reader hears of it within the spacing."""
 
-    def __init__(self, wake: Connection) -> None:
+    def __init__(self, wake: Connection, spacing: float = WAKE_SPACING) -> None:
         self._fd = wake.fileno()
         os.set_blocking(self._fd, False)
-        self._last = -WAKE_SPACING
+        self._spacing = spacing
+        self._last = -spacing
         self._pending: asyncio.TimerHandle | None = None
 
     def __call__(self) -> None:
         if self._pending is not None:
             return  # one is due: it covers this ask
         loop = asyncio.get_running_loop()
-        wait = self._last + WAKE_SPACING - loop.time()
+        wait = self._last + self._spacing - loop.time()
         if wait <= 0:
             self._send(loop)
         else:

@@ -27,22 +27,27 @@ def _drained(fd: int) -> int:
 
 
 async def test_a_burst_of_asks_wakes_the_reader_twice_and_the_last_is_not_lost() -> None:
+    # A spacing far longer than the burst takes, so that a loaded machine pausing this test
+    # for the default 5 ms cannot turn the burst into two (it did, in CI at load)
+    spacing = 0.25
     reader, writer = multiprocessing.Pipe(duplex=False)
     os.set_blocking(reader.fileno(), False)
-    wake = server._Waker(writer)
+    wake = server._Waker(writer, spacing)
     try:
         wake()  # none went before: at once, before the loop turns
         assert _drained(reader.fileno()) == 1
         for _ in range(1000):  # a burst, as under load: one more, when the spacing is up
             wake()
         assert _drained(reader.fileno()) == 0
-        await asyncio.sleep(server.WAKE_SPACING * 3)
+        await asyncio.sleep(spacing * 1.5)
         assert _drained(reader.fileno()) == 1
-        await asyncio.sleep(server.WAKE_SPACING * 2)
+        await asyncio.sleep(spacing * 1.5)
         assert _drained(reader.fileno()) == 0  # nothing asked since
         wake()  # idle for longer than the spacing: at once again
         assert _drained(reader.fileno()) == 1
     finally:
+        if wake._pending is not None:  # a failed assert leaves one due: not on a closed pipe
+            wake._pending.cancel()
         reader.close()
         writer.close()
 
