@@ -30,12 +30,12 @@ flushes stay on the loop.
 Small groups run right on the event loop: a thread would cost more than the work, because every
 hand-over of the GIL between it and the loop can stall either side for the switch interval.
 Heavy groups (a 50,000-recipient request, a dispatcher batch) run on one worker thread so the
-loop keeps serving; writes requested meanwhile wait and form the next group. A process with
-no requests to serve (the engine's, beside HTTP workers) commits them on its loop too
-(`heavy_on_loop`): each hand-over to the thread and back cost it a wake-up of the loop
-through its self-pipe: the largest single item of its py-spy profile under
-bench/engine_bench.py (about 15% of its samples, with the thread pool's own hand-over). So does a group
-whose lock another process holds: the loop never blocks on the flock.
+loop keeps serving; writes requested meanwhile wait and form the next group. So does a group
+whose lock another process holds: the loop never blocks on the flock. A process with no
+requests to serve (the engine's, beside HTTP workers) commits heavy groups on its loop too
+(`heavy_on_loop`): each hand-over to the thread and back cost it a wake-up of the loop through
+its self-pipe, the largest single item of its py-spy profile under bench/engine_bench.py
+(about 15% of its samples, with the thread pool's own hand-over).
 
 Checkpoints (copying the WAL into the database) run once a second while writes come, instead
 of inside some request's COMMIT: SQLite's automatic checkpoint stalls the loop for milliseconds
@@ -166,10 +166,11 @@ class Writer:
         self, fn: Callable[[sqlite3.Connection], T], weight: int = 1, flush: bool = True
     ) -> T:
         """`fn(conn)`, committed in the next group; answered once the group is flushed to disk,
-        or (`flush=False`) as soon as it is committed (a group of only those flushes nothing). Such a write is durable with the next
-        flush of any process (the WAL is one sequence, and a flush covers every commit before
-        it); a kill -9 loses it no more than a flushed one (it is in the OS's cache). Only for
-        writes whose loss in a power cut is repaired, or repeated, by what runs after it."""
+        or (`flush=False`) as soon as it is committed (a group of only those flushes nothing).
+        Such a write is durable with the next flush of any process (the WAL is one sequence,
+        and a flush covers every commit before it); a kill -9 loses it no more than a flushed
+        one (it is in the OS's cache). Only for writes whose loss in a power cut is repaired,
+        or repeated, by what runs after it."""
         if self._conn is None:
             raise RuntimeError("store is closed")
         loop = asyncio.get_running_loop()

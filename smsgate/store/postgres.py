@@ -737,15 +737,18 @@ class PostgresStore(
 
     # Connector log ----------------------------------------------------------------------------
     async def connector_log_add(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
-        if not entries:
-            return
-        arrays = field_arrays(entries, "message_id carrier_id submitted_at outcome report_due")
-        await self._execute("connector_log_add", connector, *arrays)
+        await self._log_lines("connector_log_add", connector, entries)
 
     async def connector_log_note(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
+        await self._log_lines("connector_log_note", connector, entries)
+
+    async def _log_lines(
+        self, query: str, connector: str, entries: Sequence[ConnectorEntry]
+    ) -> None:
+        """Connector-log lines, by `query` (flushed or not: their named statements say)."""
         if entries:
             arrays = field_arrays(entries, "message_id carrier_id submitted_at outcome report_due")
-            await self._execute("connector_log_note", connector, *arrays)
+            await self._execute(query, connector, *arrays)
 
     async def connector_log_find(
         self, connector: str, message_ids: Sequence[str]
