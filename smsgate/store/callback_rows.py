@@ -1,16 +1,18 @@
 """Outbox rows as a notifier takes them: each callback's notice rendered as it is claimed,
 from the rows of its subject, not stored with it (rules.callback_notice).
 
-Both backends' `outbox_subjects` and `outbox_items` queries read a callback as its 9 outbox
-columns (those of rows.outbox_from_row), then its event's 7 (NULL for an incoming SMS), its
-message's 28 and its incoming SMS's 9 (each NULL where it has none).
+Both backends' `outbox_items` queries read a callback as its 9 outbox columns (those of
+rows.outbox_from_row), then its event's 7 (NULL for an incoming SMS), its message's 28 and its
+incoming SMS's 9 (each NULL where it has none). A claim reads its due callbacks without their
+messages (`outbox_due`: 9, 7 and 9 columns), and each of their messages once (`claimed_items`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..core.models import Notice
 from . import rules
 from .base import OutboxItem
 from .rows import event_from_row, mo_from_row, row_to_message
@@ -18,6 +20,7 @@ from .rows import event_from_row, mo_from_row, row_to_message
 _EVENT = slice(9, 16)
 _MESSAGE = slice(16, 44)
 _MO = slice(44, 53)
+_DUE_MO = slice(16, 25)  # outbox_due's incoming SMS, after the outbox's 9 and the event's 7
 
 
 def outbox_item(r: Sequence[Any]) -> OutboxItem:
@@ -33,6 +36,39 @@ def outbox_item(r: Sequence[Any]) -> OutboxItem:
         message = row_to_message(r[_MESSAGE]) if r[_MESSAGE.start] is not None else None
         mo = mo_from_row(r[_MO]) if r[_MO.start] is not None else None
         notice = rules.callback_notice(r[4], r[1], event, message, mo)
+    return _item(r, stored, notice)
+
+
+def message_ids(due: Iterable[Sequence[Any]]) -> set[str]:
+    """The messages whose events the due rows `due` (outbox_due's) report: a payload stored
+    with the row (rows.outbox_from_row's 6th column) needs none."""
+    return {r[10] for r in due if r[10] is not None and not r[6]}
+
+
+def claimed_items(
+    due: Sequence[Sequence[Any]], send: Sequence[int], messages: Iterable[Sequence[Any]]
+) -> list[OutboxItem]:
+    """The callbacks `send` (ids) of a claim's due rows `due` (outbox_due's), in that order,
+    each rendered as outbox_item does. `messages` are the rows of their messages (as every
+    message query selects them): a message's `submitted` and final callback are nearly always
+    claimed together, and its row is read and made into a message once for both."""
+    made = {m.id: m for m in map(row_to_message, messages)}
+    by_id = {r[0]: r for r in due}
+    items = []
+    for i in send:
+        r = tuple(by_id[i])  # an asyncpg Record is not sliced
+        stored = bytes(r[6]) if r[6] else b""
+        notice = None
+        if not stored:
+            event = event_from_row(r[_EVENT]) if r[_EVENT.start] is not None else None
+            message = made.get(event.message_id) if event is not None else None
+            mo = mo_from_row(r[_DUE_MO]) if r[_DUE_MO.start] is not None else None
+            notice = rules.callback_notice(r[4], r[1], event, message, mo)
+        items.append(_item(r, stored, notice))
+    return items
+
+
+def _item(r: Sequence[Any], stored: bytes, notice: Notice | None) -> OutboxItem:
     return OutboxItem(
         id=r[0],
         event_id=r[1],

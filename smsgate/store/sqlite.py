@@ -50,7 +50,7 @@ from .base import (
     Store,
     StoreUnavailable,
 )
-from .callback_rows import outbox_item
+from .callback_rows import claimed_items, message_ids, outbox_item
 from .migrations import SchemaStatus, migrations, schema_status, statements
 from .queries import load
 from .recent import RecentMessages
@@ -607,18 +607,26 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         if not self._read("outbox_any_due", params):
             return []  # nothing due (committed state): an idle notifier does not write
 
-        def op(conn: sqlite3.Connection) -> list[Any]:
-            rows = conn.execute(_Q["outbox_due"], {**params, "limit": limit}).fetchall()
-            ids = [r[0] for r in rows]
-            found = conn.execute(_Q["outbox_siblings"], {"ids": json_list(ids)})
+        def op(conn: sqlite3.Connection) -> tuple[list[Any], list[int]]:
+            due = conn.execute(_Q["outbox_due"], {**params, "limit": limit}).fetchall()
+            chains = json_list({r[10] for r in due if r[10] is not None})
+            found = conn.execute(_Q["outbox_chains"], {"messages": chains})
+            ids = [r[0] for r in due]
             plan = rules.order_claim(ids, [rules.Sibling(*r) for r in found], now, self.owner)
-            conn.executemany(_Q["outbox_lease"], [(now + lease, self.owner, i) for i in plan.send])
+            leased = {"until": now + lease, "owner": self.owner, "ids": json_list(plan.send)}
+            conn.execute(_Q["outbox_lease"], leased)  # one statement for the whole claim
             conn.executemany(_Q["outbox_defer"], [(at, i) for i, at in plan.hold])
-            return conn.execute(_Q["outbox_subjects"], {"ids": json_list(plan.send)}).fetchall()
+            return due, plan.send
 
-        # Rendered after the commit, as on PostgreSQL: not while holding the lock that every
-        # process's commits wait for (a claim of 1000 took it for milliseconds more).
-        return [outbox_item(r) for r in await self._write(op)]  # in id order, as plan.send
+        due, send = await self._write(op)
+        # Their messages are read and the callbacks rendered after the commit, as on
+        # PostgreSQL: not while holding the lock that every process's commits wait for. A
+        # message with a callback owed is not purged, and what a callback reports is its event
+        # (rules.as_of), whatever moved since.
+        sent = set(send)
+        wanted = message_ids(r for r in due if r[0] in sent)
+        messages = self._read("messages_by_any_ids", (json_list(wanted),)) if wanted else []
+        return claimed_items(due, send, messages)  # in id order, as plan.send
 
     async def outbox_unlease(self, scope: OutboxScope = EVERY_DIALECT) -> int:
         return await self._changes("outbox_unlease", [_scope_params(scope)])

@@ -416,47 +416,39 @@ WHERE state = 'pending' AND next_at <= :now AND (lease_until IS NULL OR lease_un
 LIMIT 1
 
 -- outbox_due --
--- Due callbacks of a scope (as outbox_any_due), oldest first: the index outbox_due holds the
--- dialect, so rows of other dialects are skipped without reading them
-SELECT id, event_id, account_id, dialect, kind, url, payload, attempts, created_at FROM outbox
-WHERE state = 'pending' AND next_at <= :now AND (lease_until IS NULL OR lease_until < :now)
-  AND (:only IS NULL OR dialect IN (SELECT value FROM json_each(:only)))
-  AND dialect NOT IN (SELECT value FROM json_each(:skip))
-ORDER BY next_at, id LIMIT :limit
-
--- outbox_siblings --
--- Every callback of the messages the callbacks :ids (a JSON array) report on, through their
--- events ('ev-<seq>'; an incoming SMS's have none), as rules.Sibling: id, message, state,
--- next_at, lease_until, lease_owner
-WITH m AS (SELECT DISTINCT e.message_id FROM outbox c
-           JOIN events e ON e.seq = CAST(substr(c.event_id, 4) AS INTEGER)
-           WHERE c.id IN (SELECT value FROM json_each(:ids)) AND c.event_id LIKE 'ev-%')
-SELECT o.id, e.message_id, o.state, o.next_at, o.lease_until, o.lease_owner
-FROM m JOIN events e ON e.message_id = m.message_id
-JOIN outbox o ON o.event_id = 'ev-' || e.seq
-
--- outbox_subjects --
--- The callbacks :ids (a JSON array), each with the rows its payload is rendered from as it is
--- sent (store/callback_rows.py): its event ('ev-<seq>') and that event's message, or its
--- incoming SMS ('mo-<id>'); a payload stored with the row (by a version that stored them) wins
+-- Due callbacks of a scope (as outbox_any_due), oldest first, each with its event ('ev-<seq>')
+-- or its incoming SMS ('mo-<id>'): the 9 columns of rows.outbox_from_row, the event's 7 and
+-- the incoming SMS's 9 (NULL where it has none). The event names the message whose other
+-- callbacks (outbox_chains) and row (messages_by_any_ids) the claim reads once per message,
+-- not once per callback. The index outbox_due holds the dialect, so rows of other dialects
+-- are skipped without reading them
 SELECT o.id, o.event_id, o.account_id, o.dialect, o.kind, o.url, o.payload, o.attempts,
        o.created_at,
        e.seq, e.message_id, e.account_id, e.status, e.error_code, e.carrier_error, e.at,
-       m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone,
-       m.text, m.encoding, m.segments, m.priority, m.not_before, m.expires_at, m.window, m.flash,
-       m.tag, m.callback_url, m.status, m.error_code, m.price, m.created_at, m.updated_at,
-       m.submitted_at, m.done_at, m.carrier_id, m.confidential, m.meta,
        r.seq, r.id, r.account_id, r.phone, r.to_number, r.text, r.received_at, r.reply_to, r.meta
 FROM outbox o
 LEFT JOIN events e ON o.kind = 'dr' AND e.seq = CAST(substr(o.event_id, 4) AS INTEGER)
-LEFT JOIN messages m ON m.id = e.message_id
 LEFT JOIN mo_messages r ON o.kind = 'mo' AND r.id = substr(o.event_id, 4)
-WHERE o.id IN (SELECT value FROM json_each(:ids))
-ORDER BY o.id
+WHERE o.state = 'pending' AND o.next_at <= :now
+  AND (o.lease_until IS NULL OR o.lease_until < :now)
+  AND (:only IS NULL OR o.dialect IN (SELECT value FROM json_each(:only)))
+  AND o.dialect NOT IN (SELECT value FROM json_each(:skip))
+ORDER BY o.next_at, o.id LIMIT :limit
+
+-- outbox_chains --
+-- The owed callbacks of the messages :messages (a JSON array of ids), through their events,
+-- as rules.Sibling: id, message, state, next_at, lease_until, lease_owner. Settled ones hold
+-- nothing back (rules.order_claim), so they are not read
+SELECT o.id, e.message_id, o.state, o.next_at, o.lease_until, o.lease_owner
+FROM json_each(:messages) AS w
+JOIN events e ON e.message_id = w.value
+JOIN outbox o ON o.event_id = 'ev-' || e.seq
+WHERE o.state = 'pending'
 
 -- outbox_lease --
--- A claimed callback, leased to its notifier (lease end, owner, id)
-UPDATE outbox SET lease_until = ?, lease_owner = ? WHERE id = ?
+-- Claimed callbacks :ids (a JSON array), leased to their notifier :owner until :until
+UPDATE outbox SET lease_until = :until, lease_owner = :owner
+WHERE id IN (SELECT value FROM json_each(:ids))
 
 -- outbox_unlease --
 -- Free every lease on pending callbacks of a scope (its only notifier restarted)
