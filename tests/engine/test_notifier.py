@@ -156,13 +156,15 @@ async def test_no_more_callbacks_in_flight_than_the_concurrency(
     assert len(await store.outbox_items(state="done")) == 10
 
 
-async def _submitted_then_delivered(store: SQLiteStore, acme: Account) -> None:
+async def _submitted_then_delivered(
+    store: SQLiteStore, acme: Account, phone: str = "79001230000"
+) -> None:
     """One message with a callback URL, reported "submitted" then "delivered": both of its
     callbacks are owed when the notifier next claims."""
     await store.update_account(acme.id, callback_urls={"native": "http://127.0.0.1:9/dr"})
     account = await store.get_account(acme.id)
     assert account is not None
-    one = Submission(phone="79001230000", text="hi", sender="ACME")
+    one = Submission(phone=phone, text="hi", sender="ACME")
     [outcome], _ = await Acceptor(store, Limits()).submit(account, "native", [one])
     assert outcome.message is not None
     reports = Reports(store, CallbackRouter(callback_policies(available())), lambda _: None)
@@ -196,6 +198,44 @@ async def test_a_messages_callbacks_go_out_in_the_order_of_its_events(
     await notifier.drain()
     assert sent == ["submitted", "delivered"]
     assert len(await store.outbox_items(state="done")) == 2
+
+
+async def test_a_message_waiting_for_its_answer_holds_one_slot_not_two(
+    store: SQLiteStore, acme: Account
+) -> None:
+    """A message's callbacks of one claim are one chain, sent one after another by one
+    worker: its "delivered" waiting for the answer to its "submitted" takes no slot of its
+    own, so another message's callbacks go out meanwhile (before, with two slots, the first
+    message's two callbacks held both)."""
+    await _submitted_then_delivered(store, acme, "79001230000")
+    await _submitted_then_delivered(store, acme, "79001230001")
+    sent: list[tuple[str, str]] = []
+    answer_first = asyncio.Event()
+
+    async def first_slow(request: CallbackRequest) -> tuple[int, bytes]:
+        body = json.loads(request.body)
+        sent.append((body["message"]["to"], body["status"]))
+        if len(sent) == 1:  # the client is slow to answer the first message's "submitted"
+            await answer_first.wait()
+        return 200, b""
+
+    notifier = Notifier(store, callback_policies(available()), first_slow, concurrency=2)
+    stepping = asyncio.create_task(notifier.step())
+    async with asyncio.timeout(10):  # the other message's two go out while the first waits
+        while len(sent) < 3:
+            await asyncio.sleep(0.01)
+    first = sent[0][0]
+    assert sent[0] == (first, "submitted")
+    assert [s for s in sent[1:] if s[0] != first] == [
+        (sent[1][0], "submitted"),
+        (sent[1][0], "delivered"),
+    ]
+    assert (first, "delivered") not in sent
+    answer_first.set()
+    await stepping
+    await notifier.drain()
+    assert sent[3] == (first, "delivered")
+    assert len(await store.outbox_items(state="done")) == 4
 
 
 async def test_a_callback_cancelled_in_line_does_not_hold_up_the_next() -> None:
