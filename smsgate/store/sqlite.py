@@ -620,9 +620,9 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
 
         due, send = await self._write(op)
         # Their messages are read and the callbacks rendered after the commit, as on
-        # PostgreSQL: not while holding the lock that every process's commits wait for. A
-        # message with a callback owed is not purged, and what a callback reports is its event
-        # (rules.as_of), whatever moved since.
+        # PostgreSQL: not while holding the lock that every process's commits wait for. The
+        # retention purge deletes no message (store/retention.py), and what a callback reports
+        # is its event (rules.as_of), whatever the message did since.
         sent = set(send)
         wanted = message_ids(r for r in due if r[0] in sent)
         messages = self._read("messages_by_any_ids", (json_list(wanted),)) if wanted else []
