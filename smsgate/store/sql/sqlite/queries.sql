@@ -480,7 +480,8 @@ WHERE id = ?
 
 -- outbox_items --
 -- Callbacks in id order, of one account and in one state (each NULL: any), with the rows their
--- payload is rendered from (as outbox_subjects)
+-- payload is rendered from (store/callback_rows.py: its event and that event's message, or
+-- its incoming SMS; a payload stored with the row, by a version that stored them, wins)
 SELECT o.id, o.event_id, o.account_id, o.dialect, o.kind, o.url, o.payload, o.attempts,
        o.created_at,
        e.seq, e.message_id, e.account_id, e.status, e.error_code, e.carrier_error, e.at,
