@@ -10,6 +10,7 @@ from typing import Protocol
 import msgspec
 
 from ..core.models import Message, Report
+from ..store.base import LogLine
 
 
 class Incoming(msgspec.Struct, kw_only=True):
@@ -98,6 +99,19 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     async def submit(self, messages: Sequence[Message]) -> list[Report]:
         """Hand messages over. One report each: SUBMITTED with a carrier id, or a refusal."""
+
+    def unlogged(self, reports: Sequence[Report]) -> list[LogLine]:
+        """The connector-log lines of `reports` (just returned by `submit`) that this connector
+        left for the dispatcher to write with its record of them (Store.record_reports), each
+        given once. A connector whose acceptance is its log line (the simulator) then costs no
+        write of its own, and its line and the record commit together. By default none: a
+        connector writes its own lines before it answers."""
+        return []
+
+    def logged(self, lines: Sequence[LogLine]) -> None:
+        """The lines `unlogged` gave are committed (with the record): what this connector held
+        back until then may go on. Lines of other connectors are passed over."""
+        return None
 
     async def recover(self, messages: Sequence[Message]) -> tuple[list[Report], list[Message]]:
         """After a crash: reports for messages the carrier already has, and those to send again.

@@ -1,9 +1,10 @@
 """The built-in carrier simulator: the default connector, so everything works with no carrier.
 
 It behaves like a carrier that keeps its own durable records: every submission is written to
-the connector log before it is acknowledged, so after a crash the dispatcher can ask whether a
+the connector log, committed with the dispatcher's record of its acknowledgement (`unlogged`:
+one commit on SQLite) and never after it, so after a crash the dispatcher can ask whether a
 message was already taken (and nothing is sent twice), and receipts still owed are sent after a
-restart. Outcomes are a pure function of (seed, phone, text): deterministic for tests.
+restart (a line is owed until its message is final: Store.connector_log_pending). Outcomes are a pure function of (seed, phone, text): deterministic for tests.
 
 On a shared database (several nodes) the simulator is one carrier with a bind from each node:
 receipts a dead node still owed are sent by a live one once they are `orphan_receipts_after`
@@ -30,7 +31,7 @@ from ..core.errors import ErrorCode
 from ..core.models import Message, Report
 from ..core.phone import country_of
 from ..core.status import Status
-from ..store.base import ConnectorEntry, Store
+from ..store.base import ConnectorEntry, LogLine, Store
 from ..waits import wait_set
 from .base import Connector, Incoming, ReportSink
 
@@ -68,14 +69,15 @@ class Simulator(Connector):
         self.tps = self.config.tps
         self._mark = hashlib.sha1(name.encode()).hexdigest()[:4]  # two simulators differ
         self._sink: ReportSink | None = None
-        # (due, n, message_id, carrier_id, outcome, submitted_at)
-        self._due: list[tuple[float, int, str, str, str, float]] = []
+        # (due, n, message_id, carrier_id, outcome, submitted_at, SUBMITTED known stored)
+        self._due: list[tuple[float, int, str, str, str, float, bool]] = []
         self._counter = 0
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._scheduled: set[str] = set()  # message ids with a receipt in `_due`
         self._replies: dict[str, tuple[int, str, str, str]] = {}  # message_id -> reply data
+        self._unlogged: dict[str, ConnectorEntry] = {}  # lines submit left to the record
 
     async def start(self, sink: ReportSink) -> None:
         self._sink = sink
@@ -163,15 +165,27 @@ class Simulator(Connector):
             if self.config.mo_reply and status is Status.DELIVERED:
                 text = self.config.mo_reply_text.format(text=m.text[:100])
                 self._replies[m.id] = (m.account_id, m.phone, m.sender or "", text)
-        if entries:
-            # Committed before we acknowledge; durable with the acknowledgement's record
-            # (Store.connector_log_note).
-            await self.store.connector_log_note(self.name, entries)
-            for e in entries:
-                self._schedule(
-                    e.report_due or now, e.message_id, e.carrier_id, e.outcome or "delivered", now
-                )
+        # This carrier's acceptance is its log line: left for the dispatcher to commit with its
+        # record of the acknowledgement (`unlogged`), and a receipt is owed only once it is.
+        for e in entries:
+            self._unlogged[e.message_id] = e
         return results
+
+    def unlogged(self, reports: Sequence[Report]) -> list[LogLine]:
+        take = self._unlogged.pop
+        return [(self.name, e) for r in reports if (e := take(r.message_id, None)) is not None]
+
+    def logged(self, lines: Sequence[LogLine]) -> None:
+        # Committed with their SUBMITTED (or after it: Store.record_reports), so their receipts
+        # need not bring it along.
+        self._owe([e for connector, e in lines if connector == self.name], recorded=True)
+
+    def _owe(self, entries: Sequence[ConnectorEntry], recorded: bool) -> None:
+        """Receipts owed for `entries`; `recorded`: their SUBMITTED is known to be stored."""
+        for e in entries:
+            due = e.report_due or e.submitted_at
+            outcome = e.outcome or "delivered"
+            self._schedule(due, e.message_id, e.carrier_id, outcome, e.submitted_at, recorded)
 
     # HLR queries (a clearly separate addition: nothing above changes for SMS) -----------------
     def _hlr_query(self, m: Message, status: Status, error: str | None, now: float) -> list[Report]:
@@ -197,6 +211,11 @@ class Simulator(Connector):
             e.message_id: e
             for e in await self.store.connector_log_find(self.name, [m.id for m in messages])
         }
+        if self.store.exclusive_dispatch:
+            # A line committed though its record's write failed after (its flush): `logged`
+            # never came, so its receipt is owed from here. (At start they all are already;
+            # on a shared database the orphan sweep finds them.)
+            self._owe([e for i, e in known.items() if i not in self._scheduled], recorded=False)
         reports = [
             Report(
                 message_id=m.id,
@@ -210,12 +229,17 @@ class Simulator(Connector):
         return reports, [m for m in messages if m.id not in known]
 
     def _schedule(
-        self, due: float, message_id: str, carrier_id: str, outcome: str, submitted_at: float
+        self,
+        due: float,
+        message_id: str,
+        carrier_id: str,
+        outcome: str,
+        submitted_at: float,
+        recorded: bool = False,
     ) -> None:
         self._counter += 1
-        heapq.heappush(
-            self._due, (due, self._counter, message_id, carrier_id, outcome, submitted_at)
-        )
+        entry = (due, self._counter, message_id, carrier_id, outcome, submitted_at, recorded)
+        heapq.heappush(self._due, entry)
         self._scheduled.add(message_id)
         self._wakeup.set()
 
@@ -243,25 +267,40 @@ class Simulator(Connector):
             except Exception as exc:  # the store is down: try again next round
                 log.warning("simulator: cannot pick up orphan receipts: %s", exc)
 
+    async def _mark_reported(self, batch: Sequence[Report]) -> None:
+        """Mark the lines of receipts just recorded, where their owed lines are read often.
+
+        Each receipt makes its message final, which alone settles its line (a final message's
+        line is not pending: Store.connector_log_pending). On an exclusive store the pending
+        lines are read once, at start, so the mark is left out: an update a message fewer in
+        the engine's writes. On a shared database every node's sweep reads the oldest owed
+        lines every few seconds, and unmarked settled ones would pile up in front of them."""
+        if not self.store.exclusive_dispatch:
+            await self.store.connector_log_reported(self.name, [r.message_id for r in batch])
+
     async def _receipts(self) -> None:
         assert self._sink is not None
         while True:
             now = time.time()
             batch: list[Report] = []
-            accepted: list[Report] = []  # what each receipt implies: the carrier took it
+            # What a receipt implies, the carrier took it, where not known to be stored.
+            accepted: list[Report] = []
+            taken: list[tuple[float, bool]] = []  # per receipt: submitted_at, SUBMITTED stored
             while self._due and self._due[0][0] <= now and len(batch) < 1000:
                 entry = heapq.heappop(self._due)
-                _due, _n, message_id, carrier_id, outcome, submitted_at = entry
+                _due, _n, message_id, carrier_id, outcome, submitted_at, recorded = entry
                 self._scheduled.discard(message_id)
                 status, _, error = outcome.partition(":")
-                accepted.append(
-                    Report(
-                        message_id=message_id,
-                        status=Status.SUBMITTED,
-                        carrier_id=carrier_id,
-                        at=submitted_at,
+                taken.append((submitted_at, recorded))
+                if not recorded:
+                    accepted.append(
+                        Report(
+                            message_id=message_id,
+                            status=Status.SUBMITTED,
+                            carrier_id=carrier_id,
+                            at=submitted_at,
+                        )
                     )
-                )
                 batch.append(
                     Report(
                         message_id=message_id,
@@ -274,20 +313,19 @@ class Simulator(Connector):
                 )
             if batch:
                 try:
-                    # A receipt may overtake the dispatcher's own SUBMITTED: on a shared
-                    # database (another transaction, or a node that died), and after a restart
-                    # (receipts owed before the crash come due before the dispatcher has
-                    # recovered its claims). So the carrier's acceptance goes first; it is no
-                    # change where already recorded.
+                    # A receipt may overtake the dispatcher's own SUBMITTED: one a node that
+                    # died owed (a shared database), and after a restart (receipts owed before
+                    # the crash come due before the dispatcher has recovered its claims). So the
+                    # carrier's acceptance goes first; it is no change where already recorded.
+                    # Those of lines `logged` were recorded with them: a report a receipt less.
                     await self._sink.reports(accepted + batch)
-                    await self.store.connector_log_reported(
-                        self.name, [r.message_id for r in batch]
-                    )
+                    await self._mark_reported(batch)
                 except Exception as exc:  # the store is down: keep them owed, retry shortly
                     log.warning("simulator: cannot record %d receipts: %s", len(batch), exc)
-                    for a, r in zip(accepted, batch, strict=True):
+                    for (at, recorded), r in zip(taken, batch, strict=True):
                         outcome = r.status.value + (f":{r.error_code}" if r.error_code else "")
-                        self._schedule(now + 1.0, r.message_id, r.carrier_id or "", outcome, a.at)
+                        cid = r.carrier_id or ""
+                        self._schedule(now + 1.0, r.message_id, cid, outcome, at, recorded)
                     await asyncio.sleep(1.0)
                     continue
                 replies = [

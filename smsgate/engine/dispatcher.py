@@ -28,7 +28,7 @@ from ..core.errors import ErrorCode
 from ..core.ids import new_id
 from ..core.models import Account, Message, Report
 from ..core.status import Status
-from ..store.base import Store, StoreUnavailable
+from ..store.base import LogLine, Store, StoreUnavailable
 from . import metrics
 from .idle import IdleWait
 from .ratelimit import TokenBucket
@@ -232,10 +232,10 @@ class Dispatcher:
                     len(messages),
                     exc.detail,
                 )
-                await self._record(exc.known)
+                await self._record(exc.known, self.connector.unlogged(exc.known))
                 await self._recover_after_failure(exc.unknown)
                 return
-            await self._record(results)
+            await self._record(results, self.connector.unlogged(results))
         except Exception as exc:
             # The carrier's answer is unknown: ask the connector, resend the others.
             if isinstance(exc, StoreUnavailable):  # an outage, not a bug: no traceback
@@ -246,9 +246,11 @@ class Dispatcher:
         finally:
             self._inflight.release()
 
-    async def _record(self, results: Sequence[Report]) -> None:
-        """Submit results into the store; a QUEUED one (no connector took it now: the router's
-        routes refused it retryably) goes back to the queue for `requeue_after` seconds."""
+    async def _record(self, results: Sequence[Report], lines: Sequence[LogLine] = ()) -> None:
+        """Submit results into the store, with the connector-log lines the connector left to
+        their record (Connector.unlogged), which it is told of once committed; a QUEUED one (no
+        connector took it now: the router's routes refused it retryably) goes back to the
+        queue for `requeue_after` seconds."""
         requeue = [r.message_id for r in results if r.status is Status.QUEUED]
         if requeue:
             results = [r for r in results if r.status is not Status.QUEUED]
@@ -256,7 +258,9 @@ class Dispatcher:
         metrics.SENT.labels(self.connector.name).inc(
             sum(1 for r in results if r.status is Status.SUBMITTED)
         )
-        await self.reports.reports(results)
+        await self.reports.reports(results, lines)
+        if lines:
+            self.connector.logged(lines)
 
     async def _recover_after_failure(self, messages: Sequence[Message]) -> None:
         """Ask the connector about messages whose submit has no known outcome; resend the

@@ -10,7 +10,7 @@ from ..connectors.base import Incoming
 from ..core.ids import new_id
 from ..core.models import Message, MoMessage, Report, StatusEvent
 from ..core.status import Status
-from ..store.base import CallbackRoute, Store
+from ..store.base import CallbackRoute, LogLine, Store
 from . import metrics
 from .routing import CallbackRouter
 
@@ -38,11 +38,13 @@ class Reports:
         # number it does not know is looked up once more before its SMS is dropped.
         self.refresh_numbers = refresh_numbers
 
-    async def reports(self, reports: Sequence[Report]) -> None:
-        if not reports:
+    async def reports(self, reports: Sequence[Report], lines: Sequence[LogLine] = ()) -> None:
+        """Reports into the store; `lines`: the connector-log lines of the connector whose
+        acknowledgement they are, written with them (Store.record_reports)."""
+        if not reports and not lines:
             return
         route = _Counting(self.router)
-        events = await self.store.record_reports(reports, route)
+        events = await self.store.record_reports(reports, route, lines)
         delivered = 0
         for event in events:
             if event.status is Status.DELIVERED:

@@ -41,7 +41,7 @@ from ..core.routing import (
     trim_outcomes,
 )
 from ..core.status import Status
-from ..store.base import Store
+from ..store.base import Store, by_connector
 from .ratelimit import TokenBucket
 
 log = logging.getLogger("smsgate.routing")
@@ -238,6 +238,11 @@ class Router(Connector):
         started = time.monotonic()
         try:
             reports = await connector.submit(group)
+            lines = connector.unlogged(reports)
+            if lines:  # written before anything of these reports is (as the connector's note)
+                for owner, entries in by_connector(lines).items():
+                    await self.store.connector_log_note(owner, entries)
+                connector.logged(lines)
         except OutcomeUnknown as exc:
             self._note(name, False, time.monotonic() - started)
             log.warning(

@@ -115,6 +115,19 @@ class ConnectorEntry(msgspec.Struct, kw_only=True):
     report_due: float | None = None
 
 
+# A connector-log line and the connector it is of: lines a connector leaves to the record of
+# its acknowledgement (Store.record_reports).
+LogLine = tuple[str, ConnectorEntry]
+
+
+def by_connector(lines: Sequence[LogLine]) -> dict[str, list[ConnectorEntry]]:
+    """Connector-log lines grouped by their connector, in order."""
+    grouped: dict[str, list[ConnectorEntry]] = {}
+    for connector, entry in lines:
+        grouped.setdefault(connector, []).append(entry)
+    return grouped
+
+
 class MessageFilter(msgspec.Struct, kw_only=True):
     status: str | None = None
     phone: str | None = None
@@ -326,9 +339,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def record_reports(
-        self, reports: Sequence[Report], route: CallbackRoute
+        self, reports: Sequence[Report], route: CallbackRoute, lines: Sequence[LogLine] = ()
     ) -> list[StatusEvent]:
-        """Apply legal status changes, keep each as an event, queue callbacks; one commit."""
+        """Apply legal status changes, keep each as an event, queue callbacks; one commit.
+
+        `lines`: connector-log lines of the connector whose acknowledgement `reports` are,
+        written first: committed with the reports (SQLite: one commit, so that a connector
+        whose acceptance is its log line costs no write of its own) or before them (as
+        connector_log_note), never after."""
 
     @abc.abstractmethod
     async def message_by_carrier_id(self, carrier_id: str) -> Message | None: ...
@@ -429,10 +447,17 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def connector_log_pending(
         self, connector: str, limit: int = 10000
-    ) -> list[ConnectorEntry]: ...
+    ) -> list[ConnectorEntry]:
+        """The connector's lines whose report is still owed, soonest due first: those not
+        marked reported whose message is not final (its done_at is not set). So a connector
+        whose receipts make the message final need not mark its lines (the simulator on an
+        exclusive store: a write a message saved); the purge forgets such lines as it does
+        marked ones."""
 
     @abc.abstractmethod
-    async def connector_log_reported(self, connector: str, message_ids: Sequence[str]) -> None: ...
+    async def connector_log_reported(self, connector: str, message_ids: Sequence[str]) -> None:
+        """Mark lines reported: no longer owed, though their message is not final (a message
+        sent again, a report that is not final), or read often (see the simulator)."""
 
     # --- admin: users, sessions, ledger, audit ---
     # The operator console's storage (smsgate/admin). Decisions are core.admin's and

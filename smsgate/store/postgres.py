@@ -79,6 +79,7 @@ from .base import (
     CallbackRoute,
     CallbackState,
     ConnectorEntry,
+    LogLine,
     MessageFilter,
     OutboxItem,
     OutboxScope,
@@ -86,6 +87,7 @@ from .base import (
     Refusal,
     Store,
     StoreUnavailable,
+    by_connector,
 )
 from .callback_rows import outbox_item
 from .migrations import SchemaStatus, migrations, schema_status
@@ -651,8 +653,10 @@ class PostgresStore(
         return await self._execute("renew_leases", token, until)
 
     async def record_reports(
-        self, reports: Sequence[Report], route: CallbackRoute
+        self, reports: Sequence[Report], route: CallbackRoute, lines: Sequence[LogLine] = ()
     ) -> list[StatusEvent]:
+        for connector, entries in by_connector(lines).items():  # committed first, as notes
+            await self.connector_log_note(connector, entries)
         if not reports:
             return []
         try:

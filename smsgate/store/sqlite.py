@@ -42,6 +42,7 @@ from .base import (
     CallbackRoute,
     CallbackState,
     ConnectorEntry,
+    LogLine,
     MessageFilter,
     OutboxItem,
     OutboxScope,
@@ -534,11 +535,15 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         return self._messages("claimed_by_others", (token, now))
 
     async def record_reports(
-        self, reports: Sequence[Report], route: CallbackRoute
+        self, reports: Sequence[Report], route: CallbackRoute, lines: Sequence[LogLine] = ()
     ) -> list[StatusEvent]:
         ahead = planned_ahead(self._recent, reports)
+        logged = [(connector, *_entry(e)) for connector, e in lines]
+        add = _Q["connector_log_add"]
 
         def op(conn: sqlite3.Connection) -> rules.ReportPlan:
+            if logged:  # in the reports' commit: a write group fewer than a note of their own
+                conn.executemany(add, logged)
             plan = write_ahead(conn, ahead, route) if ahead is not None else None
             if plan is None:
                 # Looked up as the operation runs, not when it was asked for: the reports

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 
-from smsgate.core.models import Account, Submission
+from smsgate.core.models import Account, Message, Submission
 from smsgate.core.status import Status
 from smsgate.core.validate import Limits
 from smsgate.core.windows import Window
@@ -126,6 +127,13 @@ async def test_account_rate_limit(store: SQLiteStore, acme: Account) -> None:
     await sim.stop()
 
 
+async def took(sim: Recording, messages: Sequence[Message]) -> None:
+    """The carrier took `messages`, and the engine died before it recorded that: their lines
+    are committed as a router commits them (before the record), not the record itself."""
+    lines = sim.unlogged(await sim.submit(messages))
+    await sim.store.connector_log_note(sim.name, [e for _c, e in lines])
+
+
 async def test_recovery_sends_nothing_twice(store: SQLiteStore, acme: Account) -> None:
     """A dispatcher died after claiming; some messages had reached the carrier, some had not."""
     sim = Recording(store)
@@ -134,7 +142,7 @@ async def test_recovery_sends_nothing_twice(store: SQLiteStore, acme: Account) -
     )
     claimed = await store.claim_due(time.time(), 100, "dead-dispatcher", 60.0)
     assert len(claimed) == 10
-    await sim.submit(claimed[:4])  # the carrier took four before the crash
+    await took(sim, claimed[:4])  # the carrier took four before the crash
     sim.order.clear()
     dispatcher, reports = engine(store, sim)
     await sim.start(reports)
@@ -158,7 +166,7 @@ async def test_receipts_owed_before_a_crash_are_not_lost_to_recovery(
         store, acme, [Submission(phone=f"+79651112{i:03d}", text="x") for i in range(5)]
     )
     claimed = await store.claim_due(time.time(), 100, "dead-dispatcher", 60.0)
-    await Recording(store).submit(claimed)  # the carrier took them; then the engine died
+    await took(Recording(store), claimed)  # the carrier took them; then the engine died
     await asyncio.sleep(0.05)  # their receipts are due
     sim = Recording(store)  # the restarted engine's simulator
     dispatcher, reports = engine(store, sim)
@@ -172,3 +180,40 @@ async def test_receipts_owed_before_a_crash_are_not_lost_to_recovery(
     await run_until(dispatcher, all_delivered)
     assert sim.order == []  # none sent again
     await sim.stop()
+
+
+async def test_the_simulators_line_commits_with_its_submitted_and_is_never_marked(
+    store: SQLiteStore, acme: Account
+) -> None:
+    """On SQLite each connector-log line of the simulator goes in the transaction that records
+    its message's SUBMITTED (never one of its own), and no line is marked reported: the
+    delivered message settles it (none is pending once all are delivered)."""
+    assert store._writer is not None and store._writer._conn is not None
+    statements: list[str] = []
+    store._writer._conn.set_trace_callback(statements.append)
+    sim = Recording(store)
+    dispatcher, reports = engine(store, sim)
+    await sim.start(reports)
+    ids = await submit(
+        store, acme, [Submission(phone=f"+79651113{i:03d}", text="x") for i in range(20)]
+    )
+
+    async def all_delivered() -> bool:
+        return set(await statuses(store, acme, ids)) == {Status.DELIVERED}
+
+    await run_until(dispatcher, all_delivered)
+    await sim.stop()
+    store._writer._conn.set_trace_callback(None)
+    transactions: list[list[str]] = [[]]
+    for sql in statements:
+        if sql.startswith("COMMIT"):
+            transactions.append([])
+        else:
+            transactions[-1].append(sql)
+    with_lines = [t for t in transactions if any("INTO connector_log" in s for s in t)]
+    assert with_lines, "no line written"
+    for t in with_lines:
+        assert any(s.startswith("UPDATE messages\nSET status = 'submitted'") for s in t), t
+    assert not any("UPDATE connector_log" in s for s in statements)
+    assert await store.connector_log_pending("simulator") == []
+    assert len(await store.connector_log_find("simulator", ids)) == len(ids)

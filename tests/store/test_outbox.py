@@ -218,3 +218,22 @@ async def test_purge_forgets_only_what_is_settled_and_old(store: Store) -> None:
     }
     assert await store.purge(now + 1) == 2  # now the dead row and the settled 'new' line
     assert {i.id for i in await store.outbox_items(a.id)} == {pending}
+
+
+async def test_lines_given_with_reports_are_written_with_them(store: Store) -> None:
+    """Connector-log lines handed to record_reports are stored with the reports they
+    acknowledge (SQLite: in their commit), and found as any line is."""
+    a = await make_account(store)
+    m = message(a.id)
+    await store.accept(a.id, [m])
+    assert len(await store.claim_due(time.time(), 10, "t", 60.0)) == 1
+    t = time.time()
+    line = ConnectorEntry(message_id=m.id, carrier_id="c1", submitted_at=t, report_due=t + 1)
+    events = await store.record_reports(
+        [Report(message_id=m.id, status=Status.SUBMITTED, carrier_id="c1", at=t)],
+        route,
+        [("sim", line)],
+    )
+    assert [e.status for e in events] == [Status.SUBMITTED]
+    assert await store.connector_log_find("sim", [m.id]) == [line]
+    assert await store.connector_log_pending("sim") == [line]

@@ -182,3 +182,30 @@ async def test_an_sqlite_purge_with_nothing_to_delete_reads_the_same_at_any_size
     small = await purge_steps(5_000)
     large = await purge_steps(45_000)  # the tables hold 50,000 rows each now
     assert large < 1.5 * small, (small, large)
+
+
+async def test_a_line_whose_message_is_final_is_settled_unmarked(
+    store: Store, database_url: str
+) -> None:
+    """A connector-log line is owed a report until it is marked or its message is final: an
+    unmarked line of a delivered message is neither pending nor kept by the purge; one of a
+    message still submitted is both, however old (the simulator on SQLite marks none)."""
+    a = await make_account(store)
+    done, open_ = message(a.id, phone="79651110001"), message(a.id, phone="79651110002")
+    await store.accept(a.id, [done, open_])
+    assert len(await store.claim_due(time.time(), 10, "t", 60.0)) == 2
+    old = time.time() - 10 * DAY
+    await store.connector_log_add(
+        "sim",
+        [ConnectorEntry(message_id=m.id, carrier_id=m.id, submitted_at=old) for m in (done, open_)],
+    )
+    taken = [Report(message_id=m.id, status=Status.SUBMITTED, at=old) for m in (done, open_)]
+    await store.record_reports(taken, route)
+    assert {e.message_id for e in await store.connector_log_pending("sim")} == {done.id, open_.id}
+    await store.record_reports([Report(message_id=done.id, status=Status.DELIVERED, at=old)], route)
+    assert [e.message_id for e in await store.connector_log_pending("sim")] == [open_.id]
+
+    assert await store.purge(time.time() - 7 * DAY) == 1
+
+    lines_left = await select(database_url, "SELECT message_id FROM connector_log")
+    assert lines_left == [(open_.id,)]

@@ -638,9 +638,13 @@ SELECT message_id, carrier_id, submitted_at, outcome, report_due FROM connector_
 WHERE connector = $1 AND message_id = ANY($2::text[]) ORDER BY seq
 
 -- connector_log_pending --
--- Connector $1's lines still waiting for a report, soonest due first
-SELECT message_id, carrier_id, submitted_at, outcome, report_due FROM connector_log
-WHERE connector = $1 AND NOT reported ORDER BY report_due LIMIT $2
+-- Connector $1's lines still waiting for a report, soonest due first: not marked reported,
+-- and the message not final (done_at set: Store.connector_log_pending)
+SELECT c.message_id, c.carrier_id, c.submitted_at, c.outcome, c.report_due
+FROM connector_log AS c
+WHERE c.connector = $1 AND NOT c.reported
+  AND NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.id = c.message_id AND m.done_at IS NOT NULL)
+ORDER BY c.report_due LIMIT $2
 
 -- connector_log_reported --
 -- Lines whose report came; committed without waiting for its flush: lost in a crash of the
@@ -650,13 +654,15 @@ WHERE connector = $1 AND message_id = ANY($2::text[]) AND NOT reported
   AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'
 
 -- connector_log_purge --
--- The purge's next window of connector-log lines, as attempts_purge: forget the reported lines
--- among them handed over before $3
+-- The purge's next window of connector-log lines, as attempts_purge: forget the settled lines
+-- among them handed over before $3 (marked reported, or whose message is final)
 WITH w AS (
     SELECT seq, submitted_at FROM connector_log WHERE seq > $1 ORDER BY seq LIMIT $2
 ), gone AS (
     DELETE FROM connector_log
-    WHERE seq > $1 AND seq <= (SELECT max(seq) FROM w) AND reported AND submitted_at < $3
+    WHERE seq > $1 AND seq <= (SELECT max(seq) FROM w) AND submitted_at < $3
+      AND (reported OR EXISTS (SELECT 1 FROM messages AS m
+                               WHERE m.id = connector_log.message_id AND m.done_at IS NOT NULL))
     RETURNING seq
 )
 SELECT count(*), coalesce(max(seq), $1), count(*) FILTER (WHERE submitted_at < $3),

@@ -526,9 +526,13 @@ SELECT count(*), coalesce(max(seq), :after), coalesce(sum(submitted_at < :before
 FROM (SELECT seq, submitted_at FROM connector_log WHERE seq > :after ORDER BY seq LIMIT :chunk)
 
 -- purge_connector_log --
--- Forget the reported lines of a window submitted before :before
+-- Forget the settled lines of a window submitted before :before: marked reported, or whose
+-- message is final (done_at set: Store.connector_log_pending)
 DELETE FROM connector_log
-WHERE seq > :after AND seq <= :last AND reported = 1 AND submitted_at < :before
+WHERE seq > :after AND seq <= :last AND submitted_at < :before
+  AND (reported = 1
+       OR EXISTS (SELECT 1 FROM messages AS m
+                  WHERE m.id = connector_log.message_id AND m.done_at IS NOT NULL))
 
 
 -- connector_log_add --
@@ -542,9 +546,13 @@ SELECT message_id, carrier_id, submitted_at, outcome, report_due FROM connector_
 WHERE connector = ? AND message_id IN (SELECT value FROM json_each(?)) ORDER BY seq
 
 -- connector_log_pending --
--- A connector's lines whose report is still owed, soonest due first
-SELECT message_id, carrier_id, submitted_at, outcome, report_due FROM connector_log
-WHERE connector = ? AND reported = 0 ORDER BY report_due LIMIT ?
+-- A connector's lines whose report is still owed, soonest due first: not marked reported, and
+-- the message not final (done_at set: Store.connector_log_pending)
+SELECT c.message_id, c.carrier_id, c.submitted_at, c.outcome, c.report_due
+FROM connector_log AS c
+WHERE c.connector = ? AND c.reported = 0
+  AND NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.id = c.message_id AND m.done_at IS NOT NULL)
+ORDER BY c.report_due LIMIT ?
 
 -- connector_log_reported --
 -- A connector's line whose report came
