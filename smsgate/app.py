@@ -36,6 +36,7 @@ from .admin.routing_context import routing_setup
 from .config import Config
 from .connectors.base import Connector, Incoming
 from .connectors.simulator import Simulator
+from .core import numbering
 from .core import phone as phones
 from .core.errors import ErrorCode, GatewayError
 from .core.routing import push_token
@@ -184,6 +185,10 @@ def build_node(
     told through `on_change`, delivers the others). `on_accept`: an HTTP worker's way to wake
     the engine process when it accepts due messages."""
     store = store or open_store(config.database, **config.store_options())
+    # The table of numbers that can exist is built now, once a process, not inside the first
+    # request that checks a phone: the first 50,000-recipient bulk after a start paid its
+    # ~0.2 s of CPU (0.30 s of build_messages against 0.11 s for every later bulk).
+    numbering.prepare()
     policies = callback_policies(dialects, config.notifier.delay_scale, config.smpp)
     router = CallbackRouter(policies)
     numbers = NumberBook(store)
