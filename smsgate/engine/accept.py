@@ -14,11 +14,11 @@ import msgspec
 from .. import logs
 from ..core.errors import ErrorCode, GatewayError
 from ..core.ids import new_id
-from ..core.models import Account, Alike, Job, Message, Refused, Submission
+from ..core.models import Account, Alike, Job, Message, OneTemplate, Refused, Submission
 from ..core.status import Status
 from ..core.urls import Networks, origin_of, refused_target, target_refusal
 from ..core.validate import NUL, Limits, build_message, build_messages
-from ..store.base import Outcome, Refusal, Store
+from ..store.base import AllNew, Outcome, Refusal, Store
 from ..store.rules import AcceptRequest, needs_store, without_store
 from . import metrics
 
@@ -113,7 +113,7 @@ class Acceptor:
             if streamed is not None:
                 return streamed, batch if self._after(account, dialect, streamed, now) else None
         built = lazily.rest()
-        if not any([isinstance(m, GatewayError) for m in built]):
+        if type(built) is OneTemplate or not any([isinstance(m, GatewayError) for m in built]):
             # The usual request, every recipient valid: the outcomes are the store's, in order,
             # without looking at each recipient again.
             valid_all = cast(list[Message], built)
@@ -183,15 +183,7 @@ class Acceptor:
         """Count the request's outcomes, log its refusals (one line, whatever its size) and
         wake the dispatcher when a new message is due now (scheduled ones wait for the
         scheduler). Returns how many messages are new."""
-        new = rejected = 0
-        due = False
-        for o in outcomes:
-            if o.kind == "new":
-                new += 1
-                if not due and o.message is not None:
-                    due = o.message.not_before is None or o.message.not_before <= now
-            elif o.kind == "error":
-                rejected += 1
+        new, rejected, due = _counts(outcomes, now)
         if due and self.on_accept is not None:
             self.on_accept()
         if new:
@@ -200,6 +192,25 @@ class Acceptor:
             metrics.REFUSED.labels(dialect).inc(rejected)
             _log_refusals(account, dialect, outcomes, rejected)
         return new
+
+
+def _counts(outcomes: Sequence[Outcome], now: float) -> tuple[int, int, bool]:
+    """How many outcomes are new, how many refused, and whether a new message is due now."""
+    if type(outcomes) is AllNew:  # a bulk stored whole: looked at up to its first due one
+        return len(outcomes), 0, any(_is_due(o.message, now) for o in outcomes)
+    new = rejected = 0
+    due = False
+    for o in outcomes:
+        if o.kind == "new":
+            new += 1
+            due = due or _is_due(o.message, now)
+        elif o.kind == "error":
+            rejected += 1
+    return new, rejected, due
+
+
+def _is_due(message: Message | None, now: float) -> bool:
+    return message is not None and (message.not_before is None or message.not_before <= now)
 
 
 def _log_refusals(

@@ -40,6 +40,14 @@ class Outcome(msgspec.Struct):
     error: GatewayError | None = None
 
 
+class AllNew(list[Outcome]):
+    """The outcomes of a request whose every item became a new message, in item order (made
+    by store.rules only): who counts them, or asks whether any was refused, need not look at
+    each of a bulk's 50,000 (~3 ms a loop over them)."""
+
+    __slots__ = ()
+
+
 class Refusal(msgspec.Struct, kw_only=True):
     """A recipient refused before the store (validation). It still goes to the store: a client
     reference stored before wins over the refusal (rule 1).

@@ -32,21 +32,32 @@ until a dispatcher holds the message.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from functools import partial
 from operator import attrgetter
 from typing import NamedTuple
 
 import msgspec
 
 from ..core.errors import ErrorCode, GatewayError
-from ..core.models import Account, Job, Message, MoMessage, Notice, Report, StatusEvent
+from ..core.models import (
+    Account,
+    Job,
+    Message,
+    MoMessage,
+    Notice,
+    OneTemplate,
+    Report,
+    StatusEvent,
+)
 from ..core.status import CANCELLABLE, FINAL, Status, can_transition
-from .base import CallbackRoute, Outcome, Refusal
+from .base import AllNew, CallbackRoute, Outcome, Refusal
 
 _replace = msgspec.structs.replace
 _dialect_of = attrgetter("dialect")
 _client_ref_of = attrgetter("client_ref")
 _phone_of = attrgetter("phone")
 _price_of = attrgetter("price")
+_new = partial(Outcome, "new")  # Outcome("new", message): made by map, in C
 
 RefKey = tuple[int, str, str]  # account, dialect, client reference
 
@@ -125,7 +136,8 @@ class AcceptPlan:
     def all_new(self) -> bool:
         """Every item becomes a new message: nothing refused, repeated or stored before."""
         return sum(map(len, self.outcomes)) == len(self.fresh) and all(
-            o.kind == "new" for outcomes in self.outcomes for o in outcomes
+            type(outcomes) is AllNew or all(o.kind == "new" for o in outcomes)
+            for outcomes in self.outcomes
         )
 
 
@@ -189,9 +201,12 @@ def _plainly_new(req: AcceptRequest, known: Known, made: Mapping[RefKey, Message
         return type(only) is Message and (
             ref is None or not _seen((req.account_id, only.dialect, ref), known, made)
         )
-    if not _only_messages(items):
+    if type(items) is OneTemplate:  # messages of one dialect by construction
+        dialects = {items[0].dialect}
+    elif not _only_messages(items):
         return False
-    dialects = set(map(_dialect_of, items))
+    else:
+        dialects = set(map(_dialect_of, items))
     if len(dialects) != 1:
         return False
     refs = list(map(_client_ref_of, items))
@@ -215,12 +230,15 @@ def _take_all(
 ) -> None:
     """A plainly new request: all stored if the balance covers it, else all refused."""
     messages: Sequence[Message] = req.items  # type: ignore[assignment]
-    cost = sum(map(_price_of, messages))
+    if type(messages) is OneTemplate:  # one price by construction
+        cost = messages[0].price * len(messages)
+    else:
+        cost = sum(map(_price_of, messages))
     if not _affordable(plan, req.account_id, cost, known):
         error = Outcome("error", error=insufficient_balance())
         plan.outcomes.append([error] * len(messages))
         return
-    plan.outcomes.append([Outcome("new", message=m) for m in messages])
+    plan.outcomes.append(AllNew(map(_new, messages)))
     _store(plan, req, list(messages), cost)
     if remember:  # the last request's references are asked for by no one
         account_id = req.account_id

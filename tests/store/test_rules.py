@@ -10,9 +10,9 @@ import msgspec
 import pytest
 
 from smsgate.core.errors import ErrorCode, GatewayError
-from smsgate.core.models import Job, Message, MoMessage, Report
+from smsgate.core.models import Job, Message, MoMessage, OneTemplate, Report
 from smsgate.core.status import Status
-from smsgate.store.base import Outcome, Refusal
+from smsgate.store.base import AllNew, Outcome, Refusal
 from smsgate.store.rules import (
     AcceptRequest,
     Known,
@@ -127,6 +127,35 @@ def test_all_new_only_when_nothing_is_refused_or_repeated() -> None:
     assert plan_accept([AcceptRequest(1, [msg("a"), msg("b")])], NOTHING).all_new
     assert not plan_accept([AcceptRequest(1, [msg("a"), msg("a")])], NOTHING).all_new
     assert not plan_accept([AcceptRequest(1, [msg("a"), refusal("b", msg("b"))])], NOTHING).all_new
+
+
+def test_only_a_request_stored_whole_is_marked_all_new() -> None:
+    """AllNew lets readers count a bulk without a loop: it must never mark a request with a
+    duplicate, a refusal or a balance refusal among its outcomes."""
+    stored = Known({(1, "native", "old"): msg("old")}, (), {1: 1_000})
+    whole = plan_accept([AcceptRequest(1, [msg("a"), msg("b")])], NOTHING)
+    assert type(whole.outcomes[0]) is AllNew and kinds(whole.outcomes[0]) == [("new", None)] * 2
+    assert [o.message for o in whole.outcomes[0]] == whole.fresh
+    for items, known in [
+        ([msg("a"), msg("a")], NOTHING),
+        ([msg("a"), refusal("b", msg("b"))], NOTHING),
+        ([msg("a"), msg("old")], stored),
+        ([msg("a", price=600), msg("b", price=600)], NOTHING),
+    ]:
+        outcomes = plan_accept([AcceptRequest(1, items)], known).outcomes[0]
+        assert type(outcomes) is not AllNew, kinds(outcomes)
+
+
+def test_one_template_is_priced_and_planned_as_the_same_messages_listed() -> None:
+    """A OneTemplate skips the checks its construction answers (one dialect, one price, only
+    messages): the plan is the one its messages make as a plain list, balance refusal too."""
+    made = [msg(f"r{i}", phone=f"7965000000{i}", price=300) for i in range(3)]
+    for balance in (900, 899):
+        known = Known({}, (), {1: balance})
+        one = plan_accept([AcceptRequest(1, OneTemplate(made))], known)
+        plain = plan_accept([AcceptRequest(1, list(made))], known)
+        assert kinds(one.outcomes[0]) == kinds(plain.outcomes[0])
+        assert (one.fresh, one.debits) == (plain.fresh, plain.debits)
 
 
 def test_unhindered_plan_when_every_item_is_new_and_paid() -> None:

@@ -29,13 +29,13 @@ from .auth import DIALECT, account_for, authenticate
 from .errors import error_response, status_for
 from .openapi import document
 from .render import (
+    bulk_response,
     dump,
     events_out,
     iso,
     message_detail,
     message_out,
     refused_bulk,
-    rejected_of,
 )
 from .schemas import (
     INCOMING_PAGE,
@@ -43,7 +43,6 @@ from .schemas import (
     LIST_MAX,
     BalanceOut,
     BulkRequest,
-    BulkResponse,
     IncomingList,
     IncomingOut,
     JobOut,
@@ -141,13 +140,7 @@ async def bulk(gateway: Gateway, request: Request, account: Account) -> Response
         status = status_for(whole.code) if whole.code is ErrorCode.INSUFFICIENT_BALANCE else 422
         refused = _json(refused_bulk(whole, outcomes), status)
         return release_after(refused, req, items, outcomes)
-    body = BulkResponse(
-        job_id=job.id if job else None,
-        accepted=sum(1 for o in outcomes if o.kind == "new"),
-        duplicates=sum(1 for o in outcomes if o.kind == "duplicate"),
-        rejected=rejected_of(outcomes),
-        message_ids=[o.message.id if o.message else None for o in outcomes],
-    )
+    body = bulk_response(job.id if job else None, outcomes)
     status = 202 if body.accepted or body.duplicates else 422
     return release_after(_json(body, status), req, items, outcomes)
 
