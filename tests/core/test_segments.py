@@ -332,6 +332,17 @@ def test_shape_all_answers_only_what_each_text_has(texts: list[str]) -> None:
         assert {shape(t) for t in texts} == {found}
 
 
+def test_shape_all_of_ascii_texts_finds_each_character_as_shape_does() -> None:
+    """ASCII texts are scanned another way (bytes, not the regex): each ASCII character among
+    GSM ones answers GSM 7-bit exactly when `shape` says each text is ("`" and most controls
+    are not)."""
+    for code in range(128):
+        texts = ["Dear client, your order", f"has {chr(code)} shipped"]
+        gsm = all(shape(t) == ("gsm7", 1) for t in texts)
+        assert shape_all(texts) == (("gsm7", 1) if gsm else None), repr(chr(code))
+    assert shape_all(["a`b"]) == shape("a`b") == ("ucs2", 1)
+
+
 def test_shape_all_answers_a_personalised_bulk() -> None:
     gsm = [f"Dear client {i}, your order has shipped" for i in range(1000)]
     assert shape_all(gsm) == ("gsm7", 1)
