@@ -9,7 +9,7 @@ import pytest
 
 from smsgate.core.errors import ErrorCode, GatewayError
 from smsgate.core.money import format_amount, from_micros, price, to_micros
-from smsgate.core.templates import render, variables
+from smsgate.core.templates import render, render_each, variables
 from smsgate.core.windows import Window, check_schedule, expiry
 
 
@@ -100,3 +100,22 @@ def test_render_agrees_with_one_substitution_per_match(template: str) -> None:
         return "" if values[name] is None else str(values[name])
 
     assert render(template, values) == re.sub(r"%([A-Za-z0-9_\-]+)%", sub, template)
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["Dear %a%!", "%b%", "Dear %a-b%, %c_1%", "%unknown% here", "no vars", "50% %a%", "%", ""],
+)
+def test_render_each_renders_each_values_as_render_does(template: str) -> None:
+    """A bulk's texts filled in at once: what render makes of each recipient's values, the
+    template as written where a recipient has none (None or empty)."""
+    each: list[dict[str, object] | None] = [
+        {"a": "Zoya"},
+        {"a": 7, "b": None},
+        {"a": 2.5, "a-b": "AB", "c_1": "x"},
+        {"b": "B"},
+        {},
+        None,
+    ]
+    expected = [render(template, values) if values else template for values in each]
+    assert render_each(template, each) == expected

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import msgspec
 
 from ...core.errors import ErrorCode, GatewayError
 from ...core.models import Alike, Submission
-from ...core.templates import render
+from ...core.templates import render, render_each
 from ...core.urls import check_callback_url
 from .schemas import EVENTS, BulkRequest, CallbackEvents, Recipient, SendRequest
 
@@ -18,6 +19,8 @@ MAX_PRIORITY = 9
 send_decoder = msgspec.json.Decoder(SendRequest)
 bulk_decoder = msgspec.json.Decoder(BulkRequest)
 _replace = msgspec.structs.replace  # from one Submission: 5x cheaper than keywords, per recipient
+_own_text = attrgetter("text")
+_vars = attrgetter("vars")
 
 
 def decode(decoder: msgspec.json.Decoder[Any], body: bytes) -> Any:
@@ -65,9 +68,15 @@ def many(req: BulkRequest) -> Alike:
         meta=events_meta(req.callback_events),
     )
     default = req.text or ""
+    recipients = req.recipients
+    texts = list(map(_own_text, recipients))
+    if texts.count(None) == len(texts):  # the request's text for all, filled in at once
+        texts = render_each(default, list(map(_vars, recipients)))
+    else:
+        texts = [text_of(r, default) for r in recipients]
     return Alike(
-        _replace(common, phone=r.to, text=text_of(r, default), client_ref=r.client_ref)
-        for r in req.recipients
+        _replace(common, phone=r.to, text=text, client_ref=r.client_ref)
+        for r, text in zip(recipients, texts, strict=True)
     )
 
 
