@@ -6,8 +6,10 @@ Decodes the body bulk_bench posts, parses it, builds its messages and makes the 
 store writes, and prints the least thread CPU time of `--repeat` runs of each stage (the
 least: neighbours on a shared machine only ever add to it). Beside the stages that a marked
 list skips work in (`Alike` recipients, `OneTemplate` messages), the same stage over a plain
-list of the same items. No database: SQLite's insert and PostgreSQL's COPY are measured by
-bench/bulk_bench.py, inside the whole request.
+list of the same items; after the plan, what the acceptor and the native answer do with its
+outcomes (a bulk stored whole is `store.base.AllNew`: counted by its length). No database:
+SQLite's insert and PostgreSQL's COPY are measured by bench/bulk_bench.py, inside the whole
+request.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any
 from bench.bulk_bench import body
 from smsgate.core.models import Account, Message
 from smsgate.core.validate import Limits, build_messages
-from smsgate.dialects.native import parse
+from smsgate.dialects.native import parse, render
+from smsgate.engine.accept import _counts
 from smsgate.store import postgres, rules, sqlite
 
 ACCOUNT = Account(id=1, name="bulk", balance=10**15, price=10_000, senders=["Test"])
@@ -68,7 +71,11 @@ def main() -> None:
     show("postgres COPY rows, OneTemplate", lambda: list(postgres.message_rows(messages)))
     request = [rules.AcceptRequest(ACCOUNT.id, messages, None)]
     known = rules.Known({}, (), {ACCOUNT.id: ACCOUNT.balance})
-    show("rules.plan_accept", lambda: rules.plan_accept(request, known))
+    plan = show("rules.plan_accept", lambda: rules.plan_accept(request, known))
+    outcomes = plan.outcomes[0]
+    show("the acceptor's counts", lambda: _counts(outcomes, now))
+    answer = show("the native answer's body", lambda: render.bulk_response("j", outcomes))
+    show("the answer encoded", lambda: render.dump(answer))
 
 
 if __name__ == "__main__":
