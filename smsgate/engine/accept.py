@@ -137,7 +137,10 @@ class Acceptor:
         private, ...: core.urls) refuses the request, like a malformed one. Without DNS: a
         name is checked where the callback connects (net/http_client.py)."""
         try:
-            urls = {i.callback_url for i in items}  # type: ignore[union-attr]  # 50,000: 1 ms
+            if type(items) is Alike:  # one callback URL, the very object, by construction
+                urls = {items[0].callback_url}
+            else:
+                urls = {i.callback_url for i in items}  # type: ignore[union-attr]  # 50,000: 1 ms
         except AttributeError:  # a Refused item among them
             urls = {getattr(i, "callback_url", None) for i in items}
         for url in urls:
@@ -257,7 +260,7 @@ class Lazily:
         self.build = build
         self.items = items
         self.built: list[Message | GatewayError] = []
-        self.refused = Refused in set(map(type, items))  # refused by the dialect already
+        self.refused = _any_refused(items)  # refused by the dialect already
 
     def chunks(self) -> Iterator[list[Message]]:
         """The messages a chunk at a time, until a chunk holds a refused recipient: then the
@@ -281,6 +284,11 @@ class Lazily:
         return self.built
 
 
+def _any_refused(items: Sequence[Submission | Refused]) -> bool:
+    """Whether the dialect refused any item itself; an Alike holds only Submissions."""
+    return type(items) is not Alike and Refused in set(map(type, items))
+
+
 def _build(
     items: Sequence[Submission | Refused],
     *,
@@ -292,7 +300,7 @@ def _build(
     job_id: str | None,
 ) -> list[Message | GatewayError]:
     """Each item as a message, or why it is refused (a Refused item: its dialect's reason)."""
-    if Refused not in set(map(type, items)):
+    if not _any_refused(items):
         submissions = cast(Sequence[Submission], items)
         return build_messages(
             account, dialect, submissions, now, limits, trunk_8_to_7=trunk, job_id=job_id
