@@ -169,9 +169,8 @@ def _build_uniform(
     found = shape_all(texts)
     if found is None or _too_many_parts("text", found[1], limits) is not None:
         return None
-    check = phones.check
     try:
-        e164s = [check(i.phone, trunk_8_to_7, test_ranges) for i in items]
+        e164s = phones.check_all([i.phone for i in items], trunk_8_to_7, test_ranges)
     except GatewayError:
         return None
     template = _template(account, dialect, items[0], now, limits, job_id)

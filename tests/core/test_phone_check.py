@@ -10,7 +10,7 @@ import pytest
 from smsgate.core.errors import ErrorCode, GatewayError
 from smsgate.core.models import Account, Message, Submission
 from smsgate.core.numbering import could_exist
-from smsgate.core.phone import check, normalize, parse_test_ranges
+from smsgate.core.phone import check, check_all, normalize, parse_test_ranges
 from smsgate.core.validate import Limits, build_message, build_messages
 
 
@@ -90,6 +90,37 @@ def test_the_fast_path_answers_as_the_slow_one() -> None:
                 else:
                     with pytest.raises(GatewayError):
                         check(raw, trunk)
+
+
+def _each(raws: list[str | int], trunk: bool, ranges: tuple[str, ...]) -> list[str] | str:
+    """check of each, or the first refusal's detail."""
+    try:
+        return [check(raw, trunk, ranges) for raw in raws]
+    except GatewayError as exc:
+        return exc.detail
+
+
+def test_check_all_answers_as_check_of_each() -> None:
+    """A bulk's phones checked at once: the numbers check returns, or its first refusal, for
+    lists of the fast path's form and lists with one that is not (another form, a number
+    that cannot exist, one in a test range, a trunk 8, digits that are not ASCII)."""
+    rng = random.Random(7)
+    odd = ["+9991234567", "+79651111111 ", "89651111111", "+", "", "+7965१११११११", 79651111111]
+    odd += ["+0079651111111", "+7965111111a", "++79651111111", "79651111111", "+12015550123"]
+    odd += ["879651111111"]  # a number after its first character, which is not "+"
+    for _ in range(300):
+        raws: list[str | int] = [
+            "+7965" + "".join(rng.choices("0123456789", k=7)) for _ in range(rng.randint(1, 6))
+        ]
+        if rng.random() < 0.7:
+            raws.insert(rng.randrange(len(raws) + 1), rng.choice(odd))
+        for trunk, ranges in ((False, ()), (True, ("999",))):
+            try:
+                got: list[str] | str = check_all(raws, trunk, ranges)
+            except GatewayError as exc:
+                got = exc.detail
+            assert got == _each(raws, trunk, ranges), (raws, trunk, ranges)
+    assert check_all([]) == []
 
 
 @pytest.mark.parametrize(
