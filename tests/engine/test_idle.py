@@ -17,7 +17,7 @@ from smsgate.dialects import available
 from smsgate.engine.accept import Acceptor
 from smsgate.engine.callbacks import CallbackRequest
 from smsgate.engine.dispatcher import Dispatcher
-from smsgate.engine.idle import IdleWait
+from smsgate.engine.idle import IdleWait, claim_wait
 from smsgate.engine.notifier import Notifier
 from smsgate.engine.reports import Reports
 from smsgate.engine.routing import CallbackRouter
@@ -33,6 +33,44 @@ def test_idle_wait_doubles_up_to_its_ceiling_and_starts_short_again() -> None:
     idle.reset()
     assert idle.next() == 0.02
     assert IdleWait(2.0, 1.0).next() == 2.0  # a ceiling below the first wait is the first
+
+
+def test_only_a_claim_that_took_few_makes_the_next_wait() -> None:
+    assert claim_wait(10, 0.005, few=64, spacing=0.02) == pytest.approx(0.015)
+    assert claim_wait(10, 0.5, few=64, spacing=0.02) == 0.0  # long enough ago
+    assert claim_wait(64, 0.0, few=64, spacing=0.02) == 0.0  # a full claim: at once
+    assert claim_wait(0, 0.0, few=64, spacing=0.02) == 0.0  # none: idle, a wake-up answered now
+
+
+async def test_a_shared_queue_claims_again_late_only_after_a_small_claim(
+    store: SQLiteStore, acme: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a shared database (not exclusive) the claim after one that took 3 messages comes
+    `claim_spacing` later; SQLite's only dispatcher claims again at once."""
+    gaps = {}
+    for exclusive in (False, True):
+        sim = Recording(store)
+        reports = Reports(store, CallbackRouter({}), lambda number: None)
+        dispatcher = Dispatcher(
+            store, sim, reports, poll=0.01, exclusive=exclusive, claim_spacing=0.2
+        )
+        items = [Submission(phone=f"7900123456{i}", text="hi", sender="ACME") for i in range(3)]
+        await Acceptor(store, Limits()).submit(acme, "native", items)
+        times: list[float] = []
+        real = store.claim_due
+
+        async def timed(*args: Any, real: Any = real, times: list[float] = times) -> Any:
+            times.append(time.monotonic())
+            return await real(*args)
+
+        monkeypatch.setattr(store, "claim_due", timed)
+        assert await dispatcher.step()  # claims the three
+        await dispatcher.step()  # finds none
+        await dispatcher.drain()
+        monkeypatch.undo()
+        gaps[exclusive] = times[1] - times[0]
+    assert gaps[False] >= 0.19
+    assert gaps[True] < 0.1
 
 
 async def _counted_for(
