@@ -148,10 +148,13 @@ class Config(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     def store_options(self) -> dict[str, Any]:
         """open_store's options for a serving process. With fewer workers than cores, a core is
-        spare for the SQLite flush thread (smsgate/store/_sqlite_writer.py)."""
+        spare for the SQLite flush thread (smsgate/store/_sqlite_writer.py). Its accepts wake
+        its own node's dispatcher (through the process or the engine's pipe), not every node's
+        on PostgreSQL."""
         return {
             "synchronous": self.sqlite_synchronous,
             "flush_on_loop": self.worker_count() >= (os.cpu_count() or 1),
+            "wake_nodes": False,
         }
 
     def notifier_store_options(self) -> dict[str, Any]:

@@ -26,6 +26,10 @@ every statement is a named query of `sql/postgres/queries.sql` (`Q`).
 - Wake-ups: after a commit that added messages due at once, a NOTIFY on `<schema>.smsgate_work` in a
   statement of its own (in the accept's transaction it would serialise every commit on the
   server: `work_notify`); each node LISTENs on one dedicated connection (`wait_for_work`).
+  A serving node's store sends none (`wake_nodes=False`): its Acceptor wakes its own
+  dispatcher, and a NOTIFY woke every other node's too, each to claim from the same head
+  of the queue (twice the claims a message with two nodes, each taking half as much). The
+  other nodes find such work when they next look (`dispatcher.idle_poll`) or claim.
 - Faults: a lost connection or a server that is restarting is `StoreUnavailable` (the APIs
   answer 503); the pool replaces broken connections by itself, the listener reconnects.
 
@@ -234,13 +238,20 @@ class PostgresStore(
     notifies_work = True
 
     def __init__(
-        self, url: str, *, pool_min: int = 1, pool_max: int = 10, group_commit: bool = True
+        self,
+        url: str,
+        *,
+        pool_min: int = 1,
+        pool_max: int = 10,
+        group_commit: bool = True,
+        wake_nodes: bool = True,
     ) -> None:
         self.dsn, ours = split_url(url)
         self.pool_min = int(ours.get("pool_min", pool_min))
         self.pool_max = int(ours.get("pool_max", pool_max))
         self.connect_timeout = ours.get("connect_timeout", 5.0)
         self.group_commit = group_commit
+        self.wake_nodes = wake_nodes  # accepts NOTIFY every node's dispatcher (module docstring)
         self.channel = "public.smsgate_work"
         self.commits = 0  # accept transactions, for the benchmark
         self.closed_by_server = 0  # calls that went again: the server had closed their connection
@@ -542,7 +553,7 @@ class PostgresStore(
         except asyncpg.exceptions.DataError as exc:  # e.g. a NUL character in a text
             raise GatewayError(ErrorCode.INVALID_FIELD, f"cannot store this value: {exc}") from exc
         self.commits += 1
-        if rules.wakes_dispatchers(result):
+        if self.wake_nodes and rules.wakes_dispatchers(result):
             self._work_added.ask()
         return result
 

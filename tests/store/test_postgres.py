@@ -8,6 +8,12 @@ import time
 import asyncpg
 import pytest
 
+from smsgate.config import Config
+from smsgate.connectors.simulator import Simulator, SimulatorConfig
+from smsgate.core.status import Status
+from smsgate.engine.dispatcher import Dispatcher
+from smsgate.engine.reports import Reports
+from smsgate.engine.routing import CallbackRouter
 from smsgate.store import open_store, postgres
 from smsgate.store.postgres import COPY_FROM, PostgresStore, _insert, _stored, split_url
 from tests.store.helpers import make_account, message
@@ -159,3 +165,47 @@ async def test_work_on_another_node_wakes_this_one(
     await other.accept(a.id, [message(a.id)])
     await asyncio.wait_for(waiter, 5.0)
     assert time.monotonic() - started < 2.0
+
+
+async def test_a_serving_node_wakes_no_other_yet_a_dead_ones_messages_go_out(
+    store: PostgresStore, database_url: str
+) -> None:
+    """A serving node's accepts wake its own dispatcher only (`wake_nodes=False`): the other
+    node hears nothing, and still sends what a node that died before claiming had accepted,
+    at its next look (`idle_poll`)."""
+    serving = open_store(database_url, **Config().store_options())
+    await serving.open()
+    try:
+        a = await make_account(store)
+        await store.wait_for_work(asyncio.Event(), 0.01)  # starts the listener
+        for _ in range(100):
+            if store._listening.is_set():
+                break
+            await asyncio.sleep(0.05)
+        await store.wait_for_work(asyncio.Event(), 0.01)  # forget anything earlier
+        wakeup = asyncio.Event()
+        waiter = asyncio.create_task(store.wait_for_work(wakeup, 0.5))
+        await asyncio.sleep(0.05)
+        [accepted] = await serving.accept(a.id, [message(a.id)])
+        await waiter
+        assert not wakeup.is_set()
+    finally:
+        await serving.close()  # the node that accepted is gone, its message unclaimed
+    assert accepted.message is not None
+    sim = Simulator(store, SimulatorConfig(dr_delay=0.01))
+    reports = Reports(store, CallbackRouter({}), lambda number: None)
+    dispatcher = Dispatcher(store, sim, reports, exclusive=False, idle_poll=0.2)
+    await sim.start(reports)
+    task = asyncio.create_task(dispatcher.run())
+    try:
+        deadline = time.monotonic() + 5.0
+        while True:
+            [m] = await store.get_messages(a.id, [accepted.message.id])
+            if m.status is Status.DELIVERED:
+                break
+            assert time.monotonic() < deadline, f"still {m.status}"
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await dispatcher.drain()
+        await sim.stop()
