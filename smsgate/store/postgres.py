@@ -54,6 +54,7 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
+from functools import partial
 from operator import attrgetter
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -98,6 +99,7 @@ from .migrations import SchemaStatus, migrations, schema_status
 from .postgres_admin import PostgresAdmin
 from .postgres_attempts import DoneMark, PostgresAttempts
 from .postgres_console import PostgresConsole
+from .postgres_held import HeldConnections
 from .postgres_reports import in_report_order, record_checked
 from .postgres_routes import PostgresRoutes
 from .postgres_stream import CopyParts, PostgresStream
@@ -150,6 +152,13 @@ class _ServerClosed(Exception):
     """The server had closed the connection before our statement left it (_GOODBYE_READ)."""
 
 
+def _raise_closed(exc: BaseException) -> None:
+    """`_ServerClosed` when `exc` is asyncpg's refusal of a statement on a connection whose
+    server had said goodbye (nothing of the call was done: it may go again)."""
+    if isinstance(exc, asyncpg.InternalClientError) and _GOODBYE_READ in str(exc):
+        raise _ServerClosed() from exc
+
+
 _RETRY = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 MIGRATION_LOCK = 0x5345_4741_5445  # advisory lock key: one node migrates at a time
 _OUR_OPTIONS = ("pool_min", "pool_max", "connect_timeout")  # in the URL, not for the server
@@ -170,6 +179,12 @@ _seq_of = attrgetter("seq")
 WAKE_SPACING = 0.01  # seconds between two wake-ups this process sends
 SCHEDULE_SPACING = 0.1  # seconds of the claims' clock between two looks for schedules come due
 COPY_FROM = 1000  # messages in one request from which COPY beats one unnest INSERT
+# The group commits' connections plan each statement once. Left to choose (plan_cache_mode
+# auto), the server planned `accept_at_once` anew at every execution: its generic plan, made
+# for any number of accounts, costs more than a plan for the group's one, so a custom plan was
+# always preferred, and planning it was the most of the statement's server time. Their
+# statements look rows up by key, which a generic plan does as well.
+GENERIC_PLANS = {"plan_cache_mode": "force_generic_plan"}
 
 
 def message_row(m: Message) -> tuple[Any, ...]:
@@ -256,11 +271,12 @@ class PostgresStore(
         self.commits = 0  # accept transactions, for the benchmark
         self.closed_by_server = 0  # calls that went again: the server had closed their connection
         self._pool: asyncpg.Pool | None = None
+        self._held: HeldConnections | None = None  # the group commits' (GENERIC_PLANS)
         self._listener: asyncio.Task[None] | None = None
         self._waiters: set[asyncio.Event] = set()
         self._signalled = False
         self._listening = asyncio.Event()  # set once LISTEN first succeeded
-        self._groups = AcceptGroups(self._accept_alone, slots=max(1, self.pool_max // 2))
+        self._groups = AcceptGroups(self._accept_grouped, slots=max(1, self.pool_max // 2))
         self._done: Coalesce[DoneMark] = Coalesce(self._write_done, slots=2)
         # At most one wake-up per WAKE_SPACING from this process: a dispatcher kept busy by a
         # stream of accepts claims without one; the first after a quiet spell goes at once.
@@ -290,6 +306,16 @@ class PostgresStore(
             self._pool = None
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
         self.channel = f"{schema}.smsgate_work"
+        # Opened as they are first needed: a process that accepts nothing holds none.
+        self._held = HeldConnections(
+            partial(
+                asyncpg.connect,
+                self.dsn,
+                timeout=self.connect_timeout,
+                command_timeout=60.0,
+                server_settings=GENERIC_PLANS,
+            )
+        )
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -300,6 +326,9 @@ class PostgresStore(
         await self._groups.drain()
         await self._done.drain()
         await self._work_added.drain()
+        if self._held is not None:
+            held, self._held = self._held, None
+            await held.close()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             try:
@@ -329,7 +358,11 @@ class PostgresStore(
 
     # Plumbing -------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def _conn(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _conn(self, generic: bool = False) -> AsyncIterator[asyncpg.Connection]:
+        if generic:
+            async with self._held_conn() as conn:
+                yield conn
+            return
         if self._pool is None:
             raise StoreUnavailable("store is closed")
         try:
@@ -342,21 +375,50 @@ class PostgresStore(
                     with contextlib.suppress(asyncpg.InterfaceError):
                         if not conn.is_closed():
                             conn.terminate()
-                    if isinstance(exc, asyncpg.InternalClientError) and _GOODBYE_READ in str(exc):
-                        raise _ServerClosed() from exc
+                    _raise_closed(exc)
                     raise
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from exc
 
-    async def _tx(self, fn: Callable[[asyncpg.Connection], Awaitable[T]], tx: bool = True) -> T:
+    @contextlib.asynccontextmanager
+    async def _held_conn(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection of the group commits (`postgres_held`), faults mapped as `_conn`'s."""
+        held = self._held
+        if held is None:
+            raise StoreUnavailable("store is closed")
+        try:
+            conn = await held.take()
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from exc
+        reusable = False
+        try:
+            yield conn
+            reusable = True
+        except _UNAVAILABLE as exc:
+            _raise_closed(exc)
+            raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from exc
+        except Exception:
+            reusable = True  # an error of the call's: its transaction was rolled back
+            raise
+        finally:
+            held.give_back(conn, reusable)
+
+    async def _tx(
+        self,
+        fn: Callable[[asyncpg.Connection], Awaitable[T]],
+        tx: bool = True,
+        *,
+        generic: bool = False,
+    ) -> T:
         """`fn` in one transaction (or, not `tx`, in the statement's own). Retried: a deadlock
         or serialization failure, and a call on a connection the server had closed (its
         transaction died with it, uncommitted): on another connection, as many times as the
-        pool has connections (a restarting server closes them all)."""
+        pool has connections (a restarting server closes them all). `generic`: on a
+        connection of the group commits (GENERIC_PLANS)."""
         busy = closed = 0
         while True:
             try:
-                async with self._conn() as conn:
+                async with self._conn(generic) as conn:
                     if not tx:
                         return await fn(conn)
                     async with conn.transaction():
@@ -542,14 +604,20 @@ class PostgresStore(
             return (await self._accept_alone([request]))[0]
         return await self._groups.submit(request)
 
-    async def _accept_alone(self, requests: list[rules.AcceptRequest]) -> list[list[Outcome]]:
+    async def _accept_grouped(self, requests: list[rules.AcceptRequest]) -> list[list[Outcome]]:
+        return await self._accept_alone(requests, generic=True)
+
+    async def _accept_alone(
+        self, requests: list[rules.AcceptRequest], generic: bool = False
+    ) -> list[list[Outcome]]:
+        tx = partial(self._tx, generic=generic)
         try:
-            result = await self._tx(lambda conn: _accept_at_once(conn, requests), tx=False)
+            result = await tx(lambda conn: _accept_at_once(conn, requests), tx=False)
             if result is None:
                 try:
-                    result = await self._tx(lambda conn: _accept(conn, requests))
+                    result = await tx(lambda conn: _accept(conn, requests))
                 except debits.OutOfOrder:
-                    result = await self._tx(lambda conn: _accept(conn, requests, ordered=True))
+                    result = await tx(lambda conn: _accept(conn, requests, ordered=True))
         except asyncpg.exceptions.DataError as exc:  # e.g. a NUL character in a text
             raise GatewayError(ErrorCode.INVALID_FIELD, f"cannot store this value: {exc}") from exc
         self.commits += 1

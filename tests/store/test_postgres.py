@@ -209,3 +209,20 @@ async def test_a_serving_node_wakes_no_other_yet_a_dead_ones_messages_go_out(
         task.cancel()
         await dispatcher.drain()
         await sim.stop()
+
+
+async def test_group_commits_plan_their_statement_once(store: PostgresStore) -> None:
+    """The group commits' connections keep one plan of `accept_at_once` (generic): left to
+    choose, the server planned it anew at every execution (its custom plan always looked
+    cheaper), which was most of the statement's server time."""
+    a = await make_account(store)
+    for i in range(12):
+        await store.accept(a.id, [message(a.id, f"7965{i:07d}")])
+    assert store._held is not None and store._held.idle
+    conn = store._held.idle[-1]
+    plans = await conn.fetch(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1",
+        postgres.Q["accept_at_once"],
+    )
+    assert [tuple(p) for p in plans] == [(12, 0)]
+    assert await store._pool.fetchval("SHOW plan_cache_mode") == "auto"  # the others choose

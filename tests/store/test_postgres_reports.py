@@ -31,8 +31,8 @@ def statements_of(store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> list
             sent.append(record.query)
 
     @contextlib.asynccontextmanager
-    async def conn() -> AsyncIterator[asyncpg.Connection]:
-        async with conn_of() as c:
+    async def conn(generic: bool = False) -> AsyncIterator[asyncpg.Connection]:
+        async with conn_of(generic) as c:
             c.add_query_logger(logged)
             try:
                 yield c
