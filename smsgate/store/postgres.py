@@ -165,7 +165,7 @@ _OUR_OPTIONS = ("pool_min", "pool_max", "connect_timeout")  # in the URL, not fo
 
 # fmt: off
 # The columns of `message_row`: COPY writes them all (asyncpg composes the COPY statement from
-# the table and these names); `messages_insert` takes the same less `seq`, one array each.
+# the table and these names); `messages_insert` takes the same less `seq` (`message_in`).
 COPY_COLUMNS = (
     "seq", "id", "account_id", "dialect", "client_ref", "job_id", "sender", "phone", "text",
     "encoding", "segments", "priority", "not_before", "expires_at", "send_window", "flash", "tag",
@@ -192,6 +192,19 @@ def message_row(m: Message) -> tuple[Any, ...]:
     # fmt: off
     return (
         m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone, m.text,
+        m.encoding, m.segments, m.priority, m.not_before, m.expires_at,
+        json_or_none(m.window), m.flash, m.tag, m.callback_url,
+        m.status, m.error_code, m.price, m.created_at, m.updated_at, m.confidential,
+        json_or_none(m.meta),
+    )
+    # fmt: on
+
+
+def message_in(m: Message) -> tuple[Any, ...]:
+    """A message as a row of the type `message_in` (migration 013): `message_row` less seq."""
+    # fmt: off
+    return (
+        m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone, m.text,
         m.encoding, m.segments, m.priority, m.not_before, m.expires_at,
         json_or_none(m.window), m.flash, m.tag, m.callback_url,
         m.status, m.error_code, m.price, m.created_at, m.updated_at, m.confidential,
@@ -868,11 +881,11 @@ async def _accept_at_once(
         return None
     wanted = rules.lookups(requests)
     accounts = sorted(plan.debits)
-    values = columns([message_row(m)[1:] for m in plan.fresh], len(COPY_COLUMNS) - 1)
+    rows = list(map(message_in, plan.fresh))
     owed = [plan.debits[a] for a in accounts]
     stops = [0, *wanted.accounts], list(wanted.phones)
     try:
-        written = dict(await conn.fetch(Q["accept_at_once"], *values, accounts, owed, *stops))
+        written = dict(await conn.fetch(Q["accept_at_once"], rows, accounts, owed, *stops))
     except asyncpg.UniqueViolationError:
         return None
     if not written:
@@ -940,10 +953,8 @@ async def _insert(
         except asyncpg.UniqueViolationError:
             return False
         return True
-    rows = [message_row(m)[1:] for m in fresh]
-    values = columns(rows, len(COPY_COLUMNS) - 1)
     paid = pay[0].unwritten(pay[1]) if pay else ([], [])
-    written = dict(await conn.fetch(Q["messages_insert"], *values, *paid))
+    written = dict(await conn.fetch(Q["messages_insert"], list(map(message_in, fresh)), *paid))
     if len(written) < len(fresh):
         if written:
             await conn.execute(Q["messages_delete"], list(written))

@@ -226,3 +226,22 @@ async def test_group_commits_plan_their_statement_once(store: PostgresStore) -> 
     )
     assert [tuple(p) for p in plans] == [(12, 0)]
     assert await store._pool.fetchval("SHOW plan_cache_mode") == "auto"  # the others choose
+
+
+async def test_a_new_message_goes_as_a_row_of_the_columns_copy_writes(
+    store: PostgresStore,
+) -> None:
+    """`message_in` (the rows `messages_insert` and `accept_at_once` take) is `message_row`
+    less seq, and the type message_in has those columns, in that order."""
+    m = message(
+        7, client_ref="r", job_id="j", sender="S", priority=2, not_before=1.5, expires_at=9.5,
+        flash=True, tag="t", callback_url="http://x/", error_code="E", price=3,
+        confidential=True, meta={"k": "v"},
+    )  # fmt: skip
+    assert postgres.message_in(m) == postgres.message_row(m)[1:]
+    assert store._pool is not None
+    names = await store._pool.fetch(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'message_in'::regclass"
+        " AND attnum > 0 ORDER BY attnum"
+    )
+    assert tuple(r[0] for r in names) == postgres.COPY_COLUMNS[1:]

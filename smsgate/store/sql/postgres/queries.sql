@@ -167,44 +167,41 @@ FROM unnest($1::int8[], $2::text[], $3::text[]) AS k(a, d, r)
 JOIN messages m ON m.account_id = k.a AND m.dialect = k.d AND m.client_ref = k.r
 
 -- messages_insert --
--- New messages, one array per column, numbered from the sequence in row order; a reference
--- stored meanwhile by another transaction is skipped: only the rows written come back. With
--- them, the debit slices' changes ($25 slices, $26 amounts: debits.sql, slices_change)
+-- New messages ($1, rows of the type message_in: migration 013), numbered from the sequence
+-- in row order; a reference stored meanwhile by another transaction is skipped: only the
+-- rows written come back. With them, the debit slices' changes ($2 slices, $3 amounts:
+-- debits.sql, slices_change)
 WITH paid AS (
     UPDATE balance_slices s SET amount = s.amount + d.delta
-    FROM unnest($25::int8[], $26::int8[]) AS d(id, delta)
+    FROM unnest($2::int8[], $3::int8[]) AS d(id, delta)
     WHERE s.id = d.id
 )
 INSERT INTO messages (id, account_id, dialect, client_ref, job_id, sender, phone, text,
                       encoding, segments, priority, not_before, expires_at, send_window, flash,
                       tag, callback_url, status, error_code, price, created_at, updated_at,
                       confidential, meta)
-SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::text[], $9::text[], $10::int4[], $11::int4[],
-                     $12::float8[], $13::float8[], $14::text[], $15::bool[], $16::text[],
-                     $17::text[], $18::text[], $19::text[], $20::int8[], $21::float8[],
-                     $22::float8[], $23::bool[], $24::text[])
+SELECT * FROM unnest($1::message_in[])
 ON CONFLICT (account_id, dialect, client_ref) WHERE client_ref IS NOT NULL DO NOTHING
 RETURNING id, seq
 
 -- accept_at_once --
--- A group of plainly new messages in one statement, its own transaction (postgres_accept.py):
--- written, with their debits, only if each account ($25, debits $26) has a slice holding its
--- debit that no other transaction holds, and no phone ($28) is on the stop lists of the
--- accounts ($27, with 0: the global list). Else nothing is written and no row comes back; a
+-- A group of plainly new messages ($1, as messages_insert's) in one statement, its own
+-- transaction (postgres.py): written, with their debits, only if each account ($2, debits
+-- $3) has a slice holding its debit that no other transaction holds, and no phone ($5) is on
+-- the stop lists of the accounts ($4, with 0: the global list). Else nothing is written and no row comes back; a
 -- reference stored before fails the statement on the unique index (nothing written either)
 WITH taken AS (
     SELECT s.id, o.amount
-    FROM unnest($25::int8[], $26::int8[]) AS o(account_id, amount)
+    FROM unnest($2::int8[], $3::int8[]) AS o(account_id, amount)
     CROSS JOIN LATERAL (
         SELECT id FROM balance_slices
         WHERE account_id = o.account_id AND amount >= o.amount
         LIMIT 1 FOR UPDATE SKIP LOCKED
     ) AS s
 ), clear AS (
-    SELECT (SELECT count(*) FROM taken) = cardinality($25::int8[])
+    SELECT (SELECT count(*) FROM taken) = cardinality($2::int8[])
            AND NOT EXISTS (SELECT FROM stoplist
-                           WHERE account_id = ANY($27::int8[]) AND phone = ANY($28::text[]))
+                           WHERE account_id = ANY($4::int8[]) AND phone = ANY($5::text[]))
            AS ok
 ), paid AS (
     UPDATE balance_slices s SET amount = s.amount - t.amount
@@ -214,11 +211,7 @@ INSERT INTO messages (id, account_id, dialect, client_ref, job_id, sender, phone
                       encoding, segments, priority, not_before, expires_at, send_window, flash,
                       tag, callback_url, status, error_code, price, created_at, updated_at,
                       confidential, meta)
-SELECT * FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::text[], $8::text[], $9::text[], $10::int4[], $11::int4[],
-                     $12::float8[], $13::float8[], $14::text[], $15::bool[], $16::text[],
-                     $17::text[], $18::text[], $19::text[], $20::int8[], $21::float8[],
-                     $22::float8[], $23::bool[], $24::text[])
+SELECT * FROM unnest($1::message_in[])
 WHERE (SELECT ok FROM clear)
 RETURNING id, seq
 
