@@ -179,11 +179,12 @@ _seq_of = attrgetter("seq")
 WAKE_SPACING = 0.01  # seconds between two wake-ups this process sends
 SCHEDULE_SPACING = 0.1  # seconds of the claims' clock between two looks for schedules come due
 COPY_FROM = 1000  # messages in one request from which COPY beats one unnest INSERT
-# The group commits' connections plan each statement once. Left to choose (plan_cache_mode
-# auto), the server planned `accept_at_once` anew at every execution: its generic plan, made
-# for any number of accounts, costs more than a plan for the group's one, so a custom plan was
-# always preferred, and planning it was the most of the statement's server time. Their
-# statements look rows up by key, which a generic plan does as well.
+# The connections of the statements run for every message (the group commits, the checked
+# report writes, connector-log lines: `postgres_held`) plan each statement once. Left to
+# choose (plan_cache_mode auto), the server planned `accept_at_once` anew at every execution:
+# its generic plan, made for any number of accounts, costs more than a plan for the group's
+# one, so a custom plan was always preferred, and planning it was the most of the statement's
+# server time. These statements look rows up by key, which a generic plan does as well.
 GENERIC_PLANS = {"plan_cache_mode": "force_generic_plan"}
 
 
@@ -327,7 +328,8 @@ class PostgresStore(
                 timeout=self.connect_timeout,
                 command_timeout=60.0,
                 server_settings=GENERIC_PLANS,
-            )
+            ),
+            limit=self._groups.slots,
         )
 
     async def close(self) -> None:
@@ -372,7 +374,7 @@ class PostgresStore(
     # Plumbing -------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def _conn(self, generic: bool = False) -> AsyncIterator[asyncpg.Connection]:
-        if generic:
+        if generic and self._held is not None and self._held.busy < self._held.limit:
             async with self._held_conn() as conn:
                 yield conn
             return
@@ -395,7 +397,8 @@ class PostgresStore(
 
     @contextlib.asynccontextmanager
     async def _held_conn(self) -> AsyncIterator[asyncpg.Connection]:
-        """A connection of the group commits (`postgres_held`), faults mapped as `_conn`'s."""
+        """A held connection (`postgres_held`; `_conn` saw one free), faults mapped as
+        `_conn`'s."""
         held = self._held
         if held is None:
             raise StoreUnavailable("store is closed")
@@ -403,6 +406,7 @@ class PostgresStore(
             conn = await held.take()
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"PostgreSQL unavailable: {exc}") from exc
+        assert conn is not None  # `_conn` looked: one is free
         reusable = False
         try:
             yield conn
@@ -753,7 +757,9 @@ class PostgresStore(
             return []
         try:
             done = await self._tx(
-                lambda conn: record_checked(conn, self._recent, reports, route), tx=False
+                lambda conn: record_checked(conn, self._recent, reports, route),
+                tx=False,
+                generic=True,  # a message's every report: planned once (GENERIC_PLANS)
             )
             events = done.events
             if done.left:  # a row moved since it was planned from, or money goes back
@@ -844,7 +850,11 @@ class PostgresStore(
         """Connector-log lines, by `query` (flushed or not: their named statements say)."""
         if entries:
             arrays = field_arrays(entries, "message_id carrier_id submitted_at outcome report_due")
-            await self._execute(query, connector, *arrays)
+            statement = Q[query]
+            # Lines of every message sent: planned once (GENERIC_PLANS)
+            await self._tx(
+                lambda conn: conn.execute(statement, connector, *arrays), False, generic=True
+            )
 
     async def connector_log_find(
         self, connector: str, message_ids: Sequence[str]

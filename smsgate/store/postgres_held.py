@@ -1,8 +1,9 @@
-"""Connections kept by the group commits of a PostgreSQL store, taken and given back without
-asyncpg's pool: its acquire with a timeout runs in a task of its own and its release in
-another (`asyncio.shield`), about 40 µs of the worker's CPU a group, as much as the group's
-statement. A group commit has at most `AcceptGroups.slots` connections in use, so it never
-waits for one: it takes an idle one or opens one.
+"""Connections kept for the statements a PostgreSQL store runs for every message (group
+commits, checked report writes, connector-log lines), taken and given back without asyncpg's
+pool: its acquire with a timeout runs in a task of its own and its release in another
+(`asyncio.shield`), about 40 µs of the worker's CPU a group, as much as the group's
+statement. At most `limit` are in use at once (the group commits' slots): a call that finds
+them all in use takes the pool's way instead (`take` answers None), so none waits here.
 
 A connection is given back only as it was taken: open and outside a transaction, after the
 call returned or raised an ordinary error (the transaction rolled back). Anything else
@@ -19,20 +20,31 @@ import asyncpg
 
 
 class HeldConnections:
-    def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]]) -> None:
+    def __init__(self, connect: Callable[[], Awaitable[asyncpg.Connection]], limit: int) -> None:
         self.connect = connect
+        self.limit = limit
+        self.busy = 0
         self.idle: list[asyncpg.Connection] = []
         self.closed = False
 
-    async def take(self) -> asyncpg.Connection:
-        """The connection given back last (the others may age out on the server), or a new one."""
-        while self.idle:
-            conn = self.idle.pop()
-            if not conn.is_closed():
-                return conn
-        return await self.connect()
+    async def take(self) -> asyncpg.Connection | None:
+        """The connection given back last (the others may age out on the server), or a new
+        one; None when `limit` are in use."""
+        if self.busy >= self.limit:
+            return None
+        self.busy += 1
+        try:
+            while self.idle:
+                conn = self.idle.pop()
+                if not conn.is_closed():
+                    return conn
+            return await self.connect()
+        except BaseException:
+            self.busy -= 1
+            raise
 
     def give_back(self, conn: asyncpg.Connection, reusable: bool) -> None:
+        self.busy -= 1
         if reusable and not self.closed and not conn.is_closed() and not conn.is_in_transaction():
             self.idle.append(conn)
         elif not conn.is_closed():

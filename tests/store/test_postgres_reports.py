@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -37,6 +38,7 @@ def statements_of(store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> list
             try:
                 yield c
             finally:
+                await asyncio.sleep(0)  # asyncpg calls its loggers soon, not at once
                 c.remove_query_logger(logged)
 
     monkeypatch.setattr(store, "_conn", conn)
