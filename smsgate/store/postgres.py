@@ -304,11 +304,13 @@ class PostgresStore(
         if self._pool is not None:
             return
         try:
+            # The held connections (as many as the group commits' slots) count in pool_max.
+            pooled = max(1, self.pool_max - self._groups.slots)
             self._pool = await asyncpg.create_pool(
                 self.dsn,
                 reset=_keep_session,
-                min_size=min(self.pool_min, self.pool_max),
-                max_size=self.pool_max,
+                min_size=min(self.pool_min, pooled),
+                max_size=pooled,
                 timeout=self.connect_timeout,
                 command_timeout=60.0,
                 max_inactive_connection_lifetime=300.0,
