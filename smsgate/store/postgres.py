@@ -322,7 +322,8 @@ class PostgresStore(
             self._pool = None
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
         self.channel = f"{schema}.smsgate_work"
-        # Opened as they are first needed: a process that accepts nothing holds none.
+        # Opened as they are first needed (the first at once, as the pool's pool_min are: a
+        # node's first accept does not wait for a connection to open).
         self._held = HeldConnections(
             partial(
                 asyncpg.connect,
@@ -333,6 +334,12 @@ class PostgresStore(
             ),
             limit=self._groups.slots,
         )
+        if self.pool_min:
+            try:
+                await self._held.warm()
+            except _UNAVAILABLE as exc:
+                await self.close()
+                raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
 
     async def close(self) -> None:
         if self._listener is not None:

@@ -43,6 +43,10 @@ class HeldConnections:
             self.busy -= 1
             raise
 
+    async def warm(self) -> None:
+        """One connection opened ahead of the first call."""
+        self.idle.append(await self.connect())
+
     def give_back(self, conn: asyncpg.Connection, reusable: bool) -> None:
         self.busy -= 1
         if reusable and not self.closed and not conn.is_closed() and not conn.is_in_transaction():
