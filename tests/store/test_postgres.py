@@ -245,3 +245,40 @@ async def test_a_new_message_goes_as_a_row_of_the_columns_copy_writes(
         " AND attnum > 0 ORDER BY attnum"
     )
     assert tuple(r[0] for r in names) == postgres.COPY_COLUMNS[1:]
+
+
+async def test_held_connections_in_use_send_the_next_call_to_the_pool(
+    store: PostgresStore,
+) -> None:
+    """At most `limit` held connections at once: a call past them takes the pool's way
+    rather than waiting; one given back after an error of the call's is used again."""
+    assert store._held is not None
+    store._held.limit = 1
+    release = asyncio.Event()
+    seen: list[object] = []
+
+    async def hold(conn: asyncpg.Connection) -> None:
+        seen.append(conn)
+        await release.wait()
+
+    first = asyncio.create_task(store._tx(hold, tx=False, generic=True))
+    while not seen:
+        await asyncio.sleep(0.01)
+
+    async def then_let_go(conn: asyncpg.Connection) -> None:
+        seen.append(conn)
+        release.set()
+
+    await store._tx(then_let_go, tx=False, generic=True)  # the one held is in use
+    await first
+    held, pooled = seen
+    assert isinstance(held, asyncpg.Connection)
+    assert isinstance(pooled, asyncpg.pool.PoolConnectionProxy)
+
+    async def fail(conn: asyncpg.Connection) -> None:
+        seen.append(conn)
+        await conn.execute("SELECT 1/0")
+
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await store._tx(fail, tx=True, generic=True)
+    assert seen[-1] is held and store._held.idle == [held] and store._held.busy == 0
