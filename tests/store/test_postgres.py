@@ -147,17 +147,22 @@ async def test_every_index_of_messages_serves_a_statement(store: PostgresStore) 
     assert sorted(r[0] for r in names) == sorted(MESSAGE_INDEXES)
 
 
-async def test_work_on_another_node_wakes_this_one(
-    store: PostgresStore, other: PostgresStore
-) -> None:
-    """LISTEN/NOTIFY: an accept on one node wakes the dispatcher of another at commit."""
-    a = await make_account(other)
+async def listening(store: PostgresStore) -> None:
+    """The store's listener started, and any wake-up from before forgotten."""
     await store.wait_for_work(asyncio.Event(), 0.01)  # starts the listener
     for _ in range(100):
         if store._listening.is_set():
             break
         await asyncio.sleep(0.05)
     await store.wait_for_work(asyncio.Event(), 0.01)  # forget anything earlier
+
+
+async def test_work_on_another_node_wakes_this_one(
+    store: PostgresStore, other: PostgresStore
+) -> None:
+    """LISTEN/NOTIFY: an accept on one node wakes the dispatcher of another at commit."""
+    a = await make_account(other)
+    await listening(store)
     wakeup = asyncio.Event()
     waiter = asyncio.create_task(store.wait_for_work(wakeup, 10.0))
     await asyncio.sleep(0.05)
@@ -177,12 +182,7 @@ async def test_a_serving_node_wakes_no_other_yet_a_dead_ones_messages_go_out(
     await serving.open()
     try:
         a = await make_account(store)
-        await store.wait_for_work(asyncio.Event(), 0.01)  # starts the listener
-        for _ in range(100):
-            if store._listening.is_set():
-                break
-            await asyncio.sleep(0.05)
-        await store.wait_for_work(asyncio.Event(), 0.01)  # forget anything earlier
+        await listening(store)
         wakeup = asyncio.Event()
         waiter = asyncio.create_task(store.wait_for_work(wakeup, 0.5))
         await asyncio.sleep(0.05)
