@@ -4,7 +4,8 @@ It behaves like a carrier that keeps its own durable records: every submission i
 the connector log, committed with the dispatcher's record of its acknowledgement (`unlogged`:
 one commit on SQLite) and never after it, so after a crash the dispatcher can ask whether a
 message was already taken (and nothing is sent twice), and receipts still owed are sent after a
-restart (a line is owed until its message is final: Store.connector_log_pending). Outcomes are a pure function of (seed, phone, text): deterministic for tests.
+restart (a line is owed until its message is final: Store.connector_log_pending). Outcomes
+are a pure function of (seed, phone, text): deterministic for tests.
 
 On a shared database (several nodes) the simulator is one carrier with a bind from each node:
 receipts a dead node still owed are sent by a live one once they are `orphan_receipts_after`

@@ -2,8 +2,9 @@
 commits, checked report writes, connector-log lines), taken and given back without asyncpg's
 pool: its acquire with a timeout runs in a task of its own and its release in another
 (`asyncio.shield`): 123 µs of CPU an acquire and release against 78 without the timeout and
-nothing here, where the statement itself took 80 (a loaded machine). At most `limit` are in use at once (the group commits' slots): a call that finds
-them all in use takes the pool's way instead (`take` answers None), so none waits here.
+nothing here, where the statement itself took 80 (a loaded machine). At most `limit` are in
+use at once (the group commits' slots): a call that finds them all in use takes the pool's
+way instead (`take` answers None), so none waits here.
 
 A connection is given back only as it was taken: open and outside a transaction, after the
 call returned or raised an ordinary error (the transaction rolled back). Anything else
