@@ -21,6 +21,7 @@ _EVENT = slice(9, 16)
 _MESSAGE = slice(16, 44)
 _MO = slice(44, 53)
 _DUE_MO = slice(16, 25)  # outbox_due's incoming SMS, after the outbox's 9 and the event's 7
+_DUE_MESSAGE = 10  # outbox_due's event's message id (the event's second column)
 
 
 def outbox_item(r: Sequence[Any]) -> OutboxItem:
@@ -39,10 +40,15 @@ def outbox_item(r: Sequence[Any]) -> OutboxItem:
     return _item(r, stored, notice)
 
 
+def chain_messages(due: Iterable[Sequence[Any]]) -> set[str]:
+    """The messages whose events the due rows `due` (outbox_due's) report."""
+    return {r[_DUE_MESSAGE] for r in due if r[_DUE_MESSAGE] is not None}
+
+
 def message_ids(due: Iterable[Sequence[Any]]) -> set[str]:
-    """The messages whose events the due rows `due` (outbox_due's) report: a payload stored
-    with the row (rows.outbox_from_row's 6th column) needs none."""
-    return {r[10] for r in due if r[10] is not None and not r[6]}
+    """The messages the due rows `due` render from: a payload stored with the row
+    (rows.outbox_from_row's 6th column) needs none."""
+    return chain_messages(r for r in due if not r[6])
 
 
 def claimed_items(

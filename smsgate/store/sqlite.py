@@ -51,7 +51,7 @@ from .base import (
     Store,
     StoreUnavailable,
 )
-from .callback_rows import claimed_items, message_ids, outbox_item
+from .callback_rows import chain_messages, claimed_items, message_ids, outbox_item
 from .migrations import SchemaStatus, migrations, schema_status, statements
 from .queries import load
 from .recent import RecentMessages
@@ -614,7 +614,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
 
         def op(conn: sqlite3.Connection) -> tuple[list[Any], list[int]]:
             due = conn.execute(_Q["outbox_due"], {**params, "limit": limit}).fetchall()
-            chains = json_list({r[10] for r in due if r[10] is not None})
+            chains = json_list(chain_messages(due))
             found = conn.execute(_Q["outbox_chains"], {"messages": chains})
             ids = [r[0] for r in due]
             plan = rules.order_claim(ids, [rules.Sibling(*r) for r in found], now, self.owner)
