@@ -25,12 +25,12 @@ from . import rules
 from .base import CallbackRoute
 from .queries import load
 from .recent import RecentMessages, decided
-from .rows import columns, field_arrays, row_to_message
+from .rows import row_to_message
 
 Q = load("postgres")
 _json_decode = msgspec.json.decode
-_MOVE = "id status error_code updated_at carrier_id submitted_at done_at"
-_EVENT = "seq message_id account_id status error_code carrier_error at"
+# A change to write: state after the batch, lease cleared, text blanked, status planned from.
+Change = tuple[Message, bool, bool, str]
 
 
 class Checked(msgspec.Struct):
@@ -74,7 +74,7 @@ async def _current(
     return current
 
 
-def _changes(plan: rules.ReportPlan) -> dict[str, tuple[Message, bool, bool, str]]:
+def _changes(plan: rules.ReportPlan) -> dict[str, Change]:
     """The rows to update, by id: state after the batch, lease cleared, text blanked, and the
     status it was planned from. A refund moves money: those messages go the locked way."""
     changes = {m.id: (m, False, False, m.status.value) for m, _ in plan.carrier_ids}
@@ -88,7 +88,7 @@ def _changes(plan: rules.ReportPlan) -> dict[str, tuple[Message, bool, bool, str
 async def _write(
     conn: asyncpg.Connection,
     plan: rules.ReportPlan,
-    changes: dict[str, tuple[Message, bool, bool, str]],
+    changes: dict[str, Change],
     route: CallbackRoute,
 ) -> set[str]:
     """Number the plan's events in place, and write the changes with the events and callbacks
@@ -104,17 +104,25 @@ async def _write(
         owed = rules.dr_callbacks(
             [p for p in plan.events if p[1].message_id in changes], found, route
         )
-    messages, clear, blank, was = zip(*changes.values(), strict=True)
-    rows = await conn.fetch(
-        Q["reports_write"],
-        *field_arrays(messages, _MOVE),
-        list(clear),
-        list(blank),
-        list(was),
-        *field_arrays(events, _EVENT),
-        *columns(owed, 7),
-    )
+    moves = list(map(move_row, changes.values()))
+    rows = await conn.fetch(Q["reports_write"], moves, list(map(event_row, events)), owed)
     return {r[0] for r in rows}
+
+
+def move_row(change: Change) -> tuple[object, ...]:
+    """A change as a row of the type report_move (migration 014)."""
+    m, clear, blank, was = change
+    # fmt: off
+    return (
+        m.id, m.status, m.error_code, m.updated_at, m.carrier_id, m.submitted_at, m.done_at,
+        clear, blank, was,
+    )
+    # fmt: on
+
+
+def event_row(e: StatusEvent) -> tuple[object, ...]:
+    """A numbered event as a row of the type event_in (migration 014): `events`' columns."""
+    return (e.seq, e.message_id, e.account_id, e.status, e.error_code, e.carrier_error, e.at)
 
 
 def in_report_order(reports: Sequence[Report], events: Sequence[StatusEvent]) -> list[StatusEvent]:

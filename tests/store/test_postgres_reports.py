@@ -20,16 +20,18 @@ from tests.store.helpers import make_account, message, route
 pytestmark = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 
 
-def statements_of(store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every statement the store sends from now on (BEGIN and COMMIT too), in order; not
-    asyncpg's own look-ups of the types a connection has not used yet."""
-    sent: list[str] = []
+def statements_of(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> list[asyncpg.connection.LoggedQuery]:
+    """Every statement the store sends from now on (BEGIN and COMMIT too), in order, with its
+    arguments; not asyncpg's own look-ups of the types a connection has not used yet."""
+    sent: list[asyncpg.connection.LoggedQuery] = []
     conn_of = store._conn
     ours = set(Q.values())
 
     def logged(record: asyncpg.connection.LoggedQuery) -> None:
         if record.query in ours or record.query.rstrip(";") in ("BEGIN", "COMMIT"):
-            sent.append(record.query)
+            sent.append(record)
 
     @contextlib.asynccontextmanager
     async def conn(generic: bool = False) -> AsyncIterator[asyncpg.Connection]:
@@ -165,3 +167,29 @@ async def test_a_refund_goes_the_locked_way_and_the_events_keep_the_reports_orde
     assert [(e.message_id, e.status) for e in events] == [(r.message_id, r.status) for r in batch]
     account = await store.get_account(a.id)
     assert account is not None and account.balance == 8 * 500_000
+
+
+async def test_the_checked_write_sends_three_arrays_of_rows(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`reports_write` takes the moves, events and callbacks as one array of rows each (the
+    types of migration 014), not one array a column: each row as wide as its type."""
+    a = await make_account(store, callback_urls={"native": "http://127.0.0.1:9/cb"})
+    await store.accept(a.id, [message(a.id, f"7965000000{i}") for i in range(3)])
+    ids = [m.id for m in await store.claim_due(time.time(), 10, "t", 60.0)]
+    sent = statements_of(store, monkeypatch)
+    await store.record_reports([report(i, Status.SUBMITTED, f"c{i}") for i in ids], route)
+    assert store._pool is not None
+    widths = []
+    for name in ("report_move", "event_in", "outbox_in"):
+        widths.append(
+            await store._pool.fetchval(
+                "SELECT count(*) FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0",
+                name,
+            )
+        )
+    [(moves, events, owed)] = [r.args for r in sent if r.query == Q["reports_write"]]
+    assert [len(moves), len(events), len(owed)] == [3, 3, 3]
+    assert [len(rows[0]) for rows in (moves, events, owed)] == widths
+    for i in ids:
+        assert [c.state for c in await store.callbacks_of(a.id, i)] == ["pending"]

@@ -279,10 +279,10 @@ SELECT set_config('synchronous_commit', 'off', true),
 
 -- reports_write --
 -- A report plan made from states not locked (postgres_reports.py), in one statement, its own
--- transaction: each move ($1-$10) applies only if its row is still in the status it was
--- planned from ($10); the events ($11-$17) and callbacks ($18-$24) of the messages moved go
--- with it, the others' not. The ids moved come back. A carrier id is kept where the plan has
--- none (another node may have learnt it since)
+-- transaction: each move ($1, rows of report_move: migration 014) applies only if its row is
+-- still in the status it was planned from (`was`); the events ($2, event_in) and callbacks
+-- ($3, outbox_in) of the messages moved go with it, the others' not. The ids moved come back.
+-- A carrier id is kept where the plan has none (another node may have learnt it since)
 WITH moved AS (
     UPDATE messages m
     SET status = u.status, error_code = u.error_code, updated_at = u.updated_at,
@@ -291,25 +291,19 @@ WITH moved AS (
         dispatch_token = CASE WHEN u.clear THEN NULL ELSE m.dispatch_token END,
         lease_until = CASE WHEN u.clear THEN NULL ELSE m.lease_until END,
         text = CASE WHEN m.confidential AND u.blank THEN '' ELSE m.text END
-    FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[],
-                $7::float8[], $8::bool[], $9::bool[], $10::text[])
-         AS u(id, status, error_code, updated_at, carrier_id, submitted_at, done_at, clear,
-              blank, was)
+    FROM unnest($1::report_move[]) AS u
     WHERE m.id = u.id AND m.status = u.was
     RETURNING m.id
 ), logged AS (
     INSERT INTO events (seq, message_id, account_id, status, error_code, carrier_error, at)
-    SELECT * FROM unnest($11::int8[], $12::text[], $13::int8[], $14::text[], $15::text[],
-                         $16::text[], $17::float8[])
-                  AS e(seq, message_id, account_id, status, error_code, carrier_error, at)
+    SELECT * FROM unnest($2::event_in[]) AS e
     WHERE e.message_id IN (SELECT id FROM moved)
     RETURNING 'ev-' || seq AS event_id
 ), owed AS (
     INSERT INTO outbox (event_id, account_id, dialect, kind, url, payload, next_at, created_at)
-    SELECT e, a, d, k, u, p, t, t
-    FROM unnest($18::text[], $19::int8[], $20::text[], $21::text[], $22::text[], $23::bytea[],
-                $24::float8[]) AS x(e, a, d, k, u, p, t)
-    WHERE x.e IN (SELECT event_id FROM logged)
+    SELECT x.event_id, x.account_id, x.dialect, x.kind, x.url, x.payload, x.due, x.due
+    FROM unnest($3::outbox_in[]) AS x
+    WHERE x.event_id IN (SELECT event_id FROM logged)
     ON CONFLICT (event_id, dialect, url) DO NOTHING
 )
 SELECT id FROM moved
