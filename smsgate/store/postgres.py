@@ -92,7 +92,6 @@ from .base import (
     Refusal,
     Store,
     StoreUnavailable,
-    by_connector,
 )
 from .callback_rows import outbox_item
 from .migrations import SchemaStatus, migrations, schema_status
@@ -100,7 +99,7 @@ from .postgres_admin import PostgresAdmin
 from .postgres_attempts import DoneMark, PostgresAttempts
 from .postgres_console import PostgresConsole
 from .postgres_held import HeldConnections
-from .postgres_reports import in_report_order, record_checked
+from .postgres_reports import in_report_order, line_row, record_checked
 from .postgres_routes import PostgresRoutes
 from .postgres_stream import CopyParts, PostgresStream
 from .queries import load
@@ -760,13 +759,14 @@ class PostgresStore(
     async def record_reports(
         self, reports: Sequence[Report], route: CallbackRoute, lines: Sequence[LogLine] = ()
     ) -> list[StatusEvent]:
-        for connector, entries in by_connector(lines).items():  # committed first, as notes
-            await self.connector_log_note(connector, entries)
         if not reports:
+            await self._log_lines("connector_log_note", lines)
             return []
         try:
+            # The lines go in the checked write (one commit with the reports, a statement
+            # fewer a batch) or, where it writes nothing, before the locked way.
             done = await self._tx(
-                lambda conn: record_checked(conn, self._recent, reports, route),
+                lambda conn: record_checked(conn, self._recent, reports, route, lines),
                 tx=False,
                 generic=True,  # a message's every report: planned once (GENERIC_PLANS)
             )
@@ -848,22 +848,17 @@ class PostgresStore(
 
     # Connector log ----------------------------------------------------------------------------
     async def connector_log_add(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
-        await self._log_lines("connector_log_add", connector, entries)
+        await self._log_lines("connector_log_add", [(connector, e) for e in entries])
 
     async def connector_log_note(self, connector: str, entries: Sequence[ConnectorEntry]) -> None:
-        await self._log_lines("connector_log_note", connector, entries)
+        await self._log_lines("connector_log_note", [(connector, e) for e in entries])
 
-    async def _log_lines(
-        self, query: str, connector: str, entries: Sequence[ConnectorEntry]
-    ) -> None:
+    async def _log_lines(self, query: str, lines: Sequence[LogLine]) -> None:
         """Connector-log lines, by `query` (flushed or not: their named statements say)."""
-        if entries:
-            arrays = field_arrays(entries, "message_id carrier_id submitted_at outcome report_due")
-            statement = Q[query]
+        if lines:
+            rows, statement = list(map(line_row, lines)), Q[query]
             # Lines of every message sent: planned once (GENERIC_PLANS)
-            await self._tx(
-                lambda conn: conn.execute(statement, connector, *arrays), False, generic=True
-            )
+            await self._tx(lambda conn: conn.execute(statement, rows), False, generic=True)
 
     async def connector_log_find(
         self, connector: str, message_ids: Sequence[str]

@@ -7,7 +7,8 @@ read without a lock. The plan is then written in one statement, its own transact
 (`reports_write`), in which each move applies only if its row is still in the status it was
 planned from, and the events and callbacks of the messages moved go with it. Two round trips a
 batch (the events' numbers and the accounts' callback URLs, then the write) where the locked
-way takes seven (BEGIN, lock, move, numbers, events, URLs, COMMIT).
+way takes seven (BEGIN, lock, move, numbers, events, URLs, COMMIT). The connector-log lines
+that a batch of SUBMITTED acknowledges go in the same write, one commit with them.
 
 What is left (a row that moved meanwhile: another node's report, a cancel; money to give back,
 which moves under the accounts' locks) goes the locked way, `_apply_reports` in postgres.py.
@@ -22,7 +23,7 @@ import msgspec
 
 from ..core.models import Message, Report, StatusEvent
 from . import rules
-from .base import CallbackRoute
+from .base import CallbackRoute, LogLine
 from .queries import load
 from .recent import RecentMessages, decided
 from .rows import row_to_message
@@ -46,13 +47,20 @@ async def record_checked(
     recent: RecentMessages,
     reports: Sequence[Report],
     route: CallbackRoute,
+    lines: Sequence[LogLine] = (),
 ) -> Checked:
-    """The reports planned from remembered or freshly read states and written checked; what
-    was written is remembered, what was left is forgotten."""
+    """The reports planned from remembered or freshly read states and written checked, with
+    the connector-log `lines` they acknowledge (in the write, or before it where nothing is
+    to be written); what was written is remembered, what was left is forgotten."""
     current = await _current(conn, recent, reports)
     plan = rules.plan_reports(current, reports)
     changes = _changes(plan)
-    moved = await _write(conn, plan, changes, route) if changes else set()
+    noted = list(map(line_row, lines))
+    moved = set()
+    if changes:
+        moved = await _write(conn, plan, changes, route, noted)
+    elif noted:
+        await conn.execute(Q["connector_log_note"], noted)
     left = (set(changes) - moved) | plan.refunded
     recent.remember(mv.message for i, mv in plan.moves.items() if i in moved)
     recent.forget(left)
@@ -90,9 +98,10 @@ async def _write(
     plan: rules.ReportPlan,
     changes: dict[str, Change],
     route: CallbackRoute,
+    noted: list[tuple[object, ...]],
 ) -> set[str]:
     """Number the plan's events in place, and write the changes with the events and callbacks
-    of the rows they found as planned: the ids of those."""
+    of the rows they found as planned, and the lines `noted`: the ids of the rows moved."""
     events = [e for _, e in plan.events if e.message_id in changes]
     owed: list[rules.OutboxRow] = []
     if events:
@@ -105,7 +114,8 @@ async def _write(
             [p for p in plan.events if p[1].message_id in changes], found, route
         )
     moves = list(map(move_row, changes.values()))
-    rows = await conn.fetch(Q["reports_write"], moves, list(map(event_row, events)), owed)
+    events_in = list(map(event_row, events))
+    rows = await conn.fetch(Q["reports_write"], moves, events_in, owed, noted)
     return {r[0] for r in rows}
 
 
@@ -123,6 +133,12 @@ def move_row(change: Change) -> tuple[object, ...]:
 def event_row(e: StatusEvent) -> tuple[object, ...]:
     """A numbered event as a row of the type event_in (migration 014): `events`' columns."""
     return (e.seq, e.message_id, e.account_id, e.status, e.error_code, e.carrier_error, e.at)
+
+
+def line_row(line: LogLine) -> tuple[object, ...]:
+    """A connector-log line as a row of the type log_line_in (migration 014)."""
+    connector, e = line
+    return (connector, e.message_id, e.carrier_id, e.submitted_at, e.outcome, e.report_due)
 
 
 def in_report_order(reports: Sequence[Report], events: Sequence[StatusEvent]) -> list[StatusEvent]:

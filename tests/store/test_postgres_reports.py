@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator
 
 import asyncpg
+import msgspec
 import pytest
 
 from smsgate.core.models import Report
@@ -104,7 +105,7 @@ async def test_claims_and_connector_lines_commit_without_waiting_for_a_flush(
     line = ConnectorEntry(message_id="m1", carrier_id="c1", submitted_at=time.time())
     statements = [
         ("claim_due", ("t", time.time() + 60, [], 10)),
-        ("connector_log_note", ("sim", ["m1"], ["c1"], [line.submitted_at], [None], [None])),
+        ("connector_log_note", ([("sim", "m1", "c1", line.submitted_at, None, None)],)),
         ("connector_log_reported", ("sim", ["m1"])),
     ]
     for name, args in statements:
@@ -169,27 +170,54 @@ async def test_a_refund_goes_the_locked_way_and_the_events_keep_the_reports_orde
     assert account is not None and account.balance == 8 * 500_000
 
 
-async def test_the_checked_write_sends_three_arrays_of_rows(
+async def test_the_checked_write_sends_arrays_of_rows(
     store: PostgresStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`reports_write` takes the moves, events and callbacks as one array of rows each (the
-    types of migration 014), not one array a column: each row as wide as its type."""
+    """`reports_write` takes the moves, events, callbacks and connector-log lines as one array
+    of rows each (the types of migration 014), not one array a column: each row as wide as
+    its type."""
     a = await make_account(store, callback_urls={"native": "http://127.0.0.1:9/cb"})
     await store.accept(a.id, [message(a.id, f"7965000000{i}") for i in range(3)])
     ids = [m.id for m in await store.claim_due(time.time(), 10, "t", 60.0)]
     sent = statements_of(store, monkeypatch)
-    await store.record_reports([report(i, Status.SUBMITTED, f"c{i}") for i in ids], route)
+    line = ConnectorEntry(message_id=ids[0], carrier_id="c", submitted_at=time.time())
+    submitted = [report(i, Status.SUBMITTED, f"c{i}") for i in ids]
+    await store.record_reports(submitted, route, [("sim", line)])
     assert store._pool is not None
     widths = []
-    for name in ("report_move", "event_in", "outbox_in"):
+    for name in ("report_move", "event_in", "outbox_in", "log_line_in"):
         widths.append(
             await store._pool.fetchval(
                 "SELECT count(*) FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0",
                 name,
             )
         )
-    [(moves, events, owed)] = [r.args for r in sent if r.query == Q["reports_write"]]
-    assert [len(moves), len(events), len(owed)] == [3, 3, 3]
-    assert [len(rows[0]) for rows in (moves, events, owed)] == widths
+    [(moves, events, owed, noted)] = [r.args for r in sent if r.query == Q["reports_write"]]
+    assert [len(moves), len(events), len(owed), len(noted)] == [3, 3, 3, 1]
+    assert [len(rows[0]) for rows in (moves, events, owed, noted)] == widths
     for i in ids:
         assert [c.state for c in await store.callbacks_of(a.id, i)] == ["pending"]
+
+
+async def test_the_lines_a_submitted_acknowledges_go_in_its_checked_write(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The simulator's lines of a batch are written in the statement that records their
+    SUBMITTED (one commit, as on SQLite), not in one of their own before it; where the batch
+    moves nothing, they are still written."""
+    a = await make_account(store)
+    await store.accept(a.id, [message(a.id, f"7965000000{i}") for i in range(3)])
+    ids = [m.id for m in await store.claim_due(time.time(), 10, "t", 60.0)]
+    now = time.time()
+    lines = [
+        ("sim", ConnectorEntry(message_id=i, carrier_id=f"c{i}", submitted_at=now, report_due=now))
+        for i in ids
+    ]
+    sent = statements_of(store, monkeypatch)
+    submitted = [report(i, Status.SUBMITTED, f"c{i}") for i in ids]
+    assert len(await store.record_reports(submitted, route, lines)) == 3
+    assert [r.query for r in sent] == [Q["report_prelude"], Q["reports_write"]]
+    assert await store.connector_log_find("sim", ids) == [e for _, e in lines]
+    again = [("sim", msgspec.structs.replace(e, carrier_id="d")) for _, e in lines]
+    assert await store.record_reports(submitted, route, again) == []  # no change
+    assert len(await store.connector_log_find("sim", ids)) == 6

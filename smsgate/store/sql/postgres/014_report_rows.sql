@@ -1,5 +1,5 @@
 -- Version 14 (PostgreSQL): the row types of a checked report write (`reports_write`,
--- postgres_reports.py), as migration 13 made one for a new message. The write went as 24
+-- postgres_reports.py) and of connector-log lines, as migration 13 made one for a new message. The write went as 24
 -- arrays, one a column (ten of the moves, seven of the events, seven of the callbacks): asyncpg
 -- checks every element of an array it encodes against three abstract base classes (in
 -- Python), so each message's two reports cost about 80 checks in the engine's process. As
@@ -37,4 +37,14 @@ CREATE TYPE outbox_in AS (
     url TEXT,
     payload BYTEA,
     due DOUBLE PRECISION
+);
+-- A connector-log line and its connector (base.LogLine): the columns `connector_log` is
+-- written with. The lines a dispatcher's SUBMITTED acknowledges go in its checked write.
+CREATE TYPE log_line_in AS (
+    connector TEXT,
+    message_id TEXT,
+    carrier_id TEXT,
+    submitted_at DOUBLE PRECISION,
+    outcome TEXT,
+    report_due DOUBLE PRECISION
 )

@@ -282,7 +282,9 @@ SELECT set_config('synchronous_commit', 'off', true),
 -- transaction: each move ($1, rows of report_move: migration 014) applies only if its row is
 -- still in the status it was planned from (`was`); the events ($2, event_in) and callbacks
 -- ($3, outbox_in) of the messages moved go with it, the others' not. The ids moved come back.
--- A carrier id is kept where the plan has none (another node may have learnt it since)
+-- A carrier id is kept where the plan has none (another node may have learnt it since). The
+-- connector-log lines the reports acknowledge ($4, log_line_in) are written whatever moved:
+-- committed with the reports, never after them (Store.record_reports)
 WITH moved AS (
     UPDATE messages m
     SET status = u.status, error_code = u.error_code, updated_at = u.updated_at,
@@ -305,6 +307,10 @@ WITH moved AS (
     FROM unnest($3::outbox_in[]) AS x
     WHERE x.event_id IN (SELECT event_id FROM logged)
     ON CONFLICT (event_id, dialect, url) DO NOTHING
+), noted AS (
+    INSERT INTO connector_log (connector, message_id, carrier_id, submitted_at, outcome,
+                               report_due)
+    SELECT * FROM unnest($4::log_line_in[])
 )
 SELECT id FROM moved
 
@@ -605,10 +611,10 @@ ORDER BY id
 SELECT dialect, count(*) FROM outbox WHERE state = 'pending' GROUP BY dialect
 
 -- connector_log_add --
--- What connector $1 handed over (one array per column)
+-- What connectors handed over ($1, rows of log_line_in: migration 014)
 INSERT INTO connector_log (connector, message_id, carrier_id, submitted_at, outcome,
                            report_due)
-SELECT $1, * FROM unnest($2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[])
+SELECT * FROM unnest($1::log_line_in[])
 
 -- connector_log_note --
 -- connector_log_add for lines the connector acknowledges to the dispatcher next, which records
@@ -616,7 +622,7 @@ SELECT $1, * FROM unnest($2::text[], $3::text[], $4::float8[], $5::text[], $6::f
 -- record's covers
 INSERT INTO connector_log (connector, message_id, carrier_id, submitted_at, outcome,
                            report_due)
-SELECT $1, * FROM unnest($2::text[], $3::text[], $4::float8[], $5::text[], $6::float8[])
+SELECT * FROM unnest($1::log_line_in[])
 WHERE (SELECT set_config('synchronous_commit', 'off', true)) = 'off'
 
 -- connector_log_find --
