@@ -893,13 +893,11 @@ async def _accept_at_once(
     plan = rules.plan_unhindered(requests)
     if plan is None or plan.jobs or len(plan.fresh) >= COPY_FROM:
         return None
-    wanted = rules.lookups(requests)
     accounts = sorted(plan.debits)
     rows = list(map(message_in, plan.fresh))
     owed = [plan.debits[a] for a in accounts]
-    stops = [0, *wanted.accounts], list(wanted.phones)
-    try:
-        written = dict(await conn.fetch(Q["accept_at_once"], rows, accounts, owed, *stops))
+    try:  # the stop lists are read by the rows' own (account, phone)
+        written = dict(await conn.fetch(Q["accept_at_once"], rows, accounts, owed))
     except asyncpg.UniqueViolationError:
         return None
     if not written:
@@ -921,13 +919,13 @@ async def _accept(
     stored references. A reference another transaction stored meanwhile retries the whole.
     """
     wanted = rules.lookups(requests)
-    stops = ([0, *wanted.accounts], list(wanted.phones))
+    stops = rules.stop_probes(requests)
     slices = await debits.reserve(conn, rules.most_owed(requests), ordered=ordered, stops=stops)
     balances = slices.held
     stopped = slices.stopped
     if stopped is None:  # not read with the slices (no debit, or taken in order)
         stopped = set()
-        if wanted.phones:
+        if stops[0]:
             rows = await conn.fetch(Q["stoplist_match"], *stops)
             stopped = {(r[0], r[1]) for r in rows}
     plan = rules.plan_accept(requests, rules.Known({}, stopped, balances))

@@ -76,7 +76,8 @@ async def reserve(
     stops: tuple[list[int], list[str]] | None = None,
 ) -> Slices:
     """For each account of `owed`, a slice that decides its group as its whole balance would.
-    `stops` (accounts, phones): read which are stop-listed in the first round trip too."""
+    `stops` (accounts, phones: `rules.stop_probes`): read which of these pairs are stop-listed
+    in the first round trip too."""
     slices = Slices()
     accounts = sorted(owed)
     if not ordered and accounts:

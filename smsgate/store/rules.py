@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import partial
+from itertools import repeat
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -115,6 +116,19 @@ def lookups(requests: Sequence[AcceptRequest]) -> Lookups:
     for wanted in refs.values():
         wanted.discard(None)  # type: ignore[arg-type,unused-ignore]
     return Lookups(refs, phones, sorted({r.account_id for r in requests}))
+
+
+def stop_probes(requests: Sequence[AcceptRequest]) -> tuple[list[int], list[str]]:
+    """The (account, phone) pairs whose stop lists decide a group, as two aligned lists: each
+    message's phone under its request's account (a store looks under 0, the global list, too).
+    Only these pairs matter (`_refusal`), and reading them alone keeps the reads to two a
+    message however many accounts a group holds."""
+    pairs: set[tuple[int, str]] = set()
+    for req in requests:
+        items = req.items
+        found = items if _only_messages(items) else [i for i in items if type(i) is Message]
+        pairs.update(zip(repeat(req.account_id), map(_phone_of, found)))
+    return [a for a, _ in pairs], [p for _, p in pairs]
 
 
 def _only_messages(items: Sequence[Item]) -> bool:

@@ -267,6 +267,45 @@ async def test_a_plain_accept_with_its_slice_at_hand_is_one_statement(
     assert await balance(store, a.id) == 979 * PRICE
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_a_phone_stop_listed_by_another_account_of_the_group_keeps_it_one_statement(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stop lists are read by each message's own (account, phone): a phone another account
+    of the group has stop-listed does not send the group to `_accept` (every phone under every
+    account did), and one its own account or the global list has still refuses it there."""
+    a = await make_account(store, "a", balance=100 * PRICE)
+    b = await make_account(store, "b", balance=100 * PRICE)
+    for account in (a, b):
+        await store.accept(account.id, [message(account.id)])  # the slices made
+    await store.stoplist_add(b.id, ["79650000001"])
+    await store.stoplist_add(a.id, ["79650000002"])
+    taken: list[int] = []
+    accept = postgres._accept
+
+    async def recorded(conn: asyncpg.Connection, requests: Any, ordered: bool = False) -> Any:
+        taken.append(len(requests))
+        return await accept(conn, requests, ordered)
+
+    monkeypatch.setattr(postgres, "_accept", recorded)
+    crossed = [
+        AcceptRequest(a.id, [message(a.id, "79650000001")]),
+        AcceptRequest(b.id, [message(b.id, "79650000002")]),
+    ]
+    assert [o.kind for [o] in await store._accept_alone(crossed)] == ["new", "new"]
+    assert taken == []
+    await store.stoplist_add(0, ["79650000003"])
+    own = [
+        AcceptRequest(a.id, [message(a.id, "79650000002"), message(a.id, "79650000003")]),
+        AcceptRequest(b.id, [message(b.id, "79650000001"), message(b.id, "79650000004")]),
+    ]
+    outcomes = await store._accept_alone(own)
+    assert taken == [2]
+    assert [[o.kind for o in each] for each in outcomes] == [["error", "error"], ["error", "new"]]
+    assert all(o.error.code is ErrorCode.STOP_LISTED for o in outcomes[0] if o.error)
+    assert (await balance(store, a.id), await balance(store, b.id)) == (98 * PRICE, 97 * PRICE)
+
+
 def _search_path(url: str) -> dict[str, str]:
     query = url.split("?", 1)[1] if "?" in url else ""
     pairs = dict(p.split("=", 1) for p in query.split("&") if "=" in p)

@@ -27,6 +27,7 @@ from smsgate.store.rules import (
     plan_reports,
     plan_unhindered,
     released_status,
+    stop_probes,
     wakes_dispatchers,
     without_store,
 )
@@ -184,6 +185,20 @@ def test_lookups_read_every_reference_and_only_valid_phones() -> None:
     assert found.refs == {(1, "native"): {"a", "b"}}
     assert found.phones == {"79650000001", "79651111111"}
     assert found.accounts == [1]
+
+
+def test_stop_probes_pair_each_message_phone_with_its_requests_account() -> None:
+    """Only these pairs decide a refusal (with 0, the global list): not every phone of the
+    group under every account of it."""
+    one = AcceptRequest(1, [msg("a", phone="79650000001"), refusal("b"), msg(None)])
+    two = AcceptRequest(2, [msg("c", phone="79650000002"), msg("d", phone="79650000001")])
+    accounts, phones = stop_probes([one, two, AcceptRequest(1, [msg("e")])])
+    assert sorted(zip(accounts, phones, strict=True)) == [
+        (1, "79650000001"),
+        (1, "79651111111"),
+        (2, "79650000001"),
+        (2, "79650000002"),
+    ]
 
 
 def test_refusals_without_references_need_no_store() -> None:

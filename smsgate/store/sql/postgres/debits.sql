@@ -16,9 +16,9 @@ CROSS JOIN LATERAL (
 ) AS s
 
 -- slices_take_and_stops --
--- `slices_take` ($1, $2), and in the same round trip the accept's other read: which phones
--- ($4) are on the stop lists of the accounts ($3, with 0: the global list), as rows
--- (account, NULL, NULL, phone)
+-- `slices_take` ($1, $2), and in the same round trip the accept's other read: which of the
+-- (account $3, phone $4) pairs are stopped, by the account's list or the global one (0), as
+-- rows (list, NULL, NULL, phone) (queries.sql, stoplist_match)
 SELECT o.account_id, s.id, s.amount, NULL::text
 FROM unnest($1::int8[], $2::int8[]) AS o(account_id, owed)
 CROSS JOIN LATERAL (
@@ -27,8 +27,12 @@ CROSS JOIN LATERAL (
     LIMIT 1 FOR UPDATE SKIP LOCKED
 ) AS s
 UNION ALL
-SELECT account_id, NULL, NULL, phone FROM stoplist
-WHERE account_id = ANY($3::int8[]) AND phone = ANY($4::text[])
+SELECT s.account_id, NULL, NULL, s.phone
+FROM unnest($3::int8[], $4::text[]) AS p(account_id, phone)
+CROSS JOIN LATERAL (
+    SELECT account_id, phone FROM stoplist
+    WHERE account_id IN (p.account_id, 0) AND phone = p.phone
+) AS s
 
 -- slice_account_lock --
 -- An account's free balance, its row locked until the transaction ends (no row: no account)

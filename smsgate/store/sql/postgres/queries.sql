@@ -149,9 +149,14 @@ DELETE FROM stoplist WHERE account_id = $1 AND phone = ANY($2::text[])
 SELECT phone FROM stoplist WHERE account_id = $1 ORDER BY phone
 
 -- stoplist_match --
--- Which of the phones ($2) are stopped for these accounts ($1, with 0 for the global list)
-SELECT account_id, phone FROM stoplist
-WHERE account_id = ANY($1::int8[]) AND phone = ANY($2::text[])
+-- Which of the (account $1, phone $2) pairs are stopped, by the account's list or the global
+-- one (0), as (list, phone) rows; probed pair by pair, as accept_at_once does
+SELECT s.account_id, s.phone
+FROM unnest($1::int8[], $2::text[]) AS p(account_id, phone)
+CROSS JOIN LATERAL (
+    SELECT account_id, phone FROM stoplist
+    WHERE account_id IN (p.account_id, 0) AND phone = p.phone
+) AS s
 
 -- stoplist_any --
 -- Whether any of these accounts ($1, with 0 for the global list) has a stop-listed phone
@@ -187,9 +192,13 @@ RETURNING id, seq
 -- accept_at_once --
 -- A group of plainly new messages ($1, as messages_insert's) in one statement, its own
 -- transaction (postgres.py): written, with their debits, only if each account ($2, debits
--- $3) has a slice holding its debit that no other transaction holds, and no phone ($5) is on
--- the stop lists of the accounts ($4, with 0: the global list). Else nothing is written and no row comes back; a
--- reference stored before fails the statement on the unique index (nothing written either)
+-- $3) has a slice holding its debit that no other transaction holds, and no message's phone
+-- is on its account's stop list or the global one (0). Else nothing is written and no row
+-- comes back; a reference stored before fails the statement on the unique index (nothing
+-- written either). The stop lists are probed by each message's (account, phone) and
+-- (0, phone), whole keys of their index: every phone under every account of the group made
+-- accounts x phones probes, and a plan made while the stop lists were empty probed the
+-- accounts alone and read every phone they list (docs/operations.md, "Many accounts")
 WITH taken AS (
     SELECT s.id, o.amount
     FROM unnest($2::int8[], $3::int8[]) AS o(account_id, amount)
@@ -200,8 +209,12 @@ WITH taken AS (
     ) AS s
 ), clear AS (
     SELECT (SELECT count(*) FROM taken) = cardinality($2::int8[])
-           AND NOT EXISTS (SELECT FROM stoplist
-                           WHERE account_id = ANY($4::int8[]) AND phone = ANY($5::text[]))
+           AND NOT EXISTS (SELECT FROM unnest($1::message_in[]) AS m
+                           CROSS JOIN LATERAL (
+                               SELECT FROM stoplist
+                               WHERE account_id IN (m.account_id, 0) AND phone = m.phone
+                               LIMIT 1
+                           ) AS stopped)
            AS ok
 ), paid AS (
     UPDATE balance_slices s SET amount = s.amount - t.amount
