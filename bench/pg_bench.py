@@ -19,6 +19,10 @@ each rate: CPU per request of smsgate's processes and of the PostgreSQL backends
 (from /proc: the backends are found by the application_name the URL gives them). `--waits`
 samples pg_stat_activity every 20 ms during each run and prints what the backends waited on.
 `--bare` adds the bare Starlette route (bench/bare_app.py) at 2 workers, for the × bare ratios.
+`--hits` prints each run's buffer hits a request by table (`pg_statio_user_tables`, read once
+the servers' backends have exited and flushed them; warm-up included) and the share of
+`balance_slices` updates that were HOT: what the database did, which the load moves less
+than its CPU (docs/operations.md, "Many accounts").
 `--history N` stores N delivered messages with their two events and the simulator's reported
 connector-log lines, and ANALYZEs the schema before the servers start: a database in service,
 whose statements are planned for tables of its size (on a fresh schema, plans made while
@@ -44,7 +48,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bench.common import cpu_seconds
+from bench.common import cpu_seconds, parse_wrk
 from bench.http_bench import group_cpu_seconds, run_bare, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +95,20 @@ def _free_port() -> int:
 class Result:
     def __init__(self, rate: float, cpu_us: float, pg_us: float, waits: collections.Counter[str]):
         self.rate, self.cpu_us, self.pg_us, self.waits = rate, cpu_us, pg_us, waits
+        self.requests = 0  # answered, the warm-up's too
+        self.hits: dict[str, tuple[int, int]] = {}  # table: (buffer hits, pages)
+        self.slice_updates = (0, 0)  # balance_slices: (updates, HOT ones)
+
+
+STATIO = """
+SELECT relname, coalesce(heap_blks_hit, 0) + coalesce(idx_blks_hit, 0),
+       pg_relation_size(relid) / 8192
+FROM pg_statio_user_tables WHERE schemaname = $1
+"""
+SLICE_UPDATES = """
+SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+WHERE schemaname = $1 AND relname = 'balance_slices'
+"""
 
 
 class Cluster:
@@ -106,6 +124,7 @@ class Cluster:
         self.url = _url(server, self.schema, self.app)
         self.ports = [_free_port() for _ in range(nodes)]
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.result: Result | None = None  # `measure`'s, given the statistics at the exit
         lua = "post_many.lua" if accounts > 1 else "post.lua"
         self.script = str(ROOT / "bench" / lua)
         self.env = {
@@ -166,6 +185,12 @@ class Cluster:
             stop(proc)
         conn = await asyncpg.connect(self.server)
         try:
+            if self.result is not None:
+                await asyncio.sleep(1.0)  # the backends flush their statistics as they exit
+                found = await conn.fetch(STATIO, self.schema)
+                self.result.hits = {r[0]: (r[1], r[2]) for r in found}
+                updates = await conn.fetchrow(SLICE_UPDATES, self.schema)
+                self.result.slice_updates = (updates[0], updates[1]) if updates else (0, 0)
             await conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
         finally:
             await conn.close()
@@ -187,8 +212,9 @@ class Cluster:
         ]
 
     async def measure(self, seconds: int, connections: int, extra: str, waits: bool) -> Result:
+        warmed = 0
         for proc in self.wrk(2, connections, extra):  # warm-up: pools and statements
-            proc.communicate()
+            warmed += parse_wrk(proc.communicate()[0], allow_errors=True).answered
         conn = await asyncpg.connect(self.server)
         try:
             pids = [r[0] for r in await conn.fetch(_PIDS, self.app)]
@@ -206,9 +232,12 @@ class Cluster:
             pg = cpu_seconds(pids) - pg0
         finally:
             await conn.close()
-        rate = sum(_rate(r.communicate()[0]) for r in runs)
+        outs = [r.communicate()[0] for r in runs]
+        rate = sum(map(_rate, outs))
         done = rate * elapsed
-        return Result(rate, cpu / done * 1e6, pg / done * 1e6, seen)
+        self.result = Result(rate, cpu / done * 1e6, pg / done * 1e6, seen)
+        self.result.requests = warmed + sum(parse_wrk(out).answered for out in outs)
+        return self.result
 
 
 WRK = ("wrk", "-t1")
@@ -251,7 +280,18 @@ async def one_run(
     extra = f',"schedule_at":{int(time.time()) + 3600}' if accepting else ""
     accounts = MANY if mode == "many" else 1
     async with Cluster(server, tree, nodes, workers, accounts, history) as cluster:
-        return await cluster.measure(seconds, 64, extra, waits)
+        result = await cluster.measure(seconds, 64, extra, waits)
+    return result  # with the statistics read at the cluster's exit
+
+
+def hits_line(r: Result, tables: int = 5) -> str:
+    """The tables most read, in buffer hits a request (and their pages), and how many of the
+    slices' updates were HOT."""
+    top = sorted(r.hits.items(), key=lambda kv: -kv[1][0])[:tables]
+    each = ", ".join(f"{t} {h / max(r.requests, 1):.1f} ({p} p)" for t, (h, p) in top)
+    updates, hot = r.slice_updates
+    share = f"{hot / updates:.1%}" if updates else "-"
+    return f"buffer hits/request: {each}; balance_slices updates HOT {share}"
 
 
 def _spread(values: list[float]) -> str:
@@ -270,6 +310,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--waits", action="store_true")
     parser.add_argument("--bare", action="store_true")
+    parser.add_argument("--hits", action="store_true", help="buffer hits a request by table")
     parser.add_argument("--history", type=int, default=0, help="messages stored before serving")
     args = parser.parse_args()
     trees = {"base": args.baseline, "this": args.tree}
@@ -288,6 +329,8 @@ async def main() -> None:
                 )
                 for what, n in r.waits.most_common(6):
                     print(f"      {n:5d}  {what}")
+                if args.hits:
+                    print(f"      {hits_line(r)}", flush=True)
             if args.bare:
                 bare.append(run_bare(2, _free_port(), args.seconds, 64).rate)
         base = [r.rate for r in got["base"]]
