@@ -108,10 +108,13 @@ class Simulator(Connector):
     def outcome(self, message: Message) -> tuple[Status, str | None]:
         """What this carrier does with a message: a pure function of seed, phone and text."""
         cfg = self.config
-        if any(message.phone.startswith(p) for p in cfg.reject_prefixes):
+        if message.phone.startswith(tuple(cfg.reject_prefixes)):
             return Status.REJECTED, ErrorCode.CARRIER_REJECTED.value
-        if any(message.phone.startswith(p) for p in cfg.fail_prefixes):
+        if message.phone.startswith(tuple(cfg.fail_prefixes)):
             return Status.UNDELIVERED, cfg.failure_codes[0] if cfg.failure_codes else None
+        if cfg.reject_ratio == 0 and cfg.delivery_ratio == 1:
+            # Every roll delivers (the default): no digest to make (1.33 µs a message: 0.28).
+            return Status.DELIVERED, None
         digest = hashlib.sha256(f"{cfg.seed}:{message.phone}:{message.text}".encode()).digest()
         roll = int.from_bytes(digest[:8], "big") / 2**64
         if roll < cfg.reject_ratio:
