@@ -433,6 +433,9 @@ class Move(msgspec.Struct):
     from_status: Status  # the state the batch found it in (the update may check it)
     clear_lease: bool  # it left the dispatcher's hands
     blank_text: bool  # a confidential text is blanked (handed over, or final)
+    # The carrier id the batch found (a store may leave the column out of an update that
+    # keeps it: SQLite then leaves the carrier-id index alone)
+    from_carrier_id: str | None
 
 
 class ReportPlan:
@@ -498,6 +501,7 @@ def _move(plan: ReportPlan, message: Message, report: Report) -> Message:
         from_status=earlier.from_status if earlier else message.status,
         clear_lease=(earlier is not None and earlier.clear_lease) or status is not Status.QUEUED,
         blank_text=(earlier is not None and earlier.blank_text) or blank,
+        from_carrier_id=earlier.from_carrier_id if earlier else message.carrier_id,
     )
     event = StatusEvent(
         message_id=message.id,

@@ -34,7 +34,6 @@ from ..core.models import (
     Report,
     StatusEvent,
 )
-from ..core.status import Status
 from . import rules
 from ._sqlite_writer import Writer, savepoint
 from .base import (
@@ -78,6 +77,7 @@ from .sqlite_reports import (
     apply_known,
     apply_reports,
     callback_urls,
+    insert_rows,
     json_list,
     planned_ahead,
     write_ahead,
@@ -508,12 +508,17 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
             # every 20 ms, and each claim was a write group on the writer thread that the
             # requests' groups queued behind.
             return []
-        skip = json_list(skip_accounts)
+        # The filter of accounts at their rate limit only when there are some.
+        due, params = (
+            ("due_messages_skipping", (json_list(skip_accounts), limit))
+            if skip_accounts
+            else ("due_messages", (limit,))
+        )
 
         def op(conn: sqlite3.Connection) -> list[Any]:
             conn.execute(_Q["schedule_due"], {"now": now})
-            rows = conn.execute(_Q["due_messages"], (skip, limit)).fetchall()
-            conn.executemany(_Q["lease"], [(token, now + lease, r[0]) for r in rows])
+            rows = conn.execute(_Q[due], params).fetchall()
+            conn.execute(_Q["lease"], (token, now + lease, json_list(r[0] for r in rows)))
             return rows  # made into messages after the commit: not while holding the lock
 
         # Answered before its flush: a claim matters after a crash only if the carrier may
@@ -522,8 +527,9 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         # one sequence); one that cannot (SMPP) sends a claimed message again after a crash
         # (Connector.recover), as it would an unclaimed one. Lost in a power cut with
         # everything after it, the claim is made again; a kill -9 loses nothing unflushed.
+        # Read as the lease left them (status 'queued'), as PostgreSQL's claim returns them.
         result = [row_to_message(r) for r in await self._write(op, limit, flush=False)]
-        self._recent.remember(msgspec.structs.replace(m, status=Status.QUEUED) for m in result)
+        self._recent.remember(result)
         return result
 
     async def release(self, message_ids: Sequence[str], not_before: float | None) -> None:
@@ -539,11 +545,10 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
     ) -> list[StatusEvent]:
         ahead = planned_ahead(self._recent, reports)
         logged = [(connector, *_entry(e)) for connector, e in lines]
-        add = _Q["connector_log_add"]
 
         def op(conn: sqlite3.Connection) -> rules.ReportPlan:
             if logged:  # in the reports' commit: a write group fewer than a note of their own
-                conn.executemany(add, logged)
+                insert_rows(conn, "connector_log_add", "connector_log_add_rows", logged)
             plan = write_ahead(conn, ahead, route) if ahead is not None else None
             if plan is None:
                 # Looked up as the operation runs, not when it was asked for: the reports

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from operator import attrgetter
 from typing import Any
 
@@ -25,6 +26,31 @@ _json_encode = msgspec.json.encode
 _json_decode = msgspec.json.decode
 _moved = attrgetter("error_code", "updated_at", "carrier_id", "submitted_at", "done_at", "seq")
 STATUS_TEXT: dict[Status, str] = {s: s.value for s in Status}
+
+
+# Rows a multi-row INSERT takes (`insert_rows`): per row, one statement of 32 rows cost 18%
+# less than executemany's step of a one-row statement (a 100-event batch, isolated).
+ROWS_A_STATEMENT = 32
+_MANY: dict[str, str] = {}
+
+
+def insert_rows(
+    conn: sqlite3.Connection, one: str, many: str, rows: Sequence[Sequence[Any]]
+) -> None:
+    """The one-row INSERT `one` for each of `rows`: ROWS_A_STATEMENT rows a statement (by
+    `many`, its {rows} filled once), the rest one by one; every statement's text stays fixed
+    (in sqlite3's statement cache)."""
+    full = len(rows) - len(rows) % ROWS_A_STATEMENT
+    if full:
+        sql = _MANY.get(many)
+        if sql is None:
+            row = f"({','.join('?' * len(rows[0]))})"
+            sql = _MANY[many] = _Q[many].format(rows=",".join([row] * ROWS_A_STATEMENT))
+        step = ROWS_A_STATEMENT
+        conn.executemany(
+            sql, [tuple(chain.from_iterable(rows[i : i + step])) for i in range(0, full, step)]
+        )
+    conn.executemany(_Q[one], rows[full:])
 
 
 def json_list(values: Iterable[Any]) -> str:
@@ -110,11 +136,15 @@ class Planned:
         self.plan = plan
         self.carrier_ids = [(cid, m.seq) for m, cid in plan.carrier_ids]
         # Statuses as str and flags as int: sqlite3 adapts an enum or a bool at ~0.6 µs a value.
-        self.moves = [
-            (STATUS_TEXT[m.status], *_moved(m), int(move.clear_lease), int(move.blank_text), was)
-            for move in plan.moves.values()
-            for m, was in ((move.message, STATUS_TEXT[move.from_status]),)
-        ]
+        # Moves that keep the carrier id (a receipt's) go to `move_same_carrier`.
+        self.moves: list[tuple[Any, ...]] = []
+        self.same_carrier: list[tuple[Any, ...]] = []
+        text = STATUS_TEXT
+        for move in plan.moves.values():
+            m = move.message
+            rows = self.same_carrier if m.carrier_id == move.from_carrier_id else self.moves
+            clear, blank, was = move.clear_lease + 0, move.blank_text + 0, text[move.from_status]
+            rows.append((text[m.status], *_moved(m), clear, blank, was))
         self.refunds = [(amount, a) for a, amount in plan.refunds.items()]
 
 
@@ -139,7 +169,8 @@ def _write_plan(
     conn.executemany(_Q["carrier_id_learnt"], planned.carrier_ids)
     before = conn.total_changes
     conn.executemany(_Q["move"], planned.moves)
-    if checked and conn.total_changes - before != len(planned.moves):
+    conn.executemany(_Q["move_same_carrier"], planned.same_carrier)
+    if checked and conn.total_changes - before != len(planned.moves) + len(planned.same_carrier):
         raise _Stale()
     conn.executemany(_Q["account_credit"], planned.refunds)
     if plan.events:
@@ -155,6 +186,6 @@ def _insert_events(conn: sqlite3.Connection, plan: rules.ReportPlan, route: Call
         e.seq = seq
         status = STATUS_TEXT[e.status]
         rows.append((seq, e.message_id, e.account_id, status, e.error_code, e.carrier_error, e.at))
-    conn.executemany(_Q["event_insert"], rows)
+    insert_rows(conn, "event_insert", "event_insert_rows", rows)
     urls = callback_urls(conn, {e.account_id for _m, e in plan.events})
     conn.executemany(_Q["callback_insert"], rules.dr_callbacks(plan.events, urls, route))

@@ -42,6 +42,7 @@ async def test_claim_in_priority_order(store: Store) -> None:
     now = time.time()
     first = await store.claim_due(now, 3, "t1", 60.0, skip_accounts=[b.id])
     assert [m.id for m in first] == [high.id, high2.id, mid.id]
+    assert {m.status for m in first} == {Status.QUEUED}  # as the claim left them
     for m in first:
         stored = await store.get_message(a.id, m.id)
         assert stored is not None and stored.status is Status.QUEUED

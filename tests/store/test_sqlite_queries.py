@@ -20,6 +20,8 @@ SHAPES = {
     "connect": {"synchronous": "NORMAL"},
     "insert_messages": {"columns": "seq, id", "picked": "column1, column2", "rows": "(?, ?)"},
     "insert_new_messages": {"columns": "seq, id", "picked": "column1, column2", "rows": "(?, ?)"},
+    "event_insert_rows": {"rows": "(?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)"},
+    "connector_log_add_rows": {"rows": "(?, ?, ?, ?, ?, ?)"},
 }
 
 

@@ -16,7 +16,7 @@ from smsgate.core.models import Report
 from smsgate.core.status import Status
 from smsgate.store import sqlite as sqlite_module
 from smsgate.store import sqlite_reports
-from smsgate.store.base import StoreUnavailable
+from smsgate.store.base import ConnectorEntry, StoreUnavailable
 from smsgate.store.recent import RecentMessages
 from smsgate.store.sqlite import SQLiteStore
 from tests.store.helpers import make_account, message, route
@@ -62,6 +62,50 @@ async def test_a_receipt_batch_builds_on_the_submit_batch_before_it(
         assert m is not None and m.status is Status.DELIVERED
         events = await store.events_of(account_id, message_id)
         assert [e.status for e in events] == [Status.SUBMITTED, Status.DELIVERED]
+
+
+async def test_a_claim_and_its_reports_step_fewer_statements(sqlite_store: SQLiteStore) -> None:
+    """A claim with no account to skip has no account filter and leases its messages in one
+    statement; a receipt that keeps the carrier id leaves the column out of its update (SQLite
+    then leaves the carrier-id index alone), while the SUBMITTED that brings it sets it; events
+    and connector-log lines go in many rows a statement."""
+    store = sqlite_store
+    writer = store._writer
+    assert writer is not None and writer._conn is not None
+    stepped: list[str] = []
+    writer._conn.set_trace_callback(stepped.append)
+    account_id, ids = await _claimed(store, 40)
+    claims = [s for s in stepped if "ORDER BY priority DESC" in s]
+    assert claims and not any("json_each" in s for s in claims)
+    assert sum(1 for s in stepped if "SET dispatch_token" in s) == 1
+    t = time.time()
+    lines = [
+        (
+            "sim",
+            ConnectorEntry(message_id=i, carrier_id=f"c-{i}", submitted_at=t, report_due=t + 1),
+        )
+        for i in ids
+    ]
+    for status, at, logged in ((Status.SUBMITTED, t, lines), (Status.DELIVERED, t + 1, [])):
+        stepped.clear()
+        await store.record_reports(_reports(ids, status, at), route, logged)
+        moves = [s for s in stepped if s.lstrip().startswith("UPDATE messages")]
+        assert len(moves) == 40
+        assert all(("carrier_id =" in s) == (status is Status.SUBMITTED) for s in moves)
+        assert sum(1 for s in stepped if s.startswith("INSERT INTO events")) == 1 + 40 % 32
+        if logged:
+            assert sum(1 for s in stepped if s.startswith("INSERT INTO connector_log")) == 9
+    writer._conn.set_trace_callback(None)
+    assert [e.message_id for e in await store.connector_log_find("sim", ids)] == ids
+    for message_id in ids:
+        m = await store.get_message(account_id, message_id)
+        assert m is not None and m.status is Status.DELIVERED
+        assert await store.message_by_carrier_id(f"c-{message_id}") == m
+        events = await store.events_of(account_id, message_id)
+        assert [(e.status, e.at) for e in events] == [
+            (Status.SUBMITTED, t),
+            (Status.DELIVERED, t + 1),
+        ]
 
 
 class _FailingCommit:

@@ -322,9 +322,20 @@ UPDATE messages SET status = 'queued', updated_at = :now
 WHERE status = 'scheduled' AND not_before <= :now
 
 -- due_messages --
--- Unclaimed messages in priority order, but those of the accounts in a JSON array
+-- Unclaimed messages in priority order, as the lease that follows leaves them (status
+-- 'queued'). With no account to skip: the `json_each` filter below cost ~30 µs a claim even
+-- when empty
 SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding, segments,
-       priority, not_before, expires_at, window, flash, tag, callback_url, status, error_code,
+       priority, not_before, expires_at, window, flash, tag, callback_url, 'queued', error_code,
+       price, created_at, updated_at, submitted_at, done_at, carrier_id, confidential, meta
+FROM messages
+WHERE status IN ('accepted', 'queued') AND dispatch_token IS NULL
+ORDER BY priority DESC, seq LIMIT ?
+
+-- due_messages_skipping --
+-- due_messages but those of the accounts in a JSON array (at their rate limit)
+SELECT seq, id, account_id, dialect, client_ref, job_id, sender, phone, text, encoding, segments,
+       priority, not_before, expires_at, window, flash, tag, callback_url, 'queued', error_code,
        price, created_at, updated_at, submitted_at, done_at, carrier_id, confidential, meta
 FROM messages
 WHERE status IN ('accepted', 'queued') AND dispatch_token IS NULL
@@ -332,8 +343,10 @@ WHERE status IN ('accepted', 'queued') AND dispatch_token IS NULL
 ORDER BY priority DESC, seq LIMIT ?
 
 -- lease --
--- A claimed message, leased to a dispatcher
-UPDATE messages SET dispatch_token = ?, lease_until = ?, status = 'queued' WHERE seq = ?
+-- The claimed messages (a JSON array of seqs), leased to a dispatcher: one statement, where one
+-- a message (executemany) cost 3.7 µs a message against 2.5 (100-message claims, isolated)
+UPDATE messages SET dispatch_token = ?, lease_until = ?, status = 'queued'
+WHERE seq IN (SELECT value FROM json_each(?))
 
 -- release --
 -- A claimed message given back, in the status the rules say, if nothing moved it meanwhile
@@ -379,6 +392,17 @@ SET status = ?1, error_code = ?2, updated_at = ?3, carrier_id = coalesce(?4, car
     text = CASE WHEN confidential = 1 AND ?9 THEN '' ELSE text END
 WHERE seq = ?7 AND status = ?10
 
+-- move_same_carrier --
+-- move for a message whose carrier id the batch keeps: the column left out of the update, so
+-- that SQLite leaves its index alone (a receipt's move: 18% less than move's, isolated).
+-- Parameters: as move's (the carrier id, ?4, unused: sqlite3 binds by the highest number)
+UPDATE messages
+SET status = ?1, error_code = ?2, updated_at = ?3, submitted_at = ?5, done_at = ?6,
+    dispatch_token = CASE WHEN ?8 THEN NULL ELSE dispatch_token END,
+    lease_until = CASE WHEN ?8 THEN NULL ELSE lease_until END,
+    text = CASE WHEN confidential = 1 AND ?9 THEN '' ELSE text END
+WHERE seq = ?7 AND status = ?10
+
 -- carrier_id_learnt --
 -- A carrier id reported without a change of status
 UPDATE messages SET carrier_id = ? WHERE seq = ?
@@ -391,6 +415,11 @@ SELECT coalesce(max(seq), 0) + 1 FROM events
 -- A status event, numbered by the caller
 INSERT INTO events (seq, message_id, account_id, status, error_code, carrier_error, at)
 VALUES (?, ?, ?, ?, ?, ?, ?)
+
+-- event_insert_rows --
+-- event_insert's rows, {rows} (that many `(?, ...)`) a statement (sqlite_reports.insert_rows)
+INSERT INTO events (seq, message_id, account_id, status, error_code, carrier_error, at)
+VALUES {rows}
 
 
 -- mo_insert --
@@ -539,6 +568,11 @@ WHERE seq > :after AND seq <= :last AND submitted_at < :before
 -- A message handed to a connector, with the carrier's id
 INSERT INTO connector_log (connector, message_id, carrier_id, submitted_at, outcome, report_due)
 VALUES (?, ?, ?, ?, ?, ?)
+
+-- connector_log_add_rows --
+-- connector_log_add's rows, {rows} a statement (sqlite_reports.insert_rows)
+INSERT INTO connector_log (connector, message_id, carrier_id, submitted_at, outcome, report_due)
+VALUES {rows}
 
 -- connector_log_find --
 -- A connector's lines for the messages in a JSON array of ids, in order
