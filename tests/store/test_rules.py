@@ -347,3 +347,26 @@ def test_refusals_held_only_beside_new_messages_unless_held_alone() -> None:
     beside = plan_accept([AcceptRequest(1, [lonely, msg("n")])], NOTHING)
     assert beside.outcomes[0][0].message is lonely.held
     assert beside.fresh == [lonely.held, beside.outcomes[0][1].message]
+
+
+def test_single_sends_are_planned_as_one_by_one() -> None:
+    """A group of single sends without references (planned in one pass) decides as the loop
+    over its requests does: each new while the balance lasts, then refused; each outcome
+    list an AllNew of its one message."""
+    sends = [AcceptRequest(1, [msg(phone=f"7965111111{i}")]) for i in range(4)]
+    plan = plan_accept(sends, NOTHING)
+    assert [type(o) for o in plan.outcomes] == [AllNew] * 4 and plan.all_new
+    assert [o[0].message for o in plan.outcomes] == [r.items[0] for r in sends]
+    assert plan.fresh == [r.items[0] for r in sends] and plan.debits == {1: 400}
+    assert lookups(sends).refs == {} and lookups(sends).accounts == [1]
+    short = plan_accept(sends, Known({}, (), {1: 250}))
+    assert [kinds(o) for o in short.outcomes] == [[("new", None)]] * 2 + [
+        [("error", "insufficient_balance")]
+    ] * 2
+    assert short.fresh == [r.items[0] for r in sends[:2]] and short.debits == {1: 200}
+    bulk = Job(id="j", account_id=1, dialect="native", total=1, created_at=0.0)
+    one = plan_accept([*sends[:2], AcceptRequest(1, [msg(phone="79652222222")], job=bulk)], NOTHING)
+    assert one.jobs == [(bulk, one.fresh[2], one.fresh[2])] and len(one.fresh) == 3
+    stopped = plan_accept(sends, Known({}, {(1, "79651111110")}, {1: 1_000}))
+    assert kinds(stopped.outcomes[0]) == [("error", "stop_listed")]
+    assert stopped.fresh == [r.items[0] for r in sends[1:]]
