@@ -98,6 +98,7 @@ class Result:
         self.requests = 0  # answered, the warm-up's too
         self.hits: dict[str, tuple[int, int]] = {}  # table: (buffer hits, pages)
         self.slice_updates = (0, 0)  # balance_slices: (updates, HOT ones)
+        self.message_updates = (0, 0)  # messages: (updates, HOT ones)
 
 
 STATIO = """
@@ -108,6 +109,10 @@ FROM pg_statio_user_tables WHERE schemaname = $1
 SLICE_UPDATES = """
 SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
 WHERE schemaname = $1 AND relname = 'balance_slices'
+"""
+MESSAGE_UPDATES = """
+SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+WHERE schemaname = $1 AND relname = 'messages'
 """
 
 
@@ -191,6 +196,8 @@ class Cluster:
                 self.result.hits = {r[0]: (r[1], r[2]) for r in found}
                 updates = await conn.fetchrow(SLICE_UPDATES, self.schema)
                 self.result.slice_updates = (updates[0], updates[1]) if updates else (0, 0)
+                moves = await conn.fetchrow(MESSAGE_UPDATES, self.schema)
+                self.result.message_updates = (moves[0], moves[1]) if moves else (0, 0)
             await conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
         finally:
             await conn.close()
@@ -286,12 +293,16 @@ async def one_run(
 
 def hits_line(r: Result, tables: int = 5) -> str:
     """The tables most read, in buffer hits a request (and their pages), and how many of the
-    slices' updates were HOT."""
+    slices' and the messages' updates were HOT."""
     top = sorted(r.hits.items(), key=lambda kv: -kv[1][0])[:tables]
     each = ", ".join(f"{t} {h / max(r.requests, 1):.1f} ({p} p)" for t, (h, p) in top)
-    updates, hot = r.slice_updates
-    share = f"{hot / updates:.1%}" if updates else "-"
-    return f"buffer hits/request: {each}; balance_slices updates HOT {share}"
+    slices, messages = _hot_share(r.slice_updates), _hot_share(r.message_updates)
+    return f"buffer hits/request: {each}; balance_slices updates HOT {slices}, messages {messages}"
+
+
+def _hot_share(updates: tuple[int, int]) -> str:
+    """The share of (updates, HOT ones) that were HOT, '-' for none."""
+    return f"{updates[1] / updates[0]:.1%}" if updates[0] else "-"
 
 
 def _spread(values: list[float]) -> str:
