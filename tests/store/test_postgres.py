@@ -121,8 +121,9 @@ async def test_schema_constraints(store: PostgresStore) -> None:
         await store._pool.execute("UPDATE accounts SET balance = -1 WHERE id = $1", a.id)
 
 
-# Each index of `messages` and a statement it serves. A change of status is never a HOT
-# update, so every index a row's new version qualifies for gets an entry at each move.
+# Each index of `messages` and a statement it serves. A claim and a SUBMITTED are never HOT
+# updates (they change `queue` or the carrier id), so every index a row's new version
+# qualifies for gets an entry at each of them; a final state after SUBMITTED is HOT (016).
 MESSAGE_INDEXES = {
     "messages_pkey": "message_by_id, reports_write",
     "messages_client_ref": "messages_by_refs (idempotency)",

@@ -221,3 +221,46 @@ async def test_the_lines_a_submitted_acknowledges_go_in_its_checked_write(
     again = [("sim", msgspec.structs.replace(e, carrier_id="d")) for _, e in lines]
     assert await store.record_reports(submitted, route, again) == []  # no change
     assert len(await store.connector_log_find("sim", ids)) == 6
+
+
+def flushing_statistics(store: PostgresStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each connection the store uses from now on flushes its table statistics as it is given
+    back (a backend otherwise sends them up to ten seconds later)."""
+    conn_of = store._conn
+
+    @contextlib.asynccontextmanager
+    async def conn(generic: bool = False) -> AsyncIterator[asyncpg.Connection]:
+        async with conn_of(generic) as c:
+            try:
+                yield c
+            finally:
+                await c.execute("SELECT pg_stat_force_next_flush()")
+
+    monkeypatch.setattr(store, "_conn", conn)
+
+
+async def message_updates(store: PostgresStore) -> tuple[int, int]:
+    """`messages`' updates so far, and the HOT ones among them."""
+    assert store._pool is not None
+    row = await store._pool.fetchrow(
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+        " WHERE relname = 'messages' AND schemaname = current_schema()"
+    )
+    return (row[0], row[1]) if row else (0, 0)
+
+
+async def test_a_receipts_final_state_writes_no_index_entry(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DELIVERED after SUBMITTED changes no column an index of `messages` names (migration
+    016: the dispatchers' indexes select on `queue`, not on status): a HOT update, where the
+    claim and the SUBMITTED are not."""
+    flushing_statistics(store, monkeypatch)
+    a = await make_account(store)
+    await store.accept(a.id, [message(a.id, f"7965000000{i}") for i in range(5)])
+    ids = [m.id for m in await store.claim_due(time.time(), 10, "t", 60.0)]
+    await store.record_reports([report(i, Status.SUBMITTED, f"c{i}") for i in ids], route)
+    updates, hot = await message_updates(store)
+    assert (updates, hot) == (10, 0)  # the claims and the SUBMITTEDs
+    await store.record_reports([report(i, Status.DELIVERED, f"c{i}") for i in ids], route)
+    assert await message_updates(store) == (updates + 5, hot + 5)

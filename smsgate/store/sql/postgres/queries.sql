@@ -457,21 +457,20 @@ FROM mo_messages WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
 
 -- counts --
 -- Messages waiting and callbacks pending, for metrics, each counted in the partial index whose
--- condition it repeats: scheduled (messages_scheduled: a release clears the token of what it
--- schedules), queued unclaimed (messages_due) and claimed (messages_leased: a claim makes
--- its rows queued), and the pending callbacks
-SELECT 'scheduled', count(*) FROM messages WHERE status = 'scheduled' AND dispatch_token IS NULL
+-- condition it repeats (`queue`, migration 016): scheduled (messages_scheduled: a release
+-- clears the token of what it schedules), queued unclaimed (messages_due) and claimed
+-- (messages_leased: a claim makes its rows queued), and the pending callbacks
+SELECT 'scheduled', count(*) FROM messages WHERE queue = 'scheduled'
 UNION ALL SELECT 'queued',
-    (SELECT count(*) FROM messages
-     WHERE status IN ('accepted', 'queued') AND dispatch_token IS NULL)
-    + (SELECT count(*) FROM messages WHERE status = 'queued' AND dispatch_token IS NOT NULL)
+    (SELECT count(*) FROM messages WHERE queue = 'due')
+    + (SELECT count(*) FROM messages WHERE queue = 'leased')
 UNION ALL SELECT 'outbox', count(*) FROM outbox WHERE state = 'pending'
 
 -- scheduled_due --
 -- Scheduled messages whose time came join the queue (rows another node holds are skipped)
 UPDATE messages SET status = 'queued', updated_at = $1
 WHERE id IN (SELECT id FROM messages
-             WHERE status = 'scheduled' AND dispatch_token IS NULL AND not_before <= $1
+             WHERE queue = 'scheduled' AND not_before <= $1
              FOR UPDATE SKIP LOCKED)
 
 -- claim_due --
@@ -480,9 +479,10 @@ WHERE id IN (SELECT id FROM messages
 -- flush (as on SQLite): a connector that can know whether the carrier has a message writes
 -- its own line next, or the SUBMITTED after it is; either's flush covers the claim (the WAL is
 -- one sequence, for every node). Lost with them in a crash of the server, the claim is made
--- again, and SMPP sends a claimed message again after a crash either way
+-- again, and SMPP sends a claimed message again after a crash either way. `queue` 'due' is
+-- status accepted or queued, unclaimed (migration 016: the condition of messages_due)
 WITH c AS (SELECT id FROM messages
-           WHERE status IN ('accepted', 'queued') AND dispatch_token IS NULL
+           WHERE queue = 'due'
              AND NOT (account_id = ANY($3::int8[]))
            ORDER BY priority DESC, seq LIMIT $4 FOR UPDATE SKIP LOCKED)
 UPDATE messages m SET dispatch_token = $1, lease_until = $2, status = 'queued'
@@ -505,7 +505,7 @@ SELECT pg_notify($4, '') WHERE $3 = 'queued'
 -- claimed_by_others --
 -- Take over messages whose lease (another token's) lapsed before $2, leased to $1 until $3
 WITH c AS (SELECT id FROM messages
-           WHERE status = 'queued' AND dispatch_token IS NOT NULL AND dispatch_token <> $1
+           WHERE queue = 'leased' AND dispatch_token <> $1
              AND lease_until < $2
            FOR UPDATE SKIP LOCKED)
 UPDATE messages m SET dispatch_token = $1, lease_until = $3
@@ -519,7 +519,7 @@ RETURNING m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender
 -- renew_leases --
 -- Extend every lease token $1 holds to $2 (a live dispatcher's heartbeat)
 UPDATE messages SET lease_until = $2
-WHERE status = 'queued' AND dispatch_token IS NOT NULL AND dispatch_token = $1
+WHERE queue = 'leased' AND dispatch_token = $1
 
 -- mo_insert --
 -- Incoming messages, numbered by the backend, one array per column
