@@ -123,7 +123,7 @@ async def test_schema_constraints(store: PostgresStore) -> None:
 
 # Each index of `messages` and a statement it serves. A claim and a SUBMITTED are never HOT
 # updates (they change `queue` or the carrier id), so every index a row's new version
-# qualifies for gets an entry at each of them; a final state after SUBMITTED is HOT (016).
+# qualifies for gets an entry at each of them; a final state after SUBMITTED is HOT (015).
 MESSAGE_INDEXES = {
     "messages_pkey": "message_by_id, reports_write",
     "messages_client_ref": "messages_by_refs (idempotency)",

@@ -253,7 +253,7 @@ async def test_a_receipts_final_state_writes_no_index_entry(
     store: PostgresStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """DELIVERED after SUBMITTED changes no column an index of `messages` names (migration
-    016: the dispatchers' indexes select on `queue`, not on status): a HOT update, where the
+    015: the dispatchers' indexes select on `queue`, not on status): a HOT update, where the
     claim and the SUBMITTED are not."""
     flushing_statistics(store, monkeypatch)
     a = await make_account(store)

@@ -457,7 +457,7 @@ FROM mo_messages WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
 
 -- counts --
 -- Messages waiting and callbacks pending, for metrics, each counted in the partial index whose
--- condition it repeats (`queue`, migration 016): scheduled (messages_scheduled: a release
+-- condition it repeats (`queue`, migration 015): scheduled (messages_scheduled: a release
 -- clears the token of what it schedules), queued unclaimed (messages_due) and claimed
 -- (messages_leased: a claim makes its rows queued), and the pending callbacks
 SELECT 'scheduled', count(*) FROM messages WHERE queue = 'scheduled'
@@ -480,7 +480,7 @@ WHERE id IN (SELECT id FROM messages
 -- its own line next, or the SUBMITTED after it is; either's flush covers the claim (the WAL is
 -- one sequence, for every node). Lost with them in a crash of the server, the claim is made
 -- again, and SMPP sends a claimed message again after a crash either way. `queue` 'due' is
--- status accepted or queued, unclaimed (migration 016: the condition of messages_due)
+-- status accepted or queued, unclaimed (migration 015: the condition of messages_due)
 WITH c AS (SELECT id FROM messages
            WHERE queue = 'due'
              AND NOT (account_id = ANY($3::int8[]))

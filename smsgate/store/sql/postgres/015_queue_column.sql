@@ -1,4 +1,4 @@
--- Version 16 (PostgreSQL): the dispatchers' three partial indexes select on `queue`, a stored
+-- Version 15 (PostgreSQL): the dispatchers' three partial indexes select on `queue`, a stored
 -- column generated from status and dispatch_token, not on those two. PostgreSQL makes an
 -- update HOT (no index entry written, the new version on the old one's page) only when no
 -- column an index names, in its key or its condition, changes; status and dispatch_token
