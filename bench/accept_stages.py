@@ -39,7 +39,7 @@ from uvicorn.config import Config as UvicornConfig
 from uvicorn.lifespan.on import LifespanOn
 from uvicorn.server import ServerState
 
-from bench.common import ROOT
+from bench.common import BENCH_ACCOUNTS, ROOT
 from smsgate.app import build_app
 from smsgate.config import Config
 from smsgate.core.validate import build_message
@@ -53,17 +53,6 @@ from smsgate.engine.gateway import Gateway
 from smsgate.server import _freeze_heap, http_protocol
 
 STAGES = ("protocol", "auth", "decode", "build", "render", "full")
-ACCOUNTS = {
-    "accounts": [
-        {
-            "name": "bench",
-            "balance": "100000000",
-            "price": "0.01",
-            "senders": ["Test"],
-            "credentials": [{"dialect": "native", "kind": "token", "secret": "bench-token"}],
-        }
-    ]
-}
 # What the cut-short route answers: a body of the size of the real one
 FIXED = dump({"id": "0" * 36, "to": "+79650000000", "text": "x" * 200, "status": "scheduled"})
 
@@ -127,7 +116,7 @@ class Transport:
 
 def new_database(tmp: Path) -> str:
     db = f"sqlite:///{tmp}/bench.db"
-    (tmp / "accounts.json").write_text(json.dumps(ACCOUNTS))
+    (tmp / "accounts.json").write_text(json.dumps(BENCH_ACCOUNTS))
     for command in (["init"], ["account", "import", str(tmp / "accounts.json")]):
         subprocess.run(
             [sys.executable, "-m", "smsgate.cli", "--database", db, *command],

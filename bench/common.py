@@ -21,6 +21,19 @@ from tests.support.servers import free_port
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 
+# The one account the single-send benches import: token `bench-token`, room for 10^10 sends.
+BENCH_ACCOUNTS = {
+    "accounts": [
+        {
+            "name": "bench",
+            "balance": "100000000",
+            "price": "0.01",
+            "senders": ["Test"],
+            "credentials": [{"dialect": "native", "kind": "token", "secret": "bench-token"}],
+        }
+    ]
+}
+
 
 def wait_ready(url: str, timeout: float = 30.0) -> None:
     deadline = time.time() + timeout

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, group_cpu_seconds, port_or_free, stop, wait_ready
+from bench.common import BENCH_ACCOUNTS, ROOT, group_cpu_seconds, port_or_free, stop, wait_ready
 from bench.common import wrk as run_wrk
 from smsgate.core.status import FINAL
 
@@ -194,18 +194,7 @@ def run_smsgate(
 ) -> Run:
     tmp = Path(tempfile.mkdtemp(prefix="smsgate-bench-"))
     db = f"sqlite:///{tmp}/bench.db"
-    accounts = {
-        "accounts": [
-            {
-                "name": "bench",
-                "balance": "100000000",
-                "price": "0.01",
-                "senders": ["Test"],
-                "credentials": [{"dialect": "native", "kind": "token", "secret": "bench-token"}],
-            }
-        ]
-    }
-    proc = start_smsgate(tmp, db, accounts, port, workers)
+    proc = start_smsgate(tmp, db, BENCH_ACCOUNTS, port, workers)
     extra = f',"schedule_at":{int(time.time()) + 3600}' if mode == "accept" else ""
     try:
         wait_ready(f"http://127.0.0.1:{port}/healthz")

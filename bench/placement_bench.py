@@ -19,27 +19,16 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.common import BENCH_ACCOUNTS
 from bench.http_bench import Run, drained, measured, start_smsgate, stop, wait_ready, wrk
 from tests.support.servers import free_port
-
-ACCOUNTS = {
-    "accounts": [
-        {
-            "name": "bench",
-            "balance": "100000000",
-            "price": "0.01",
-            "senders": ["Test"],
-            "credentials": [{"dialect": "native", "kind": "token", "secret": "bench-token"}],
-        }
-    ]
-}
 
 
 def one_run(pin: str, workers: int, seconds: int, connections: int) -> Run:
     tmp = Path(tempfile.mkdtemp(prefix="smsgate-place-"))
     port = free_port()
     env = {"SMSGATE_PIN_ENGINE": pin}
-    proc = start_smsgate(tmp, f"sqlite:///{tmp}/bench.db", ACCOUNTS, port, workers, env)
+    proc = start_smsgate(tmp, f"sqlite:///{tmp}/bench.db", BENCH_ACCOUNTS, port, workers, env)
     try:
         wait_ready(f"http://127.0.0.1:{port}/healthz")
         url = f"http://127.0.0.1:{port}/api/v1/messages"
