@@ -202,15 +202,7 @@ def message_row(m: Message) -> tuple[Any, ...]:
 
 def message_in(m: Message) -> tuple[Any, ...]:
     """A message as a row of the type `message_in` (migration 013): `message_row` less seq."""
-    # fmt: off
-    return (
-        m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone, m.text,
-        m.encoding, m.segments, m.priority, m.not_before, m.expires_at,
-        json_or_none(m.window), m.flash, m.tag, m.callback_url,
-        m.status, m.error_code, m.price, m.created_at, m.updated_at, m.confidential,
-        json_or_none(m.meta),
-    )
-    # fmt: on
+    return message_row(m)[1:]
 
 
 def message_rows(messages: Sequence[Message]) -> Iterator[tuple[Any, ...]]:
