@@ -838,8 +838,8 @@ def _charge(conn: sqlite3.Connection, plan: rules.AcceptPlan) -> None:
     for account_id, amount in plan.debits.items():
         conn.execute(_Q["account_debit"], (amount, account_id))
     for job, first, last in plan.jobs:
-        row = {**_asdict(job), "meta": json_or_none(job.meta), "first": first.seq}
-        conn.execute(_Q["job_insert"], {**row, "last": last.seq})
+        row = {**_asdict(job), "meta": json_or_none(job.meta), "first": first.seq, "last": last.seq}
+        conn.execute(_Q["job_insert"], row)
 
 
 # Reports: run inside the writer's transaction --------------------------------------------------
