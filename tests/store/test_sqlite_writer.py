@@ -215,26 +215,23 @@ async def test_a_store_heavy_on_loop_commits_every_group_on_its_loop(
         await store.close()
 
 
-async def test_a_group_of_single_sends_reads_its_inputs_in_one_statement(tmp_path: Path) -> None:
+async def test_a_group_of_single_sends_reads_its_inputs_in_one_statement(
+    sqlite_store: SQLiteStore,
+) -> None:
     """Concurrent single sends of one account commit as one group whose next seq, balance
     and stop list come from one statement (three, two of them through json_each, cost a
     group ~25 us), and whose debit is one plain UPDATE."""
-    store = SQLiteStore(f"sqlite:///{tmp_path}/x.db")
-    await store.open()
-    await store.migrate()
-    try:
-        a = await make_account(store, balance=10**9)
-        writer = store._writer
-        assert writer is not None and writer._conn is not None
-        run: list[str] = []
-        writer._conn.set_trace_callback(lambda sql: run.append(sql.split()[0]))
-        answers = await asyncio.gather(*[store.accept(a.id, [message(a.id)]) for _ in range(8)])
-        writer._conn.set_trace_callback(None)
-        assert [o[0].kind for o in answers] == ["new"] * 8
-        group = [sql for sql in run if sql != "PRAGMA"]  # a checkpoint's part may come between
-        assert group == ["BEGIN", "SAVEPOINT", "SELECT", "INSERT", "UPDATE", "RELEASE", "COMMIT"]
-        account = await store.get_account(a.id)
-        assert account is not None
-        assert account.balance == 10**9 - sum(o[0].message.price for o in answers)  # type: ignore[union-attr]
-    finally:
-        await store.close()
+    store = sqlite_store
+    a = await make_account(store, balance=10**9)
+    writer = store._writer
+    assert writer is not None and writer._conn is not None
+    run: list[str] = []
+    writer._conn.set_trace_callback(lambda sql: run.append(sql.split()[0]))
+    answers = await asyncio.gather(*[store.accept(a.id, [message(a.id)]) for _ in range(8)])
+    writer._conn.set_trace_callback(None)
+    assert [o[0].kind for o in answers] == ["new"] * 8
+    group = [sql for sql in run if sql != "PRAGMA"]  # a checkpoint's part may come between
+    assert group == ["BEGIN", "SAVEPOINT", "SELECT", "INSERT", "UPDATE", "RELEASE", "COMMIT"]
+    account = await store.get_account(a.id)
+    assert account is not None
+    assert account.balance == 10**9 - sum(o[0].message.price for o in answers)  # type: ignore[union-attr]
