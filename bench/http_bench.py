@@ -11,7 +11,8 @@ disturbs less than the rate. Two smsgate modes: `accept` schedules every message
 dispatcher and the simulator run beside the HTTP front, on the same cores). After a live run
 the bench waits until every message is final and prints how long that took: about zero when
 the engine kept up with the load, so that the rate is one of messages sent, not only accepted.
-`--latency` adds wrk's 99th percentile latency of each run.
+`--latency` adds wrk's 99th percentile latency of each run. `--engine` adds the CPU per request
+of smsgate's first process alone (with several workers: the engine, which supervises them).
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import BENCH_ACCOUNTS, ROOT, group_cpu_seconds, port_or_free, stop, wait_ready
+from bench.common import (
+    BENCH_ACCOUNTS,
+    ROOT,
+    cpu_seconds,
+    group_cpu_seconds,
+    port_or_free,
+    stop,
+    wait_ready,
+)
 from bench.common import wrk as run_wrk
 from smsgate.core.status import FINAL
 
@@ -38,12 +47,16 @@ POST = str(ROOT / "bench/post.lua")
 
 class Run:
     """What one wrk run measured: requests per second, the server's CPU per request, and the
-    99th percentile latency in ms when wrk was asked for it."""
+    99th percentile latency in ms when wrk was asked for it; `lead_us`: the CPU per request of
+    the process that leads the group (smsgate's engine beside its workers)."""
 
-    def __init__(self, rate: float, cpu_us: float, p99_ms: float | None = None) -> None:
+    def __init__(
+        self, rate: float, cpu_us: float, p99_ms: float | None = None, lead_us: float = 0.0
+    ) -> None:
         self.rate = rate
         self.cpu_us = cpu_us
         self.p99_ms = p99_ms
+        self.lead_us = lead_us
         self.drain: float | None = None  # live: seconds after wrk until every message was final
 
 
@@ -72,12 +85,13 @@ def drained(db_path: Path, timeout: float = 60.0) -> float:
 def measured(
     pgid: int, url: str, seconds: int, connections: int, extra: str = "", latency: bool = False
 ) -> Run:
-    before = group_cpu_seconds(pgid)
+    before, lead_before = group_cpu_seconds(pgid), cpu_seconds([pgid])
     started = time.monotonic()
     done = run_wrk(url, seconds, connections, POST, {"BENCH_EXTRA": extra}, latency)
     elapsed = time.monotonic() - started
-    used = group_cpu_seconds(pgid) - before
-    return Run(done.rate, used / (done.rate * elapsed) * 1e6, done.p99_ms)
+    used, lead = group_cpu_seconds(pgid) - before, cpu_seconds([pgid]) - lead_before
+    per_request = 1e6 / (done.rate * elapsed)
+    return Run(done.rate, used * per_request, done.p99_ms, lead * per_request)
 
 
 def wrk(url: str, seconds: int, connections: int, extra: str = "") -> float:
@@ -228,6 +242,11 @@ def main() -> None:
     parser.add_argument(
         "--latency", action="store_true", help="print wrk's 99th percentile latency of each run"
     )
+    parser.add_argument(
+        "--engine",
+        action="store_true",
+        help="print the CPU per request of smsgate's engine process alone (with 2+ workers)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian package 'wrk')")
@@ -265,6 +284,9 @@ def main() -> None:
         if args.latency:
             p99 = " ".join(f"{m} {r.p99_ms:.1f}" for m, r in zip(args.modes, runs, strict=True))
             print(f"{'':>7} p99 ms at c={args.connections}: bare {bare.p99_ms:.1f}, {p99}")
+        if args.engine:
+            lead = " ".join(f"{m} {r.lead_us:.0f}" for m, r in zip(args.modes, runs, strict=True))
+            print(f"{'':>7} engine process alone, µs/request: {lead}", flush=True)
         if args.one_send_bare:
             same = run_bare(
                 workers, port_or_free(args.port), args.seconds, args.connections, one_send=True
