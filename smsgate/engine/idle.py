@@ -29,14 +29,16 @@ class IdleWait:
 
 
 def claim_wait(last_claimed: int, since: float, *, few: int, spacing: float) -> float:
-    """Seconds a dispatcher on a shared database waits before its next claim.
+    """Seconds a dispatcher waits before its next claim.
 
     Each claim, with the SUBMITTED write, connector-log line and receipt batch that follow it,
     costs about the same statements however many messages it took, and a busy dispatcher
     claims again as soon as it can. Two nodes claiming from one queue each take half of what
-    one did, so each message cost twice the statements (issue 18). A claim that took some but
-    fewer than `few` messages makes the next one wait until `spacing` seconds after it; one that
-    took none lets the dispatcher go idle (woken at once), and a full one claims again now.
+    one did, so each message cost twice the statements (issue 18); on SQLite each of those
+    transactions also reads its pages afresh, the workers having committed meanwhile. A claim
+    that took some but fewer than `few` messages makes the next one wait until `spacing`
+    seconds after it; one that took none lets the dispatcher go idle (woken at once), and a
+    full one claims again now.
     """
     if not 0 < last_claimed < few:
         return 0.0

@@ -16,7 +16,7 @@ from smsgate.core.validate import Limits
 from smsgate.dialects import available
 from smsgate.engine.accept import Acceptor
 from smsgate.engine.callbacks import CallbackRequest
-from smsgate.engine.dispatcher import Dispatcher
+from smsgate.engine.dispatcher import ONE_ENGINE_SPACING, Dispatcher
 from smsgate.engine.idle import IdleWait, claim_wait
 from smsgate.engine.notifier import Notifier
 from smsgate.engine.reports import Reports
@@ -42,35 +42,49 @@ def test_only_a_claim_that_took_few_makes_the_next_wait() -> None:
     assert claim_wait(0, 0.0, few=64, spacing=0.02) == 0.0  # none: idle, a wake-up answered now
 
 
+async def _claim_gap(
+    store: SQLiteStore, acme: Account, monkeypatch: pytest.MonkeyPatch, **options: Any
+) -> float:
+    """Seconds between the claim that takes three new messages and the next one."""
+    sim = Recording(store)
+    reports = Reports(store, CallbackRouter({}), lambda number: None)
+    dispatcher = Dispatcher(store, sim, reports, poll=0.01, **options)
+    items = [Submission(phone=f"7900123456{i}", text="hi", sender="ACME") for i in range(3)]
+    await Acceptor(store, Limits()).submit(acme, "native", items)
+    times: list[float] = []
+    real = store.claim_due
+
+    async def timed(*args: Any) -> Any:
+        times.append(time.monotonic())
+        return await real(*args)
+
+    monkeypatch.setattr(store, "claim_due", timed)
+    assert await dispatcher.step()  # claims the three
+    await dispatcher.step()  # finds none
+    await dispatcher.drain()
+    monkeypatch.undo()
+    return times[1] - times[0]
+
+
 async def test_a_shared_queue_claims_again_late_only_after_a_small_claim(
     store: SQLiteStore, acme: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a shared database (not exclusive) the claim after one that took 3 messages comes
-    `claim_spacing` later; SQLite's only dispatcher claims again at once."""
-    gaps = {}
-    for exclusive in (False, True):
-        sim = Recording(store)
-        reports = Reports(store, CallbackRouter({}), lambda number: None)
-        dispatcher = Dispatcher(
-            store, sim, reports, poll=0.01, exclusive=exclusive, claim_spacing=0.2
-        )
-        items = [Submission(phone=f"7900123456{i}", text="hi", sender="ACME") for i in range(3)]
-        await Acceptor(store, Limits()).submit(acme, "native", items)
-        times: list[float] = []
-        real = store.claim_due
+    `claim_spacing` later."""
+    gap = await _claim_gap(store, acme, monkeypatch, exclusive=False, claim_spacing=0.2)
+    assert gap >= 0.19
 
-        async def timed(*args: Any, real: Any = real, times: list[float] = times) -> Any:
-            times.append(time.monotonic())
-            return await real(*args)
 
-        monkeypatch.setattr(store, "claim_due", timed)
-        assert await dispatcher.step()  # claims the three
-        await dispatcher.step()  # finds none
-        await dispatcher.drain()
-        monkeypatch.undo()
-        gaps[exclusive] = times[1] - times[0]
-    assert gaps[False] >= 0.19
-    assert gaps[True] < 0.1
+async def test_the_one_engine_claims_again_late_after_less_than_a_full_batch(
+    store: SQLiteStore, acme: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's one engine waits ONE_ENGINE_SPACING after a claim of less than its batch (each
+    claim costs its transactions whatever its size), and claims again at once after a full
+    one."""
+    small = await _claim_gap(store, acme, monkeypatch, exclusive=True, batch=4)
+    assert small >= ONE_ENGINE_SPACING - 0.005
+    full = await _claim_gap(store, acme, monkeypatch, exclusive=True, batch=3)
+    assert full < ONE_ENGINE_SPACING / 2
 
 
 async def _counted_for(
