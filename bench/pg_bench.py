@@ -22,7 +22,14 @@ samples pg_stat_activity every 20 ms during each run and prints what the backend
 `--hits` prints each run's buffer hits a request by table (`pg_statio_user_tables`, read once
 the servers' backends have exited and flushed them; warm-up included) and the share of
 `balance_slices` updates that were HOT: what the database did, which the load moves less
-than its CPU (docs/operations.md, "Many accounts").
+than its CPU (docs/operations.md, "Many accounts"); the slices made and the accounts' rows
+updated (each a transaction of `_accept`'s way); and how old (in transactions) the oldest
+transaction of another session was during the run, and the oldest snapshot of the servers'
+own: versions younger than that cannot be pruned, and the slices' pages fill with them
+(docs/operations.md, "Many accounts: the slices wait on the oldest transaction").
+Beside each rate, the database's transactions a request (commits and rollbacks in the measured
+window, from pg_stat_database; one a group commit, and the few reads of the servers' caches):
+the inverse of the groups' size, in a database no one else uses.
 `--history N` stores N delivered messages with their two events and the simulator's reported
 connector-log lines, and ANALYZEs the schema before the servers start: a database in service,
 whose statements are planned for tables of its size (on a fresh schema, plans made while
@@ -99,6 +106,9 @@ class Result:
         self.hits: dict[str, tuple[int, int]] = {}  # table: (buffer hits, pages)
         self.slice_updates = (0, 0)  # balance_slices: (updates, HOT ones)
         self.message_updates = (0, 0)  # messages: (updates, HOT ones)
+        self.xacts = 0.0  # the database's transactions a request in the measured window
+        self.horizon = (0, 0)  # the oldest transaction of other sessions, snapshot of the servers'
+        self.refills = (0, 0)  # slices made, accounts' rows updated (refills), warm-up included
 
 
 STATIO = """
@@ -109,6 +119,11 @@ FROM pg_statio_user_tables WHERE schemaname = $1
 SLICE_UPDATES = """
 SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
 WHERE schemaname = $1 AND relname = 'balance_slices'
+"""
+REFILLS = """
+SELECT sum(n_tup_ins) FILTER (WHERE relname = 'balance_slices'),
+       sum(n_tup_upd) FILTER (WHERE relname = 'accounts')
+FROM pg_stat_user_tables WHERE schemaname = $1
 """
 MESSAGE_UPDATES = """
 SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
@@ -197,6 +212,8 @@ class Cluster:
                 updates = await conn.fetchrow(SLICE_UPDATES, self.schema)
                 self.result.slice_updates = (updates[0], updates[1]) if updates else (0, 0)
                 moves = await conn.fetchrow(MESSAGE_UPDATES, self.schema)
+                made = await conn.fetchrow(REFILLS, self.schema)
+                self.result.refills = (made[0], made[1]) if made else (0, 0)
                 self.result.message_updates = (moves[0], moves[1]) if moves else (0, 0)
             await conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
         finally:
@@ -227,22 +244,32 @@ class Cluster:
             pids = [r[0] for r in await conn.fetch(_PIDS, self.app)]
             cpu0 = sum(group_cpu_seconds(p.pid) for p in self.procs)
             pg0 = cpu_seconds(pids)
+            xacts0 = await conn.fetchval(XACTS)
             started = time.monotonic()
             runs = self.wrk(seconds, connections, extra)
             seen: collections.Counter[str] = collections.Counter()
+            horizon, ticks = (0, 0), 0
             while any(r.poll() is None for r in runs):
                 if waits:
                     seen.update(r[0] for r in await conn.fetch(WAITS, self.app))
+                if ticks % 5 == 0:
+                    ages = await conn.fetchrow(HORIZON, self.app)
+                    horizon = (max(horizon[0], ages[0] or 0), max(horizon[1], ages[1] or 0))
+                ticks += 1
                 await asyncio.sleep(0.02)
             elapsed = time.monotonic() - started
             cpu = sum(group_cpu_seconds(p.pid) for p in self.procs) - cpu0
             pg = cpu_seconds(pids) - pg0
+            await asyncio.sleep(1.0)  # backends report their counts at most once a second
+            xacts = await conn.fetchval(XACTS) - xacts0
         finally:
             await conn.close()
         outs = [r.communicate()[0] for r in runs]
         rate = sum(map(_rate, outs))
         done = rate * elapsed
         self.result = Result(rate, cpu / done * 1e6, pg / done * 1e6, seen)
+        self.result.xacts = xacts / done
+        self.result.horizon = horizon
         self.result.requests = warmed + sum(parse_wrk(out).answered for out in outs)
         return self.result
 
@@ -265,6 +292,23 @@ HISTORY_LINES = """
 INSERT INTO connector_log (connector, message_id, carrier_id, submitted_at, outcome,
                            report_due, reported)
 SELECT 'simulator', id, carrier_id, 0, 'delivered', 0, TRUE FROM messages WHERE text = 'history'
+"""
+# Transactions committed or rolled back in the whole database (one a group commit): read in
+# a database of its own (`--pg`), where no other client's count in.
+XACTS = """
+SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()
+"""
+# How old, in transactions, the oldest transaction another session runs (in any database of
+# the server: every snapshot's xmin counts it) or the oldest snapshot another session of this
+# database holds; and the oldest snapshot of the servers' own sessions, the horizon they prune
+# under: versions younger than it stay, so every slice update then leaves one more behind
+# (docs/operations.md, "Many accounts: the slices wait on the oldest transaction").
+HORIZON = """
+SELECT max(greatest(age(backend_xid),
+                    CASE WHEN datname = current_database() THEN age(backend_xmin) END))
+           FILTER (WHERE application_name <> $1),
+       max(age(backend_xmin)) FILTER (WHERE application_name = $1)
+FROM pg_stat_activity WHERE pid <> pg_backend_pid()
 """
 _PIDS = "SELECT pid FROM pg_stat_activity WHERE application_name = $1"
 
@@ -297,7 +341,12 @@ def hits_line(r: Result, tables: int = 5) -> str:
     top = sorted(r.hits.items(), key=lambda kv: -kv[1][0])[:tables]
     each = ", ".join(f"{t} {h / max(r.requests, 1):.1f} ({p} p)" for t, (h, p) in top)
     slices, messages = _hot_share(r.slice_updates), _hot_share(r.message_updates)
-    return f"buffer hits/request: {each}; balance_slices updates HOT {slices}, messages {messages}"
+    return (
+        f"buffer hits/request: {each}; balance_slices updates HOT {slices}, messages {messages};"
+        f" slices made {r.refills[0]}, accounts' rows updated {r.refills[1]};"
+        f" oldest, in transactions: another session's {r.horizon[0]},"
+        f" the servers' snapshot {r.horizon[1]}"
+    )
 
 
 def _hot_share(updates: tuple[int, int]) -> str:
@@ -335,7 +384,7 @@ async def main() -> None:
                 got[name].append(r)
                 print(
                     f"  {run:9} {name}: {r.rate:7.0f} req/s, smsgate {r.cpu_us:4.0f} µs/req,"
-                    f" PostgreSQL {r.pg_us:4.0f} µs/req",
+                    f" PostgreSQL {r.pg_us:4.0f} µs/req, {r.xacts:.3f} transactions/req",
                     flush=True,
                 )
                 for what, n in r.waits.most_common(6):
