@@ -1,0 +1,180 @@
+"""The engine alone on PostgreSQL: its CPU and PostgreSQL's per message, under a steady feed.
+
+    PYTHONPATH=<tree> python bench/pg_engine_bench.py [--pg URL] [--rate 4000] [--seconds 8]
+                                                      [--history 200000]
+
+A feeder process accepts single messages at `--rate` a second (groups of concurrent sends, as
+the HTTP workers give) into a fresh schema; this process runs the engine (`app.build_dispatcher`,
+the simulator, reports; no callbacks) on it, as the engine process of `smsgate serve` does on
+PostgreSQL (not exclusive: leases, paced claims). Printed: the engine's CPU a message (this
+process, from /proc), the CPU of the engine's PostgreSQL backends a message (found by their
+application_name; the feeder's have another), and the engine's store calls a message: claims,
+report writes, separate reported marks. `--history` as `pg_bench --history`. Unlike
+`pg_bench --runs live:2`, the engine is measured alone and the rate is fixed (as far as the
+feeder keeps up); where the engine falls behind, the simulator's receipt batches grow up to
+1,000. Run as a script, PYTHONPATH selects the tree measured (feeder and engine): alternate
+two trees for a comparison, the machine is noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+
+def _url(server: str, schema: str, app: str) -> str:
+    parts = urlsplit(server)
+    query = f"search_path={schema}&application_name={app}"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+async def _feed(url: str, rate: float, seconds: float) -> None:
+    from bench.engine_bench import _message
+    from smsgate.store import open_store
+
+    store = open_store(url)
+    await store.open()
+    account = await store.account_by_name("bench")
+    assert account is not None
+    start = time.monotonic()
+    sent = 0
+    while (elapsed := time.monotonic() - start) < seconds:
+        due = int(elapsed * rate)
+        if sent < due:
+            n = min(64, due - sent)  # wrk's connections: up to 64 sends at once
+            await asyncio.gather(
+                *(store.accept(account.id, [_message(account.id, sent + k)]) for k in range(n))
+            )
+            sent += n
+        else:
+            await asyncio.sleep(0.002)
+    await store.close()
+
+
+def _counting(obj: Any, name: str, counts: collections.Counter[str]) -> None:
+    """Count the calls of obj.name."""
+    real = getattr(obj, name)
+
+    async def counted(*args: Any, **kwargs: Any) -> Any:
+        counts[name] += 1
+        return await real(*args, **kwargs)
+
+    setattr(obj, name, counted)
+
+
+async def _engine(args: argparse.Namespace) -> None:
+    import asyncpg
+
+    from bench.common import cpu_seconds
+    from bench.pg_bench import HISTORY, HISTORY_LINES
+    from smsgate.app import build_dispatcher
+    from smsgate.config import Config
+    from smsgate.connectors.simulator import Simulator, SimulatorConfig
+    from smsgate.core.models import Account
+    from smsgate.engine.reports import Reports
+    from smsgate.engine.routing import CallbackRouter
+    from smsgate.store import open_store
+
+    schema = f"t1eng_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(args.pg)
+    await admin.execute(f"CREATE SCHEMA {schema}")
+    url = _url(args.pg, schema, schema)
+    store = open_store(url)
+    try:
+        await store.open()
+        await store.migrate()
+        await store.create_account(Account(id=0, name="bench", balance=10**12, price=1))
+        if args.history:
+            fill = await asyncpg.connect(args.pg, server_settings={"search_path": schema})
+            await fill.execute(HISTORY, args.history)
+            await fill.execute(HISTORY_LINES)
+            await fill.execute("ANALYZE")
+            await fill.close()
+        counts: collections.Counter[str] = collections.Counter()
+        for name in ("claim_due", "record_reports", "connector_log_reported"):
+            _counting(store, name, counts)
+        sim = Simulator(store, SimulatorConfig(dr_delay=0.05))
+        reports = Reports(store, CallbackRouter({}), lambda number: None)
+        dispatcher = build_dispatcher(Config(database=url), store, sim, reports)
+        await sim.start(reports)
+        task = asyncio.create_task(dispatcher.run())
+        feeder = subprocess.Popen(
+            [
+                *(sys.executable, str(Path(__file__).resolve()), "--feed"),
+                _url(args.pg, schema, schema + "_feed"),
+                *("--rate", str(args.rate), "--seconds", str(args.seconds)),
+            ]
+        )
+        await asyncio.sleep(0.5)  # the feed's first accepts: the engine's backends are open
+        counts.clear()
+        before = await _delivered(admin, schema)
+        cpu0 = time.process_time()
+        pg0 = {p: cpu_seconds([p]) for p in await _backends(admin, schema)}
+        while feeder.poll() is None:
+            await asyncio.sleep(0.05)
+        deadline = time.monotonic() + 60
+        while await _open(admin, schema):
+            assert time.monotonic() < deadline, "the engine did not finish"
+            await asyncio.sleep(0.02)
+        cpu = time.process_time() - cpu0
+        pg1 = {p: cpu_seconds([p]) for p in await _backends(admin, schema)}
+        pg = sum(pg1.values()) - sum(t for p, t in pg0.items() if p in pg1)
+        task.cancel()
+        await sim.stop()
+        done = await _delivered(admin, schema) - before
+    finally:
+        await store.close()
+        await admin.execute(f"DROP SCHEMA {schema} CASCADE")
+        await admin.close()
+    per = 1e6 / done
+    calls = ", ".join(f"{k} {v / done:.3f}" for k, v in sorted(counts.items()))
+    print(
+        f"messages {done}: engine {cpu * per:.1f} µs/message, PostgreSQL (engine's backends)"
+        f" {pg * per:.1f}; calls a message: {calls}",
+        flush=True,
+    )
+
+
+async def _backends(admin: Any, schema: str) -> list[int]:
+    """The engine's backends (the feeder's have another application name)."""
+    q = "SELECT pid FROM pg_stat_activity WHERE application_name = $1"
+    return [r[0] for r in await admin.fetch(q, schema)]
+
+
+async def _delivered(admin: Any, schema: str) -> int:
+    """Messages delivered so far (the history's not counted)."""
+    q = f"SELECT count(*) FROM {schema}.messages WHERE status = 'delivered' AND text <> 'history'"
+    return int(await admin.fetchval(q))
+
+
+async def _open(admin: Any, schema: str) -> int:
+    final = "('delivered','undelivered','expired','rejected')"
+    return int(
+        await admin.fetchval(f"SELECT count(*) FROM {schema}.messages WHERE status NOT IN {final}")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--rate", type=float, default=4000)
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--history", type=int, default=200000)
+    parser.add_argument("--feed", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.feed:
+        asyncio.run(_feed(args.feed, args.rate, args.seconds))
+    else:
+        asyncio.run(_engine(args))
+
+
+if __name__ == "__main__":
+    main()
