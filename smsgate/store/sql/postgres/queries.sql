@@ -654,9 +654,18 @@ ORDER BY c.report_due LIMIT $2
 
 -- connector_log_reported --
 -- Lines whose report came; committed without waiting for its flush: lost in a crash of the
--- server, a report is asked for or sent once more (a repeated status is no change)
+-- server, a report is asked for or sent once more (a repeated status is no change). Each line
+-- is found by its key, one probe of connector_log_message an id; `reported IS NOT TRUE`, not
+-- `NOT reported`, so that the pending index (whose condition that would imply) is not walked
+-- instead: planned as nearly empty, it was, and each pending line compared with every id of
+-- the batch (an array parameter is not hashed): 170 ms of the server's CPU to mark 1,000
+-- lines among 5,000 pending, as an engine that fell behind sends them
 UPDATE connector_log SET reported = TRUE
-WHERE connector = $1 AND message_id = ANY($2::text[]) AND NOT reported
+WHERE ctid = ANY(ARRAY(
+    SELECT l.ctid FROM unnest($2::text[]) AS s(message_id),
+    LATERAL (SELECT ctid FROM connector_log
+             WHERE connector = $1 AND message_id = s.message_id AND reported IS NOT TRUE
+             OFFSET 0) AS l))
   AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'
 
 -- connector_log_purge --
