@@ -33,7 +33,7 @@ from smsgate.core.models import Account, Message
 from smsgate.engine.dispatcher import Dispatcher
 from smsgate.engine.reports import Reports
 from smsgate.engine.routing import CallbackRouter
-from smsgate.store import _sqlite_writer
+from smsgate.store import _sqlite_writer, open_store
 from smsgate.store.sqlite import SQLiteStore
 
 _FLUSHES = [0]
@@ -60,8 +60,11 @@ def _message(account_id: int, i: int) -> Message:
     )
 
 
-async def _feed(path: str, rate: float, seconds: float, batch: int) -> None:
-    store = SQLiteStore(f"sqlite:///{path}")
+async def feed(url: str, rate: float, seconds: float, batch: int, pause: float = 0.0) -> None:
+    """Accept single messages into the store at `url` at `rate` a second for `seconds`, up to
+    `batch` at once (one group commit, as concurrent HTTP sends give), waiting `pause` seconds
+    (or a batch's time) when ahead. pg_engine_bench feeds PostgreSQL with it."""
+    store = open_store(url)
     await store.open()
     account = await store.account_by_name("bench")
     assert account is not None
@@ -76,7 +79,7 @@ async def _feed(path: str, rate: float, seconds: float, batch: int) -> None:
             )
             sent += n
         else:
-            await asyncio.sleep(batch / rate)
+            await asyncio.sleep(pause or batch / rate)
     await store.close()
 
 
@@ -186,7 +189,7 @@ def main() -> None:
     parser.add_argument("--feed", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.feed:
-        asyncio.run(_feed(args.feed, args.rate, args.seconds, args.batch))
+        asyncio.run(feed(f"sqlite:///{args.feed}", args.rate, args.seconds, args.batch))
     else:
         asyncio.run(_engine(args))
 

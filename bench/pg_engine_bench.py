@@ -29,34 +29,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from bench.engine_bench import feed
+
 
 def _url(server: str, schema: str, app: str) -> str:
     parts = urlsplit(server)
     query = f"search_path={schema}&application_name={app}"
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
-
-
-async def _feed(url: str, rate: float, seconds: float) -> None:
-    from bench.engine_bench import _message
-    from smsgate.store import open_store
-
-    store = open_store(url)
-    await store.open()
-    account = await store.account_by_name("bench")
-    assert account is not None
-    start = time.monotonic()
-    sent = 0
-    while (elapsed := time.monotonic() - start) < seconds:
-        due = int(elapsed * rate)
-        if sent < due:
-            n = min(64, due - sent)  # wrk's connections: up to 64 sends at once
-            await asyncio.gather(
-                *(store.accept(account.id, [_message(account.id, sent + k)]) for k in range(n))
-            )
-            sent += n
-        else:
-            await asyncio.sleep(0.002)
-    await store.close()
 
 
 def _counting(obj: Any, name: str, counts: collections.Counter[str]) -> None:
@@ -171,7 +150,8 @@ def main() -> None:
     parser.add_argument("--feed", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.feed:
-        asyncio.run(_feed(args.feed, args.rate, args.seconds))
+        # wrk's connections: up to 64 sends at once
+        asyncio.run(feed(args.feed, args.rate, args.seconds, batch=64, pause=0.002))
     else:
         asyncio.run(_engine(args))
 
