@@ -306,11 +306,12 @@ def _template(
         return GatewayError(ErrorCode.BAD_VALIDITY, "message expires before it is due", field="ttl")
     if item.window is not None:
         not_before = item.window.next_open(due) if not item.window.contains(due) else not_before
-    return Message(
+    # Fourteen keywords, then the options: CPython passes a call of more than 15 keywords
+    # through a dict it builds first, which cost a single send about a microsecond here.
+    template = Message(
         id="",
         account_id=account.id,
         dialect=dialect,
-        job_id=job_id,
         sender=sender,
         phone="",
         text="",
@@ -319,13 +320,17 @@ def _template(
         priority=item.priority,
         not_before=not_before,
         expires_at=expires_at,
+        status=Status.SCHEDULED if not_before else Status.QUEUED,
+        created_at=now,
+        updated_at=now,
+    )
+    return _replace(
+        template,
+        job_id=job_id,
         window=item.window,
         flash=item.flash,
         tag=item.tag,
         callback_url=item.callback_url,
-        status=Status.SCHEDULED if not_before else Status.QUEUED,
-        created_at=now,
-        updated_at=now,
         confidential=item.confidential,
         meta=item.meta,
     )

@@ -174,8 +174,9 @@ ErrorText = Annotated[
 ]
 
 
-class MessageOut(msgspec.Struct, kw_only=True):
-    """A message as the API answers it."""
+class MessageOut(msgspec.Struct):
+    """A message as the API answers it. Not keyword-only: render.message_out builds one by
+    position, the order of these fields."""
 
     id: Annotated[str, _doc("smsgate's id of the message", "0193a1c2-7d4e-7b1a-9c3d-5e6f7a8b9c0d")]
     to: Annotated[str, _doc("The recipient, E.164 with `+`", "+79651111111")]
