@@ -123,7 +123,16 @@ class Gateway:
         """An account holding bearer/API `token` for `dialect` (looked up by its SHA-256)."""
         if not token:
             return None
-        credential = await self._cached_credential(dialect, "token", secrets.token_id(token))
+        key = (dialect, "token", secrets.token_id(token), "")
+        # Both cached and fresh (nearly every request): answered here, without the three
+        # coroutines of the reads below (about a microsecond a request).
+        now = time.monotonic()
+        hit = self._verified.get(key)
+        if hit is not None and hit[1] > now:
+            cached = self._accounts.get(hit[0].account_id)
+            if cached is not None and cached[1] > now:
+                return _named_if_active(cached[0])
+        credential = await self._cached_credential(dialect, "token", key[2])
         return await self._active(credential.account_id) if credential else None
 
     async def shared_secret(
@@ -159,10 +168,7 @@ class Gateway:
 
     async def _active(self, account_id: int) -> Account | None:
         account = await self.account(account_id)
-        if account is None or not account.active:
-            return None
-        logs.note_account(account.name)  # on the request's log lines from here on
-        return account
+        return _named_if_active(account) if account is not None else None
 
     # Sending --------------------------------------------------------------------------------
     async def submit(
@@ -255,3 +261,11 @@ class Gateway:
     async def stoplist_remove(self, account: Account, phones: Sequence[str]) -> int:
         """Takes E.164 `phones` off the account's stop list; how many were on it."""
         return await self.store.stoplist_remove(account.id, phones)
+
+
+def _named_if_active(account: Account) -> Account | None:
+    """`account` if it is active, named on the request's log lines from here on; else None."""
+    if not account.active:
+        return None
+    logs.note_account(account.name)
+    return account
