@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from functools import lru_cache, partial
 from typing import Any, cast
 
@@ -45,7 +45,7 @@ class Acceptor:
             partial(refused_target, allowed=tuple(callback_networks))
         )
 
-    async def submit(
+    def submit(
         self,
         account: Account,
         dialect: str,
@@ -60,7 +60,7 @@ class Acceptor:
         keep_alone: bool = True,
         max_parts: int | None = None,
         now: float | None = None,
-    ) -> tuple[list[Outcome], Job | None]:
+    ) -> Awaitable[tuple[list[Outcome], Job | None]]:
         """Accept a request. Outcomes come back in the order of `items`.
 
         `atomic`: one bad recipient refuses the whole request (nothing stored).
@@ -73,17 +73,50 @@ class Acceptor:
         A `Refused` item is a recipient the dialect refused itself: it takes part like one
         the core refused (kept with `keep_rejected`, counted, never stored otherwise).
         `max_parts`: the dialect's own segment limit, where its provider documents one.
+
+        To await: a single send's coroutine or a batch's, without one of its own (a frame
+        less for every single send).
         """
         limits = self.limits
         if max_parts is not None:
             limits = msgspec.structs.replace(limits, max_parts=max_parts)
         if not items:
             raise GatewayError(ErrorCode.MISSING_FIELD, "no recipients")
-        if len(items) > 1 or getattr(items[0], "callback_url", None):  # else: nothing to check
-            self._check_callback_targets(items)
         if len(items) == 1 and not (atomic or job or keep_rejected):
-            one = await self._submit_one(account, dialect, items[0], limits, trunk_8_to_7, now)
-            return [one], None
+            return self._submit_one(account, dialect, items[0], limits, trunk_8_to_7, now)
+        return self._submit_many(
+            account,
+            dialect,
+            items,
+            limits,
+            atomic=atomic,
+            job=job,
+            job_ref=job_ref,
+            job_meta=job_meta,
+            trunk_8_to_7=trunk_8_to_7,
+            keep_rejected=keep_rejected,
+            keep_alone=keep_alone,
+            now=now,
+        )
+
+    async def _submit_many(
+        self,
+        account: Account,
+        dialect: str,
+        items: Sequence[Submission | Refused],
+        limits: Limits,
+        *,
+        atomic: bool,
+        job: bool,
+        job_ref: str | None,
+        job_meta: dict[str, Any] | None,
+        trunk_8_to_7: bool,
+        keep_rejected: bool,
+        keep_alone: bool,
+        now: float | None,
+    ) -> tuple[list[Outcome], Job | None]:
+        """`submit` of a batch, or of one item with options."""
+        self._check_callback_targets(items)
         if len(items) > self.limits.max_recipients:
             raise GatewayError(
                 ErrorCode.TOO_MANY_RECIPIENTS,
@@ -165,8 +198,10 @@ class Acceptor:
         limits: Limits,
         trunk_8_to_7: bool,
         now: float | None,
-    ) -> Outcome:
+    ) -> tuple[list[Outcome], None]:
         """A single send, the commonest request, without the batch bookkeeping."""
+        if getattr(item, "callback_url", None):  # else: nothing to check
+            self._check_callback_targets((item,))
         now = time.time() if now is None else now
         try:
             if isinstance(item, Refused):
@@ -178,7 +213,7 @@ class Acceptor:
         else:
             outcome = (await self.store.accept(account.id, [message]))[0]
         self._after(account, dialect, [outcome], now)
-        return outcome
+        return [outcome], None
 
     def _after(
         self, account: Account, dialect: str, outcomes: Sequence[Outcome], now: float

@@ -171,26 +171,38 @@ class Gateway:
         return _named_if_active(account) if account is not None else None
 
     # Sending --------------------------------------------------------------------------------
-    async def submit(
+    def submit(
         self, account: Account, dialect: str, items: Sequence[Submission | Refused], **options: Any
+    ) -> Awaitable[tuple[list[Outcome], Job | None]]:
+        """Acceptor.submit, then the rejections it kept recorded (`keep_rejected`). Without
+        those, the acceptor's own coroutine: no frame here for every single send."""
+        if options.get("keep_rejected"):
+            return self._submit_keeping(account, dialect, items, options)
+        return self.acceptor.submit(account, dialect, items, **options)
+
+    async def _submit_keeping(
+        self,
+        account: Account,
+        dialect: str,
+        items: Sequence[Submission | Refused],
+        options: dict[str, Any],
     ) -> tuple[list[Outcome], Job | None]:
         outcomes, job = await self.acceptor.submit(account, dialect, items, **options)
-        if options.get("keep_rejected"):
-            now = time.time()
-            refused = [
-                Report(
-                    message_id=o.message.id,
-                    status=Status.REJECTED,
-                    error_code=o.error.code.value,
-                    at=now,
-                )
-                for o in outcomes
-                if o.kind == "error" and o.message is not None and o.error is not None
-            ]
-            if refused and self.reports is not None:
-                await self.reports.reports(refused)  # also wakes the notifier
-            elif refused:
-                await self.store.record_reports(refused, self.router)
+        now = time.time()
+        refused = [
+            Report(
+                message_id=o.message.id,
+                status=Status.REJECTED,
+                error_code=o.error.code.value,
+                at=now,
+            )
+            for o in outcomes
+            if o.kind == "error" and o.message is not None and o.error is not None
+        ]
+        if refused and self.reports is not None:
+            await self.reports.reports(refused)  # also wakes the notifier
+        elif refused:
+            await self.store.record_reports(refused, self.router)
         return outcomes, job
 
     async def cancel(self, account: Account, message_id: str) -> Message:

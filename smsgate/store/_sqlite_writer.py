@@ -167,15 +167,17 @@ class Writer:
             os.close(self._lock_fd)
             self._lock_fd = None
 
-    async def run(
+    def run(
         self, fn: Callable[[sqlite3.Connection], T], weight: int = 1, flush: bool = True
-    ) -> T:
+    ) -> asyncio.Future[T]:
         """`fn(conn)`, committed in the next group; answered once the group is flushed to disk,
         or (`flush=False`) as soon as it is committed (a group of only those flushes nothing).
         Such a write is durable with the next flush of any process (the WAL is one sequence,
         and a flush covers every commit before it); a kill -9 loses it no more than a flushed
         one (it is in the OS's cache). Only for writes whose loss in a power cut is repaired,
-        or repeated, by what runs after it."""
+        or repeated, by what runs after it.
+
+        The future itself, not a coroutine awaiting it: one frame less for every write."""
         if self._conn is None:
             raise RuntimeError("store is closed")
         loop = asyncio.get_running_loop()
@@ -186,7 +188,7 @@ class Writer:
         if not self._scheduled and not self._busy:
             self._scheduled = True
             loop.call_soon(self._flush, loop)
-        return await future
+        return future
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         self._scheduled = False

@@ -5,7 +5,7 @@ and core.throttle's, the statements `sql/sqlite/admin.sql`'s)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -62,7 +62,7 @@ def audit_from_row(row: Sequence[Any]) -> AuditEntry:
 class SQLiteAdmin:
     """The admin methods of `Store` for SQLite; `SQLiteStore` gives `_write` and `_read`."""
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T], weight: int = 1) -> T:
+    def _write(self, fn: Callable[[sqlite3.Connection], T], weight: int = 1) -> Awaitable[T]:
         raise NotImplementedError
 
     def _read(self, query: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:

@@ -7,7 +7,7 @@ successful attempt in the row it marks), and the purge forgets both, a window at
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from . import retention
@@ -31,7 +31,7 @@ class SQLiteAttempts:
     """The outbox marks and attempts of `Store` for SQLite; `SQLiteStore` gives `_write` and
     `_read`."""
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T], weight: int = 1) -> T:
+    def _write(self, fn: Callable[[sqlite3.Connection], T], weight: int = 1) -> Awaitable[T]:
         raise NotImplementedError
 
     def _read(self, query: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:

@@ -5,7 +5,7 @@ statements `sql/sqlite/routes.sql`'s)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgspec
@@ -31,7 +31,7 @@ def _ids(values: Sequence[str]) -> str:
 class SQLiteRoutes:
     """The routes methods of `Store` for SQLite; `SQLiteStore` gives `_write` and `_read`."""
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], T], weight: int = 1) -> T:
+    def _write(self, fn: Callable[[sqlite3.Connection], T], weight: int = 1) -> Awaitable[T]:
         raise NotImplementedError
 
     def _read(self, query: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
