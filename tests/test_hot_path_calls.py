@@ -1,4 +1,5 @@
-"""The single send's hot functions make no call through a dict of keywords.
+"""The hot functions of a single send and of the engine make no call through a dict of
+keywords.
 
 CPython compiles a call with more than 15 keyword arguments (more than 30 stack slots) into
 CALL_FUNCTION_EX: it builds a dict of them, which the callee takes apart again. A Message of 21
@@ -17,6 +18,7 @@ from smsgate.core import validate
 from smsgate.core.ids import new_id
 from smsgate.dialects.native import render
 from smsgate.engine.gateway import Gateway
+from smsgate.store.rows import row_to_message
 
 HOT: list[Callable[..., Any]] = [
     validate.build_message,
@@ -25,6 +27,7 @@ HOT: list[Callable[..., Any]] = [
     render.message_out,
     new_id,
     Gateway.token,
+    row_to_message,  # each message a claim or a report reads
 ]
 
 
