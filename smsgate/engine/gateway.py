@@ -34,6 +34,7 @@ from .routing import CallbackRouter
 _DUMMY_HASH = secrets.hash_password("not a password")
 AUTH_TTL = 2.0  # seconds a verified credential or an account is reused without a read
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 class Gateway:
@@ -68,10 +69,8 @@ class Gateway:
 
     # Authentication -------------------------------------------------------------------------
     async def account(self, account_id: int, *, fresh: bool = False) -> Account | None:
-        now = time.monotonic()
-        cached = self._accounts.get(account_id)
-        if cached is not None and cached[1] > now and not fresh:
-            return cached[0]
+        if not fresh and (cached := _fresh(self._accounts, account_id)) is not None:
+            return cached
         if fresh:
             return await self._read_account(account_id)
         return await self._once(("account", account_id), lambda: self._read_account(account_id))
@@ -103,10 +102,9 @@ class Gateway:
     ) -> Account | None:
         """An account whose `kind` credential for `dialect` is (identifier, password)."""
         key = (dialect, kind, identifier, hashlib.sha256(password.encode()).hexdigest())
-        now = time.monotonic()
-        hit = self._verified.get(key)
-        if hit is not None and hit[1] > now:
-            return await self._active(hit[0].account_id)
+        credential = _fresh(self._verified, key)
+        if credential is not None:
+            return await self._active(credential.account_id)
         credential = await self._once(key, lambda: self._verify(key, password))
         return await self._active(credential.account_id) if credential else None
 
@@ -126,12 +124,11 @@ class Gateway:
         key = (dialect, "token", secrets.token_id(token), "")
         # Both cached and fresh (nearly every request): answered here, without the three
         # coroutines of the reads below (about a microsecond a request).
-        now = time.monotonic()
-        hit = self._verified.get(key)
-        if hit is not None and hit[1] > now:
-            cached = self._accounts.get(hit[0].account_id)
-            if cached is not None and cached[1] > now:
-                return _named_if_active(cached[0])
+        credential = _fresh(self._verified, key)
+        if credential is not None:
+            account = _fresh(self._accounts, credential.account_id)
+            if account is not None:
+                return _named_if_active(account)
         credential = await self._cached_credential(dialect, "token", key[2])
         return await self._active(credential.account_id) if credential else None
 
@@ -149,10 +146,9 @@ class Gateway:
         self, dialect: str, kind: str, identifier: str
     ) -> Credential | None:
         key = (dialect, kind, identifier, "")
-        now = time.monotonic()
-        hit = self._verified.get(key)
-        if hit is not None and hit[1] > now:
-            return hit[0]
+        credential = _fresh(self._verified, key)
+        if credential is not None:
+            return credential
         return await self._once(key, lambda: self._look_up(key))
 
     async def _look_up(self, key: tuple[str, str, str, str]) -> Credential | None:
@@ -273,6 +269,13 @@ class Gateway:
     async def stoplist_remove(self, account: Account, phones: Sequence[str]) -> int:
         """Takes E.164 `phones` off the account's stop list; how many were on it."""
         return await self.store.stoplist_remove(account.id, phones)
+
+
+def _fresh(cache: dict[K, tuple[T, float]], key: K) -> T | None:
+    """`cache`'s value for `key` until its time (AUTH_TTL after it was read), else None: the
+    one freshness check of the accounts and credentials this gateway remembers."""
+    hit = cache.get(key)
+    return hit[0] if hit is not None and hit[1] > time.monotonic() else None
 
 
 def _named_if_active(account: Account) -> Account | None:
