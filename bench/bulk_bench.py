@@ -35,11 +35,11 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from bench.common import cpu_seconds, port_or_free
+from bench.common import cpu_seconds, port_or_free, schema_url
 from bench.http_bench import group_cpu_seconds, start_bare, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,9 +115,7 @@ class Database:
         self.schema = f"bulkbench_{secrets.token_hex(4)}"
         self.app = self.schema
         if kind == "postgres":
-            parts = urlsplit(pg)
-            query = f"search_path={self.schema}&application_name={self.schema}"
-            self.url = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+            self.url = schema_url(pg, self.schema, self.app)
         elif kind == "sqlite":
             self.url = f"sqlite:///{tmp}/bulk.db"
         else:  # a database URL, used as it is (its application_name finds its backends)

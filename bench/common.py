@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -168,3 +169,11 @@ def spread(values: list[float], fmt: str = ",.0f") -> str:
     if len(values) < 2:
         return middle
     return f"{middle} ({format(min(values), fmt)}–{format(max(values), fmt)})"
+
+
+def schema_url(server: str, schema: str, app: str) -> str:
+    """`server`'s PostgreSQL URL for one schema, its connections named `app`
+    (application_name: how a bench finds the backends that serve them)."""
+    parts = urlsplit(server)
+    query = f"search_path={schema}&application_name={app}"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

@@ -51,11 +51,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from bench.common import cpu_seconds, parse_wrk
+from bench.common import cpu_seconds, parse_wrk, schema_url
 from bench.http_bench import group_cpu_seconds, run_bare, stop, wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,12 +84,6 @@ WAITS = """
 SELECT coalesce(wait_event_type || ':' || wait_event, state) || '  ' || left(query, 48)
 FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'
 """
-
-
-def _url(server: str, schema: str, app: str) -> str:
-    parts = urlsplit(server)
-    query = f"search_path={schema}&application_name={app}"
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
 def _free_port() -> int:
@@ -141,7 +134,7 @@ class Cluster:
         self.accounts, self.history = accounts, history
         self.schema = f"t1bench_{secrets.token_hex(4)}"
         self.app = self.schema
-        self.url = _url(server, self.schema, self.app)
+        self.url = schema_url(server, self.schema, self.app)
         self.ports = [_free_port() for _ in range(nodes)]
         self.procs: list[subprocess.Popen[bytes]] = []
         self.result: Result | None = None  # `measure`'s, given the statistics at the exit

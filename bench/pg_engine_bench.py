@@ -27,15 +27,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from bench.common import schema_url
 from bench.engine_bench import feed
-
-
-def _url(server: str, schema: str, app: str) -> str:
-    parts = urlsplit(server)
-    query = f"search_path={schema}&application_name={app}"
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
 def _counting(obj: Any, name: str, counts: collections.Counter[str]) -> None:
@@ -65,7 +59,7 @@ async def _engine(args: argparse.Namespace) -> None:
     schema = f"t1eng_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(args.pg)
     await admin.execute(f"CREATE SCHEMA {schema}")
-    url = _url(args.pg, schema, schema)
+    url = schema_url(args.pg, schema, schema)
     store = open_store(url)
     try:
         await store.open()
@@ -88,7 +82,7 @@ async def _engine(args: argparse.Namespace) -> None:
         feeder = subprocess.Popen(
             [
                 *(sys.executable, str(Path(__file__).resolve()), "--feed"),
-                _url(args.pg, schema, schema + "_feed"),
+                schema_url(args.pg, schema, schema + "_feed"),
                 *("--rate", str(args.rate), "--seconds", str(args.seconds)),
             ]
         )
