@@ -106,11 +106,13 @@ def start_smsgate(
     port: int,
     workers: int,
     env: dict[str, str] | None = None,
+    tree: Path = ROOT,
 ) -> subprocess.Popen[bytes]:
-    """Import `accounts` into `db`, then start `smsgate serve` on it (no SMPP listener)."""
+    """Import `accounts` into `db`, then start `smsgate serve` on it (no SMPP listener), from
+    the checkout `tree`."""
     environment = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(tree),
         "SMSGATE_LOG_LEVEL": "warning",
         "SMSGATE_SMPP__PORT": "0",
         **(env or {}),
@@ -119,7 +121,7 @@ def start_smsgate(
     for command in (["init"], ["account", "import", str(tmp / "accounts.json")]):
         subprocess.run(
             [PY, "-m", "smsgate.cli", "--database", db, *command],
-            cwd=ROOT,
+            cwd=tree,
             env=environment,
             check=True,
             capture_output=True,
@@ -137,7 +139,7 @@ def start_smsgate(
             "--workers",
             str(workers),
         ],
-        cwd=ROOT,
+        cwd=tree,
         env=environment,
         start_new_session=True,
     )
