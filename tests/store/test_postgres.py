@@ -121,17 +121,16 @@ async def test_schema_constraints(store: PostgresStore) -> None:
         await store._pool.execute("UPDATE accounts SET balance = -1 WHERE id = $1", a.id)
 
 
-# Each index of `messages` and a statement it serves. A claim and a SUBMITTED are never HOT
-# updates (they change `queue` or the carrier id), so every index a row's new version
-# qualifies for gets an entry at each of them; a final state after SUBMITTED is HOT (015).
+# Each index of `messages` and a statement it serves. A SUBMITTED is never a HOT update (it
+# changes `queue` and the carrier id), so every index its new version qualifies for gets an
+# entry; a final state after it is HOT (015), and so is a claim (018).
 MESSAGE_INDEXES = {
     "messages_pkey": "message_by_id, reports_write",
     "messages_client_ref": "messages_by_refs (idempotency)",
     "messages_account": "messages_list",
     "messages_carrier": "message_by_carrier_id",
-    "messages_due": "claim_due",
+    "messages_due": "claim_due, claimed_by_others, renew_leases",
     "messages_scheduled": "scheduled_due",
-    "messages_leased": "claimed_by_others, renew_leases",
     "messages_seq": "the console's lists",
 }
 

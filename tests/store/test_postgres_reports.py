@@ -284,13 +284,29 @@ async def test_a_receipts_final_state_writes_no_index_entry(
 ) -> None:
     """DELIVERED after SUBMITTED changes no column an index of `messages` names (migration
     015: the dispatchers' indexes select on `queue`, not on status): a HOT update, where the
-    claim and the SUBMITTED are not."""
+    SUBMITTED is not."""
     flushing_statistics(store, monkeypatch)
     a = await make_account(store)
     await store.accept(a.id, [message(a.id, f"7965000000{i}") for i in range(5)])
     ids = [m.id for m in await store.claim_due(time.time(), 10, "t", 60.0)]
     await store.record_reports([report(i, Status.SUBMITTED, f"c{i}") for i in ids], route)
     updates, hot = await message_updates(store)
-    assert (updates, hot) == (10, 0)  # the claims and the SUBMITTEDs
+    assert (updates, hot) == (10, 5)  # the claims (HOT: migration 018) and the SUBMITTEDs
     await store.record_reports([report(i, Status.DELIVERED, f"c{i}") for i in ids], route)
     assert await message_updates(store) == (updates + 5, hot + 5)
+
+
+async def test_a_claim_writes_no_index_entry(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim changes no column an index of `messages` names (migration 018: a claimed
+    message stays in messages_due, told apart by its token): a HOT update, where a claim that
+    moved `queue` to 'leased' wrote four index entries a message. So is a takeover."""
+    flushing_statistics(store, monkeypatch)
+    a = await make_account(store)
+    await store.accept(a.id, [message(a.id, f"7965000000{i}") for i in range(5)])
+    now = time.time()
+    assert len(await store.claim_due(now, 10, "dead", 10.0)) == 5
+    assert await message_updates(store) == (5, 5)
+    assert len(await store.claimed_by_others(now + 11, "alive", 60.0)) == 5
+    assert await message_updates(store) == (10, 10)

@@ -457,13 +457,11 @@ FROM mo_messages WHERE account_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
 
 -- counts --
 -- Messages waiting and callbacks pending, for metrics, each counted in the partial index whose
--- condition it repeats (`queue`, migration 015): scheduled (messages_scheduled: a release
--- clears the token of what it schedules), queued unclaimed (messages_due) and claimed
--- (messages_leased: a claim makes its rows queued), and the pending callbacks
+-- condition it repeats (`queue`, migration 018): scheduled (messages_scheduled: a release
+-- clears the token of what it schedules), queued claimed or not (messages_due), and the
+-- pending callbacks
 SELECT 'scheduled', count(*) FROM messages WHERE queue = 'scheduled'
-UNION ALL SELECT 'queued',
-    (SELECT count(*) FROM messages WHERE queue = 'due')
-    + (SELECT count(*) FROM messages WHERE queue = 'leased')
+UNION ALL SELECT 'queued', count(*) FROM messages WHERE queue = 'due'
 UNION ALL SELECT 'outbox', count(*) FROM outbox WHERE state = 'pending'
 
 -- scheduled_due --
@@ -480,9 +478,11 @@ WHERE id IN (SELECT id FROM messages
 -- its own line next, or the SUBMITTED after it is; either's flush covers the claim (the WAL is
 -- one sequence, for every node). Lost with them in a crash of the server, the claim is made
 -- again, and SMPP sends a claimed message again after a crash either way. `queue` 'due' is
--- status accepted or queued, unclaimed (migration 015: the condition of messages_due)
+-- status accepted or queued, claimed or not (migration 018: the condition of messages_due);
+-- the claimed ones, still there until their SUBMITTED, are skipped by their token. The update
+-- changes no indexed column (not `queue`: accepted and queued are both 'due'), so it is HOT
 WITH c AS (SELECT id FROM messages
-           WHERE queue = 'due'
+           WHERE queue = 'due' AND dispatch_token IS NULL
              AND NOT (account_id = ANY($3::int8[]))
            ORDER BY priority DESC, seq LIMIT $4 FOR UPDATE SKIP LOCKED)
 UPDATE messages m SET dispatch_token = $1, lease_until = $2, status = 'queued'
@@ -503,9 +503,11 @@ WITH released AS (
 SELECT pg_notify($4, '') WHERE $3 = 'queued'
 
 -- claimed_by_others --
--- Take over messages whose lease (another token's) lapsed before $2, leased to $1 until $3
+-- Take over messages whose lease (another token's) lapsed before $2, leased to $1 until $3.
+-- Claimed messages are in messages_due (migration 018: an index of the claimed alone made
+-- every claim write an entry), so this walks the queue: once every half lease
 WITH c AS (SELECT id FROM messages
-           WHERE queue = 'leased' AND dispatch_token <> $1
+           WHERE queue = 'due' AND dispatch_token <> $1
              AND lease_until < $2
            FOR UPDATE SKIP LOCKED)
 UPDATE messages m SET dispatch_token = $1, lease_until = $3
@@ -517,9 +519,10 @@ RETURNING m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender
           m.meta
 
 -- renew_leases --
--- Extend every lease token $1 holds to $2 (a live dispatcher's heartbeat)
+-- Extend every lease token $1 holds to $2 (a live dispatcher's heartbeat, every third of a
+-- lease: it walks the queue, messages_due, as claimed_by_others does)
 UPDATE messages SET lease_until = $2
-WHERE queue = 'leased' AND dispatch_token = $1
+WHERE queue = 'due' AND dispatch_token = $1
 
 -- mo_insert --
 -- Incoming messages, numbered by the backend, one array per column
