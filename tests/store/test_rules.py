@@ -12,6 +12,7 @@ import pytest
 from smsgate.core.errors import ErrorCode, GatewayError
 from smsgate.core.models import Job, Message, MoMessage, OneTemplate, Report
 from smsgate.core.status import Status
+from smsgate.store import rules
 from smsgate.store.base import AllNew, Outcome, Refusal
 from smsgate.store.rules import (
     AcceptRequest,
@@ -370,3 +371,39 @@ def test_single_sends_are_planned_as_one_by_one() -> None:
     stopped = plan_accept(sends, Known({}, {(1, "79651111110")}, {1: 1_000}))
     assert kinds(stopped.outcomes[0]) == [("error", "stop_listed")]
     assert stopped.fresh == [r.items[0] for r in sends[1:]]
+
+
+def test_single_sends_of_several_accounts_are_planned_in_one_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A group of several accounts' single sends (a node serving many customers) is planned
+    without the loop over its requests when each account's balance covers its part, and
+    decides as that loop does: each account debited its part, every outcome an AllNew of one.
+    An account short of its part sends the group to the loop, which refuses only its tail."""
+    sends = [
+        AcceptRequest(a, [msgspec.structs.replace(msg(phone=f"7965111111{i}"), account_id=a)])
+        for i, a in enumerate([3, 1, 3, 2, 1])
+    ]
+    balances = {1: 200, 2: 100, 3: 200}
+
+    def loop(*_args: object, **_kw: object) -> None:
+        raise AssertionError("planned request by request")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(rules, "_take_all", loop)
+        plan = plan_accept(sends, Known({}, (), balances))
+        unhindered = plan_unhindered(sends)
+    for p in (plan, unhindered):
+        assert p is not None and p.all_new
+        assert [type(o) for o in p.outcomes] == [AllNew] * 5
+        assert [o[0].message for o in p.outcomes] == [r.items[0] for r in sends]
+        assert p.fresh == [r.items[0] for r in sends] and p.debits == {3: 200, 1: 200, 2: 100}
+    short = plan_accept(sends, Known({}, (), {**balances, 3: 150}))
+    assert [kinds(o) for o in short.outcomes] == [
+        [("new", None)],
+        [("new", None)],
+        [("error", "insufficient_balance")],
+        [("new", None)],
+        [("new", None)],
+    ]
+    assert short.debits == {3: 100, 1: 200, 2: 100}
