@@ -3,7 +3,6 @@ with `[msghub] mount_at_root`, also at the host root."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -17,8 +16,8 @@ from ...core.models import Account, Job, Message, Refused, Submission
 from ...core.status import FINAL
 from ...engine.gateway import Gateway
 from ...store.base import Outcome
-from ..endpoint import Endpoint, Refusals, endpoint
-from ..http import read_body, release_after
+from ..endpoint import Refusals, endpoint
+from ..http import EVERY_METHOD, Namespace, read_body, release_after
 from . import parse
 from .auth import DIALECT, authenticate
 from .errors import METHOD_NOT_ALLOWED, error_response, refusal
@@ -51,8 +50,8 @@ from .settings import MsgHubConfig, default_sender, job_report_final_only, timez
 BASE = "/msghub/api"
 NAMESPACE = "/msghub"  # every path under it is MsgHub's: an unknown one answers 10010
 PAGE = 1000
-# Every route takes every method and answers a wrong one itself, in MsgHub's error format.
-ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Every route takes every method (EVERY_METHOD) and answers a wrong one itself, in MsgHub's
+# error format.
 SEND = ("POST",)
 READ = ("GET", "POST")
 
@@ -103,20 +102,10 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
         run = endpoint(partial(serve, handler, methods, gateway), REFUSALS)
         prefixes = [BASE, ""] if config.mount_at_root and path != NOT_AT_ROOT else [BASE]
         for prefix in prefixes:
-            out.append(Route(prefix + path, run, methods=ANY_METHOD))
-            out.append(Route(prefix + path + "/", run, methods=ANY_METHOD))
+            out.append(Route(prefix + path, run, methods=EVERY_METHOD))
+            out.append(Route(prefix + path + "/", run, methods=EVERY_METHOD))
     out.append(Namespace(NAMESPACE, endpoint(not_found, REFUSALS)))
     return out
-
-
-class Namespace(Route):
-    """Every path at or under `path`, with any method."""
-
-    def __init__(self, path: str, run: Endpoint) -> None:
-        super().__init__(path, run, methods=ANY_METHOD)
-        # Starlette's `{rest:path}` is `.*`, which stops at a newline (`%0A` in the path): such
-        # a path fell through to the server's 404, in another format.
-        self.path_regex = re.compile(f"^{re.escape(path)}(?:/.*)?$", re.DOTALL)
 
 
 async def serve(

@@ -16,7 +16,7 @@ from ...core.errors import ErrorCode, GatewayError
 from ...core.models import Account
 from ...engine.gateway import Gateway
 from ..endpoint import Refusals, endpoint
-from ..http import params, read_body
+from ..http import EVERY_METHOD, Namespace, params, read_body
 from . import actions, getapi, render, xmlrequests
 from .auth import authenticate
 from .errors import UNAVAILABLE, UNSUPPORTED, MysmppError, format_error
@@ -24,8 +24,6 @@ from .parse import Lifetime, get_request, parse_json, parse_xml
 from .schemas import Parsed
 
 MAX_IDS = 1000  # id_sms per status request
-# The provider's scripts read the body whatever the method; so does smsgate.
-ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 Action = Callable[[Gateway, Parsed, Account, bool], Awaitable[Response]]
 
@@ -83,11 +81,10 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
     out: list[BaseRoute] = []
     for path, action, api in table:
         run = endpoint(partial(serve, action, api, gateway), REFUSALS[api])
-        for variant in (path, path + "/"):
-            out.append(Route(variant, run, methods=ANY_METHOD))
-    for prefix, api in (("/json/", Api.JSON), ("/xml/", Api.XML), ("/sendsms.php/", Api.GET)):
-        run = endpoint(unsupported, REFUSALS[api])
-        out.append(Route(prefix + "{rest:path}", run, methods=ANY_METHOD))
+        for variant in (path, path + "/"):  # the provider reads the body whatever the method
+            out.append(Route(variant, run, methods=EVERY_METHOD))
+    for prefix, api in (("/json", Api.JSON), ("/xml", Api.XML), ("/sendsms.php", Api.GET)):
+        out.append(Namespace(prefix, endpoint(unsupported, REFUSALS[api])))
     return out
 
 

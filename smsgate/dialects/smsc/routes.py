@@ -30,6 +30,7 @@ from ...core.windows import Window
 from ...engine.gateway import Gateway
 from ...store.base import Outcome
 from ..endpoint import Refusals, endpoint
+from ..http import Namespace
 from . import render
 from .auth import DIALECT, authenticate
 from .channels import Channel, binary_payload, channel_of, is_hlr
@@ -48,7 +49,6 @@ from .settings import price_of
 from .statuses import of_message, smsc_status
 
 MAX_TEXT = 1000  # characters in `mes`
-ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 CURRENCY = {"RUB": "RUR"}
 
 Handler = Callable[[Gateway, Params, Account], Awaitable[Response]]
@@ -95,9 +95,7 @@ def routes(gateway: Gateway) -> list[BaseRoute]:
         ):
             table.append(Route(path, run, methods=["GET", "POST"]))
     for prefix, default_fmt, refused in (("/sys", 0, SYS_REFUSALS), ("/rest", 3, REST_REFUSALS)):
-        run = endpoint(partial(unknown, default_fmt), refused)
-        for path in (prefix, prefix + "/{rest:path}"):
-            table.append(Route(path, run, methods=ANY_METHOD))
+        table.append(Namespace(prefix, endpoint(partial(unknown, default_fmt), refused)))
     return table
 
 

@@ -230,7 +230,9 @@ async def test_xml_with_an_unknown_encoding(
         assert ET.fromstring(text.encode()).findtext("error") == "Incorrect XML document format"
 
 
-@pytest.mark.parametrize("path", ["/json/send.php", "/json/originator.php", "/json/a/b", "/json/"])
+@pytest.mark.parametrize(
+    "path", ["/json/send.php", "/json/originator.php", "/json/a/b", "/json/a%0Ab", "/json/"]
+)
 async def test_other_json_paths_answer_json(
     http: aiohttp.ClientSession, provision: Provision, path: str
 ) -> None:
