@@ -63,8 +63,9 @@ async def _delivered(receiver: Receiver, ids: set[str], timeout: float = 20.0) -
         await asyncio.sleep(0.05)
 
 
-def _started(tmp_path: Path, name: str) -> Server:
-    """`smsgate serve --workers 2` on a new database `name`, with one native account."""
+def _started(tmp_path: Path, name: str, **settings: str) -> Server:
+    """`smsgate serve --workers 2` on a new database `name`, with one native account and
+    the environment `settings` beside the simulator's."""
     db = f"sqlite:///{tmp_path / name}"
     provision(
         db,
@@ -78,16 +79,17 @@ def _started(tmp_path: Path, name: str) -> Server:
         ],
         tmp_path,
     )
-    env = {"SMSGATE_SIMULATOR__DR_DELAY": "0.05", "SMSGATE_LOG_LEVEL": "info"}
+    env = {"SMSGATE_SIMULATOR__DR_DELAY": "0.05", "SMSGATE_LOG_LEVEL": "info", **settings}
     server = Server(db, free_port(), tmp_path / "server.log", workers=2, env=env)
     server.start()
     return server
 
 
+@pytest.mark.parametrize("hand_over", ["false", "true"])
 async def test_callbacks_survive_the_notifier_process_dying(
-    tmp_path: Path, receiver: Receiver
+    tmp_path: Path, receiver: Receiver, hand_over: str
 ) -> None:
-    server = _started(tmp_path, "notify.db")
+    server = _started(tmp_path, "notify.db", SMSGATE_NOTIFIER__HAND_OVER=hand_over)
     try:
         async with aiohttp.ClientSession() as http:
             first = await _send(http, server, receiver, 20)
@@ -111,7 +113,7 @@ async def test_callbacks_handed_to_a_notifier_killed_before_sending_still_go_out
     leased to it (engine/handoff.py). A notifier stopped while they pile up in its pipe, then
     killed with -9, never sends them: the next one frees their leases as it starts and sends
     every one (at least once), within a few seconds rather than a lease's two minutes."""
-    server = _started(tmp_path, "handed.db")
+    server = _started(tmp_path, "handed.db", SMSGATE_NOTIFIER__HAND_OVER="true")
     try:
         async with aiohttp.ClientSession() as http:
             await _delivered(receiver, await _send(http, server, receiver, 5))
