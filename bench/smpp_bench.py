@@ -268,8 +268,21 @@ def _tree(pid: int) -> list[tuple[Path, list[str]]]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process and its live children have used so far."""
-    ticks = sum(int(fields[11]) + int(fields[12]) for _entry, fields in _tree(pid))
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_by_process(pid).values())
+
+
+def cpu_by_process(pid: int) -> dict[int, float]:
+    """User + system CPU seconds of a process and of each live child, the process first, then
+    its children in the order they started (smsgate: the engine, then the workers, then the
+    notifier process)."""
+    tree = sorted(_tree(pid), key=lambda e: (int(e[0].name) != pid, int(e[1][19])))
+    tick = os.sysconf("SC_CLK_TCK")
+    return {int(entry.name): (int(f[11]) + int(f[12])) / tick for entry, f in tree}
+
+
+def per_process(before: dict[int, float], after: dict[int, float], n: int) -> str:
+    """Each process's CPU a message between two cpu_by_process counts, µs."""
+    return ", ".join(f"{(c - before.get(p, 0.0)) / n * 1e6:.0f}" for p, c in after.items())
 
 
 def disk_bytes(pid: int) -> int:
@@ -359,7 +372,7 @@ async def smsgate_e2e(
     try:
         await asyncio.sleep(1.0)  # the SMPP client binds
         cpu0, smsc0, own0 = cpu_seconds(proc.pid), cpu_seconds(smsc_pid), time.process_time()
-        disk0 = disk_bytes(proc.pid)
+        disk0, each0 = disk_bytes(proc.pid), cpu_by_process(proc.pid)
         started = time.monotonic()
         if WRK_SECONDS:  # native single sends, as Kannel's baseline gets its sendsms
             extra = f',"callback_events":"{events}"'
@@ -380,6 +393,8 @@ async def smsgate_e2e(
             f" the npm SMSC {cpu_seconds(smsc_pid) - smsc0:.1f} s, this process"
             f" {time.process_time() - own0:.1f} s)"
         )
+        each = per_process(each0, cpu_by_process(proc.pid), n)
+        print(f"    (µs of CPU a message, each smsgate process by start: {each})")
         return n / elapsed
     finally:
         await stop(proc)
