@@ -2,19 +2,13 @@
 each tree given run in turn in a process of its own (not part of the test suite).
 
     PYTHONPATH=. .venv/bin/python -m bench.notifier_bench BASELINE_TREE [CANDIDATE_TREE]
-        [--messages 10000] [--pairs 2] [--handed]
+        [--messages 10000] [--pairs 2]
 
 Each run fills a fresh outbox with two native callbacks a message (`submitted` and
 `delivered`, as smpp_bench's e2e run owes), then starts a `Notifier` with the engine's
 `HttpSender` and delivers them all to `bench/smpp_bench.py`'s receiver, which runs in a
 process of its own. Prints the notifier's CPU a callback (its process, the SQLite writer's
-thread included) and callbacks a second, baseline and candidate alternated, and the CPU a
-message of filling the outbox: the engine's receipt batches (250 a batch).
-
-With --handed the candidate's engine hands the callbacks over as it records them
-(engine/handoff.py: leased to the notifier in the receipts' commit), and its notifier takes
-them as they come out of the pipe (msgpack-encoded and decoded as there) instead of claiming
-them; the baseline claims them, as before.
+thread included) and callbacks a second, baseline and candidate alternated.
 """
 
 from __future__ import annotations
@@ -50,44 +44,8 @@ from smsgate.server import _freeze_heap
 from smsgate.store.sqlite import SQLiteStore
 from tests.store.helpers import make_account, message
 
-def kept(handed):
-    # The hand-over, keeping each commit's frame as the engine writes it to the pipe.
-    if not handed:
-        return None
-    from smsgate.engine.handoff import PipeHandOver
-    from smsgate.store.base import EVERY_DIALECT
-
-    class Kept(PipeHandOver):
-        frames = []
-
-        def _write(self):
-            self.frames.append(bytes(self._waiting))
-            self._waiting.clear()
-
-    kept = Kept(600.0, EVERY_DIALECT)
-    kept._owner = "bench"
-    return kept
-
-
-async def handing(notifier, frames):
-    # The frames given to the notifier as its PipeReader gives them (decoded), no faster
-    # than it takes them.
-    from smsgate.engine.handoff import PipeReader
-    import os
-    read, write = os.pipe()
-    inbox = PipeReader(read, "bench")
-    inbox.take = notifier.take
-    for frame in frames:
-        inbox._buffer += frame
-        if not inbox._frames():  # it is behind: its pipe would not be read meanwhile
-            while notifier._handed:
-                await asyncio.sleep(0.001)
-        await asyncio.sleep(0)
-    os.close(read), os.close(write)
-
-
-async def main(folder, url, n, handed):
-    store = SQLiteStore(f"sqlite:///{folder}/bench.db", **({"owner": "bench"} if handed else {}))
+async def main(folder, url, n):
+    store = SQLiteStore(f"sqlite:///{folder}/bench.db")
     await store.open()
     await store.migrate()
     acme = await make_account(store, balance=10**15, callback_urls={"native": url})
@@ -95,29 +53,17 @@ async def main(folder, url, n, handed):
     await store.accept(acme.id, batch)
     await store.claim_due(time.time(), n, "bench", 600.0)
     route = lambda m, e, urls: [("native", url)]
-    hand_over = kept(handed)
-    _freeze_heap()  # as the engine and notifier processes do once they are ready
-    cpu = time.process_time()
     for status in (Status.SUBMITTED, Status.DELIVERED):
-        for start in range(0, n, 250):  # the engine's receipt batches
-            at = time.time()
-            reports = [
-                Report(message_id=m.id, status=status, carrier_id=m.id, at=at)
-                for m in batch[start : start + 250]
-            ]
-            if hand_over is None:
-                await store.record_reports(reports, route)
-            else:
-                await store.record_reports(reports, route, (), hand_over)
-    engine = (time.process_time() - cpu) / n * 1e6
+        at = time.time()
+        reports = [Report(message_id=m.id, status=status, carrier_id=m.id, at=at) for m in batch]
+        await store.record_reports(reports, route)
     owed = (await store.outbox_backlog()).get("native", 0)
     assert owed == 2 * n, (owed, await store.outbox_backlog())
     sender = HttpSender(allowed=parse_networks(["127.0.0.0/8"]))
+    _freeze_heap()  # as the notifier process does once it is ready (its collector's settings)
     notifier = Notifier(store, {"native": dialect.callbacks}, sender, concurrency=128)
     started, cpu = time.monotonic(), time.process_time()
     task = asyncio.create_task(notifier.run())
-    if hand_over is not None:
-        await handing(notifier, hand_over.frames)
     while (await store.outbox_backlog()).get("native"):
         await asyncio.sleep(0.05)  # (a count of the pending rows: not too often)
     took, spent = time.monotonic() - started, time.process_time() - cpu
@@ -125,18 +71,17 @@ async def main(folder, url, n, handed):
     await notifier.drain()
     await sender.close()
     await store.close()
-    print(json.dumps({"rate": 2 * n / took, "us": spent / (2 * n) * 1e6, "engine": engine}))
+    print(json.dumps({"rate": 2 * n / took, "us": spent / (2 * n) * 1e6}))
 
-uvloop.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "handed"))
+uvloop.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
 """
 
 
-def one(tree: str, url: str, n: int, handed: bool = False) -> dict[str, float]:
+def one(tree: str, url: str, n: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         env = dict(os.environ, PYTHONPATH=tree)
-        mode = "handed" if handed else "claimed"
         out = subprocess.run(
-            [sys.executable, "-c", RUN, folder, url + "/dr", str(n), mode],
+            [sys.executable, "-c", RUN, folder, url + "/dr", str(n)],
             env=env,
             cwd=tree,
             check=True,
@@ -153,9 +98,6 @@ def main() -> None:
     parser.add_argument("candidate", nargs="?", default=str(ROOT))
     parser.add_argument("--messages", type=int, default=10000)
     parser.add_argument("--pairs", type=int, default=2)
-    parser.add_argument(
-        "--handed", action="store_true", help="the candidate's callbacks handed over, not claimed"
-    )
     args = parser.parse_args()
     receiver = subprocess.Popen(
         [sys.executable, "-c", RECEIVER],
@@ -167,17 +109,12 @@ def main() -> None:
     try:
         assert receiver.stdout is not None
         url = receiver.stdout.readline().strip()
-        print(
-            "| pair | tree | callbacks/s | µs CPU a callback (notifier) | µs a message (engine) |"
-        )
-        print("|---|---|---|---|---|")
+        print("| pair | tree | callbacks/s | µs CPU a callback (notifier) |")
+        print("|---|---|---|---|")
         for pair in range(1, args.pairs + 1):
             for name, tree in (("baseline", args.baseline), ("candidate", args.candidate)):
-                r = one(tree, url, args.messages, args.handed and name == "candidate")
-                print(
-                    f"| {pair} | {name} | {r['rate']:,.0f} | {r['us']:.1f} | {r['engine']:.1f} |",
-                    flush=True,
-                )
+                r = one(tree, url, args.messages)
+                print(f"| {pair} | {name} | {r['rate']:,.0f} | {r['us']:.1f} |", flush=True)
     finally:
         receiver.terminate()
         receiver.wait()

@@ -58,7 +58,7 @@ from .engine.routing import CallbackRouter
 from .engine.runtime import Engine, NumberBook
 from .engine.upstreams import Router, take_push
 from .store import open_store
-from .store.base import EVERY_DIALECT, HandOver, OutboxScope, Store
+from .store.base import EVERY_DIALECT, OutboxScope, Store
 
 log = logging.getLogger("smsgate.app")
 
@@ -142,10 +142,8 @@ def build_notifier(
     send: Sender,
     scope: OutboxScope = EVERY_DIALECT,
     wakeup: asyncio.Event | None = None,
-    on_room: Callable[[], None] | None = None,
 ) -> Notifier:
-    """A notifier with the configured timings, for the engine's or the notifier process's
-    (`on_room`: see Notifier)."""
+    """A notifier with the configured timings, for the engine's or the notifier process's."""
     return Notifier(
         store,
         policies,
@@ -156,7 +154,6 @@ def build_notifier(
         scope=scope,
         wakeup=wakeup,
         idle_poll=config.notifier.idle_poll,
-        on_room=on_room,
     )
 
 
@@ -181,14 +178,12 @@ def build_node(
     callbacks: OutboxScope | None = None,
     on_change: Callable[[], None] | None = None,
     on_accept: Callable[[], None] | None = None,
-    hand_over: HandOver | None = None,
 ) -> Node:
     """Every part of one process, each built once. With `run_engine`, the engine too, and the
     SMPP server where [smpp] has a port and the smpp dialect is enabled. `callbacks`: the
     dialects whose callbacks this engine's notifier delivers (None: all; a notifier process,
     told through `on_change`, delivers the others). `on_accept`: an HTTP worker's way to wake
-    the engine process when it accepts due messages. `hand_over`: where the engine's reports
-    hand their callbacks to the notifier process (engine/handoff.py)."""
+    the engine process when it accepts due messages."""
     store = store or open_store(config.database, **config.store_options())
     # The table of numbers that can exist is built now, once a process, not inside the first
     # request that checks a phone: the first 50,000-recipient bulk after a start paid its
@@ -210,9 +205,7 @@ def build_node(
         gateway = Gateway(store, acceptor, router, reports=reports, settings=settings)
         return Node(store, gateway, None, upstreams)
     connector = build_connector(config, store, upstreams)
-    reports = Reports(
-        store, router, numbers, connector.name, on_change=on_change, hand_over=hand_over
-    )
+    reports = Reports(store, router, numbers, connector.name, on_change=on_change)
     dispatcher = build_dispatcher(config, store, connector, reports)
     acceptor = Acceptor(
         store,

@@ -63,10 +63,6 @@ class NotifierConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     # With several workers, callbacks go out from a process of their own (the engine keeps only
     # the deliver_sm to its SMPP binds): their HTTP work no longer competes with dispatching.
     own_process: bool = True
-    # The engine hands the callbacks its receipts queue to the notifier process at their
-    # commit, leased to it, instead of leaving them to its claim (SQLite; docs/operations.md,
-    # "Callbacks handed over": off until the whole loop is measured cheaper with it).
-    hand_over: bool = False
 
 
 class CallbacksConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -26,8 +26,6 @@ import msgspec
 import uvicorn
 
 from .config import Config
-from .core.ids import new_id
-from .engine.handoff import PipeHandOver, PipeReader
 from .http_protocol import CoalescingHttpToolsProtocol
 from .store.base import OutboxScope, Store
 from .waits import wait_set
@@ -218,12 +216,11 @@ def _worker(
     server.run(sockets=list(socks))
 
 
-def _notifier(raw_config: bytes, wake: Connection, handed: Connection, owner: str) -> None:
-    """The notifier process: every callback but the SMPP binds' (those go from the engine).
-    `handed`: the callbacks the engine hands it, leased to `owner` (engine/handoff.py)."""
+def _notifier(raw_config: bytes, wake: Connection) -> None:
+    """The notifier process: every callback but the SMPP binds' (those go from the engine)."""
     config = _child(raw_config)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(_run_notifier(config, wake, handed, owner))
+        runner.run(_run_notifier(config, wake))
 
 
 Starter = Callable[[], multiprocessing.process.BaseProcess]
@@ -249,19 +246,16 @@ def _supervise(
         return starter
 
     worker_cpus = cpus.workers if cpus is not None else None
-    hand_over = None
-    if config.notifier.own_process and config.notifier.hand_over:
-        hand_over = PipeHandOver(config.notifier.lease, NOTIFIER_CALLBACKS)
     accepted, accepts = ctx.Pipe(duplex=False)  # workers -> engine: due messages accepted
     children = [start(_worker, worker_cpus, accepts, *socks) for _ in range(workers)]
     procs = [starter() for starter in children]
     notifier = None
     if config.notifier.own_process:
         wake_reader, wake_writer = ctx.Pipe(duplex=False)
-        notifier = (_notifier_starter(ctx, raw, wake_reader, hand_over), wake_writer)
+        notifier = (start(_notifier, wake_reader), wake_writer)
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_run_engine(config, procs, children, notifier, accepted, hand_over))
+            runner.run(_run_engine(config, procs, children, notifier, accepted))
     finally:
         for proc in procs:
             if proc.is_alive():
@@ -276,7 +270,6 @@ async def _run_engine(
     children: list[Starter],
     notifier: tuple[Starter, Connection] | None,
     accepted: Connection,
-    hand_over: PipeHandOver | None = None,
 ) -> None:
     """The engine, and the supervision of the other processes (`procs`, each restarted by the
     starter at its index in `children`). The notifier process starts once the schema is there.
@@ -294,7 +287,6 @@ async def _run_engine(
         store=store,
         callbacks=ENGINE_CALLBACKS if notifier else None,
         on_change=_Waker(notifier[1]) if notifier else None,  # queued callbacks: tell it
-        hand_over=hand_over,
     ).engine
     assert engine is not None  # built with run_engine
     await engine.start()
@@ -316,51 +308,23 @@ async def _run_engine(
     finally:
         loop.remove_reader(fd)
         await engine.stop()
-        if hand_over is not None:
-            hand_over.detach()
         await store.close()
 
 
-def _notifier_starter(
-    ctx: Any, raw: bytes, wake: Connection, hand_over: PipeHandOver | None
-) -> Starter:
-    """Starts the notifier process (called on the engine's loop), each time with a new lease
-    owner and a new pipe for the callbacks handed to it: what the one before left in its pipe,
-    or half read, is not read again, and the leases of those callbacks are freed by the new
-    one as it starts (its store's outbox_unlease spares only its own)."""
-
-    def starter() -> multiprocessing.process.BaseProcess:
-        owner = new_id()
-        handed, handing = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_notifier, args=(raw, wake, handed, owner), daemon=False)
-        if hand_over is not None:  # leased to it from now on, before it frees any lease
-            hand_over.attach(owner, os.dup(handing.fileno()))
-        proc.start()
-        handed.close()  # its copy is the child's: a dead reader closes the pipe
-        handing.close()
-        return proc
-
-    return starter
-
-
-async def _run_notifier(config: Config, wake: Connection, handed: Connection, owner: str) -> None:
+async def _run_notifier(config: Config, wake: Connection) -> None:
     from .app import build_notifier, callback_policies, enabled_dialects
     from .engine.notifier import HttpSender
 
     stop = _stop_on_signals()
     loop = asyncio.get_running_loop()
-    store = _process_store(config, notifier=True, owner=owner)
+    store = _process_store(config, notifier=True)
     await store.open()
     sender = HttpSender(timeout=config.notifier.timeout, allowed=config.callbacks.networks())
     policies = callback_policies(enabled_dialects(config), config.notifier.delay_scale, config.smpp)
-    inbox = PipeReader(handed.fileno(), owner)
-    notifier = build_notifier(
-        config, store, policies, sender, NOTIFIER_CALLBACKS, on_room=inbox.resume
-    )
+    notifier = build_notifier(config, store, policies, sender, NOTIFIER_CALLBACKS)
     fd = wake.fileno()
     os.set_blocking(fd, False)
     loop.add_reader(fd, _woken, fd, notifier.wakeup)
-    inbox.start(notifier.take)
     _freeze_heap()
     task = asyncio.create_task(notifier.run(), name="notifier")
     log.info("notifier running (pid %d)", os.getpid())
@@ -368,7 +332,6 @@ async def _run_notifier(config: Config, wake: Connection, handed: Connection, ow
         await stop.wait()
     finally:
         loop.remove_reader(fd)
-        inbox.pause()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -377,7 +340,7 @@ async def _run_notifier(config: Config, wake: Connection, handed: Connection, ow
         await store.close()
 
 
-def _process_store(config: Config, *, notifier: bool = False, owner: str | None = None) -> Store:
+def _process_store(config: Config, *, notifier: bool = False) -> Store:
     """The store of the engine process, or of the notifier process. Only the notifier's
     commits all go unflushed (Config.notifier_store_options: leases and marks, a callback sent
     once more at worst); the engine's receipts and incoming SMS, which a power cut must not
@@ -385,7 +348,7 @@ def _process_store(config: Config, *, notifier: bool = False, owner: str | None 
     from .store import open_store
 
     if notifier:
-        return open_store(config.database, **config.notifier_store_options(), owner=owner)
+        return open_store(config.database, **config.notifier_store_options())
     # It serves no HTTP (the workers do): its claims and receipt batches commit on its loop,
     # not on the writer thread, whose every hand-over woke the loop through its self-pipe.
     return open_store(config.database, **config.store_options(), heavy_on_loop=True)

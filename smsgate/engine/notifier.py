@@ -33,9 +33,6 @@ from .idle import IdleWait
 log = logging.getLogger("smsgate.notifier")
 
 DONE_EVERY = 0.02  # seconds: callbacks answered within this share one "done" write
-HANDED_MOST = 2000  # callbacks handed over and not yet started: take no more (back-pressure)
-HANDED_BATCH = 256  # handed-over callbacks sent at once without waiting for more
-HANDED_LINGER = 0.02  # seconds the first of fewer waits for more to come
 
 # A request's turn among its messages' callbacks: done when it was answered, with the time it
 # is to be tried again when it failed (None: delivered, or given up).
@@ -81,11 +78,9 @@ class Notifier:
         scope: OutboxScope = EVERY_DIALECT,
         wakeup: asyncio.Event | None = None,
         idle_poll: float | None = None,
-        on_room: Callable[[], None] | None = None,
     ) -> None:
         """`wakeup`: an event set when callbacks may be owed (this process's `Reports.changed`).
-        `idle_poll`: the longest idle wait (engine/idle.py; None: always `poll`). `on_room`:
-        told when `take` may be called again (engine/handoff.py's PipeReader.resume)."""
+        `idle_poll`: the longest idle wait (engine/idle.py; None: always `poll`)."""
         self.store = store
         self.scope = scope  # the dialects whose callbacks this notifier delivers
         self.policies = dict(policies)
@@ -106,105 +101,25 @@ class Notifier:
         self._done_timer: asyncio.TimerHandle | None = None
         self._writes: set[asyncio.Task[None]] = set()
         self._in_flight: dict[str, Turns] = {}  # message id -> its latest request
-        self._handed: list[OutboxItem] = []  # handed over by the engine (take), to send
-        self.on_room = on_room
-        # message id -> until when an earlier callback of it waits in the outbox (its retry, or
-        # a batch to fill): its callbacks handed over meanwhile wait too
-        self._behind: dict[str, float] = {}
-        self._look_at = 0.0  # monotonic: the next claim while handed callbacks come
-        self._handed_at = 0.0  # monotonic: when the first of `_handed` came
 
     async def run(self) -> None:
         if self.store.exclusive_dispatch:  # the only notifier: leases of a dead one are void
-            # but not those of callbacks handed to this one already (engine/handoff.py)
-            await self.store.outbox_unlease(self.scope, self.store.owner)
+            await self.store.outbox_unlease(self.scope)
         idle = IdleWait(self.poll, self.idle_poll)  # looking is for retries coming due
         while True:
             try:
-                if self._handed:
-                    await self._gather_handed()
-                    await self._send_handed()
-                    idle.reset()
-                    wait = self._look_at - time.monotonic()
-                    if wait > 0:  # looked a moment ago: the next look waits for its time
-                        self.wakeup.clear()
-                        if not self._handed:
-                            await wait_set(self.wakeup, wait)
-                        continue
                 worked = await self.step()
-                self._look_at = time.monotonic() + self.poll
             except StoreUnavailable as exc:
                 log.warning("store unavailable, retrying: %s", exc)
                 await asyncio.sleep(1.0)
                 continue
             if self._claimed:  # it sent: retries and later statuses may come due soon
                 idle.reset()
-            if worked or self._handed:  # a whole claim's worth: more may be due now
+            if worked:  # a whole claim's worth: more may be due now
                 continue
             self.wakeup.clear()
             if await wait_set(self.wakeup, idle.next()):
                 idle.reset()
-
-    def take(self, items: Sequence[OutboxItem]) -> bool:
-        """Callbacks the engine handed over at their commit, leased to this notifier in it
-        (engine/handoff.py, rules.hand_over): sent without a claim. False: HANDED_MOST wait,
-        take no more until `on_room` is called (the engine's further ones then wait for the
-        claim: its hand-over fills and it leases no more)."""
-        if not self._handed:
-            self._handed_at = time.monotonic()
-        self._handed += items
-        self.wakeup.set()
-        return len(self._handed) < HANDED_MOST
-
-    async def _gather_handed(self) -> None:
-        """A few handed-over callbacks wait up to HANDED_LINGER for more: the engine hands
-        each commit's over, a few at a time under steady load, and sent a few at a time
-        they were pipelined less (fewer to each client in one write)."""
-        if len(self._handed) < HANDED_BATCH:
-            wait = self._handed_at + HANDED_LINGER - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-
-    async def _send_handed(self) -> None:
-        items, self._handed = self._handed, []
-        if self.on_room is not None:
-            self.on_room()
-        now = time.time()
-        await self._send(self._after_retries(items, now), now)
-
-    def _after_retries(self, items: list[OutboxItem], now: float) -> list[OutboxItem]:
-        """The handed-over callbacks but those of a message whose earlier callback waits in
-        the outbox, put back there by this notifier (failed, for its retry; or to fill a
-        batch): those are held back until then, for the claim (rules.order_claim). The engine
-        leased them because that earlier one was in this notifier's hands when it looked
-        (rules.hand_over); it was put back after."""
-        behind = self._behind
-        if not behind:
-            return items
-        for key in [k for k, at in behind.items() if at <= now]:
-            del behind[key]
-        held: dict[float, list[int]] = {}
-        keep = []
-        for item in items:
-            at = behind.get(_message_of(item) or "")
-            if at is None:
-                keep.append(item)
-            else:
-                held.setdefault(at, []).append(item.id)
-        for at, ids in held.items():
-            task = asyncio.ensure_future(self._hold(ids, at))
-            self._writes.add(task)
-            task.add_done_callback(self._writes.discard)
-        return keep
-
-    def _put_back(self, items: Sequence[OutboxItem], until: float) -> None:
-        """`items` wait in the outbox until `until`: their messages' later callbacks handed
-        over meanwhile wait too (_after_retries)."""
-        behind = self._behind
-        for item in items:
-            message = _message_of(item)
-            if message is not None and behind.get(message, 0.0) < until:
-                behind[message] = until
 
     async def step(self) -> bool:
         now = time.time()
@@ -212,12 +127,6 @@ class Notifier:
         self._claimed = bool(items)
         if not items:
             return False
-        await self._send(items, now)
-        return len(items) >= self.claim
-
-    async def _send(self, items: Sequence[OutboxItem], now: float) -> None:
-        """Claimed or handed-over callbacks under way: grouped into requests by target, a
-        message's in the order of its events; returns once every request has a worker."""
         groups: dict[tuple[str, str, str, int], list[OutboxItem]] = {}
         for item in items:
             groups.setdefault((item.dialect, item.url, item.kind, item.account_id), []).append(item)
@@ -235,7 +144,6 @@ class Notifier:
                 oldest = min(i.created_at for i in group)
                 if oldest + linger > now:
                     await self.store.outbox_defer([i.id for i in group], oldest + linger)
-                    self._put_back(group, oldest + linger)
                     continue
             for start in range(0, len(group), size):
                 request = (policy, account, url, group[start : start + size])
@@ -261,6 +169,7 @@ class Notifier:
             task.add_done_callback(self._tasks.discard)
         if requests:
             await started.wait()  # claim no more (nor lease longer) than can be sent
+        return len(items) >= self.claim
 
     async def _work(self, requests: deque[list[Request]], started: asyncio.Event) -> None:
         """One of up to `concurrency` workers (one slot each) taking this claim's requests in
@@ -349,7 +258,6 @@ class Notifier:
                     return None  # a dead callback holds nothing back
                 again = time.time() + delay
                 turn.retry_at(again)  # the later statuses of its messages wait for it
-                self._put_back(items, again)  # and so do those handed over meanwhile
                 await self.store.outbox_retry(ids, again, error, tried)
                 return again
         except Exception as exc:
@@ -358,7 +266,6 @@ class Notifier:
             else:
                 log.exception("callback delivery failed unexpectedly; will retry")
             again = time.time() + 30.0
-            self._put_back(items, again)
             try:
                 await self.store.outbox_retry(ids, again, "internal error")
             except Exception:
@@ -447,12 +354,9 @@ def _log_failed(
 
 def _one_message(items: Sequence[OutboxItem]) -> str | None:
     """The message a one-callback request reports on (its chain's key), else None."""
-    return _message_of(items[0]) if len(items) == 1 else None
-
-
-def _message_of(item: OutboxItem) -> str | None:
-    """The message a callback reports on (None: an incoming SMS, or a stored payload)."""
-    notice = item.notice
+    if len(items) != 1:
+        return None
+    notice = items[0].notice
     return None if notice is None or notice.message is None else notice.message.id
 
 

@@ -10,7 +10,7 @@ from ..connectors.base import Incoming
 from ..core.ids import new_id
 from ..core.models import Message, MoMessage, Report, StatusEvent
 from ..core.status import Status
-from ..store.base import CallbackRoute, HandOver, LogLine, OutboxItem, Store, Ticket
+from ..store.base import CallbackRoute, LogLine, Store
 from . import metrics
 from .routing import CallbackRouter
 
@@ -27,10 +27,7 @@ class Reports:
         *,
         on_change: Callable[[], None] | None = None,
         refresh_numbers: Callable[[], Awaitable[None]] | None = None,
-        hand_over: HandOver | None = None,
     ) -> None:
-        """`hand_over`: where the callbacks that reports queue go to a notifier process at
-        their commit (engine/handoff.py); those it does not take wake it (`on_change`)."""
         self.store = store
         self.router = router
         self.resolve_number = resolve_number
@@ -40,7 +37,6 @@ class Reports:
         # An HTTP worker's number book is never refreshed on a schedule (the engine's is): a
         # number it does not know is looked up once more before its SMS is dropped.
         self.refresh_numbers = refresh_numbers
-        self.hand_over = hand_over
 
     async def reports(self, reports: Sequence[Report], lines: Sequence[LogLine] = ()) -> None:
         """Reports into the store; `lines`: the connector-log lines of the connector whose
@@ -48,8 +44,7 @@ class Reports:
         if not reports and not lines:
             return
         route = _Counting(self.router)
-        handed = _Given(self.hand_over) if self.hand_over is not None else None
-        events = await self.store.record_reports(reports, route, lines, handed)
+        events = await self.store.record_reports(reports, route, lines)
         delivered = 0
         for event in events:
             if event.status is Status.DELIVERED:
@@ -60,9 +55,7 @@ class Reports:
                     self._log_failure(event)
         if delivered:  # one labels() look-up per batch, not per message
             metrics.DELIVERED.labels(self.connector).inc(delivered)
-        if handed is not None:  # the notifier needs no wake-up for those it was given
-            route.callbacks -= handed.given
-        if route.callbacks > 0:
+        if route.callbacks:
             self._changed()
 
     def _log_failure(self, event: StatusEvent) -> None:
@@ -130,20 +123,3 @@ class _Counting:
         targets = self.route(message, event, urls)
         self.callbacks += len(targets)
         return targets
-
-
-class _Given(HandOver):
-    """A hand-over for one batch of reports, counting what it gave: the notifier is woken for
-    the callbacks it was not given only (counted per batch: batches of the dispatcher and of
-    receipts commit concurrently)."""
-
-    def __init__(self, to: HandOver) -> None:
-        self.to = to
-        self.given = 0
-
-    def ticket(self) -> Ticket | None:
-        return self.to.ticket()
-
-    def give(self, owner: str, items: Sequence[OutboxItem]) -> None:
-        self.given += len(items)
-        self.to.give(owner, items)

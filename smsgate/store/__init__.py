@@ -12,15 +12,12 @@ def open_store(
     flush_on_loop: bool = True,
     heavy_on_loop: bool = False,
     wake_nodes: bool = True,
-    owner: str | None = None,
 ) -> Store:
     """`sqlite:///path/to/file.db` or `postgresql://user@host/db`.
 
     `synchronous`, `flush_on_loop` and `heavy_on_loop` (see smsgate/store/_sqlite_writer.py)
     are SQLite's. `wake_nodes` is PostgreSQL's: whether accepts wake every node's dispatcher
     (a serving process wakes its own node's and no other: smsgate/store/postgres.py).
-    `owner`: the SQLite store's outbox lease owner (a notifier process's, named by the engine
-    that hands it callbacks: store.base.HandOver).
     """
     if url.startswith("sqlite:") or "://" not in url:
         from .sqlite import SQLiteStore
@@ -30,7 +27,6 @@ def open_store(
             synchronous=synchronous,
             flush_on_loop=flush_on_loop,
             heavy_on_loop=heavy_on_loop,
-            owner=owner,
         )
     if url.startswith(("postgresql://", "postgres://")):
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import asyncio
 from collections.abc import Callable, Collection, Iterator, Sequence
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import msgspec
 
@@ -113,43 +113,6 @@ class OutboxScope(msgspec.Struct, frozen=True):
 EVERY_DIALECT = OutboxScope()
 
 
-class Handing:
-    """What an engine knows of its hand-over to one notifier (rules.hand_over): it began at
-    `since`, and `withheld` are the messages with a callback it did not hand over since (each
-    until its final status). Kept by the writer's operations, one at a time."""
-
-    def __init__(self, since: float) -> None:
-        self.since = since
-        self.withheld: set[str] = set()
-
-
-class Ticket(NamedTuple):
-    """What a report batch's commit leases the callbacks it hands over with: to the notifier
-    `owner` (its store's lease owner), until `until`, those of `scope`'s dialects; `handing`:
-    what the engine knows of its hand-over to that notifier."""
-
-    owner: str
-    until: float
-    scope: OutboxScope
-    handing: Handing
-
-
-class HandOver(abc.ABC):
-    """Where an engine hands the callbacks its receipts queue to a notifier in another process
-    (docs/operations.md, "Callbacks handed over"): leased to it in the receipts' commit, given
-    to it after, so that it need not claim them. Any the notifier never sends wait for their
-    lease, as a dead notifier's claimed ones do."""
-
-    @abc.abstractmethod
-    def ticket(self) -> Ticket | None:
-        """The lease for the next commit's callbacks; None: none handed over (no notifier,
-        or it is behind: they wait for its claim)."""
-
-    @abc.abstractmethod
-    def give(self, owner: str, items: Sequence[OutboxItem]) -> None:
-        """After the commit: the callbacks leased to `owner` (a ticket's), rendered."""
-
-
 class ConnectorEntry(msgspec.Struct, kw_only=True):
     """One line of a connector's durable log: message handed over, carrier id, report pending."""
 
@@ -191,8 +154,6 @@ CallbackRoute = Callable[
 
 class Store(abc.ABC):
     """Every query smsgate makes. Writes are durable when the awaited call returns."""
-
-    owner: str  # this store's outbox leases: one notifier's (rules.order_claim, HandOver)
 
     # Lifecycle ---------------------------------------------------------------------------
     @abc.abstractmethod
@@ -386,20 +347,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def record_reports(
-        self,
-        reports: Sequence[Report],
-        route: CallbackRoute,
-        lines: Sequence[LogLine] = (),
-        hand_over: HandOver | None = None,
+        self, reports: Sequence[Report], route: CallbackRoute, lines: Sequence[LogLine] = ()
     ) -> list[StatusEvent]:
         """Apply legal status changes, keep each as an event, queue callbacks; one commit.
 
         `lines`: connector-log lines of the connector whose acknowledgement `reports` are,
         written first: committed with the reports (SQLite: one commit, so that a connector
         whose acceptance is its log line costs no write of its own) or before them (as
-        connector_log_note), never after. `hand_over`: where the callbacks that rules.hand_over
-        lets go are given after the commit, leased to its notifier in it (SQLite; PostgreSQL
-        leaves every callback to the notifiers' claims)."""
+        connector_log_note), never after."""
 
     @abc.abstractmethod
     async def message_by_carrier_id(self, carrier_id: str) -> Message | None: ...
@@ -429,11 +384,8 @@ class Store(abc.ABC):
         callback waits while an earlier one of it is owed elsewhere or later)."""
 
     @abc.abstractmethod
-    async def outbox_unlease(
-        self, scope: OutboxScope = EVERY_DIALECT, spare: str | None = None
-    ) -> int:
-        """Free every lease on pending rows in `scope` (its only notifier restarted: SQLite)
-        but the owner `spare`'s (the callbacks handed to the one starting: HandOver)."""
+    async def outbox_unlease(self, scope: OutboxScope = EVERY_DIALECT) -> int:
+        """Free every lease on pending rows in `scope` (its only notifier restarted: SQLite)."""
 
     # done, retry and dead write the attempts that settled the rows (`tried`, see
     # CallbackAttempt) in the same call, so that keeping them costs no transaction of its own;

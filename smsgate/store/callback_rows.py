@@ -87,29 +87,3 @@ def _item(r: Sequence[Any], stored: bytes, notice: Notice | None) -> OutboxItem:
         created_at=r[8],
         notice=notice,
     )
-
-
-def handed_items(plan: rules.ReportPlan) -> list[OutboxItem]:
-    """The callbacks leased to a notifier in `plan`'s commit (`plan.handed`), each rendered
-    from the event and the message state the plan made, as a claim renders it from their rows
-    (rules.callback_notice): nothing is read back."""
-    made = {f"ev-{e.seq}": (m, e) for m, e in plan.events}
-    items = []
-    for row_id, (event_id, account_id, dialect, kind, url, _payload, at) in plan.handed:
-        message, event = made[event_id]
-        notice = rules.callback_notice(kind, event_id, event, message, None)
-        items.append(
-            OutboxItem(
-                id=row_id,
-                event_id=event_id,
-                account_id=account_id,
-                dialect=dialect,
-                kind=kind,
-                url=url,
-                payload=b"",
-                attempts=0,
-                created_at=at,
-                notice=notice,
-            )
-        )
-    return items

@@ -84,7 +84,6 @@ from .base import (
     CallbackRoute,
     CallbackState,
     ConnectorEntry,
-    HandOver,
     LogLine,
     MessageFilter,
     OutboxItem,
@@ -750,14 +749,8 @@ class PostgresStore(
         return await self._execute("renew_leases", token, until)
 
     async def record_reports(
-        self,
-        reports: Sequence[Report],
-        route: CallbackRoute,
-        lines: Sequence[LogLine] = (),
-        hand_over: HandOver | None = None,
+        self, reports: Sequence[Report], route: CallbackRoute, lines: Sequence[LogLine] = ()
     ) -> list[StatusEvent]:
-        # Nothing handed over yet: every callback waits for a notifier's claim (other nodes'
-        # notifiers claim too; docs/operations.md, "Callbacks handed over").
         if not reports:
             await self._log_lines("connector_log_note", lines)
             return []
@@ -826,11 +819,9 @@ class PostgresStore(
 
         return [outbox_item(r) for r in await self._tx(op)]  # in id order, as plan.send
 
-    async def outbox_unlease(
-        self, scope: OutboxScope = EVERY_DIALECT, spare: str | None = None
-    ) -> int:
+    async def outbox_unlease(self, scope: OutboxScope = EVERY_DIALECT) -> int:
         # Only an exclusive notifier calls this (SQLite); on a shared database leases expire.
-        return await self._execute("outbox_unlease", *_scope_args(scope), spare)
+        return await self._execute("outbox_unlease", *_scope_args(scope))
 
     async def outbox_defer(self, ids: Sequence[int], next_at: float) -> None:
         await self._execute("outbox_defer", list(ids), next_at)

@@ -51,7 +51,7 @@ from ..core.models import (
     StatusEvent,
 )
 from ..core.status import CANCELLABLE, FINAL, Status, can_transition
-from .base import AllNew, CallbackRoute, Handing, Outcome, Refusal, Ticket
+from .base import AllNew, CallbackRoute, Outcome, Refusal
 
 _replace = msgspec.structs.replace
 _dialect_of = attrgetter("dialect")
@@ -517,9 +517,6 @@ class ReportPlan:
         # Each event with the message state it produced, in order; seq 0 until numbered.
         self.events: list[tuple[Message, StatusEvent]] = []
         self.scrubbed = False  # a confidential text was blanked: old pages may hold it
-        # The callbacks leased to a notifier in this plan's commit (hand_over): outbox row id
-        # and row.
-        self.handed: list[tuple[int, OutboxRow]] = []
 
 
 def plan_reports(current: Mapping[str, Message], reports: Sequence[Report]) -> ReportPlan:
@@ -853,50 +850,6 @@ def _wait(earlier: Sibling, now: float, owner: str, hold: float) -> float | None
     if earlier.next_at <= now:
         return now + hold  # due, yet not in this claim: someone else is claiming it now
     return earlier.next_at  # waiting for its retry, or to fill a batch: it goes first
-
-
-WITHHELD_MOST = 100_000  # messages an engine remembers keeping a callback of (Handing)
-
-
-def owed_unknown(events: Iterable[tuple[Message, StatusEvent]], handing: Handing) -> set[str]:
-    """The messages of `events` whose owed callbacks a hand-over must read first: those
-    accepted before it began, or with a callback it did not hand over (`handing`). Any other
-    message's earlier callbacks all went to the notifier it hands over to, which keeps their
-    order itself (engine/notifier.py: _Turn, and its retries), so it owes none elsewhere."""
-    since, withheld = handing.since, handing.withheld
-    return {e.message_id for m, e in events if m.created_at < since or e.message_id in withheld}
-
-
-def hand_over(
-    rows: Sequence[OutboxRow],
-    events: Sequence[tuple[Message, StatusEvent]],
-    owed: Iterable[Sibling],
-    now: float,
-    ticket: Ticket,
-) -> list[bool]:
-    """Which of the callbacks `rows`, just owed for the numbered `events`, are leased to the
-    ticket's notifier in their commit and handed to it after, with no claim (docs/operations.md,
-    "Callbacks handed over"): those of its scope's dialects whose message owes no earlier
-    callback (`owed`: the pending ones of the messages owed_unknown names, as a claim reads
-    them) that this notifier does not hold. Such a one waits for its retry, for a batch, or in
-    another notifier's hands, and the later ones must not go first: they wait for the claim,
-    whose order_claim holds them back. Within `rows` a message's callback not handed over
-    keeps its later ones too, and the ticket's Handing remembers it until its final status."""
-    handing = ticket.handing
-    message_of = {f"ev-{e.seq}": e.message_id for _m, e in events}
-    held = {s.message_id for s in owed if _wait(s, now, ticket.owner, 0.0) is not None}
-    handed = []
-    for row in rows:
-        message = message_of.get(row[0])
-        free = message is not None and message not in held and ticket.scope.covers(row[2])
-        if not free and message is not None:
-            held.add(message)
-        handed.append(free)
-    handing.withheld |= held
-    handing.withheld -= {e.message_id for _m, e in events if e.status.is_final}
-    if len(handing.withheld) > WITHHELD_MOST:  # forget them all: read every older message's
-        handing.since, handing.withheld = now, set()
-    return handed
 
 
 # Retention ----------------------------------------------------------------------------------------

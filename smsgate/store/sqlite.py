@@ -41,7 +41,6 @@ from .base import (
     CallbackRoute,
     CallbackState,
     ConnectorEntry,
-    HandOver,
     LogLine,
     MessageFilter,
     OutboxItem,
@@ -51,13 +50,7 @@ from .base import (
     Store,
     StoreUnavailable,
 )
-from .callback_rows import (
-    chain_messages,
-    claimed_items,
-    handed_items,
-    message_ids,
-    outbox_item,
-)
+from .callback_rows import chain_messages, claimed_items, message_ids, outbox_item
 from .migrations import SchemaStatus, migrations, schema_status, statements
 from .queries import load
 from .recent import RecentMessages
@@ -213,10 +206,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         synchronous: str = "FULL",
         flush_on_loop: bool = True,
         heavy_on_loop: bool = False,
-        owner: str | None = None,
     ) -> None:
-        """`owner`: this store's outbox leases (a notifier process's, as its engine leases
-        the callbacks it hands over: HandOver.ticket); new by default."""
         if not re.fullmatch(r"[A-Za-z0-9]+", synchronous):
             raise ValueError(f"not an SQLite synchronous mode: {synchronous!r}")
         self.path = _path_of(url)
@@ -226,7 +216,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         # Large groups (claims, receipt batches) commit on the loop too: for a process that
         # serves no requests (the engine beside HTTP workers). See _sqlite_writer.
         self.heavy_on_loop = heavy_on_loop
-        self.owner = owner or new_id()  # its outbox leases (one notifier's: rules.order_claim)
+        self.owner = new_id()  # this store's outbox leases (one notifier's: rules.order_claim)
         self._reader: sqlite3.Connection | None = None
         self._writer: Writer | None = None
         self._recent = RecentMessages()
@@ -552,25 +542,20 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         return self._messages("claimed_by_others", (token, now))
 
     async def record_reports(
-        self,
-        reports: Sequence[Report],
-        route: CallbackRoute,
-        lines: Sequence[LogLine] = (),
-        hand_over: HandOver | None = None,
+        self, reports: Sequence[Report], route: CallbackRoute, lines: Sequence[LogLine] = ()
     ) -> list[StatusEvent]:
         ahead = planned_ahead(self._recent, reports)
         logged = [(connector, *_entry(e)) for connector, e in lines]
-        ticket = hand_over.ticket() if hand_over is not None else None
 
         def op(conn: sqlite3.Connection) -> rules.ReportPlan:
             if logged:  # in the reports' commit: a write group fewer than a note of their own
                 insert_rows(conn, "connector_log_add", "connector_log_add_rows", logged)
-            plan = write_ahead(conn, ahead, route, ticket) if ahead is not None else None
+            plan = write_ahead(conn, ahead, route) if ahead is not None else None
             if plan is None:
                 # Looked up as the operation runs, not when it was asked for: the reports
                 # written just before (in this group too) are known, so these need not read
                 # their rows.
-                plan = apply_known(conn, self._recent, reports, route, ticket)
+                plan = apply_known(conn, self._recent, reports, route)
             # What the next operation starts from.
             self._recent.remember(move.message for move in plan.moves.values())
             return plan
@@ -580,9 +565,6 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         except BaseException:
             self._recent.clear()  # the group did not commit: what its operations wrote is not so
             raise
-        if plan.handed and hand_over is not None and ticket is not None:
-            # Committed (and flushed): rendered off the lock, from the rows just written.
-            hand_over.give(ticket.owner, handed_items(plan))
         if plan.scrubbed:
             await self._forget_old_pages()
         return [event for _message, event in plan.events]
@@ -657,10 +639,8 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         messages = self._read("messages_by_any_ids", (json_list(wanted),)) if wanted else []
         return claimed_items(due, send, messages)  # in id order, as plan.send
 
-    async def outbox_unlease(
-        self, scope: OutboxScope = EVERY_DIALECT, spare: str | None = None
-    ) -> int:
-        return await self._changes("outbox_unlease", [{**_scope_params(scope), "spare": spare}])
+    async def outbox_unlease(self, scope: OutboxScope = EVERY_DIALECT) -> int:
+        return await self._changes("outbox_unlease", [_scope_params(scope)])
 
     async def outbox_defer(self, ids: Sequence[int], next_at: float) -> None:
         await self._write_many("outbox_defer", [(next_at, i) for i in ids])

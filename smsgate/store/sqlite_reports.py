@@ -5,7 +5,6 @@ module only reads rows where it must and writes). A part of `SQLiteStore` (sqlit
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from operator import attrgetter
@@ -17,7 +16,7 @@ from ..core.models import Message, Report
 from ..core.status import Status
 from . import rules
 from ._sqlite_writer import savepoint
-from .base import CallbackRoute, Ticket
+from .base import CallbackRoute
 from .queries import load
 from .recent import RecentMessages, decided
 from .rows import row_to_message
@@ -79,19 +78,18 @@ def apply_known(
     recent: RecentMessages,
     reports: Sequence[Report],
     route: CallbackRoute,
-    ticket: Ticket | None = None,
 ) -> rules.ReportPlan:
     """Reports applied to the states `recent` remembers where they decide them, the others'
-    rows read; all read afresh if a remembered one was stale. `ticket`: as _insert_events."""
+    rows read; all read afresh if a remembered one was stale."""
     known = recent.of(r.message_id for r in reports)
     if known:
         try:
             with savepoint(conn, "known"):
                 current = _current(conn, reports, known)
-                return apply_reports(conn, current, reports, route, checked=True, ticket=ticket)
+                return apply_reports(conn, current, reports, route, checked=True)
         except _Stale:  # a row moved since we last saw it: read them all afresh
             pass
-    return apply_reports(conn, _current(conn, reports, {}), reports, route, ticket=ticket)
+    return apply_reports(conn, _current(conn, reports, {}), reports, route)
 
 
 def _load_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Message]:
@@ -121,7 +119,6 @@ def apply_reports(
     reports: Sequence[Report],
     route: CallbackRoute,
     checked: bool = False,
-    ticket: Ticket | None = None,
 ) -> rules.ReportPlan:
     """rules.plan_reports from `current`, written: one statement per kind for the batch.
 
@@ -129,8 +126,7 @@ def apply_reports(
     `checked` (the states were remembered, not read): raise _Stale, for the caller to roll
     back, when any was not.
     """
-    planned = Planned(rules.plan_reports(current, reports))
-    return _write_plan(conn, planned, route, checked, ticket)
+    return _write_plan(conn, Planned(rules.plan_reports(current, reports)), route, checked)
 
 
 class Planned:
@@ -153,23 +149,19 @@ class Planned:
 
 
 def write_ahead(
-    conn: sqlite3.Connection, ahead: Planned, route: CallbackRoute, ticket: Ticket | None = None
+    conn: sqlite3.Connection, ahead: Planned, route: CallbackRoute
 ) -> rules.ReportPlan | None:
     """A plan made before the operation ran, written if every row was still in the status it
     was planned from; None (nothing written) if one had moved meanwhile."""
     try:
         with savepoint(conn, "ahead"):
-            return _write_plan(conn, ahead, route, True, ticket)
+            return _write_plan(conn, ahead, route, checked=True)
     except _Stale:
         return None
 
 
 def _write_plan(
-    conn: sqlite3.Connection,
-    planned: Planned,
-    route: CallbackRoute,
-    checked: bool,
-    ticket: Ticket | None = None,
+    conn: sqlite3.Connection, planned: Planned, route: CallbackRoute, checked: bool
 ) -> rules.ReportPlan:
     """One statement per kind for the batch; `checked`: raise _Stale (for the caller to roll
     back) when a move found its row in another status than it was planned from."""
@@ -182,18 +174,12 @@ def _write_plan(
         raise _Stale()
     conn.executemany(_Q["account_credit"], planned.refunds)
     if plan.events:
-        _insert_events(conn, plan, route, ticket)
+        _insert_events(conn, plan, route)
     return plan
 
 
-def _insert_events(
-    conn: sqlite3.Connection,
-    plan: rules.ReportPlan,
-    route: CallbackRoute,
-    ticket: Ticket | None = None,
-) -> None:
-    """Number the plan's events in place, store them and the callbacks they fall due for;
-    with a `ticket`, those rules.hand_over lets go leased by it (in `plan.handed`)."""
+def _insert_events(conn: sqlite3.Connection, plan: rules.ReportPlan, route: CallbackRoute) -> None:
+    """Number the plan's events in place, store them and the callbacks they fall due for."""
     next_seq = int(conn.execute(_Q["next_event_seq"]).fetchone()[0])
     rows = []
     for seq, (_message, e) in enumerate(plan.events, next_seq):
@@ -202,37 +188,4 @@ def _insert_events(
         rows.append((seq, e.message_id, e.account_id, status, e.error_code, e.carrier_error, e.at))
     insert_rows(conn, "event_insert", "event_insert_rows", rows)
     urls = callback_urls(conn, {e.account_id for _m, e in plan.events})
-    callbacks = rules.dr_callbacks(plan.events, urls, route)
-    if ticket is None or not callbacks:
-        conn.executemany(_Q["callback_insert"], callbacks)
-        return
-    unknown = rules.owed_unknown(plan.events, ticket.handing)
-    owed = conn.execute(_Q["outbox_chains"], {"messages": json_list(unknown)}) if unknown else ()
-    siblings = [rules.Sibling(*r) for r in owed]
-    handed = rules.hand_over(callbacks, plan.events, siblings, time.time(), ticket)
-    plan.handed = _insert_callbacks(conn, callbacks, handed, ticket)
-
-
-def _insert_callbacks(
-    conn: sqlite3.Connection,
-    rows: Sequence[rules.OutboxRow],
-    handed: Sequence[bool],
-    ticket: Ticket,
-) -> list[tuple[int, rules.OutboxRow]]:
-    """`rows` in their order, those `handed` leased by `ticket`: their ids and rows. The ids
-    are given (the next ones, in the events' order), not read back one statement a row; a
-    row already owed for its event and URL is not inserted again, nor handed over."""
-    first = int(conn.execute(_Q["outbox_next_id"]).fetchone()[0])
-    lease, none = (ticket.until, ticket.owner), (None, None)
-    values = [
-        (first + i, *row, row[6], *(lease if h else none))
-        for i, (row, h) in enumerate(zip(rows, handed, strict=True))
-    ]
-    before = conn.total_changes
-    insert_rows(conn, "callback_insert_as", "callback_insert_as_rows", values)
-    out = [(v[0], row) for v, row, h in zip(values, rows, handed, strict=True) if h]
-    if conn.total_changes - before < len(values):  # some were owed already: not ours
-        found = conn.execute(_Q["outbox_ids"], {"ids": json_list(i for i, _ in out)})
-        ours = {int(r[0]) for r in found}
-        out = [(i, row) for i, row in out if i in ours]
-    return out
+    conn.executemany(_Q["callback_insert"], rules.dr_callbacks(plan.events, urls, route))

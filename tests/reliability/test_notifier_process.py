@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.support.processes import Server, provision, query
+from tests.support.processes import Server, provision
 from tests.support.servers import Receiver, free_port
 
 pytestmark = pytest.mark.slow  # a real `smsgate serve --workers 2`, its notifier killed
@@ -63,10 +63,10 @@ async def _delivered(receiver: Receiver, ids: set[str], timeout: float = 20.0) -
         await asyncio.sleep(0.05)
 
 
-def _started(tmp_path: Path, name: str, **settings: str) -> Server:
-    """`smsgate serve --workers 2` on a new database `name`, with one native account and
-    the environment `settings` beside the simulator's."""
-    db = f"sqlite:///{tmp_path / name}"
+async def test_callbacks_survive_the_notifier_process_dying(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    db = f"sqlite:///{tmp_path / 'notify.db'}"
     provision(
         db,
         [
@@ -79,17 +79,9 @@ def _started(tmp_path: Path, name: str, **settings: str) -> Server:
         ],
         tmp_path,
     )
-    env = {"SMSGATE_SIMULATOR__DR_DELAY": "0.05", "SMSGATE_LOG_LEVEL": "info", **settings}
+    env = {"SMSGATE_SIMULATOR__DR_DELAY": "0.05", "SMSGATE_LOG_LEVEL": "info"}
     server = Server(db, free_port(), tmp_path / "server.log", workers=2, env=env)
     server.start()
-    return server
-
-
-@pytest.mark.parametrize("hand_over", ["false", "true"])
-async def test_callbacks_survive_the_notifier_process_dying(
-    tmp_path: Path, receiver: Receiver, hand_over: str
-) -> None:
-    server = _started(tmp_path, "notify.db", SMSGATE_NOTIFIER__HAND_OVER=hand_over)
     try:
         async with aiohttp.ClientSession() as http:
             first = await _send(http, server, receiver, 20)
@@ -102,28 +94,5 @@ async def test_callbacks_survive_the_notifier_process_dying(
             assert (
                 len(await _logged_notifiers(server.log, 2)) == 2
             )  # the supervisor started another
-    finally:
-        server.stop()
-
-
-async def test_callbacks_handed_to_a_notifier_killed_before_sending_still_go_out(
-    tmp_path: Path, receiver: Receiver
-) -> None:
-    """The engine hands each receipt's callbacks to the notifier process at its commit,
-    leased to it (engine/handoff.py). A notifier stopped while they pile up in its pipe, then
-    killed with -9, never sends them: the next one frees their leases as it starts and sends
-    every one (at least once), within a few seconds rather than a lease's two minutes."""
-    server = _started(tmp_path, "handed.db", SMSGATE_NOTIFIER__HAND_OVER="true")
-    try:
-        async with aiohttp.ClientSession() as http:
-            await _delivered(receiver, await _send(http, server, receiver, 5))
-            [notifier] = await _logged_notifiers(server.log, 1)
-            os.kill(notifier, signal.SIGSTOP)  # alive, reading nothing
-            held = await _send(http, server, receiver, 20)
-            await asyncio.sleep(0.5)  # their receipts committed, handed over to it
-            leased = "SELECT count(*) FROM outbox WHERE state = 'pending' AND lease_until > 0"
-            assert query(str(tmp_path / "handed.db"), leased)[0][0] >= 20  # none claimed
-            os.kill(notifier, signal.SIGKILL)
-            await _delivered(receiver, held, timeout=15.0)
     finally:
         server.stop()

@@ -587,10 +587,9 @@ WITH held AS (UPDATE outbox o SET next_at = h.at, lease_until = NULL
 UPDATE outbox SET lease_until = $2, lease_owner = $3 WHERE id = ANY($1::int8[])
 
 -- outbox_unlease --
--- Free the leases on pending callbacks of the dialects in $1 (NULL: any) and not in $2, but
--- those of the owner $3 (NULL: none)
+-- Free the leases on pending callbacks of the dialects in $1 (NULL: any) and not in $2
 UPDATE outbox SET lease_until = NULL
-WHERE state = 'pending' AND lease_until IS NOT NULL AND lease_owner IS DISTINCT FROM $3
+WHERE state = 'pending' AND lease_until IS NOT NULL
   AND ($1::text[] IS NULL OR dialect = ANY($1)) AND NOT (dialect = ANY($2))
 
 -- outbox_defer --

@@ -444,27 +444,6 @@ INSERT OR IGNORE INTO outbox (event_id, account_id, dialect, kind, url, payload,
                               created_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
 
--- callback_insert_as --
--- A callback as callback_insert, by the id given (outbox_next_id's on), leased in its commit
--- to the notifier it is handed to (rules.hand_over: until and owner; NULLs: not handed over)
-INSERT OR IGNORE INTO outbox (id, event_id, account_id, dialect, kind, url, payload, next_at,
-                              created_at, lease_until, lease_owner)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-
--- callback_insert_as_rows --
--- callback_insert_as's rows, {rows} a statement (sqlite_reports.insert_rows)
-INSERT OR IGNORE INTO outbox (id, event_id, account_id, dialect, kind, url, payload, next_at,
-                              created_at, lease_until, lease_owner)
-VALUES {rows}
-
--- outbox_next_id --
--- The id the next outbox row takes (the rowid's own choice: one past the largest)
-SELECT coalesce(max(id), 0) + 1 FROM outbox
-
--- outbox_ids --
--- Which of the ids :ids (a JSON array) are outbox rows
-SELECT id FROM outbox WHERE id IN (SELECT value FROM json_each(:ids))
-
 -- outbox_any_due --
 -- Whether outbox_due would find anything (asked before taking the write lock). A scope:
 -- :only, a JSON array of the dialects delivered (NULL: all), :skip, those never delivered.
@@ -510,10 +489,9 @@ UPDATE outbox SET lease_until = :until, lease_owner = :owner
 WHERE id IN (SELECT value FROM json_each(:ids))
 
 -- outbox_unlease --
--- Free every lease on pending callbacks of a scope (its only notifier restarted) but those
--- of :spare (NULL: none), the notifier starting: handed to it by the engine since
+-- Free every lease on pending callbacks of a scope (its only notifier restarted)
 UPDATE outbox SET lease_until = NULL
-WHERE state = 'pending' AND lease_until IS NOT NULL AND lease_owner IS NOT :spare
+WHERE state = 'pending' AND lease_until IS NOT NULL
   AND (:only IS NULL OR dialect IN (SELECT value FROM json_each(:only)))
   AND dialect NOT IN (SELECT value FROM json_each(:skip))
 
