@@ -94,6 +94,7 @@ from .base import (
     StoreUnavailable,
 )
 from .callback_rows import outbox_item
+from .claim_floor import ClaimFloor
 from .migrations import SchemaStatus, migrations, schema_status
 from .postgres_admin import PostgresAdmin
 from .postgres_attempts import DoneMark, PostgresAttempts
@@ -289,6 +290,7 @@ class PostgresStore(
         self.owner = new_id()  # this store's outbox leases (one notifier's: rules.order_claim)
         self._recent = RecentMessages()  # what this store claimed and reported on
         self._scheduled_at = -math.inf  # the last claim that queued scheduled messages due
+        self._floor = ClaimFloor()  # where claims start in messages_due (store/claim_floor.py)
 
     # Lifecycle -----------------------------------------------------------------------------
     async def open(self) -> None:
@@ -474,6 +476,7 @@ class PostgresStore(
     # Wake-ups ---------------------------------------------------------------------------------
     def _notified(self, *_args: Any) -> None:
         self._signalled = True
+        self._floor.reset()  # a release elsewhere: due again below this store's floor
         for event in self._waiters:
             event.set()
 
@@ -727,10 +730,14 @@ class PostgresStore(
         # at most every SCHEDULE_SPACING of the claims' clock: a busy dispatcher claims every
         # few milliseconds, and a scheduled message may come due that much late.
         if not self._scheduled_at <= now < self._scheduled_at + SCHEDULE_SPACING:
-            await self._execute("scheduled_due", now)
+            if await self._execute("scheduled_due", now):
+                self._floor.reset()  # come due with the numbers they were accepted with
             self._scheduled_at = now
-        rows = await self._fetch("claim_due", token, now + lease, list(skip_accounts), limit)
+        start = self._floor.start(now)
+        skip = list(skip_accounts)
+        rows = await self._fetch("claim_due", token, now + lease, skip, limit, start)
         claimed = sorted(map(row_to_message, rows), key=lambda m: (-m.priority, m.seq))
+        self._floor.claimed(start, limit, [m.seq for m in claimed], bool(skip))
         self._recent.remember(claimed)  # their reports are planned from these (`record_checked`)
         return claimed
 
@@ -738,6 +745,7 @@ class PostgresStore(
         if message_ids:
             status = rules.released_status(not_before).value
             await self._execute("release", list(message_ids), not_before, status, self.channel)
+            self._floor.reset()  # due again with the numbers they were accepted with
 
     async def claimed_by_others(self, now: float, token: str, lease: float = 60.0) -> list[Message]:
         rows = await self._tx(

@@ -15,6 +15,7 @@ import pytest
 from smsgate.core.models import Report
 from smsgate.core.status import Status
 from smsgate.store.base import ConnectorEntry
+from smsgate.store.claim_floor import ClaimFloor
 from smsgate.store.postgres import PostgresStore, Q
 from tests.store.helpers import make_account, message, route
 
@@ -104,7 +105,7 @@ async def test_claims_and_connector_lines_commit_without_waiting_for_a_flush(
     await store.accept(a.id, [message(a.id, f"7965000000{i}") for i in range(2)])
     line = ConnectorEntry(message_id="m1", carrier_id="c1", submitted_at=time.time())
     statements = [
-        ("claim_due", ("t", time.time() + 60, [], 10)),
+        ("claim_due", ("t", time.time() + 60, [], 10, 0)),
         ("connector_log_note", ([("sim", "m1", "c1", line.submitted_at, None, None)],)),
         ("connector_log_reported", ("sim", ["m1"])),
     ]
@@ -310,3 +311,62 @@ async def test_a_claim_writes_no_index_entry(
     assert await message_updates(store) == (5, 5)
     assert len(await store.claimed_by_others(now + 11, "alive", 60.0)) == 5
     assert await message_updates(store) == (10, 10)
+
+
+async def due_entries_read(store: PostgresStore) -> int:
+    """Entries of messages_due its scans have given to the rows' checks so far."""
+    assert store._pool is not None
+    read = await store._pool.fetchval(
+        "SELECT idx_tup_read FROM pg_stat_user_indexes"
+        " WHERE indexrelname = 'messages_due' AND schemaname = current_schema()"
+    )
+    return int(read or 0)
+
+
+async def test_a_claim_passes_over_what_was_sent_while_an_old_snapshot_keeps_it(
+    store: PostgresStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A SUBMITTED leaves its message's entry in messages_due until the old version can be
+    pruned, which an older snapshot (a dump's, another session's) prevents. A claim starts at
+    the store's floor (store/claim_floor.py), not at the head: those entries are passed over
+    in the index, not each checked against its row."""
+    flushing_statistics(store, monkeypatch)
+    store._floor = ClaimFloor(slack=5)
+    a = await make_account(store)
+    await store.accept(a.id, [message(a.id, f"79650{i:06d}") for i in range(150)])
+    now = time.time()
+    sent = await store.claim_due(now, 500, "t", 60.0)
+    assert store._pool is not None
+    async with store._pool.acquire() as old:
+        snapshot = old.transaction(isolation="repeatable_read", readonly=True)
+        await snapshot.start()
+        try:
+            await old.fetchval("SELECT 1")  # its snapshot, older than the SUBMITTEDs
+            await store.record_reports([report(m.id, Status.SUBMITTED) for m in sent], route)
+            await store.accept(a.id, [message(a.id, "79651111111")])
+            before = await due_entries_read(store)
+            [new] = await store.claim_due(now + 0.01, 500, "t", 60.0)
+            read = await due_entries_read(store) - before
+        finally:
+            await snapshot.rollback()
+    assert new.seq > max(m.seq for m in sent)
+    assert read < 20, read  # from the head: the 150 sent first
+
+
+async def test_messages_due_again_below_the_floor_are_claimed(store: PostgresStore) -> None:
+    """Released messages come due with their old numbers, below the floor: the claim after a
+    release starts at the head; one that committed late is found by the next claim walked
+    from the head (at most ClaimFloor.full_every later)."""
+    store._floor = ClaimFloor(slack=0, full_every=1.0)
+    a = await make_account(store)
+    await store.accept(a.id, [message(a.id, f"7965000000{i}") for i in range(3)])
+    now = time.time()
+    first, *rest = await store.claim_due(now, 10, "t", 60.0)
+    await store.release([first.id], None)
+    assert [m.id for m in await store.claim_due(now + 0.1, 10, "t", 60.0)] == [first.id]
+    await store.release([m.id for m in rest], None)  # as an accept that committed late
+    store._floor.start(now + 0.15)  # a claim from the head that took a later message
+    store._floor.claimed(0, 10, [rest[-1].seq + 1], skipped=False)
+    assert await store.claim_due(now + 0.2, 10, "t", 60.0) == []
+    again = await store.claim_due(now + 1.2, 10, "t", 60.0)
+    assert [m.id for m in again] == [m.id for m in rest]

@@ -480,11 +480,15 @@ WHERE id IN (SELECT id FROM messages
 -- again, and SMPP sends a claimed message again after a crash either way. `queue` 'due' is
 -- status accepted or queued, claimed or not (migration 018: the condition of messages_due);
 -- the claimed ones, still there until their SUBMITTED, are skipped by their token. The update
--- changes no indexed column (not `queue`: accepted and queued are both 'due'), so it is HOT
+-- changes no indexed column (not `queue`: accepted and queued are both 'due'), so it is HOT.
+-- It starts at `seq` $5 (store/claim_floor.py), as `seq + 0`, messages_due's second key
+-- (migration 021: as `seq` it was planned on messages_seq): an index condition, so the entries
+-- of the messages sent below it, kept until their old versions can be pruned, are passed over
+-- without reading their rows
 WITH c AS (SELECT id FROM messages
-           WHERE queue = 'due' AND dispatch_token IS NULL
+           WHERE queue = 'due' AND dispatch_token IS NULL AND seq + 0 >= $5
              AND NOT (account_id = ANY($3::int8[]))
-           ORDER BY priority DESC, seq LIMIT $4 FOR UPDATE SKIP LOCKED)
+           ORDER BY priority DESC, seq + 0 LIMIT $4 FOR UPDATE SKIP LOCKED)
 UPDATE messages m SET dispatch_token = $1, lease_until = $2, status = 'queued'
 FROM c WHERE m.id = c.id AND (SELECT set_config('synchronous_commit', 'off', true)) = 'off'
 RETURNING m.seq, m.id, m.account_id, m.dialect, m.client_ref, m.job_id, m.sender, m.phone,
