@@ -77,19 +77,19 @@ def serve(config: Config, prepare: Callable[[], None] | None = None) -> None:
     here with one line), then `prepare` runs (the database: its file, its schema), then the
     engine and the workers start."""
     _check_smpp_address(config)
-    sock = _listen(config)
-    socks = [sock]
+    workers = config.worker_count()
+    http = _listen_http(config, workers)
+    shared: list[socket.socket] = []  # every worker's: the console's
     try:
         admin = config.admin_address()
         if admin is not None:  # the console on its own socket: every worker serves both
-            socks.append(_listen(config, admin, "the console (admin_listen)"))
-            bound = socks[1].getsockname()[1]  # a port 0 takes a free one: the app needs it
+            shared.append(_listen(config, admin, "the console (admin_listen)"))
+            bound = shared[0].getsockname()[1]  # a port 0 takes a free one: the app needs it
             config = msgspec.structs.replace(config, admin_listen=f"{admin[0]}:{bound}")
             log.info("console on http://%s:%d/admin", admin[0], bound)
         if prepare is not None:
             prepare()
-        workers = config.worker_count()
-        port = sock.getsockname()[1]  # the bound one: --port 0 takes a free port
+        port = http[0].getsockname()[1]  # the bound one: --port 0 takes a free port
         noun = "worker" if workers == 1 else "workers"
         log.info("serving on http://%s:%d with %d %s", config.host, port, workers, noun)
         cpus = placement(config)
@@ -98,11 +98,11 @@ def serve(config: Config, prepare: Callable[[], None] | None = None) -> None:
 
             app = build_app(config, run_engine=True)
             _freeze_heap()
-            uvicorn.Server(_uvicorn_config(config, app)).run(sockets=socks)
+            uvicorn.Server(_uvicorn_config(config, app)).run(sockets=http + shared)
             return
-        _supervise(config, workers, socks, cpus)
+        _supervise(config, workers, http, shared, cpus)
     finally:
-        for each in socks:
+        for each in http + shared:
             each.close()
 
 
@@ -119,17 +119,42 @@ def _check_smpp_address(config: Config) -> None:
             raise SystemExit(f"smsgate: {exc.strerror}") from None
 
 
+def _listen_http(config: Config, workers: int) -> list[socket.socket]:
+    """The HTTP sockets: one, or with several workers one a worker, all on one port
+    (SO_REUSEPORT), so that the kernel spreads new connections over the workers evenly. On one
+    shared socket the worker whose loop woke first accepted every connection waiting: of wrk's
+    64 keep-alive connections 79-93% went to one worker, differently each run, and that
+    worker's core was the limit while the other's idled. The supervisor keeps every socket
+    open, so a restarted worker takes over its socket and the connections waiting in it.
+
+    The port is taken first without SO_REUSEPORT: a taken port stops `serve` with one line, as
+    before, and a second smsgate cannot join this one's group, since a socket bound without
+    the option refuses it."""
+    first = _listen(config)
+    if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
+        return [first]
+    port = first.getsockname()[1]  # the bound one: --port 0 takes a free port
+    first.close()
+    return [_listen(config, (config.host, port), share=True) for _ in range(workers)]
+
+
 def _listen(
-    config: Config, address: tuple[str, int] | None = None, what: str = "HTTP"
+    config: Config,
+    address: tuple[str, int] | None = None,
+    what: str = "HTTP",
+    share: bool = False,
 ) -> socket.socket:
-    """The HTTP socket (or `address`'s), bound and listening (the workers inherit it). A taken
-    or unusable address stops `serve` with one line: uvicorn would print a traceback, or start
-    the engine first and exit with its error among the start-up lines."""
+    """The HTTP socket (or `address`'s), bound and listening (the workers inherit it; `share`:
+    one of a group on one port). A taken or unusable address stops `serve` with one line:
+    uvicorn would print a traceback, or start the engine first and exit with its error among
+    the start-up lines."""
     host, port = address or (config.host, config.port)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if share:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
         sock.listen(4096)
     except OSError as exc:
@@ -227,10 +252,15 @@ Starter = Callable[[], multiprocessing.process.BaseProcess]
 
 
 def _supervise(
-    config: Config, workers: int, socks: list[socket.socket], cpus: Placement | None = None
+    config: Config,
+    workers: int,
+    http: list[socket.socket],
+    shared: list[socket.socket],
+    cpus: Placement | None = None,
 ) -> None:
-    """The workers, the notifier process and the engine (in this process). With a placement,
-    this process and the notifier it starts run on the engine's CPUs, the workers on theirs."""
+    """The workers, the notifier process and the engine (in this process). Worker i serves
+    `http[i]` (or the one socket) and `shared`. With a placement, this process and the
+    notifier it starts run on the engine's CPUs, the workers on theirs."""
     ctx = multiprocessing.get_context("spawn")
     if cpus is not None:
         _pin(cpus.engine)
@@ -247,7 +277,9 @@ def _supervise(
 
     worker_cpus = cpus.workers if cpus is not None else None
     accepted, accepts = ctx.Pipe(duplex=False)  # workers -> engine: due messages accepted
-    children = [start(_worker, worker_cpus, accepts, *socks) for _ in range(workers)]
+    children = [
+        start(_worker, worker_cpus, accepts, http[i % len(http)], *shared) for i in range(workers)
+    ]
     procs = [starter() for starter in children]
     notifier = None
     if config.notifier.own_process:
