@@ -115,7 +115,7 @@ class Writer:
         self._backfilling = False  # the unlocked part of a checkpoint is under way
         self._finish_checkpoint = False  # the locked part is due when the writer thread is free
         self._wal_fd: int | None = None
-        self._unsynced: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        self._unsynced: list[Result] = []
         self._unflushed: set[asyncio.Future[Any]] = set()  # answered at commit (run's flush)
         self._syncing = False
         self.flush_seconds = 0.0  # running average of WAL flush durations
@@ -299,7 +299,7 @@ class Writer:
     def _durable(
         self,
         loop: asyncio.AbstractEventLoop,
-        results: list[tuple[asyncio.Future[Any], bool, Any]],
+        results: list[Result],
         light: bool = False,
     ) -> None:
         """Answer the group once its commit is on disk.
@@ -326,9 +326,7 @@ class Writer:
         if not self._syncing:
             self._sync(loop)
 
-    def _answer_unflushed(
-        self, results: list[tuple[asyncio.Future[Any], bool, Any]]
-    ) -> list[tuple[asyncio.Future[Any], bool, Any]]:
+    def _answer_unflushed(self, results: list[Result]) -> list[Result]:
         """Answer the results of writes run without a flush; the others, to be flushed."""
         now = [r for r in results if r[0] in self._unflushed]
         if not now:
@@ -356,7 +354,7 @@ class Writer:
         self,
         loop: asyncio.AbstractEventLoop,
         error: OSError | None,
-        batch: list[tuple[asyncio.Future[Any], bool, Any]],
+        batch: list[Result],
     ) -> None:
         self._syncing = False
         _resolve(_unless_failed(error, batch))
@@ -377,12 +375,10 @@ class Writer:
             return results, None
         return results, self._flush_wal()
 
-    def _commit_group(
-        self, group: list[Item], locked: bool = False
-    ) -> list[tuple[asyncio.Future[Any], bool, Any]]:
+    def _commit_group(self, group: list[Item], locked: bool = False) -> list[Result]:
         conn, lock_fd = self._conn, self._lock_fd
         assert conn is not None and lock_fd is not None
-        results: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        results: list[Result] = []
         if not locked:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
         try:
@@ -535,9 +531,7 @@ def _runs(group: list[Item]) -> list[list[Item]]:
     return runs
 
 
-def _unless_failed(
-    error: OSError | None, results: list[tuple[asyncio.Future[Any], bool, Any]]
-) -> list[tuple[asyncio.Future[Any], bool, Any]]:
+def _unless_failed(error: OSError | None, results: list[Result]) -> list[Result]:
     if error is None:
         return results
     from .base import StoreUnavailable
@@ -547,7 +541,7 @@ def _unless_failed(
     return [(future, False, failure) for future, _ok, _v in results]
 
 
-def _resolve(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+def _resolve(items: list[Result]) -> None:
     for future, ok, value in items:
         if future.done():
             continue
