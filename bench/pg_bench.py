@@ -44,7 +44,6 @@ import collections
 import json
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +55,7 @@ import asyncpg
 
 from bench.common import cpu_seconds, parse_wrk, schema_url
 from bench.http_bench import group_cpu_seconds, run_bare, stop, wait_ready
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -84,12 +84,6 @@ WAITS = """
 SELECT coalesce(wait_event_type || ':' || wait_event, state) || '  ' || left(query, 48)
 FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Result:
@@ -135,7 +129,7 @@ class Cluster:
         self.schema = f"t1bench_{secrets.token_hex(4)}"
         self.app = self.schema
         self.url = schema_url(server, self.schema, self.app)
-        self.ports = [_free_port() for _ in range(nodes)]
+        self.ports = [free_port() for _ in range(nodes)]
         self.procs: list[subprocess.Popen[bytes]] = []
         self.result: Result | None = None  # `measure`'s, given the statistics at the exit
         lua = "post_many.lua" if accounts > 1 else "post.lua"
@@ -385,7 +379,7 @@ async def main() -> None:
                 if args.hits:
                     print(f"      {hits_line(r)}", flush=True)
             if args.bare:
-                bare.append(run_bare(2, _free_port(), args.seconds, 64).rate)
+                bare.append(run_bare(2, free_port(), args.seconds, 64).rate)
         base = [r.rate for r in got["base"]]
         this = [r.rate for r in got["this"]]
         ratios = [t / b for t, b in zip(this, base, strict=True)]

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from smsgate.core.validate import Limits, build_message
 from smsgate.engine.accept import Acceptor
 from smsgate.store import open_store
 from smsgate.store.base import Store
+from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICE = 500_000
@@ -155,12 +155,6 @@ async def single_sends(url: str, n: int, concurrency: int, **kw: Any) -> tuple[f
 # Nodes ------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
@@ -193,7 +187,7 @@ async def nodes_run(url: str, count: int, messages: int) -> float:
             capture_output=True,
         )
     doc.unlink()
-    ports = [_free_port() for _ in range(count)]
+    ports = [free_port() for _ in range(count)]
     procs = [
         subprocess.Popen(
             [
