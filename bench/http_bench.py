@@ -13,6 +13,9 @@ the bench waits until every message is final and prints how long that took: abou
 the engine kept up with the load, so that the rate is one of messages sent, not only accepted.
 `--latency` adds wrk's 99th percentile latency of each run. `--engine` adds the CPU per request
 of smsgate's first process alone (with several workers: the engine, which supervises them).
+`--cores` adds the cores each run used: the server's, wrk's, and the whole machine's busy
+ones (from /proc/stat: the neighbours' too). A server that leaves a core idle while the machine
+has one to give waits on something; on a busy machine each server gets its share of it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -57,6 +61,7 @@ class Run:
         self.cpu_us = cpu_us
         self.p99_ms = p99_ms
         self.lead_us = lead_us
+        self.cores = (0.0, 0.0, 0.0)  # the server's, wrk's, the machine's busy cores
         self.drain: float | None = None  # live: seconds after wrk until every message was final
 
 
@@ -82,16 +87,34 @@ def drained(db_path: Path, timeout: float = 60.0) -> float:
         time.sleep(0.05)
 
 
+def machine_ticks() -> tuple[int, int]:
+    """Every CPU's ticks since boot, and those idle (idle and iowait), from /proc/stat."""
+    with open("/proc/stat") as stat:
+        ticks = [int(t) for t in stat.readline().split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]
+
+
+def children_cpu_seconds() -> float:
+    """User + system CPU of this process's ended children (wrk, once it has run)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def measured(
     pgid: int, url: str, seconds: int, connections: int, extra: str = "", latency: bool = False
 ) -> Run:
     before, lead_before = group_cpu_seconds(pgid), cpu_seconds([pgid])
+    wrk_before, (ticks_before, idle_before) = children_cpu_seconds(), machine_ticks()
     started = time.monotonic()
     done = run_wrk(url, seconds, connections, POST, {"BENCH_EXTRA": extra}, latency)
     elapsed = time.monotonic() - started
     used, lead = group_cpu_seconds(pgid) - before, cpu_seconds([pgid]) - lead_before
+    ticks, idle = machine_ticks()
+    busy = (1 - (idle - idle_before) / max(1, ticks - ticks_before)) * (os.cpu_count() or 1)
     per_request = 1e6 / (done.rate * elapsed)
-    return Run(done.rate, used * per_request, done.p99_ms, lead * per_request)
+    run = Run(done.rate, used * per_request, done.p99_ms, lead * per_request)
+    run.cores = (used / elapsed, (children_cpu_seconds() - wrk_before) / elapsed, busy)
+    return run
 
 
 def wrk(url: str, seconds: int, connections: int, extra: str = "") -> float:
@@ -249,6 +272,11 @@ def main() -> None:
         action="store_true",
         help="print the CPU per request of smsgate's engine process alone (with 2+ workers)",
     )
+    parser.add_argument(
+        "--cores",
+        action="store_true",
+        help="print the cores each run used: the server's, wrk's and the machine's busy ones",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (Debian package 'wrk')")
@@ -289,6 +317,12 @@ def main() -> None:
         if args.engine:
             lead = " ".join(f"{m} {r.lead_us:.0f}" for m, r in zip(args.modes, runs, strict=True))
             print(f"{'':>7} engine process alone, µs/request: {lead}", flush=True)
+        if args.cores:
+            used = "; ".join(
+                f"{name} {r.cores[0]:.2f} + wrk {r.cores[1]:.2f} (machine {r.cores[2]:.2f})"
+                for name, r in zip(["bare", *args.modes], [bare, *runs], strict=True)
+            )
+            print(f"{'':>7} cores used: {used}", flush=True)
         if args.one_send_bare:
             same = run_bare(
                 workers, port_or_free(args.port), args.seconds, args.connections, one_send=True
