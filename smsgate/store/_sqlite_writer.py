@@ -70,7 +70,10 @@ log = logging.getLogger("smsgate.store")
 
 HEAVY = 200  # a group weighing more than this (about: rows written) commits off the loop
 LOCK_RETRIES = 4  # looks at a lock another process holds before waiting for it on the thread
-LOCK_RETRY_DELAY = 0.0005
+# Between those looks: the next turn of the loop. uvloop keeps timers in whole milliseconds and
+# ran the 0.5 ms this was as 0 (a look each turn); a real 1 ms between looks did no better in
+# alternated pairs (docs/operations.md, "A live send at two workers: CPU, waits, and shares").
+LOCK_RETRY_DELAY = 0.0
 CHECKPOINT_EVERY = 1.0  # seconds between checkpoints while there are writes
 FLUSH_INLINE_BELOW = 0.001  # seconds: a WAL flush that usually takes less runs on the loop
 FLUSH_AVERAGING = 0.2  # weight of the latest flush in the running average of their durations
@@ -206,8 +209,9 @@ class Writer:
             return
         locked = self._pool is not None and light and self._try_lock()
         if light and not locked and self._pool is not None and self._lock_misses < LOCK_RETRIES:
-            # Another process is committing, which takes about a millisecond: look again soon
-            # (requests arriving meanwhile join this group) rather than pay a thread hand-over.
+            # Another process is committing: look again on the next turns of the loop (requests
+            # read meanwhile join this group) before paying a thread hand-over, whose flock
+            # then takes the lock the moment its holder lets it go.
             self._lock_misses += 1
             self._scheduled = True
             loop.call_later(LOCK_RETRY_DELAY, self._flush, loop)
