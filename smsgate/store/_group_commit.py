@@ -19,6 +19,7 @@ T = TypeVar("T")
 log = logging.getLogger("smsgate.store")
 
 GROUP_MAX = 2000  # messages in one group commit
+GROUP_STEP = 8  # requests waiting, for each commit in flight, to begin one more
 
 
 _Waiting = tuple[AcceptRequest, asyncio.Future[list[Outcome]]]  # a request, its answer
@@ -27,13 +28,23 @@ _Waiting = tuple[AcceptRequest, asyncio.Future[list[Outcome]]]  # a request, its
 class AcceptGroups:
     """Group commit for small accepts: requests that arrive while every slot is committing
     wait together and share the next transaction (no timer: an idle store commits at once).
-    Requests sharing a reference may share one: the plan decides them in arrival order."""
+    Requests sharing a reference may share one: the plan decides them in arrival order.
+
+    A commit begins with the requests waiting when they outnumber `step` for each commit
+    already in flight (none in flight: at once), up to `slots` in flight. Fewer wait for
+    a commit in flight to end, and its slot takes them: a request waits at most for the
+    commits it found in flight, and groups do not go out one request each while others
+    are committing (docs/operations.md, "Two workers' groups")."""
 
     def __init__(
-        self, commit: Callable[[list[AcceptRequest]], Awaitable[list[list[Outcome]]]], slots: int
+        self,
+        commit: Callable[[list[AcceptRequest]], Awaitable[list[list[Outcome]]]],
+        slots: int,
+        step: int = GROUP_STEP,
     ) -> None:
         self.commit = commit  # the requests' outcomes, all in one transaction
         self.slots = slots
+        self.step = step
         self.busy = 0
         self.pending: deque[_Waiting] = deque()
         self.tasks: set[asyncio.Task[None]] = set()
@@ -42,7 +53,7 @@ class AcceptGroups:
         """The request's outcomes, to await: the future itself (a frame less per request)."""
         future: asyncio.Future[list[Outcome]] = asyncio.get_running_loop().create_future()
         self.pending.append((request, future))
-        if self.busy < self.slots:
+        if self.busy < self.slots and len(self.pending) > self.busy * self.step:
             self.busy += 1
             task = asyncio.create_task(self._flush())
             self.tasks.add(task)
@@ -50,8 +61,8 @@ class AcceptGroups:
         return future
 
     async def _flush(self) -> None:
-        try:
-            while self.pending:
+        try:  # as a new commit would: the last one in flight takes whatever waits
+            while len(self.pending) > (self.busy - 1) * self.step:
                 group: list[_Waiting] = []
                 size = 0
                 while self.pending and size < GROUP_MAX:

@@ -6,7 +6,9 @@ import asyncio
 import itertools
 import time
 
-from smsgate.store._group_commit import Pulse
+from smsgate.store._group_commit import AcceptGroups, Pulse
+from smsgate.store.base import Outcome
+from smsgate.store.rules import AcceptRequest
 
 
 async def test_a_pulse_goes_at_once_and_asks_meanwhile_make_one_more() -> None:
@@ -63,3 +65,56 @@ async def test_a_failed_pulse_is_logged_and_the_next_ask_sends_again() -> None:
     pulse.ask()
     await pulse.drain()
     assert calls == 2
+
+
+class _Commits:
+    """A group commit's transaction that ends when the test says: the groups it was given,
+    and how many were in flight at once."""
+
+    def __init__(self) -> None:
+        self.groups: list[list[int]] = []
+        self.in_flight = self.most = 0
+        self.release = asyncio.Event()
+
+    async def __call__(self, requests: list[AcceptRequest]) -> list[list[Outcome]]:
+        self.groups.append([r.account_id for r in requests])
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        await self.release.wait()
+        self.in_flight -= 1
+        return [[] for _ in requests]
+
+
+async def test_a_lone_request_waits_for_the_commit_in_flight_not_a_slot_of_its_own() -> None:
+    """With a commit in flight, a request that comes alone joins the next group of that
+    commit's slot, not a commit of its own: under load, slots that each took the one
+    request waiting made a group in five of one request (docs/operations.md)."""
+    commits = _Commits()
+    groups = AcceptGroups(commits, slots=5, step=8)
+    first = groups.submit(AcceptRequest(1, []))
+    await asyncio.sleep(0)
+    assert commits.groups == [[1]]  # nothing in flight: at once
+    later = [groups.submit(AcceptRequest(i, [])) for i in (2, 3)]
+    await asyncio.sleep(0.01)
+    assert commits.groups == [[1]]  # they wait for the slot in flight
+    commits.release.set()
+    await asyncio.gather(first, *later)
+    assert commits.groups == [[1], [2, 3]] and commits.most == 1
+
+
+async def test_enough_waiting_requests_begin_another_commit_at_once() -> None:
+    commits = _Commits()
+    groups = AcceptGroups(commits, slots=3, step=2)
+    futures = [groups.submit(AcceptRequest(1, []))]
+    await asyncio.sleep(0)
+    futures += [groups.submit(AcceptRequest(i, [])) for i in range(2, 5)]  # 3 > 1 x 2
+    await asyncio.sleep(0)
+    assert commits.groups == [[1], [2, 3, 4]]
+    futures += [groups.submit(AcceptRequest(i, [])) for i in range(5, 10)]  # 5 > 2 x 2
+    await asyncio.sleep(0)
+    futures += [groups.submit(AcceptRequest(i, [])) for i in range(10, 20)]  # every slot busy
+    await asyncio.sleep(0.01)
+    assert commits.groups == [[1], [2, 3, 4], [5, 6, 7, 8, 9]]
+    commits.release.set()
+    await asyncio.gather(*futures)
+    assert commits.groups[3:] == [list(range(10, 20))] and commits.most == 3
