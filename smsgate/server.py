@@ -27,6 +27,7 @@ import uvicorn
 
 from .config import Config
 from .http_protocol import CoalescingHttpToolsProtocol
+from .http_server import QuietServer
 from .store.base import OutboxScope, Store
 from .waits import wait_set
 
@@ -98,7 +99,7 @@ def serve(config: Config, prepare: Callable[[], None] | None = None) -> None:
 
             app = build_app(config, run_engine=True)
             _freeze_heap()
-            uvicorn.Server(_uvicorn_config(config, app)).run(sockets=http + shared)
+            QuietServer(_uvicorn_config(config, app)).run(sockets=http + shared)
             return
         _supervise(config, workers, http, shared, cpus)
     finally:
@@ -236,7 +237,7 @@ def _worker(
     from .app import build_app
 
     app = build_app(config, run_engine=False, on_accept=_Waker(accepted))
-    server = uvicorn.Server(_uvicorn_config(config, app))
+    server = QuietServer(_uvicorn_config(config, app))
     _freeze_heap()
     server.run(sockets=list(socks))
 

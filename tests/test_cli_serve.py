@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -101,4 +102,34 @@ def test_each_worker_listens_on_its_own_socket_and_gets_its_share(tmp_path: Path
     finally:
         for client in clients:
             client.close()
+        server.stop()
+
+
+def _wake_ups(pid: int) -> int:
+    """The voluntary context switches of a process's main thread: each time its loop slept."""
+    for line in Path(f"/proc/{pid}/task/{pid}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no context switches for {pid}")
+
+
+def test_an_idle_worker_wakes_about_once_a_second(tmp_path: Path) -> None:
+    """uvicorn's main loop slept 0.1 s between looks at its exit flag and its clock: ten
+    wake-ups a second in every idle worker, most of an idle server's CPU. Now once a second
+    (the Date header's resolution), and SIGTERM still stops the server at once (stop)."""
+    db = f"sqlite:///{tmp_path / 'smsgate.db'}"
+    provision(db, [], tmp_path)
+    port = free_port()
+    server = Server(db, port, tmp_path / "server.log", workers=2)
+    server.start()
+    try:
+        assert server.proc is not None
+        listening = _tcp(port, "0A")
+        workers = [p for p in _children(server.proc.pid) if _socket_inodes(p) & listening]
+        assert len(workers) == 2
+        before = [_wake_ups(p) for p in workers]
+        time.sleep(3.0)
+        woken = [_wake_ups(p) - b for p, b in zip(workers, before, strict=True)]
+        assert max(woken) <= 12, woken  # ten a second: 30 or more
+    finally:
         server.stop()
