@@ -52,16 +52,22 @@ POST = str(ROOT / "bench/post.lua")
 class Run:
     """What one wrk run measured: requests per second, the server's CPU per request, and the
     99th percentile latency in ms when wrk was asked for it; `lead_us`: the CPU per request of
-    the process that leads the group (smsgate's engine beside its workers)."""
+    the process that leads the group (smsgate's engine beside its workers); `cores`: the
+    server's, wrk's and the machine's busy cores over the run."""
 
     def __init__(
-        self, rate: float, cpu_us: float, p99_ms: float | None = None, lead_us: float = 0.0
+        self,
+        rate: float,
+        cpu_us: float,
+        p99_ms: float | None = None,
+        lead_us: float = 0.0,
+        cores: tuple[float, float, float] = (0.0, 0.0, 0.0),
     ) -> None:
         self.rate = rate
         self.cpu_us = cpu_us
         self.p99_ms = p99_ms
         self.lead_us = lead_us
-        self.cores = (0.0, 0.0, 0.0)  # the server's, wrk's, the machine's busy cores
+        self.cores = cores
         self.drain: float | None = None  # live: seconds after wrk until every message was final
 
 
@@ -112,9 +118,8 @@ def measured(
     ticks, idle = machine_ticks()
     busy = (1 - (idle - idle_before) / max(1, ticks - ticks_before)) * (os.cpu_count() or 1)
     per_request = 1e6 / (done.rate * elapsed)
-    run = Run(done.rate, used * per_request, done.p99_ms, lead * per_request)
-    run.cores = (used / elapsed, (children_cpu_seconds() - wrk_before) / elapsed, busy)
-    return run
+    cores = (used / elapsed, (children_cpu_seconds() - wrk_before) / elapsed, busy)
+    return Run(done.rate, used * per_request, done.p99_ms, lead * per_request, cores)
 
 
 def wrk(url: str, seconds: int, connections: int, extra: str = "") -> float:
