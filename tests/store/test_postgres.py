@@ -147,6 +147,42 @@ async def test_every_index_of_messages_serves_a_statement(store: PostgresStore) 
     assert sorted(r[0] for r in names) == sorted(MESSAGE_INDEXES)
 
 
+# The text keys of indexes left in the database's collation: names people read and sort,
+# on tables no message passes through.
+READ_NAMES = {
+    ("accounts_name_key", "name"),
+    ("senders_pkey", "name"),
+    ("admin_users_username_key", "username"),
+    ("admin_sessions_pkey", "key"),
+    ("admin_login_buckets_pkey", "key"),
+    ("routing_entries_pkey", "kind"),
+    ("routing_entries_pkey", "name"),
+    ("audit_log_target", "target"),
+}
+
+
+async def test_every_key_a_message_path_compares_is_compared_by_byte(
+    store: PostgresStore,
+) -> None:
+    """Ids, references, phones, dialect and connector names are keyed in collation "C"
+    (version 25): each entry a message writes or probes compares with memcmp, not the locale's
+    strcoll. A new index on such a key left in the database's collation fails here; so would
+    one side of a join (an index of the other side then no longer serves it)."""
+    assert store._pool is not None
+    rows = await store._pool.fetch(
+        """SELECT i.indexrelid::regclass::text, a.attname, k.coll
+           FROM pg_index i
+           JOIN pg_class t ON t.oid = i.indrelid
+           CROSS JOIN LATERAL unnest(i.indkey, i.indcollation) AS k(attnum, coll)
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+           WHERE t.relnamespace = current_schema()::regnamespace AND a.atttypid = 'text'::regtype"""
+    )
+    c = await store._pool.fetchval("SELECT oid FROM pg_collation WHERE collname = 'C'")
+    in_locale = {(index, column) for index, column, coll in rows if coll != c}
+    assert in_locale == READ_NAMES
+    assert len(rows) - len(in_locale) >= 20  # every message table's keys were found
+
+
 async def listening(store: PostgresStore) -> None:
     """The store's listener started, and any wake-up from before forgotten."""
     await store.wait_for_work(asyncio.Event(), 0.01)  # starts the listener
