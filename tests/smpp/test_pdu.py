@@ -16,6 +16,7 @@ from smsgate.smpp.pdu import (
     EnquireLink,
     EnquireLinkResp,
     GenericNack,
+    Pdu,
     PduError,
     QuerySm,
     QuerySmResp,
@@ -224,8 +225,11 @@ def test_registry_covers_brief() -> None:
     ],
 )
 def test_encode_rejects_invalid(pdu: object) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as compiled:
         pdu.encode()  # type: ignore[attr-defined]
+    with pytest.raises(ValueError) as generic:  # the loop each class's own code stands for
+        Pdu.encode(pdu)  # type: ignore[arg-type]
+    assert str(compiled.value) == str(generic.value)
 
 
 def test_max_length_strings_encode() -> None:
