@@ -41,6 +41,14 @@ RECEIPT_STATUS: dict[str, tuple[Status, ErrorCode | None]] = {
 }
 # Which part's outcome is the message's: a higher rank wins (an unlisted status ranks highest).
 _RANK = {Status.DELIVERED: 0, Status.UNKNOWN: 1, Status.EXPIRED: 2, Status.UNDELIVERED: 3}
+# A status's error code, the first RECEIPT_STATUS names for it; bound once, as the statuses a
+# receipt makes are (an attribute of the Status class costs ~50 ns: EnumType's __getattr__).
+_ERROR: dict[Status, str | None] = {
+    s: next((e.value for t, e in RECEIPT_STATUS.values() if t is s and e is not None), None)
+    for s, _e in RECEIPT_STATUS.values()
+}
+_SUBMITTED = Status.SUBMITTED
+_DELIVERED = Status.DELIVERED
 
 
 @dataclass(slots=True)
@@ -162,15 +170,17 @@ class ReceiptMatcher(Generic[Token]):
         if len(sent.finals) < sent.parts:
             return []
         self.forget(sent)
-        status, err = max(sent.finals.values(), key=lambda f: _RANK.get(f[0], 4))
-        error = next((e for s, e in RECEIPT_STATUS.values() if s is status and e is not None), None)
+        if sent.parts == 1:
+            status, err = outcome[0], receipt[2]
+        else:
+            status, err = max(sent.finals.values(), key=lambda f: _RANK.get(f[0], 4))
         out = []
         if sent.in_submit:
             # The dispatcher records SUBMITTED after submit() returns: record it first here.
             out.append(
                 Report(
                     message_id=sent.message.id,
-                    status=Status.SUBMITTED,
+                    status=_SUBMITTED,
                     carrier_id=sent.ids[0],
                     at=now,
                 )
@@ -180,8 +190,8 @@ class ReceiptMatcher(Generic[Token]):
                 message_id=sent.message.id,
                 status=status,
                 carrier_id=sent.ids[0],
-                error_code=error.value if error else None,
-                carrier_error=err if status is not Status.DELIVERED else None,
+                error_code=_ERROR.get(status),
+                carrier_error=err if status is not _DELIVERED else None,
                 at=now,
             )
         )

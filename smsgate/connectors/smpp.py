@@ -59,6 +59,7 @@ from .base import Connector, Incoming, LinkState, ReportSink
 from .receipts import Early, Receipt, ReceiptMatcher, Sent, stored_report
 
 log = logging.getLogger("smsgate.connectors.smpp")
+_SUBMITTED = Status.SUBMITTED  # a global: an attribute of the Status class costs ~50 ns
 
 
 class SmppClientConfig(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -333,9 +334,7 @@ class SmppConnector(Connector):
                 )
             else:
                 reports.append(
-                    Report(
-                        message_id=m.id, status=Status.SUBMITTED, carrier_id=sent.ids[0], at=done
-                    )
+                    Report(message_id=m.id, status=_SUBMITTED, carrier_id=sent.ids[0], at=done)
                 )
         return reports
 

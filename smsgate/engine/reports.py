@@ -15,6 +15,10 @@ from . import metrics
 from .routing import CallbackRouter
 
 log = logging.getLogger("smsgate.reports")
+# Looked up for every event: an attribute of the Status class costs ~50 ns (EnumType's
+# __getattr__ hook), a global ~5.
+_DELIVERED = Status.DELIVERED
+_FAILED = frozenset({Status.UNDELIVERED, Status.EXPIRED, Status.REJECTED})
 
 
 class Reports:
@@ -47,9 +51,9 @@ class Reports:
         events = await self.store.record_reports(reports, route, lines)
         delivered = 0
         for event in events:
-            if event.status is Status.DELIVERED:
+            if event.status is _DELIVERED:
                 delivered += 1
-            elif event.status in (Status.UNDELIVERED, Status.EXPIRED, Status.REJECTED):
+            elif event.status in _FAILED:
                 metrics.FAILED.labels(self.connector, event.status.value).inc()
                 if event.carrier_error is not None:  # the carrier's word (ours have no code)
                     self._log_failure(event)

@@ -524,17 +524,28 @@ def plan_reports(current: Mapping[str, Message], reports: Sequence[Report]) -> R
     carrier id); several moves of one message in a batch make one update and an event each."""
     plan = ReportPlan()
     state = dict(current)
+    allowed = _ALLOWED_FROM
     for report in reports:
         message = state.get(report.message_id)
         if message is None:
             continue
-        if report.status == message.status:
+        status = report.status
+        if status == message.status:
             if report.carrier_id and not message.carrier_id:
                 state[message.id] = _learn_carrier_id(plan, message, report.carrier_id)
             continue
-        if can_transition(message.status, report.status):
+        if status in allowed.get(message.status, _NOWHERE):
             state[message.id] = _move(plan, message, report)
     return plan
+
+
+# What the planning of every report looks up, bound once: an attribute of the Status class costs
+# ~50 ns (EnumType's __getattr__ hook), a module global ~5.
+_SUBMITTED = Status.SUBMITTED
+_QUEUED = Status.QUEUED
+_REFUNDED = frozenset({Status.REJECTED, Status.CANCELLED, Status.EXPIRED})
+_ALLOWED_FROM = {s: frozenset(n for n in Status if can_transition(s, n)) for s in Status}
+_NOWHERE: frozenset[Status] = frozenset()
 
 
 def _learn_carrier_id(plan: ReportPlan, message: Message, carrier_id: str) -> Message:
@@ -548,38 +559,44 @@ def _learn_carrier_id(plan: ReportPlan, message: Message, carrier_id: str) -> Me
 
 def _move(plan: ReportPlan, message: Message, report: Report) -> Message:
     status = report.status
-    final = status.is_final
-    blank = final or status is Status.SUBMITTED
-    if refundable(status, message.submitted_at) and message.price:
+    at = report.at
+    final = status in FINAL
+    submitted = status is _SUBMITTED
+    blank = final or submitted
+    if status in _REFUNDED and message.submitted_at is None and message.price:
         plan.refunds[message.account_id] = plan.refunds.get(message.account_id, 0) + message.price
         plan.refunded.add(message.id)
     updated = _replace(
         message,
         status=status,
         error_code=report.error_code,
-        updated_at=report.at,
+        updated_at=at,
         carrier_id=report.carrier_id or message.carrier_id,
-        submitted_at=report.at if status is Status.SUBMITTED else message.submitted_at,
-        done_at=report.at if final else None,
+        submitted_at=at if submitted else message.submitted_at,
+        done_at=at if final else None,
     )
     if blank and message.confidential and message.text:
         plan.scrubbed = True
         updated = _replace(updated, text="")
     earlier = plan.moves.get(message.id)
-    plan.moves[message.id] = Move(
-        message=updated,
-        from_status=earlier.from_status if earlier else message.status,
-        clear_lease=(earlier is not None and earlier.clear_lease) or status is not Status.QUEUED,
-        blank_text=(earlier is not None and earlier.blank_text) or blank,
-        from_carrier_id=earlier.from_carrier_id if earlier else message.carrier_id,
-    )
+    if earlier is None:
+        move = Move(updated, message.status, status is not _QUEUED, blank, message.carrier_id)
+    else:
+        move = Move(
+            updated,
+            earlier.from_status,
+            earlier.clear_lease or status is not _QUEUED,
+            earlier.blank_text or blank,
+            earlier.from_carrier_id,
+        )
+    plan.moves[message.id] = move
     event = StatusEvent(
         message_id=message.id,
         account_id=message.account_id,
         status=status,
         error_code=report.error_code,
         carrier_error=report.carrier_error,
-        at=report.at,
+        at=at,
     )
     plan.events.append((updated, event))
     return updated
@@ -587,7 +604,7 @@ def _move(plan: ReportPlan, message: Message, report: Report) -> Message:
 
 def refundable(status: Status, submitted_at: float | None) -> bool:
     """Money goes back for what we refused, cancelled or let expire before a carrier had it."""
-    return status in (Status.REJECTED, Status.CANCELLED, Status.EXPIRED) and submitted_at is None
+    return status in _REFUNDED and submitted_at is None
 
 
 # From these a message only moves on (to UNKNOWN or a final status), so a remembered one decides
@@ -600,10 +617,11 @@ def decided_by(remembered: Message, report: Report) -> bool:
     enough to apply `report` without reading the row: it moves the message on (the update then
     checks the row's status), or the message is settled and the report changes nothing (a
     repeat, or a late report of an earlier step)."""
-    if remembered.status != report.status and can_transition(remembered.status, report.status):
+    status, was = report.status, remembered.status
+    if status != was and status in _ALLOWED_FROM.get(was, _NOWHERE):
         return True
-    news = report.status == remembered.status and report.carrier_id and not remembered.carrier_id
-    return remembered.status in _SETTLED and not news
+    news = status == was and report.carrier_id and not remembered.carrier_id
+    return was in _SETTLED and not news
 
 
 # Cancel, release, balance, accounts -----------------------------------------------------------
@@ -719,9 +737,8 @@ def dr_callbacks(
     payload is rendered when they are sent (`callback_notice`), so the row stores none."""
     rows: list[OutboxRow] = []
     for message, event in events:
-        targets = route(message, event, urls.get(event.account_id, _NO_URLS))
-        event_id = f"ev-{event.seq}"
-        rows += [(event_id, event.account_id, d, "dr", u, b"", event.at) for d, u in targets]
+        for d, u in route(message, event, urls.get(event.account_id, _NO_URLS)):
+            rows.append((f"ev-{event.seq}", event.account_id, d, "dr", u, b"", event.at))
     return rows
 
 

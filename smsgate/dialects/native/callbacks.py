@@ -42,7 +42,8 @@ class NativeCallbacks(CallbackPolicy):
     )
 
     def wants(self, message: Message, status: Status) -> bool:
-        if status is Status.SUBMITTED and message.meta and message.meta.get(EVENTS) == "final":
+        # meta first: most messages have none, and Status.SUBMITTED is a ~50 ns look-up
+        if message.meta and status is Status.SUBMITTED and message.meta.get(EVENTS) == "final":
             return False  # the client asked for final statuses only
         return status in self.statuses
 
