@@ -63,13 +63,20 @@ def decided(
     reports: Sequence[Report], known: Mapping[str, Message]
 ) -> tuple[dict[str, Message], list[str]]:
     """The remembered state of each message whose reports it decides (rules.decided_by, the
-    first remembered for a message), and the ids of the reports it does not."""
+    first remembered for a message), and the ids of the reports it does not. A message's later
+    report in the batch is judged by the state its earlier ones leave: an SMPP receipt that
+    overtook the dispatcher's record brings SUBMITTED and then the final status, and its final
+    status was judged against QUEUED (not decided: its batch planned under the write lock)."""
     current: dict[str, Message] = {}
     unknown: list[str] = []
+    last: dict[str, tuple[Message, Report]] = {}  # a message's last decided report, and its state
     for r in reports:
-        hit = known.get(r.message_id)
+        i = r.message_id
+        earlier = last.get(i)
+        hit = rules.moved_by(*earlier) if earlier is not None else known.get(i)
         if hit is not None and rules.decided_by(hit, r):
-            current.setdefault(r.message_id, hit)
+            current.setdefault(i, hit)
+            last[i] = (hit, r)
         else:
-            unknown.append(r.message_id)
+            unknown.append(i)
     return current, unknown

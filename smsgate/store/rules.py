@@ -624,6 +624,15 @@ def decided_by(remembered: Message, report: Report) -> bool:
     return was in _SETTLED and not news
 
 
+def moved_by(message: Message, report: Report) -> Message:
+    """The state `report` leaves a message in as far as decided_by looks (its status and
+    carrier id): moved on where the report moves it, else as it was."""
+    status = report.status
+    if status == message.status or status not in _ALLOWED_FROM.get(message.status, _NOWHERE):
+        return message
+    return _replace(message, status=status, carrier_id=report.carrier_id or message.carrier_id)
+
+
 # Cancel, release, balance, accounts -----------------------------------------------------------
 
 

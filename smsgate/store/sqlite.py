@@ -545,6 +545,11 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         self, reports: Sequence[Report], route: CallbackRoute, lines: Sequence[LogLine] = ()
     ) -> list[StatusEvent]:
         ahead = planned_ahead(self._recent, reports)
+        if ahead is not None and ahead.writes_nothing and not lines:
+            # Decided by remembered states and changing none (a dispatcher's SUBMITTED for
+            # messages whose SMPP receipts came first and recorded it): no write group, which
+            # was a transaction and a WAL flush of its own when it committed alone.
+            return []
         logged = [(connector, *_entry(e)) for connector, e in lines]
 
         def op(conn: sqlite3.Connection) -> rules.ReportPlan:

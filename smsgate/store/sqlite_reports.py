@@ -146,6 +146,8 @@ class Planned:
             clear, blank, was = move.clear_lease + 0, move.blank_text + 0, text[move.from_status]
             rows.append((text[m.status], *_moved(m), clear, blank, was))
         self.refunds = [(amount, a) for a, amount in plan.refunds.items()]
+        # No statement of the plan would change a row (see SQLiteStore.record_reports).
+        self.writes_nothing = not (plan.moves or plan.carrier_ids or plan.events or plan.refunds)
 
 
 def write_ahead(
