@@ -190,4 +190,6 @@ def _insert_events(conn: sqlite3.Connection, plan: rules.ReportPlan, route: Call
         rows.append((seq, e.message_id, e.account_id, status, e.error_code, e.carrier_error, e.at))
     insert_rows(conn, "event_insert", "event_insert_rows", rows)
     urls = callback_urls(conn, {e.account_id for _m, e in plan.events})
-    conn.executemany(_Q["callback_insert"], rules.dr_callbacks(plan.events, urls, route))
+    callbacks = rules.dr_callbacks(plan.events, urls, route)
+    if callbacks:
+        insert_rows(conn, "callback_insert", "callback_insert_rows", callbacks)

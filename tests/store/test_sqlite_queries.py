@@ -22,6 +22,7 @@ SHAPES = {
     "insert_new_messages": {"columns": "seq, id", "picked": "column1, column2", "rows": "(?, ?)"},
     "event_insert_rows": {"rows": "(?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)"},
     "connector_log_add_rows": {"rows": "(?, ?, ?, ?, ?, ?)"},
+    "callback_insert_rows": {"rows": "(?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)"},
 }
 
 

@@ -286,3 +286,30 @@ def test_two_threads_remembering_past_the_limit_lose_nothing(
         sys.setswitchinterval(switch)
     assert failures == []
     assert len(recent.of(f"{n}{i}" for n in "ab" for i in range(100_000))) == 100
+
+
+async def test_callbacks_go_many_rows_a_statement_and_a_repeat_is_ignored(
+    sqlite_store: SQLiteStore,
+) -> None:
+    """A batch's callbacks are written ROWS_A_STATEMENT to an INSERT (callback_insert_rows),
+    each due and created at its event's time; one already owed (the same event, dialect and
+    URL) is left as it is, in a statement of many rows as in one of one."""
+    store = sqlite_store
+    account_id, ids = await _claimed(store, 40)
+    t = time.time()
+    events = await store.record_reports(_reports(ids, Status.SUBMITTED, t), route)
+    assert len(events) == 40
+    conn = sqlite3.connect(store.path)
+    try:
+        rows = conn.execute(
+            "SELECT event_id, dialect, kind, url, next_at, created_at FROM outbox ORDER BY id"
+        ).fetchall()
+        assert rows == [(f"ev-{e.seq}", "native", "dr", "http://cb/dr", t, t) for e in events]
+        again = [
+            (f"ev-{e.seq}", account_id, "native", "dr", "http://cb/dr", b"", t + 5) for e in events
+        ]
+        with conn:
+            sqlite_reports.insert_rows(conn, "callback_insert", "callback_insert_rows", again)
+        assert conn.execute("SELECT count(*), max(next_at) FROM outbox").fetchone() == (40, t)
+    finally:
+        conn.close()

@@ -444,6 +444,15 @@ INSERT OR IGNORE INTO outbox (event_id, account_id, dialect, kind, url, payload,
                               created_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
 
+-- callback_insert_rows --
+-- callback_insert's rows, {rows} (that many `(?, ...)`, seven each) a statement
+-- (sqlite_reports.insert_rows): 2.8 µs a row against 3.5-3.7 one row a step (128 a batch,
+-- isolated)
+INSERT OR IGNORE INTO outbox (event_id, account_id, dialect, kind, url, payload, next_at,
+                              created_at)
+SELECT column1, column2, column3, column4, column5, column6, column7, column7
+FROM (VALUES {rows})
+
 -- outbox_any_due --
 -- Whether outbox_due would find anything (asked before taking the write lock). A scope:
 -- :only, a JSON array of the dialects delivered (NULL: all), :skip, those never delivered.
