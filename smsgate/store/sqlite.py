@@ -196,6 +196,25 @@ def _path_of(url: str) -> str:
     return re.sub(r"^sqlite:///?", "", url)  # sqlite:///rel/path, sqlite:////abs/path
 
 
+def bind_directly() -> None:
+    """Parameters of these types bound as they are, through a registered adapter in C.
+
+    sqlite3 binds only exact int, float, str and bytearray values without adapting them; for
+    any other (None, bytes, bool) it looks for an adapter, and finding none it asks its
+    protocol type for `__adapt__`, whose AttributeError is formatted and dropped: a None cost
+    0.19 µs more than a str, a bytes value 0.26, a bool 0.19; through these 0.03, 0.14 and
+    0.06 (1,000-row executemany, isolated). A message's moves, events and lines bind about
+    eight None values in the engine (callgrind: eight formatted errors a message). The values
+    bound are the same: NULL, the blob, 0 or 1. Registering again is harmless; the registry
+    is the sqlite3 module's, for every connection of the process."""
+    sqlite3.register_adapter(type(None), _NONE)
+    sqlite3.register_adapter(bytes, bytes)
+    sqlite3.register_adapter(bool, int)
+
+
+_NONE: Callable[[None], None] = {}.get  # type: ignore[assignment]  # in C: None for None
+
+
 class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Store):
     exclusive_dispatch = True
 
@@ -223,6 +242,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
 
     # Lifecycle -----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
+        bind_directly()
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         # FULL is kept by fsyncing the WAL ourselves after each group (see _sqlite_writer).
         mode = "NORMAL" if self.synchronous.upper() == "FULL" else self.synchronous

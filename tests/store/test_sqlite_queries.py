@@ -91,3 +91,20 @@ def test_a_list_lookup_searches_an_index(
     assert all("=?" in step for step in searched), plan
     scans = [step for step in plan if step.startswith("SCAN") and "VIRTUAL TABLE" not in step]
     assert scans == [], plan  # only the list parameter's json_each is scanned
+
+
+def test_none_bytes_and_bool_are_bound_without_a_failed_adaptation() -> None:
+    """sqlite_module.bind_directly: None, bytes and bool go to an adapter registered for
+    them (no `__adapt__` looked up on the protocol, no AttributeError made and dropped), and
+    bind as they did: NULL, a blob, an integer."""
+    sqlite_module.bind_directly()
+    for kind in (type(None), bytes, bool):
+        assert (kind, sqlite3.PrepareProtocol) in sqlite3.adapters
+    c = sqlite3.connect(":memory:")
+    c.execute("CREATE TABLE t (a, b, c)")
+    c.executemany("INSERT INTO t VALUES (?, ?, ?)", [(None, b"x", True), (1, b"", False)])
+    rows = c.execute("SELECT a, typeof(a), b, typeof(b), c, typeof(c) FROM t").fetchall()
+    assert rows == [
+        (None, "null", b"x", "blob", 1, "integer"),
+        (1, "integer", b"", "blob", 0, "integer"),
+    ]
