@@ -238,8 +238,29 @@ async def test_a_message_waiting_for_its_answer_holds_one_slot_not_two(
     assert len(await store.outbox_items(state="done")) == 4
 
 
+async def test_a_turn_with_none_ahead_has_nothing_to_wait_for() -> None:
+    """Nearly every request finds no earlier one of its messages in flight: its turn is taken
+    with nothing to await (no future made); one behind it waits for its answer, and is told
+    its retry time."""
+    in_flight: dict[str, notifier_module._Turn] = {}
+    first = _Turn(in_flight, ["m1"])
+    assert first.enter() is None
+    second = _Turn(in_flight, ["m1", "m2"])
+    waiting = second.enter()
+    assert waiting is not None and in_flight == {"m1": second, "m2": second}
+    task = asyncio.ensure_future(waiting)
+    await asyncio.sleep(0.01)
+    assert not task.done()
+    first.retry_at(123.0)
+    first.release()
+    await asyncio.wait_for(task, 1.0)
+    assert second.behind == 123.0
+    second.release()
+    assert in_flight == {}
+
+
 async def test_a_callback_cancelled_in_line_does_not_hold_up_the_next() -> None:
-    in_flight: dict[str, notifier_module.Turns] = {}
+    in_flight: dict[str, notifier_module._Turn] = {}
     first = _Turn(in_flight, ["m1"])
     await first.__aenter__()  # the first callback of m1, being sent
 
