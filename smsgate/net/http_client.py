@@ -81,6 +81,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self, max_body: int, pipelined: bool = False) -> None:
         self.max_body = max_body
         self.pipelined = pipelined  # writes wait for the end of the loop's turn, batched
+        self.loop = asyncio.get_running_loop()  # made by create_connection, in its loop
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.queue: deque[_Pending] = deque()  # unanswered requests, oldest first
@@ -173,7 +174,7 @@ class _Connection(asyncio.Protocol):
     # requests
     def send(self, data: bytes, deadline: float) -> asyncio.Future[tuple[int, bytes]]:
         assert self.transport is not None
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         pending = _Pending(loop.create_future(), deadline)
         pending.behind = bool(self.queue)
         self.queue.append(pending)
@@ -280,16 +281,26 @@ class HttpClient:
         """(status, body up to max_body). Raises OSError (ConnectionError) or TimeoutError;
         NotSent (a ConnectionError) when no connection could be made, so nothing was sent."""
         origin, data = self._encode(method, url, headers, body)
-        deadline = time.monotonic() + self.timeout
-        conn = self._pooled(origin)
+        now = time.monotonic()
+        deadline = now + self.timeout
+        conn = self._pooled(origin, now)
         if conn is not None:
+            # _exchange written out: a coroutine less to make and resume a request
+            waiter = self._start(origin, conn, data, deadline)
             try:
-                return await self._exchange(origin, conn, data, deadline)
-            except Unanswered:
-                if not self.retry_stale or time.monotonic() >= deadline:
+                return await waiter
+            except BaseException as exc:
+                conn.close()  # cancelled or failed mid-answer: in no known state
+                if (
+                    not isinstance(exc, Unanswered)
+                    or not self.retry_stale
+                    or time.monotonic() >= deadline
+                ):
                     raise
                 # closed while idle, or dropped behind a pipelined request the server
                 # answered last: once more on a new connection
+            finally:
+                self._settle(origin, conn)
         try:
             conn = await self._connect(origin, deadline)
         except (NotSent, ssl.SSLError):
@@ -372,10 +383,10 @@ class HttpClient:
         self._heads[(method, url)] = origin, prefix
         return origin, prefix
 
-    def _pooled(self, origin: Origin) -> _Connection | None:
+    def _pooled(self, origin: Origin, now: float) -> _Connection | None:
         """This turn's connection to the origin while it has room (pipelining), else the
-        most recently used idle one (the least likely to be closed), else None."""
-        now = time.monotonic()
+        most recently used idle one (the least likely to be closed), else None. `now`:
+        time.monotonic()."""
         if self.pipeline:
             conn = self._filling.get(origin)
             if (
@@ -443,12 +454,7 @@ class HttpClient:
     async def _exchange(
         self, origin: Origin, conn: _Connection, data: bytes, deadline: float
     ) -> tuple[int, bytes]:
-        waiter = conn.send(data, deadline)
-        if self.pipeline:
-            self._filling[origin] = conn
-        self._busy.add(conn)
-        if self._sweep is None:
-            self._sweep = asyncio.get_running_loop().call_later(SWEEP, self._expire)
+        waiter = self._start(origin, conn, data, deadline)
         try:
             return await waiter
         except BaseException:
@@ -456,6 +462,18 @@ class HttpClient:
             raise
         finally:
             self._settle(origin, conn)
+
+    def _start(
+        self, origin: Origin, conn: _Connection, data: bytes, deadline: float
+    ) -> asyncio.Future[tuple[int, bytes]]:
+        """The request written (or joining this turn's write) on `conn`: its answer."""
+        waiter = conn.send(data, deadline)
+        if self.pipeline:
+            self._filling[origin] = conn
+        self._busy.add(conn)
+        if self._sweep is None:
+            self._sweep = conn.loop.call_later(SWEEP, self._expire)
+        return waiter
 
     def _settle(self, origin: Origin, conn: _Connection) -> None:
         """After one of its answers: what it showed of pipelining to its origin, and the
