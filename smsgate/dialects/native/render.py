@@ -42,6 +42,7 @@ def _price(micros: int) -> str:
 
 def message_out(m: Message) -> MessageOut:
     created = iso(m.created_at) or ""
+    updated = created if m.updated_at == m.created_at else iso(m.updated_at) or ""
     # By position, in the order of MessageOut's fields: 19 keywords would make CPython build a
     # dict of them first (a call of more than 15), a microsecond of a single send's answer.
     return MessageOut(
@@ -57,11 +58,11 @@ def message_out(m: Message) -> MessageOut:
         m.segments,
         _price(m.price),
         created,
-        created if m.updated_at == m.created_at else iso(m.updated_at) or "",  # updated_at
+        updated,
         iso(m.not_before),  # scheduled_at
         iso(m.expires_at),
         iso(m.submitted_at),
-        iso(m.done_at),
+        updated if m.done_at == m.updated_at else iso(m.done_at),  # done_at (a final update)
         m.tag,
         m.priority,
     )
