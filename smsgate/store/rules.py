@@ -763,6 +763,15 @@ def as_of(message: Message, event: StatusEvent) -> Message:
     submitted = message.submitted_at
     if submitted is not None and submitted > event.at:
         submitted = None
+    done = event.at if event.status in FINAL else None
+    if (
+        message.status == event.status
+        and message.updated_at == event.at
+        and message.error_code == event.error_code
+        and message.submitted_at == submitted
+        and message.done_at == done
+    ):
+        return snapshot(message)  # its latest event: as it stands (a final callback's, mostly)
     return snapshot(
         _replace(
             message,
@@ -770,7 +779,7 @@ def as_of(message: Message, event: StatusEvent) -> Message:
             error_code=event.error_code,
             updated_at=event.at,
             submitted_at=submitted,
-            done_at=event.at if event.status.is_final else None,
+            done_at=done,
         )
     )
 

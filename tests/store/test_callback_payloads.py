@@ -151,3 +151,15 @@ def test_as_of_undoes_the_later_moves_only() -> None:
         30.0,
     )
     assert rules.as_of(now, event(Status.DELIVERED, 20.0)) == msgspec.structs.replace(now, text="")
+
+
+def test_as_of_its_latest_event_is_the_message_itself() -> None:
+    """A message's latest event (its final callback's, mostly) leaves it as it stands: the row
+    read is what the callback reports, with no copy made of it."""
+    row = msgspec.structs.replace(
+        message(1), status=Status.DELIVERED, submitted_at=10.0, done_at=20.0, updated_at=20.0
+    )
+    latest = StatusEvent(message_id=row.id, account_id=1, status=Status.DELIVERED, at=20.0)
+    assert rules.as_of(row, latest) is row
+    earlier = StatusEvent(message_id=row.id, account_id=1, status=Status.SUBMITTED, at=10.0)
+    assert rules.as_of(row, earlier) is not row
