@@ -40,12 +40,13 @@ from smsgate.core.status import Status
 from smsgate.dialects.native import dialect
 from smsgate.core.urls import parse_networks
 from smsgate.engine.notifier import HttpSender, Notifier
-from smsgate.server import _freeze_heap
-from smsgate.store.sqlite import SQLiteStore
+from smsgate.config import Config
+from smsgate.server import _freeze_heap, _process_store
 from tests.store.helpers import make_account, message
 
 async def main(folder, url, n):
-    store = SQLiteStore(f"sqlite:///{folder}/bench.db")
+    # Opened as `smsgate serve` opens its notifier process's store beside two workers.
+    store = _process_store(Config(database=f"sqlite:///{folder}/bench.db", workers=2), notifier=True)
     await store.open()
     await store.migrate()
     acme = await make_account(store, balance=10**15, callback_urls={"native": url})
