@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -229,20 +229,23 @@ class Store(abc.ABC):
 
     # Accept ------------------------------------------------------------------------------
     @abc.abstractmethod
-    async def accept(
+    def accept(
         self,
         account_id: int,
         items: Sequence[Message | Refusal],
         *,
         job: Job | None = None,
         atomic: bool = False,
-    ) -> list[Outcome]:
+    ) -> Awaitable[list[Outcome]]:
         """Store new messages in one transaction, shared with concurrent callers; an outcome
         per item, in order, as `rules.plan_accept` decides (duplicates, refusals, stop list,
         balance, atomic: the precedence in rules.py's docstring).
 
         A 'new' outcome's message carries its seq; it is the given Message itself, numbered
         in place (no copy per message in a bulk).
+
+        To await: a coroutine, or (SQLite) the writer's future itself, a frame less for every
+        single send.
         """
 
     async def accept_stream(

@@ -103,13 +103,13 @@ async def test_writes_asked_for_during_a_flush_commit_together_after_it(
         real(fd)
 
     monkeypatch.setattr(os, "fdatasync", slow_disk)
-    first = asyncio.create_task(store.accept(a.id, [message(a.id)]))
+    first = asyncio.ensure_future(store.accept(a.id, [message(a.id)]))
     await asyncio.sleep(0.05)  # committed; its flush is under way
     before = writer.commits
     later = []
     for i in range(3):  # three turns of the loop: three groups, were they committed apart
         phone = f"7965333000{i}"
-        later.append(asyncio.create_task(store.accept(a.id, [message(a.id, phone=phone)])))
+        later.append(asyncio.ensure_future(store.accept(a.id, [message(a.id, phone=phone)])))
         await asyncio.sleep(0.01)
     assert writer.commits == before  # none while the flush runs
     assert [o.kind for o in await first] == ["new"]
