@@ -17,14 +17,28 @@ uvicorn also makes a keep-alive timer (a TimerHandle, a libuv timer started and 
 every response, and cancels it at the next request's first bytes: under load a timer per request
 that never fires. Here a connection keeps one timer that notes when it went idle; when it fires
 it closes a connection idle for the whole timeout, or waits out the rest of it.
+
+A request's scope also carries the ASGI extension `smsgate.answer`: a call that writes a whole
+answer (its status, its head's own lines, its body) as uvicorn's two sends of
+`http.response.start` and `http.response.body` would write it, byte for byte, without the
+checks they make of every header (the caller's lines are its own, made safe): a native single
+send's answer went through about 40 lines of uvicorn's Python for two sends
+(dialects/asgi.py, `respond_json`).
 """
 
 from __future__ import annotations
 
 import asyncio
+from types import MappingProxyType
 from typing import Any, ClassVar
 
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
+
+ANSWER = "smsgate.answer"  # the scope's extension: {"answer": answer(send, status, head, body)}
 
 
 class CoalescingTransport:
@@ -139,6 +153,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.scope["extensions"] = _EXTENSIONS  # type: ignore[typeddict-item]  # read-only
         self._in_head = True
 
     def on_headers_complete(self) -> None:
@@ -173,3 +188,47 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             b"connection: close\r\n\r\n" % len(_TIMED_OUT)
         )
         self.transport.write(b"".join(head) + _TIMED_OUT)
+
+
+def answer(send: Any, status: int, head: bytes, body: bytes) -> bool:
+    """Write a whole answer in one call: the bytes the request's ASGI `send` writes for a
+    start message whose headers are `head` (lower-case lines, each ending with CRLF, with
+    content-length; nothing a client sent unchecked) and one final body message; the
+    connection then goes on as after those sends. False, having written nothing, where the
+    two sends must be made: `send` is not uvicorn's own (wrapped by a middleware), an answer
+    started already, writing paused, a HEAD request, uvicorn's access log.
+
+    The cycle is found through `send`, so the scope holds no reference to it: a cycle of
+    references per request would leave every request's objects to the garbage collector."""
+    cycle = getattr(send, "__self__", None)
+    if (
+        getattr(send, "__func__", None) is not _SEND
+        or not isinstance(cycle, RequestResponseCycle)
+        or cycle.response_started
+        or cycle.disconnected
+        or cycle.flow.write_paused
+        or cycle.access_log
+        or cycle.scope["method"] == "HEAD"
+    ):
+        return False
+    cycle.response_started = True
+    cycle.waiting_for_100_continue = False
+    content = [STATUS_LINE[status]]
+    for name, value in cycle.default_headers:
+        content += [name.lower(), b": ", value, b"\r\n"]
+    content.append(head)
+    if not cycle.keep_alive:
+        content.append(b"connection: close\r\n")
+    content += [b"\r\n", body]
+    cycle.transport.write(b"".join(content))
+    cycle.response_complete = True
+    cycle.message_event.set()
+    if not cycle.keep_alive:
+        cycle.transport.close()
+    cycle.on_response()
+    return True
+
+
+_SEND = RequestResponseCycle.send
+# Every request's scope holds this one read-only mapping: nothing of the request in it
+_EXTENSIONS = MappingProxyType({ANSWER: MappingProxyType({"answer": answer})})

@@ -420,3 +420,74 @@ def test_the_uvicorn_internals_the_timeouts_use() -> None:
     ):
         assert attribute in source, attribute
     assert "self.response_complete" in inspect.getsource(httptools_impl.RequestResponseCycle)
+
+
+async def _answered(request: bytes, one_call: bool) -> bytes:
+    """What a connection writes for `request` when its app answers with respond_json, given
+    the scope (the one-call answer) or not (uvicorn's two sends)."""
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    from smsgate.dialects.asgi import respond_json
+
+    body = b'{"id":"0190-x","status":"queued"}'
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await respond_json(send, 201, body, scope if one_call else None)
+
+    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off")
+    config.load()
+    state = ServerState()
+    state.default_headers = [(b"date", b"Mon, 07 Dec 2026 20:00:00 GMT")]
+    loop = asyncio.get_running_loop()
+    protocol = CoalescingHttpToolsProtocol(
+        config=config, server_state=state, app_state={}, _loop=loop
+    )
+    inner = Recording()
+    protocol.connection_made(inner)  # type: ignore[arg-type]
+    protocol.data_received(request)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    protocol.connection_lost(None)
+    return b"".join(inner.writes)
+
+
+@pytest.mark.parametrize("connection", [b"", b"Connection: close\r\n"])
+async def test_a_one_call_answer_writes_the_two_sends_bytes(connection: bytes) -> None:
+    """respond_json's answer through the scope's `smsgate.answer` (one call) is, byte for
+    byte, what uvicorn's http.response.start and body sends write, keep-alive or not."""
+    request = (
+        b"POST /api/v1/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 2\r\n" + connection + b"\r\n{}"
+    )
+    one_call = await _answered(request, one_call=True)
+    assert one_call.startswith(b"HTTP/1.1 201 Created\r\ndate: Mon, 07 Dec 2026")
+    assert one_call.endswith(b'\r\n\r\n{"id":"0190-x","status":"queued"}')
+    assert one_call == await _answered(request, one_call=False)
+
+
+async def test_a_request_scope_offers_the_one_call_answer() -> None:
+    from smsgate.http_protocol import ANSWER
+
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope.get("extensions", {}).get(ANSWER))
+        await receive()
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    import uvicorn
+    from uvicorn.server import ServerState
+
+    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off")
+    config.load()
+    protocol = CoalescingHttpToolsProtocol(
+        config=config, server_state=ServerState(), app_state={}, _loop=asyncio.get_running_loop()
+    )
+    protocol.connection_made(Recording())  # type: ignore[arg-type]
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    await asyncio.sleep(0)
+    protocol.connection_lost(None)
+    assert seen and callable(seen[0]["answer"])

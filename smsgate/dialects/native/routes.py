@@ -124,7 +124,7 @@ async def send_one(
         raise outcome.error
     assert outcome.message is not None
     status = 201 if outcome.kind == "new" else 200
-    await asgi.respond_json(send, status, dump(message_out(outcome.message)))
+    await asgi.respond_json(send, status, dump(message_out(outcome.message)), scope)
 
 
 async def bulk(gateway: Gateway, request: Request, account: Account) -> Response:
