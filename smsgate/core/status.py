@@ -29,7 +29,8 @@ FINAL = frozenset(
 # Statuses a message may still be cancelled from: nothing has reached a carrier yet.
 CANCELLABLE = frozenset({Status.ACCEPTED, Status.SCHEDULED, Status.QUEUED})
 
-_ALLOWED: dict[Status, frozenset[Status]] = {
+# The statuses each status may move to (a final one: none).
+NEXT: dict[Status, frozenset[Status]] = {
     Status.ACCEPTED: frozenset(
         {Status.SCHEDULED, Status.QUEUED, Status.REJECTED, Status.CANCELLED, Status.EXPIRED}
     ),
@@ -52,8 +53,9 @@ _ALLOWED: dict[Status, frozenset[Status]] = {
     # A carrier that said "unknown" may still report the real outcome later.
     Status.UNKNOWN: frozenset({Status.DELIVERED, Status.UNDELIVERED, Status.EXPIRED}),
 }
+NEXT.update({s: frozenset() for s in FINAL})
 
 
 def can_transition(current: Status, new: Status) -> bool:
     """True when moving from `current` to `new` is legal; final statuses never change."""
-    return new in _ALLOWED.get(current, frozenset())
+    return new in NEXT[current]

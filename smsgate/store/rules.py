@@ -50,7 +50,7 @@ from ..core.models import (
     Report,
     StatusEvent,
 )
-from ..core.status import CANCELLABLE, FINAL, Status, can_transition
+from ..core.status import CANCELLABLE, FINAL, NEXT, Status
 from .base import AllNew, CallbackRoute, Outcome, Refusal
 
 _replace = msgspec.structs.replace
@@ -524,7 +524,6 @@ def plan_reports(current: Mapping[str, Message], reports: Sequence[Report]) -> R
     carrier id); several moves of one message in a batch make one update and an event each."""
     plan = ReportPlan()
     state = dict(current)
-    allowed = _ALLOWED_FROM
     for report in reports:
         message = state.get(report.message_id)
         if message is None:
@@ -534,7 +533,7 @@ def plan_reports(current: Mapping[str, Message], reports: Sequence[Report]) -> R
             if report.carrier_id and not message.carrier_id:
                 state[message.id] = _learn_carrier_id(plan, message, report.carrier_id)
             continue
-        if status in allowed.get(message.status, _NOWHERE):
+        if status in NEXT[message.status]:
             state[message.id] = _move(plan, message, report)
     return plan
 
@@ -544,8 +543,6 @@ def plan_reports(current: Mapping[str, Message], reports: Sequence[Report]) -> R
 _SUBMITTED = Status.SUBMITTED
 _QUEUED = Status.QUEUED
 _REFUNDED = frozenset({Status.REJECTED, Status.CANCELLED, Status.EXPIRED})
-_ALLOWED_FROM = {s: frozenset(n for n in Status if can_transition(s, n)) for s in Status}
-_NOWHERE: frozenset[Status] = frozenset()
 
 
 def _learn_carrier_id(plan: ReportPlan, message: Message, carrier_id: str) -> Message:
@@ -563,7 +560,7 @@ def _move(plan: ReportPlan, message: Message, report: Report) -> Message:
     final = status in FINAL
     submitted = status is _SUBMITTED
     blank = final or submitted
-    if status in _REFUNDED and message.submitted_at is None and message.price:
+    if message.price and refundable(status, message.submitted_at):
         plan.refunds[message.account_id] = plan.refunds.get(message.account_id, 0) + message.price
         plan.refunded.add(message.id)
     updated = _replace(
@@ -618,7 +615,7 @@ def decided_by(remembered: Message, report: Report) -> bool:
     checks the row's status), or the message is settled and the report changes nothing (a
     repeat, or a late report of an earlier step)."""
     status, was = report.status, remembered.status
-    if status != was and status in _ALLOWED_FROM.get(was, _NOWHERE):
+    if status != was and status in NEXT[was]:
         return True
     news = status == was and report.carrier_id and not remembered.carrier_id
     return was in _SETTLED and not news
@@ -628,7 +625,7 @@ def moved_by(message: Message, report: Report) -> Message:
     """The state `report` leaves a message in as far as decided_by looks (its status and
     carrier id): moved on where the report moves it, else as it was."""
     status = report.status
-    if status == message.status or status not in _ALLOWED_FROM.get(message.status, _NOWHERE):
+    if status == message.status or status not in NEXT[message.status]:
         return message
     return _replace(message, status=status, carrier_id=report.carrier_id or message.carrier_id)
 

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from smsgate.core.status import CANCELLABLE, FINAL, Status, can_transition
+from smsgate.core.status import CANCELLABLE, FINAL, NEXT, Status, can_transition
 
 
 def test_happy_path_is_legal() -> None:
@@ -34,3 +34,9 @@ def test_unknown_can_still_resolve() -> None:
 def test_cancellable_are_those_not_yet_with_a_carrier() -> None:
     assert {Status.ACCEPTED, Status.SCHEDULED, Status.QUEUED} == CANCELLABLE
     assert all(can_transition(s, Status.CANCELLED) for s in CANCELLABLE)
+
+
+def test_every_status_has_its_next_statuses() -> None:
+    """The planning of reports reads NEXT[status] for any stored status (no default)."""
+    assert set(NEXT) == set(Status)
+    assert all(not NEXT[s] for s in FINAL)
