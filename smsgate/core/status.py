@@ -22,6 +22,13 @@ class Status(StrEnum):
         return self in FINAL
 
 
+# The statuses looked up for every message, as module globals to import: an attribute of the
+# Status class costs ~50 ns on Python 3.11 (EnumType's __getattr__ hook), a global ~5.
+QUEUED = Status.QUEUED
+SUBMITTED = Status.SUBMITTED
+DELIVERED = Status.DELIVERED
+REJECTED = Status.REJECTED
+
 FINAL = frozenset(
     {Status.DELIVERED, Status.UNDELIVERED, Status.EXPIRED, Status.REJECTED, Status.CANCELLED}
 )

@@ -27,7 +27,7 @@ from ..connectors.base import Connector, OutcomeUnknown
 from ..core.errors import ErrorCode
 from ..core.ids import new_id
 from ..core.models import Account, Message, Report
-from ..core.status import Status
+from ..core.status import QUEUED, SUBMITTED, Status
 from ..store.base import LogLine, Store, StoreUnavailable
 from . import metrics
 from .idle import IdleWait, claim_wait
@@ -45,10 +45,6 @@ CLAIM_SPACING = 0.02
 # by reading its pages again (another process committed meanwhile), whatever its size: under
 # live single sends claims of ~40 messages took 80-95 µs of engine CPU a message, ~130 took 60.
 ONE_ENGINE_SPACING = 0.04
-# Looked up for every result: an attribute of the Status class costs ~50 ns (EnumType's
-# __getattr__ hook), a global ~5.
-_QUEUED = Status.QUEUED
-_SUBMITTED = Status.SUBMITTED
 
 
 class Dispatcher:
@@ -287,7 +283,7 @@ class Dispatcher:
         their record (Connector.unlogged), which it is told of once committed; a QUEUED one (no
         connector took it now: the router's routes refused it retryably) goes back to the
         queue for `requeue_after` seconds."""
-        queued, submitted = _QUEUED, _SUBMITTED
+        queued, submitted = QUEUED, SUBMITTED
         requeue = [r.message_id for r in results if r.status is queued]
         if requeue:
             results = [r for r in results if r.status is not queued]
