@@ -9,7 +9,10 @@ the simulator, reports; no callbacks) on it, as the engine process of `smsgate s
 PostgreSQL (not exclusive: leases, paced claims). Printed: the engine's CPU a message (this
 process, from /proc), the CPU of the engine's PostgreSQL backends a message (found by their
 application_name; the feeder's have another), and the engine's store calls a message: claims,
-report writes, separate reported marks. `--history` as `pg_bench --history`. Unlike
+report writes, separate reported marks; and the rows written a message, feeder's and engine's
+(`pg_stat_user_tables`, the history's left out): inserts and updates of `messages`, with the
+share of the updates that were HOT (no index entry), and of `events` and `connector_log`.
+`--history` as `pg_bench --history`. Unlike
 `pg_bench --runs live:2`, the engine is measured alone and the rate is fixed (as far as the
 feeder keeps up); where the engine falls behind, the simulator's receipt batches grow up to
 1,000. Run as a script, PYTHONPATH selects the tree measured (feeder and engine): alternate
@@ -103,6 +106,9 @@ async def _engine(args: argparse.Namespace) -> None:
         task.cancel()
         await sim.stop()
         done = await _delivered(admin, schema) - before
+        await store.close()
+        await asyncio.sleep(1.0)  # the backends flush their table statistics as they exit
+        rows = await _rows(admin, schema, args.history)
     finally:
         await store.close()
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
@@ -114,6 +120,32 @@ async def _engine(args: argparse.Namespace) -> None:
         f" {pg * per:.1f}; calls a message: {calls}",
         flush=True,
     )
+    print(f"  rows a message: {_rows_line(rows, done)}", flush=True)
+
+
+# Rows the history wrote (pg_bench.HISTORY, HISTORY_LINES), a history message: left out
+_HISTORY_ROWS = {"messages": 1, "events": 2, "connector_log": 1}
+_ROWS = """
+SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+WHERE schemaname = $1 AND relname = ANY($2::text[])
+"""
+
+
+async def _rows(admin: Any, schema: str, history: int) -> dict[str, tuple[int, int, int]]:
+    """Rows inserted, updated and HOT-updated in each table of a message's life, since the
+    schema was made, the history's inserts left out."""
+    found = await admin.fetch(_ROWS, schema, list(_HISTORY_ROWS))
+    return {r[0]: (r[1] - history * _HISTORY_ROWS[r[0]], r[2], r[3]) for r in found}
+
+
+def _rows_line(rows: dict[str, tuple[int, int, int]], done: int) -> str:
+    """`_rows` a message delivered (the warm-up's counted too), HOT updates as a share."""
+    parts = []
+    for name in _HISTORY_ROWS:
+        ins, upd, hot = rows.get(name, (0, 0, 0))
+        part = f"{name} {ins / done:.2f} inserted, {upd / done:.2f} updated"
+        parts.append(part + (f" ({hot / upd:.0%} HOT)" if upd else ""))
+    return "; ".join(parts)
 
 
 async def _backends(admin: Any, schema: str) -> list[int]:

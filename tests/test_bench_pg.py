@@ -32,3 +32,15 @@ def test_no_slice_updates_and_no_requests_read_as_such() -> None:
         " accounts' rows updated 0; oldest, in transactions: another session's 0, the servers'"
         " snapshot 0"
     )
+
+
+def test_engine_bench_rows_a_message_leave_the_history_out() -> None:
+    """bench/pg_engine_bench.py's rows line: each table's inserts and updates a message
+    delivered, the history's inserts already left out by `_rows`, HOT as a share."""
+    from bench.pg_engine_bench import _rows_line
+
+    rows = {"messages": (1000, 3000, 750), "events": (2000, 0, 0), "connector_log": (1000, 990, 0)}
+    assert _rows_line(rows, 1000) == (
+        "messages 1.00 inserted, 3.00 updated (25% HOT); events 2.00 inserted, 0.00 updated;"
+        " connector_log 1.00 inserted, 0.99 updated (0% HOT)"
+    )
