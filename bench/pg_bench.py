@@ -16,7 +16,8 @@ native single sends with wrk (c=64, one thread):
 
 Runs alternate baseline and this tree, pair by pair (the machine is shared and noisy). Beside
 each rate: CPU per request of smsgate's processes and of the PostgreSQL backends serving them
-(from /proc: the backends are found by the application_name the URL gives them). `--waits`
+(from /proc: the backends are found by the application_name the URL gives them); with workers,
+the supervisor's part of smsgate's, where the engine runs, as `(engine N)`. `--waits`
 samples pg_stat_activity every 20 ms during each run and prints what the backends waited on.
 `--bare` adds the bare Starlette route (bench/bare_app.py) at 2 workers, for the × bare ratios.
 `--hits` prints each run's buffer hits a request by table (`pg_statio_user_tables`, read once
@@ -96,6 +97,7 @@ class Result:
         self.xacts = 0.0  # the database's transactions a request in the measured window
         self.horizon = (0, 0)  # the oldest transaction of other sessions, snapshot of the servers'
         self.refills = (0, 0)  # slices made, accounts' rows updated (refills), warm-up included
+        self.lead_us = 0.0  # of cpu_us, the `serve` processes' own: with workers, the engine's
 
 
 STATIO = """
@@ -206,6 +208,12 @@ class Cluster:
         finally:
             await conn.close()
 
+    def _cpu(self) -> tuple[float, float]:
+        """CPU so far of the `serve` processes (the supervisors, which run the engines when
+        there are workers) and of their workers."""
+        lead = cpu_seconds([p.pid for p in self.procs])
+        return lead, sum(group_cpu_seconds(p.pid) for p in self.procs) - lead
+
     @staticmethod
     def url_of(port: int) -> str:
         return f"http://127.0.0.1:{port}/api/v1/messages"
@@ -229,7 +237,7 @@ class Cluster:
         conn = await asyncpg.connect(self.server)
         try:
             pids = [r[0] for r in await conn.fetch(_PIDS, self.app)]
-            cpu0 = sum(group_cpu_seconds(p.pid) for p in self.procs)
+            cpu0 = self._cpu()
             pg0 = cpu_seconds(pids)
             xacts0 = await conn.fetchval(XACTS)
             started = time.monotonic()
@@ -245,7 +253,8 @@ class Cluster:
                 ticks += 1
                 await asyncio.sleep(0.02)
             elapsed = time.monotonic() - started
-            cpu = sum(group_cpu_seconds(p.pid) for p in self.procs) - cpu0
+            cpu1 = self._cpu()
+            cpu = sum(cpu1) - sum(cpu0)
             pg = cpu_seconds(pids) - pg0
             await asyncio.sleep(1.0)  # backends report their counts at most once a second
             xacts = await conn.fetchval(XACTS) - xacts0
@@ -255,6 +264,7 @@ class Cluster:
         rate = sum(map(_rate, outs))
         done = rate * elapsed
         self.result = Result(rate, cpu / done * 1e6, pg / done * 1e6, seen)
+        self.result.lead_us = (cpu1[0] - cpu0[0]) / done * 1e6
         self.result.xacts = xacts / done
         self.result.horizon = horizon
         self.result.requests = warmed + sum(parse_wrk(out).answered for out in outs)
@@ -341,6 +351,12 @@ def _hot_share(updates: tuple[int, int]) -> str:
     return f"{updates[1] / updates[0]:.1%}" if updates[0] else "-"
 
 
+def _engine_share(run: str, r: Result) -> str:
+    """With workers, the supervisor's part of smsgate's CPU: the engine runs there."""
+    mode, n = run.split(":")
+    return f" (engine {r.lead_us:.0f})" if mode != "nodes" and int(n) > 1 else ""
+
+
 def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):7.0f} ({min(values):.0f}-{max(values):.0f})"
 
@@ -370,8 +386,9 @@ async def main() -> None:
                 r = await one_run(args.pg, trees[name], run, args.seconds, args.waits, args.history)
                 got[name].append(r)
                 print(
-                    f"  {run:9} {name}: {r.rate:7.0f} req/s, smsgate {r.cpu_us:4.0f} µs/req,"
-                    f" PostgreSQL {r.pg_us:4.0f} µs/req, {r.xacts:.3f} transactions/req",
+                    f"  {run:9} {name}: {r.rate:7.0f} req/s, smsgate {r.cpu_us:4.0f} µs/req"
+                    f"{_engine_share(run, r)}, PostgreSQL {r.pg_us:4.0f} µs/req,"
+                    f" {r.xacts:.3f} transactions/req",
                     flush=True,
                 )
                 for what, n in r.waits.most_common(6):
