@@ -4,7 +4,9 @@ from the rows of its subject, not stored with it (rules.callback_notice).
 Both backends' `outbox_items` queries read a callback as its 9 outbox columns (those of
 rows.outbox_from_row), then its event's 7 (NULL for an incoming SMS), its message's 28 and its
 incoming SMS's 9 (each NULL where it has none). A claim reads its due callbacks without their
-messages (`outbox_due`: 9, 7 and 9 columns), and each of their messages once (`claimed_items`).
+messages (`outbox_claimed`: 9, 7 and 9 columns), and each of their messages once
+(`claimed_items`). SQLite's claim finds them first, under its write lock, as two columns
+(`outbox_due`: the callback and its event's message).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from .rows import event_from_row, mo_from_row, row_to_message
 _EVENT = slice(9, 16)
 _MESSAGE = slice(16, 44)
 _MO = slice(44, 53)
-_DUE_MO = slice(16, 25)  # outbox_due's incoming SMS, after the outbox's 9 and the event's 7
-_DUE_MESSAGE = 10  # outbox_due's event's message id (the event's second column)
+_DUE_MO = slice(16, 25)  # outbox_claimed's incoming SMS, after the outbox's 9 and the event's 7
+_DUE_MESSAGE = 10  # outbox_claimed's event's message id (the event's second column)
 
 
 def outbox_item(r: Sequence[Any]) -> OutboxItem:
@@ -41,8 +43,21 @@ def outbox_item(r: Sequence[Any]) -> OutboxItem:
 
 
 def chain_messages(due: Iterable[Sequence[Any]]) -> set[str]:
-    """The messages whose events the due rows `due` (outbox_due's) report."""
+    """The messages whose events the due rows `due` (outbox_claimed's) report."""
     return {r[_DUE_MESSAGE] for r in due if r[_DUE_MESSAGE] is not None}
+
+
+def due_messages(due: Iterable[Sequence[Any]]) -> set[str]:
+    """The messages of SQLite's due rows `due` (outbox_due's: id, message or None)."""
+    return {r[1] for r in due if r[1] is not None}
+
+
+def due_siblings(due: Iterable[Sequence[Any]], now: float) -> list[rules.Sibling]:
+    """SQLite's due rows `due` (outbox_due's) as the owed callbacks of their messages that
+    rules.order_claim is given beside the others (outbox_chains reads only those outside the
+    claim): due by `now` and leased to nobody, as outbox_due found them. A callback of no
+    message (an incoming SMS) is nobody's sibling."""
+    return [rules.Sibling(i, m, "pending", now, None, None) for i, m in due if m is not None]
 
 
 def message_ids(due: Iterable[Sequence[Any]]) -> set[str]:
@@ -54,7 +69,7 @@ def message_ids(due: Iterable[Sequence[Any]]) -> set[str]:
 def claimed_items(
     due: Sequence[Sequence[Any]], send: Sequence[int], messages: Iterable[Sequence[Any]]
 ) -> list[OutboxItem]:
-    """The callbacks `send` (ids) of a claim's due rows `due` (outbox_due's), in that order,
+    """The callbacks `send` (ids) of a claim's due rows `due` (outbox_claimed's), in that order,
     each rendered as outbox_item does. `messages` are the rows of their messages (as every
     message query selects them): a message's `submitted` and final callback are nearly always
     claimed together, and its row is read and made into a message once for both."""

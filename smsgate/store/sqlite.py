@@ -51,7 +51,13 @@ from .base import (
     Store,
     StoreUnavailable,
 )
-from .callback_rows import chain_messages, claimed_items, message_ids, outbox_item
+from .callback_rows import (
+    claimed_items,
+    due_messages,
+    due_siblings,
+    message_ids,
+    outbox_item,
+)
 from .migrations import SchemaStatus, migrations, schema_status, statements
 from .queries import load
 from .recent import RecentMessages
@@ -694,24 +700,30 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         if not self._read("outbox_any_due", params):
             return []  # nothing due (committed state): an idle notifier does not write
 
-        def op(conn: sqlite3.Connection) -> tuple[list[Any], list[int]]:
+        def op(conn: sqlite3.Connection) -> list[int]:
+            # Under the lock only what the plan needs (ids and their messages); the rows to
+            # render from are read after the commit (below).
             due = conn.execute(_Q["outbox_due"], {**params, "limit": limit}).fetchall()
-            chains = json_list(chain_messages(due))
-            found = conn.execute(_Q["outbox_chains"], {"messages": chains})
             ids = [r[0] for r in due]
-            plan = rules.order_claim(ids, [rules.Sibling(*r) for r in found], now, self.owner)
+            chains = {"messages": json_list(due_messages(due)), "claimed": json_list(ids)}
+            found = conn.execute(_Q["outbox_chains"], chains)
+            siblings = due_siblings(due, now) + [rules.Sibling(*r) for r in found]
+            plan = rules.order_claim(ids, siblings, now, self.owner)
             leased = {"until": now + lease, "owner": self.owner, "ids": json_list(plan.send)}
             conn.execute(_Q["outbox_lease"], leased)  # one statement for the whole claim
             conn.executemany(_Q["outbox_defer"], [(at, i) for i, at in plan.hold])
-            return due, plan.send
+            return plan.send
 
-        due, send = await self._write(op)
-        # Their messages are read and the callbacks rendered after the commit, as on
-        # PostgreSQL: not while holding the lock that every process's commits wait for. The
-        # retention purge deletes no message (store/retention.py), and what a callback reports
-        # is its event (rules.as_of), whatever the message did since.
-        sent = set(send)
-        wanted = message_ids(r for r in due if r[0] in sent)
+        send = await self._write(op)
+        if not send:
+            return []
+        # The leased rows, their events and messages are read and the callbacks rendered after
+        # the commit, as on PostgreSQL: not while holding the lock that every process's
+        # commits wait for. The rows are this notifier's while leased, events do not change,
+        # the retention purge deletes no message (store/retention.py), and what a callback
+        # reports is its event (rules.as_of), whatever the message did since.
+        due = self._read("outbox_claimed", {"ids": json_list(send)})
+        wanted = message_ids(due)
         messages = self._read("messages_by_any_ids", (json_list(wanted),)) if wanted else []
         return claimed_items(due, send, messages)  # in id order, as plan.send
 

@@ -463,34 +463,46 @@ WHERE state = 'pending' AND next_at <= :now AND (lease_until IS NULL OR lease_un
 LIMIT 1
 
 -- outbox_due --
--- Due callbacks of a scope (as outbox_any_due), oldest first, each with its event ('ev-<seq>')
--- or its incoming SMS ('mo-<id>'): the 9 columns of rows.outbox_from_row, the event's 7 and
--- the incoming SMS's 9 (NULL where it has none). The event names the message whose other
--- callbacks (outbox_chains) and row (messages_by_any_ids) the claim reads once per message,
--- not once per callback. The index outbox_due holds the dialect, so rows of other dialects
--- are skipped without reading them
-SELECT o.id, o.event_id, o.account_id, o.dialect, o.kind, o.url, o.payload, o.attempts,
-       o.created_at,
-       e.seq, e.message_id, e.account_id, e.status, e.error_code, e.carrier_error, e.at,
-       r.seq, r.id, r.account_id, r.phone, r.to_number, r.text, r.received_at, r.reply_to, r.meta
+-- Due callbacks of a scope (as outbox_any_due), oldest first, as a claim takes them under the
+-- write lock: each one's id and the message its event names (NULL for an incoming SMS), whose
+-- other callbacks (outbox_chains) the claim reads once per message. Two columns, not the 25
+-- the callback is rendered from (outbox_claimed, read after the commit): Python's sqlite3
+-- releases the GIL around every column it fetches, and on the writer thread each release let
+-- the notifier's loop keep the GIL, and every process's commits waited for the lock meanwhile.
+-- The index outbox_due holds the dialect, so rows of other dialects are skipped unread
+SELECT o.id, e.message_id
 FROM outbox o
 LEFT JOIN events e ON o.kind = 'dr' AND e.seq = CAST(substr(o.event_id, 4) AS INTEGER)
-LEFT JOIN mo_messages r ON o.kind = 'mo' AND r.id = substr(o.event_id, 4)
 WHERE o.state = 'pending' AND o.next_at <= :now
   AND (o.lease_until IS NULL OR o.lease_until < :now)
   AND (:only IS NULL OR o.dialect IN (SELECT value FROM json_each(:only)))
   AND o.dialect NOT IN (SELECT value FROM json_each(:skip))
 ORDER BY o.next_at, o.id LIMIT :limit
 
+-- outbox_claimed --
+-- The callbacks :ids (a JSON array) a claim leased, read after its commit, each with its event
+-- ('ev-<seq>') or its incoming SMS ('mo-<id>'): the 9 columns of rows.outbox_from_row, the
+-- event's 7 and the incoming SMS's 9 (NULL where it has none). The event names the message
+-- whose row (messages_by_any_ids) the claim reads once per message, not once per callback
+SELECT o.id, o.event_id, o.account_id, o.dialect, o.kind, o.url, o.payload, o.attempts,
+       o.created_at,
+       e.seq, e.message_id, e.account_id, e.status, e.error_code, e.carrier_error, e.at,
+       r.seq, r.id, r.account_id, r.phone, r.to_number, r.text, r.received_at, r.reply_to, r.meta
+FROM json_each(:ids) AS w
+CROSS JOIN outbox o ON o.id = w.value
+LEFT JOIN events e ON o.kind = 'dr' AND e.seq = CAST(substr(o.event_id, 4) AS INTEGER)
+LEFT JOIN mo_messages r ON o.kind = 'mo' AND r.id = substr(o.event_id, 4)
+
 -- outbox_chains --
 -- The owed callbacks of the messages :messages (a JSON array of ids), through their events,
 -- as rules.Sibling: id, message, state, next_at, lease_until, lease_owner. Settled ones hold
--- nothing back (rules.order_claim), so they are not read
+-- nothing back (rules.order_claim), so they are not read; nor are the claim's own :claimed (a
+-- JSON array of ids), which the claim knows already: most messages owe nothing else
 SELECT o.id, e.message_id, o.state, o.next_at, o.lease_until, o.lease_owner
 FROM json_each(:messages) AS w
 JOIN events e ON e.message_id = w.value
 JOIN outbox o ON o.event_id = 'ev-' || e.seq
-WHERE o.state = 'pending'
+WHERE o.state = 'pending' AND o.id NOT IN (SELECT value FROM json_each(:claimed))
 
 -- outbox_lease --
 -- Claimed callbacks :ids (a JSON array), leased to their notifier :owner until :until
@@ -505,11 +517,18 @@ WHERE state = 'pending' AND lease_until IS NOT NULL
   AND dialect NOT IN (SELECT value FROM json_each(:skip))
 
 -- outbox_done --
--- A callback the client took, with the attempt that delivered it (NULLs: none given)
-UPDATE outbox SET state = 'done', done_at = ?, attempts = attempts + 1, lease_until = NULL,
-                  done_attempt = ?, done_started_at = ?, done_host = ?, done_status = ?,
-                  done_took_ms = ?
-WHERE id = ?
+-- Callbacks the client took, each with the attempt that delivered it (NULLs: none given): each
+-- of :rows (a JSON array of [id, done_attempt, done_started_at, done_host, done_status,
+-- done_took_ms]), done at :now, in one statement: one step, so the GIL is let go
+-- once a mark, not once a row (the marks run on the writer thread whenever another process
+-- holds the lock, and each release there waited for the loop to give the GIL back, the lock
+-- held meanwhile). The same B-tree work as a statement a row
+UPDATE outbox SET state = 'done', done_at = :now, attempts = attempts + 1, lease_until = NULL,
+                  done_attempt = d.value ->> 1, done_started_at = d.value ->> 2,
+                  done_host = d.value ->> 3, done_status = d.value ->> 4,
+                  done_took_ms = d.value ->> 5
+FROM json_each(:rows) AS d
+WHERE outbox.id = d.value ->> 0
 
 -- outbox_retry --
 -- A failed callback, tried again later
