@@ -10,17 +10,15 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-import msgspec
-
 from . import retention
 from .attempt_rows import attempt_record, done_columns, values
 from .base import AttemptRecord, CallbackAttempt
 from .queries import load
 from .rules import Window
+from .sqlite_reports import insert_rows
 
 T = TypeVar("T")
 _Q = load("sqlite")
-_encode = msgspec.json.Encoder().encode
 MAX_ERROR = 500  # characters of an outbox row's last error
 # Per table, the purge's window and what goes of it: the table's rows last (they are counted),
 # after the callback attempts found by them.
@@ -43,11 +41,14 @@ class SQLiteAttempts:
     async def outbox_done(
         self, ids: Sequence[int], now: float, tried: Sequence[CallbackAttempt] = ()
     ) -> None:
-        # The successful attempt goes in the row's own update: no attempt row to write. All
-        # the rows in one statement (queries.sql says why).
-        rows = [(i, *c) for i, c in zip(ids, done_columns(ids, tried), strict=True)]
-        marks, sql = {"now": now, "rows": _encode(rows).decode()}, _Q["outbox_done"]
-        await self._write(lambda conn: conn.execute(sql, marks), len(rows))
+        # The successful attempt goes in the row's own update: no attempt row to write.
+        columns = done_columns(ids, tried)
+        rows = [(i, now, *c) for i, c in zip(ids, columns, strict=True)]
+
+        def op(conn: sqlite3.Connection) -> None:
+            insert_rows(conn, "outbox_done", "outbox_done_rows", rows)
+
+        await self._write(op, len(rows))
 
     async def outbox_retry(
         self,

@@ -37,9 +37,9 @@ _MANY: dict[str, str] = {}
 def insert_rows(
     conn: sqlite3.Connection, one: str, many: str, rows: Sequence[Sequence[Any]]
 ) -> None:
-    """The one-row INSERT `one` for each of `rows`: ROWS_A_STATEMENT rows a statement (by
-    `many`, its {rows} filled once), the rest one by one; every statement's text stays fixed
-    (in sqlite3's statement cache)."""
+    """The one-row INSERT (or UPDATE) `one` for each of `rows`: ROWS_A_STATEMENT rows a
+    statement (by `many`, its {rows} filled once), the rest one by one; every statement's
+    text stays fixed (in sqlite3's statement cache)."""
     full = len(rows) - len(rows) % ROWS_A_STATEMENT
     if full:
         sql = _MANY.get(many)
