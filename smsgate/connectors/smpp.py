@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import itertools
 import logging
 import time
@@ -138,6 +137,14 @@ class ClientSession(Session):
         self.mode = mode
         self.bound = False
         self._batch: list[Pdu] = []
+        # seq -> the submit_sm's job, while its resp is awaited: a resp is acknowledged as it
+        # is read (on_response), not by a callback on its future scheduled for the next turn
+        self.jobs: dict[int, _Job] = {}
+
+    def on_response(self, pdu: Pdu) -> None:
+        job = self.jobs.pop(pdu.sequence_number, None)
+        if job is not None and pdu.command_status == 0:
+            self.connector.responded(job, getattr(pdu, "message_id", ""))
 
     def handle_request(self, pdu: Pdu) -> Pdu | None:
         if isinstance(pdu, DeliverSm | DataSm):
@@ -152,6 +159,7 @@ class ClientSession(Session):
 
     def on_closed(self, exc: Exception | None) -> None:
         self.bound = False
+        self.jobs.clear()
         self.connector.lost(self)
 
 
@@ -354,15 +362,17 @@ class SmppConnector(Connector):
                         retry += jobs[i:]
                         break
                 fut = session.send_request(job.pdu)
-                # Learn the SMSC's id as soon as the response is read, before any receipt
-                # of the same read is looked up.
-                fut.add_done_callback(functools.partial(self._responded, job))
+                if not fut.done():  # done: refused at once (the session is closing)
+                    # Learn the SMSC's id as soon as the response is read, before any receipt
+                    # of the same read is looked up (ClientSession.on_response).
+                    session.jobs[job.pdu.sequence_number] = job
                 in_flight.append((job, session, fut))
             throttled = 0
             for job, session, fut in in_flight:
                 try:
                     resp = await fut
                 except (SessionClosed, ResponseTimeout) as exc:
+                    session.jobs.pop(job.pdu.sequence_number, None)
                     if isinstance(exc, ResponseTimeout):
                         # The link is not trustworthy: drop it (the maintain loop reconnects).
                         session.abort()
@@ -372,7 +382,8 @@ class SmppConnector(Connector):
                     continue
                 status = resp.command_status
                 if status == 0:
-                    continue  # see _responded
+                    continue  # see responded
+                session.jobs.pop(job.pdu.sequence_number, None)  # a generic_nack, say
                 if status in THROTTLING:
                     throttled += 1
                     retry.append(job)
@@ -499,12 +510,10 @@ class SmppConnector(Connector):
             for part in parts
         ]
 
-    def _responded(self, job: _Job, fut: asyncio.Future[Pdu]) -> None:
-        if fut.cancelled() or fut.exception() is not None:
-            return
-        resp = fut.result()
-        if resp.command_status == 0 and self.receipts.is_tracked(job.sent):
-            self._acknowledged(job.sent, job.index, getattr(resp, "message_id", ""))
+    def responded(self, job: _Job, carrier_id: str) -> None:
+        """A submit_sm_resp accepted `job`'s part with the SMSC's id `carrier_id`."""
+        if self.receipts.is_tracked(job.sent):
+            self._acknowledged(job.sent, job.index, carrier_id)
 
     # Receipts -----------------------------------------------------------------------------------
     def _acknowledged(self, sent: Sent, index: int, carrier_id: str) -> None:

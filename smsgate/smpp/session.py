@@ -8,8 +8,9 @@ coalesced per event-loop tick. Measured on this machine kind, batching is the di
 ~5 µs and 20-30 µs of CPU per message.
 
 Subclasses implement :meth:`handle_request` (answer now by returning a PDU, or later with
-:meth:`reply`) and may override :meth:`after_read` (called once per read, before the flush, to
-process what a read collected as one batch) and :meth:`on_closed`.
+:meth:`reply`) and may override :meth:`on_response` (a response, as it is read),
+:meth:`after_read` (called once per read, before the flush, to process what a read collected
+as one batch) and :meth:`on_closed`.
 """
 
 from __future__ import annotations
@@ -182,6 +183,7 @@ class Session(asyncio.Protocol):
         fut = entry[0]
         if not fut.done():
             fut.set_result(pdu)
+            self.on_response(pdu)
 
     # Hooks ----------------------------------------------------------------------------------------
     def handle_request(self, pdu: Pdu) -> Pdu | None:
@@ -192,6 +194,11 @@ class Session(asyncio.Protocol):
             self.loop.call_soon(self.close)
             return pdu.make_resp()
         return pdu.make_resp(CommandStatus.ESME_RINVCMDID) if pdu.RESP else None
+
+    def on_response(self, pdu: Pdu) -> None:
+        """Called as a response is read that answers a request awaited, after its future got
+        it: before any later PDU of the same read is handled (the future's own callbacks run
+        on a later turn of the loop)."""
 
     def after_read(self) -> None:
         """Called once after all PDUs of one read were handled, before the flush."""
