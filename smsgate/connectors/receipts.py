@@ -18,6 +18,7 @@ the sessions, the replies and the store look-ups.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -90,7 +91,12 @@ class ReceiptMatcher(Generic[Token]):
         self._ids: dict[str, tuple[Sent, int]] = {}  # normalised carrier id -> (sent, part)
         self._early: dict[str, list[Early[Token]]] = {}  # normalised receipt id -> held
 
-    def variants(self, carrier_id: str) -> set[str]:
+    def variants(self, carrier_id: str) -> Collection[str]:
+        """The forms to index `carrier_id` under: its normal form alone where no conversion is
+        configured (the default), without building a set twice a message (its resp, then its
+        forgetting)."""
+        if not (self._hex_to_dec or self._dec_to_hex):
+            return (normalize_id(carrier_id),)
         return id_variants(carrier_id, hex_to_dec=self._hex_to_dec, dec_to_hex=self._dec_to_hex)
 
     def candidates(self, receipt_id: str) -> list[str]:
