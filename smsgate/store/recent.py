@@ -69,14 +69,23 @@ def decided(
     status was judged against QUEUED (not decided: its batch planned under the write lock)."""
     current: dict[str, Message] = {}
     unknown: list[str] = []
-    last: dict[str, tuple[Message, Report]] = {}  # a message's last decided report, and its state
+    # a message's state as far as rules.decides reads it, and its last decided report
+    last: dict[str, tuple[rules.Seen, Report]] = {}
+    decides, moved_by = rules.decides, rules.moved_by
     for r in reports:
         i = r.message_id
         earlier = last.get(i)
-        hit = rules.moved_by(*earlier) if earlier is not None else known.get(i)
-        if hit is not None and rules.decided_by(hit, r):
-            current.setdefault(i, hit)
-            last[i] = (hit, r)
+        first = None  # the remembered state, for the message's first report
+        if earlier is not None:
+            seen: rules.Seen | None = moved_by(*earlier)
+        elif (first := known.get(i)) is not None:
+            seen = (first.status, first.carrier_id)
         else:
+            seen = None
+        if seen is None or not decides(seen, r):
             unknown.append(i)
+            continue
+        if first is not None:
+            current.setdefault(i, first)
+        last[i] = (seen, r)
     return current, unknown

@@ -606,25 +606,37 @@ def refundable(status: Status, submitted_at: float | None) -> bool:
 _SETTLED = FINAL | {Status.SUBMITTED, Status.UNKNOWN}
 
 
+# What decided_by reads of a remembered message: its status and carrier id.
+Seen = tuple[Status, str | None]
+
+
 def decided_by(remembered: Message, report: Report) -> bool:
     """Whether a remembered state (committed, or written earlier in the same transaction) is
     enough to apply `report` without reading the row: it moves the message on (the update then
     checks the row's status), or the message is settled and the report changes nothing (a
     repeat, or a late report of an earlier step)."""
-    status, was = report.status, remembered.status
+    return decides((remembered.status, remembered.carrier_id), report)
+
+
+def decides(seen: Seen, report: Report) -> bool:
+    """decided_by, from what it reads of the remembered message."""
+    was, carrier_id = seen
+    status = report.status
     if status != was and status in NEXT[was]:
         return True
-    news = status == was and report.carrier_id and not remembered.carrier_id
+    news = status == was and report.carrier_id and not carrier_id
     return was in _SETTLED and not news
 
 
-def moved_by(message: Message, report: Report) -> Message:
-    """The state `report` leaves a message in as far as decided_by looks (its status and
-    carrier id): moved on where the report moves it, else as it was."""
+def moved_by(seen: Seen, report: Report) -> Seen:
+    """What decided_by reads of the state `report` leaves a message in: moved on where the
+    report moves it, else as it was (no new message made: a batch's earlier report, say its
+    SUBMITTED, is followed by its final status, judged by this)."""
+    was, carrier_id = seen
     status = report.status
-    if status == message.status or status not in NEXT[message.status]:
-        return message
-    return _replace(message, status=status, carrier_id=report.carrier_id or message.carrier_id)
+    if status == was or status not in NEXT[was]:
+        return seen
+    return status, report.carrier_id or carrier_id
 
 
 # Cancel, release, balance, accounts -----------------------------------------------------------
