@@ -526,7 +526,7 @@ class SmppConnector(Connector):
         if not 0 <= priority <= 3:
             priority = 0 if priority < 0 else 3
         return [
-            SubmitSm(
+            SubmitSm.build(
                 service_type=cfg.service_type,
                 source_addr_ton=source_ton,
                 source_addr_npi=source_npi,

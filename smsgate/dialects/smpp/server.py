@@ -657,7 +657,7 @@ def deliveries(notice: Notice) -> list[DeliverSm]:
     for message_id in ids:
         receipt.id = message_id
         pdus.append(
-            DeliverSm(
+            DeliverSm.build(
                 source_addr_ton=int(meta.get("dt", 1)),
                 source_addr_npi=int(meta.get("dn", 1)),
                 source_addr=str(meta.get("da", message.phone))[:20],
@@ -687,7 +687,7 @@ def mo_pdus(notice: Notice) -> list[DeliverSm]:
     source_ton = 1 if mo.phone.isdigit() else 5
     dest_ton = 1 if mo.to.lstrip("+").isdigit() and len(mo.to) > 6 else 0
     return [
-        DeliverSm(
+        DeliverSm.build(
             source_addr_ton=source_ton,
             source_addr_npi=1 if source_ton == 1 else 0,
             source_addr=mo.phone[:20],
