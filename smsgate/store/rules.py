@@ -744,17 +744,40 @@ def snapshot(message: Message) -> Message:
 
 
 def dr_callbacks(
-    events: Iterable[tuple[Message, StatusEvent]],
+    events: Sequence[tuple[Message, StatusEvent]],
     urls: Mapping[int, dict[str, str]],
     route: CallbackRoute,
 ) -> list[OutboxRow]:
     """The callbacks numbered events fall due for (by `route`, from the accounts' URLs). Their
     payload is rendered when they are sent (`callback_notice`), so the row stores none."""
-    rows: list[OutboxRow] = []
-    for message, event in events:
+    seqs = [event.seq for _m, event in events]
+    return [
+        (f"ev-{seqs[i]}", a, d, k, u, p, t) for i, a, d, k, u, p, t in dr_owed(events, urls, route)
+    ]
+
+
+# A callback owed before its event is numbered: the event's place in the plan's events, then
+# OutboxRow's fields after the event id.
+Owed = tuple[int, int, str, str, str, bytes, float]
+
+
+def dr_owed(
+    events: Sequence[tuple[Message, StatusEvent]],
+    urls: Mapping[int, dict[str, str]],
+    route: CallbackRoute,
+) -> list[Owed]:
+    """The callbacks `events` fall due for, each by its event's place: worked out before the
+    events are numbered (SQLite: before its write lock is taken; see owed_rows)."""
+    owed: list[Owed] = []
+    for i, (message, event) in enumerate(events):
         for d, u in route(message, event, urls.get(event.account_id, _NO_URLS)):
-            rows.append((f"ev-{event.seq}", event.account_id, d, "dr", u, b"", event.at))
-    return rows
+            owed.append((i, event.account_id, d, "dr", u, b"", event.at))
+    return owed
+
+
+def owed_rows(owed: Iterable[Owed], first_seq: int) -> list[OutboxRow]:
+    """dr_owed's callbacks as outbox rows, for events numbered on from `first_seq` in order."""
+    return [(f"ev-{first_seq + i}", a, d, k, u, p, t) for i, a, d, k, u, p, t in owed]
 
 
 def mo_callbacks(mo: MoMessage, urls: dict[str, str], route: CallbackRoute) -> list[OutboxRow]:

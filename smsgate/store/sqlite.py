@@ -81,6 +81,7 @@ from .sqlite_attempts import SQLiteAttempts
 from .sqlite_console import SQLiteConsole
 from .sqlite_reports import (
     STATUS_TEXT,
+    KnownUrls,
     apply_known,
     apply_reports,
     callback_urls,
@@ -295,6 +296,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         self._reader: sqlite3.Connection | None = None
         self._writer: Writer | None = None
         self._recent = RecentMessages()
+        self._urls = KnownUrls()  # callbacks routed before the write lock (sqlite_reports)
 
     # Lifecycle -----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -572,7 +574,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
             message = row_to_message(row) if row else None
             report = rules.cancel_report(message, dispatched=bool(row and row[-1]), now=time.time())
             assert message is not None  # cancel_report refused a missing one
-            plan = apply_reports(conn, {message_id: message}, [report], route)
+            plan = apply_reports(conn, {message_id: message}, [report], route, self._urls)
             return plan.moves[message_id].message
 
         return await self._write(op)
@@ -621,7 +623,7 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
     async def record_reports(
         self, reports: Sequence[Report], route: CallbackRoute, lines: Sequence[LogLine] = ()
     ) -> list[StatusEvent]:
-        ahead = planned_ahead(self._recent, reports)
+        ahead = planned_ahead(self._recent, self._urls, reports, route)
         if ahead is not None and ahead.writes_nothing and not lines:
             # Decided by remembered states and changing none (a dispatcher's SUBMITTED for
             # messages whose SMPP receipts came first and recorded it): no write group, which
@@ -632,12 +634,12 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
         def op(conn: sqlite3.Connection) -> rules.ReportPlan:
             if logged:  # in the reports' commit: a write group fewer than a note of their own
                 insert_rows(conn, "connector_log_add", "connector_log_add_rows", logged)
-            plan = write_ahead(conn, ahead, route) if ahead is not None else None
+            plan = write_ahead(conn, ahead, self._urls, route) if ahead is not None else None
             if plan is None:
                 # Looked up as the operation runs, not when it was asked for: the reports
                 # written just before (in this group too) are known, so these need not read
                 # their rows.
-                plan = apply_known(conn, self._recent, reports, route)
+                plan = apply_known(conn, self._recent, self._urls, reports, route)
             # What the next operation starts from.
             self._recent.remember(move.message for move in plan.moves.values())
             return plan

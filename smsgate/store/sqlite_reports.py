@@ -64,18 +64,52 @@ def callback_urls(conn: sqlite3.Connection, account_ids: Iterable[int]) -> dict[
     return {account_id: _json_decode(urls) for account_id, urls in rows}
 
 
-def planned_ahead(recent: RecentMessages, reports: Sequence[Report]) -> Planned | None:
+class KnownUrls:
+    """The accounts' callback URLs as this store's last report write read them (each account's
+    JSON text with its decoded value, in one tuple: read whole by a plan on the event loop
+    while the writer's thread replaces it), so that a plan's callbacks are routed before the
+    write lock is taken. The write reads the texts again under the lock and routes afresh if
+    one changed: what is written is what the transaction saw. A hint, never the truth."""
+
+    def __init__(self) -> None:
+        self.known: dict[int, tuple[str, dict[str, str]]] = {}
+
+    def read(self, conn: sqlite3.Connection, account_ids: Iterable[int]) -> dict[int, str]:
+        """The accounts' texts as the transaction sees them (none for an account with no row),
+        remembered, decoded where new or changed, for the next plans."""
+        texts = dict(conn.execute(_Q["callback_urls"], (json_list(account_ids),)).fetchall())
+        known = self.known
+        for account_id in account_ids:
+            text = texts.get(account_id)
+            if text is None:
+                known.pop(account_id, None)
+            elif (entry := known.get(account_id)) is None or entry[0] != text:
+                known[account_id] = (text, _json_decode(text))
+        return texts
+
+    def urls(self, account_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+        """The accounts' decoded URLs as last read (an account not read: none)."""
+        known = self.known
+        return {a: entry[1] for a in account_ids if (entry := known.get(a)) is not None}
+
+
+def planned_ahead(
+    recent: RecentMessages, known: KnownUrls, reports: Sequence[Report], route: CallbackRoute
+) -> Planned | None:
     """The reports planned from remembered states before their operation is queued, when
     those decide every one: the planning then runs outside the write lock, which every process
     waits for, and the operation only writes (and checks that each row was still in the status
     planned from: see write_ahead). None when some row must be read."""
     current, unknown = decided(reports, recent.of(r.message_id for r in reports))
-    return None if unknown else Planned(rules.plan_reports(current, reports))
+    if unknown:
+        return None
+    return Planned(rules.plan_reports(current, reports), known, route)
 
 
 def apply_known(
     conn: sqlite3.Connection,
     recent: RecentMessages,
+    urls: KnownUrls,
     reports: Sequence[Report],
     route: CallbackRoute,
 ) -> rules.ReportPlan:
@@ -86,10 +120,10 @@ def apply_known(
         try:
             with savepoint(conn, "known"):
                 current = _current(conn, reports, known)
-                return apply_reports(conn, current, reports, route, checked=True)
+                return apply_reports(conn, current, reports, route, urls, checked=True)
         except _Stale:  # a row moved since we last saw it: read them all afresh
             pass
-    return apply_reports(conn, _current(conn, reports, {}), reports, route)
+    return apply_reports(conn, _current(conn, reports, {}), reports, route, urls)
 
 
 def _load_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Message]:
@@ -118,6 +152,7 @@ def apply_reports(
     current: Mapping[str, Message],
     reports: Sequence[Report],
     route: CallbackRoute,
+    urls: KnownUrls,
     checked: bool = False,
 ) -> rules.ReportPlan:
     """rules.plan_reports from `current`, written: one statement per kind for the batch.
@@ -126,13 +161,15 @@ def apply_reports(
     `checked` (the states were remembered, not read): raise _Stale, for the caller to roll
     back, when any was not.
     """
-    return _write_plan(conn, Planned(rules.plan_reports(current, reports)), route, checked)
+    planned = Planned(rules.plan_reports(current, reports), urls, route)
+    return _write_plan(conn, planned, urls, route, checked)
 
 
 class Planned:
-    """A report plan with the rows its statements take, built before they run."""
+    """A report plan with the rows its statements take, built before they run: all but the
+    events' numbers (`seq`), which only the write lock decides."""
 
-    def __init__(self, plan: rules.ReportPlan) -> None:
+    def __init__(self, plan: rules.ReportPlan, urls: KnownUrls, route: CallbackRoute) -> None:
         self.plan = plan
         self.carrier_ids = [(cid, m.seq) for m, cid in plan.carrier_ids]
         # Statuses as str and flags as int: sqlite3 adapts an enum or a bool at ~0.6 µs a value.
@@ -146,24 +183,39 @@ class Planned:
             clear, blank, was = move.clear_lease + 0, move.blank_text + 0, text[move.from_status]
             rows.append((text[m.status], *_moved(m), clear, blank, was))
         self.refunds = [(amount, a) for a, amount in plan.refunds.items()]
+        # The events' rows after their seq, and the callbacks they fall due for by the URLs
+        # last read (`texts`: checked against the transaction's own read as they are written).
+        self.events = [
+            (e.message_id, e.account_id, text[e.status], e.error_code, e.carrier_error, e.at)
+            for _m, e in plan.events
+        ]
+        seen = {a: urls.known.get(a) for a in {e.account_id for _m, e in plan.events}}
+        self.texts = {a: entry[0] for a, entry in seen.items() if entry is not None}
+        self.accounts = list(seen)
+        decoded = {a: entry[1] for a, entry in seen.items() if entry is not None}
+        self.owed = rules.dr_owed(plan.events, decoded, route) if plan.events else []
         # No statement of the plan would change a row (see SQLiteStore.record_reports).
         self.writes_nothing = not (plan.moves or plan.carrier_ids or plan.events or plan.refunds)
 
 
 def write_ahead(
-    conn: sqlite3.Connection, ahead: Planned, route: CallbackRoute
+    conn: sqlite3.Connection, ahead: Planned, urls: KnownUrls, route: CallbackRoute
 ) -> rules.ReportPlan | None:
     """A plan made before the operation ran, written if every row was still in the status it
     was planned from; None (nothing written) if one had moved meanwhile."""
     try:
         with savepoint(conn, "ahead"):
-            return _write_plan(conn, ahead, route, checked=True)
+            return _write_plan(conn, ahead, urls, route, checked=True)
     except _Stale:
         return None
 
 
 def _write_plan(
-    conn: sqlite3.Connection, planned: Planned, route: CallbackRoute, checked: bool
+    conn: sqlite3.Connection,
+    planned: Planned,
+    urls: KnownUrls,
+    route: CallbackRoute,
+    checked: bool,
 ) -> rules.ReportPlan:
     """One statement per kind for the batch; `checked`: raise _Stale (for the caller to roll
     back) when a move found its row in another status than it was planned from."""
@@ -176,20 +228,22 @@ def _write_plan(
         raise _Stale()
     conn.executemany(_Q["account_credit"], planned.refunds)
     if plan.events:
-        _insert_events(conn, plan, route)
+        _insert_events(conn, planned, urls, route)
     return plan
 
 
-def _insert_events(conn: sqlite3.Connection, plan: rules.ReportPlan, route: CallbackRoute) -> None:
+def _insert_events(
+    conn: sqlite3.Connection, planned: Planned, urls: KnownUrls, route: CallbackRoute
+) -> None:
     """Number the plan's events in place, store them and the callbacks they fall due for."""
-    next_seq = int(conn.execute(_Q["next_event_seq"]).fetchone()[0])
-    rows = []
-    for seq, (_message, e) in enumerate(plan.events, next_seq):
+    events = planned.plan.events
+    first = int(conn.execute(_Q["next_event_seq"]).fetchone()[0])
+    for seq, (_message, e) in enumerate(events, first):
         e.seq = seq
-        status = STATUS_TEXT[e.status]
-        rows.append((seq, e.message_id, e.account_id, status, e.error_code, e.carrier_error, e.at))
+    rows = [(seq, *row) for seq, row in enumerate(planned.events, first)]
     insert_rows(conn, "event_insert", "event_insert_rows", rows)
-    urls = callback_urls(conn, {e.account_id for _m, e in plan.events})
-    callbacks = rules.dr_callbacks(plan.events, urls, route)
-    if callbacks:
-        insert_rows(conn, "callback_insert", "callback_insert_rows", callbacks)
+    owed = planned.owed
+    if urls.read(conn, planned.accounts) != planned.texts:  # changed since it was routed
+        owed = rules.dr_owed(events, urls.urls(planned.accounts), route)
+    if owed:
+        insert_rows(conn, "callback_insert", "callback_insert_rows", rules.owed_rows(owed, first))

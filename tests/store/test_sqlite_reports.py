@@ -313,3 +313,51 @@ async def test_callbacks_go_many_rows_a_statement_and_a_repeat_is_ignored(
         assert conn.execute("SELECT count(*), max(next_at) FROM outbox").fetchone() == (40, t)
     finally:
         conn.close()
+
+
+async def test_callbacks_are_routed_before_the_write_lock(sqlite_store: SQLiteStore) -> None:
+    """A batch planned from remembered states is routed to its callbacks before its operation
+    runs, outside the transaction (which holds the lock every process waits for); only the
+    events' numbers are left to it. The callbacks owed are those routed, numbered by it."""
+    store = sqlite_store
+    account_id, ids = await _claimed(store, 3)
+    t = time.time()
+    await store.record_reports(_reports(ids, Status.SUBMITTED, t), route)  # URLs now known
+    inside: list[bool] = []
+
+    def watched(message: Any, event: Any, urls: dict[str, str]) -> list[tuple[str, str]]:
+        assert store._writer is not None and store._writer._conn is not None
+        inside.append(store._writer._conn.in_transaction)
+        return route(message, event, urls)
+
+    events = await store.record_reports(_reports(ids, Status.DELIVERED, t + 1), watched)
+    assert inside == [False] * 3
+    for message_id, event in zip(ids, events, strict=True):
+        owed = await store.callbacks_of(account_id, message_id)
+        assert [c.event_id for c in owed][-1] == f"ev-{event.seq}"
+
+
+async def test_a_callback_url_changed_after_routing_is_routed_again(
+    sqlite_store: SQLiteStore,
+) -> None:
+    """The URLs a batch was routed by before the lock are those the last write read: an
+    account whose URL changed since is routed again by what the transaction reads."""
+    store = sqlite_store
+    account_id, ids = await _claimed(store, 2)
+    t = time.time()
+    await store.record_reports(_reports(ids[:1], Status.SUBMITTED, t), route)  # URL known
+    await store.update_account(account_id, callback_urls={"native": "http://cb/new"})
+    seen: list[str] = []
+
+    def watched(message: Any, event: Any, urls: dict[str, str]) -> list[tuple[str, str]]:
+        seen.append(urls["native"])
+        return route(message, event, urls)
+
+    await store.record_reports(_reports(ids[1:], Status.SUBMITTED, t), watched)
+    assert seen == ["http://cb/dr", "http://cb/new"]  # before the lock, then in it
+    other = sqlite3.connect(store.path)
+    try:
+        rows = other.execute("SELECT url FROM outbox ORDER BY id").fetchall()
+    finally:
+        other.close()
+    assert rows == [("http://cb/dr",), ("http://cb/new",)]
