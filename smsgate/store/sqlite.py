@@ -85,10 +85,11 @@ from .sqlite_reports import (
     apply_known,
     apply_reports,
     callback_urls,
-    insert_rows,
+    grouped,
     json_list,
     planned_ahead,
     write_ahead,
+    write_rows,
 )
 from .sqlite_routes import SQLiteRoutes
 
@@ -630,10 +631,11 @@ class SQLiteStore(SQLiteAttempts, SQLiteConsole, SQLiteAdmin, SQLiteRoutes, Stor
             # was a transaction and a WAL flush of its own when it committed alone.
             return []
         logged = [(connector, *_entry(e)) for connector, e in lines]
+        log_rows = grouped("connector_log_add", "connector_log_add_rows", logged)
 
         def op(conn: sqlite3.Connection) -> rules.ReportPlan:
             if logged:  # in the reports' commit: a write group fewer than a note of their own
-                insert_rows(conn, "connector_log_add", "connector_log_add_rows", logged)
+                write_rows(conn, log_rows)
             plan = write_ahead(conn, ahead, self._urls, route) if ahead is not None else None
             if plan is None:
                 # Looked up as the operation runs, not when it was asked for: the reports

@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -34,23 +34,44 @@ ROWS_A_STATEMENT = 32
 _MANY: dict[str, str] = {}
 
 
-def insert_rows(
-    conn: sqlite3.Connection, one: str, many: str, rows: Sequence[Sequence[Any]]
-) -> None:
+class Grouped(NamedTuple):
+    """A one-row statement's rows grouped as insert_rows sends them: built before the write
+    lock is taken, sent under it (write_rows)."""
+
+    many: str  # the statement of ROWS_A_STATEMENT rows (empty: none)
+    full: list[tuple[Any, ...]]  # its parameters, a statement each
+    one: str  # the one-row statement, for the rest
+    rest: Sequence[Sequence[Any]]
+
+
+def grouped(one: str, many: str, rows: Sequence[Sequence[Any]]) -> Grouped:
     """The one-row INSERT (or UPDATE) `one` for each of `rows`: ROWS_A_STATEMENT rows a
     statement (by `many`, its {rows} filled once), the rest one by one; every statement's
     text stays fixed (in sqlite3's statement cache)."""
     full = len(rows) - len(rows) % ROWS_A_STATEMENT
-    if full:
-        sql = _MANY.get(many)
-        if sql is None:
-            row = f"({','.join('?' * len(rows[0]))})"
-            sql = _MANY[many] = _Q[many].format(rows=",".join([row] * ROWS_A_STATEMENT))
-        step = ROWS_A_STATEMENT
-        conn.executemany(
-            sql, [tuple(chain.from_iterable(rows[i : i + step])) for i in range(0, full, step)]
-        )
-    conn.executemany(_Q[one], rows[full:])
+    if not full:
+        return Grouped("", [], _Q[one], rows)
+    sql = _MANY.get(many)
+    if sql is None:
+        row = f"({','.join('?' * len(rows[0]))})"
+        sql = _MANY[many] = _Q[many].format(rows=",".join([row] * ROWS_A_STATEMENT))
+    step = ROWS_A_STATEMENT
+    params = [tuple(chain.from_iterable(rows[i : i + step])) for i in range(0, full, step)]
+    return Grouped(sql, params, _Q[one], rows[full:])
+
+
+def write_rows(conn: sqlite3.Connection, rows: Grouped) -> None:
+    """Rows grouped by `grouped`, sent."""
+    if rows.full:
+        conn.executemany(rows.many, rows.full)
+    conn.executemany(rows.one, rows.rest)
+
+
+def insert_rows(
+    conn: sqlite3.Connection, one: str, many: str, rows: Sequence[Sequence[Any]]
+) -> None:
+    """`grouped` rows, sent at once."""
+    write_rows(conn, grouped(one, many, rows))
 
 
 def json_list(values: Iterable[Any]) -> str:
@@ -183,12 +204,13 @@ class Planned:
             clear, blank, was = move.clear_lease + 0, move.blank_text + 0, text[move.from_status]
             rows.append((text[m.status], *_moved(m), clear, blank, was))
         self.refunds = [(amount, a) for a, amount in plan.refunds.items()]
-        # The events' rows after their seq, and the callbacks they fall due for by the URLs
+        # The events' rows without their seq, and the callbacks they fall due for by the URLs
         # last read (`texts`: checked against the transaction's own read as they are written).
-        self.events = [
+        events = [
             (e.message_id, e.account_id, text[e.status], e.error_code, e.carrier_error, e.at)
             for _m, e in plan.events
         ]
+        self.events = grouped("event_insert_next", "event_insert_next_rows", events)
         seen = {a: urls.known.get(a) for a in {e.account_id for _m, e in plan.events}}
         self.texts = {a: entry[0] for a, entry in seen.items() if entry is not None}
         self.accounts = list(seen)
@@ -240,8 +262,7 @@ def _insert_events(
     first = int(conn.execute(_Q["next_event_seq"]).fetchone()[0])
     for seq, (_message, e) in enumerate(events, first):
         e.seq = seq
-    rows = [(seq, *row) for seq, row in enumerate(planned.events, first)]
-    insert_rows(conn, "event_insert", "event_insert_rows", rows)
+    write_rows(conn, planned.events)  # numbered first, first + 1, ... by SQLite (the query)
     owed = planned.owed
     if urls.read(conn, planned.accounts) != planned.texts:  # changed since it was routed
         owed = rules.dr_owed(events, urls.urls(planned.accounts), route)

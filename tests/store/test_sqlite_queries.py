@@ -20,7 +20,7 @@ SHAPES = {
     "connect": {"synchronous": "NORMAL"},
     "insert_messages": {"columns": "seq, id", "picked": "column1, column2", "rows": "(?, ?)"},
     "insert_new_messages": {"columns": "seq, id", "picked": "column1, column2", "rows": "(?, ?)"},
-    "event_insert_rows": {"rows": "(?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)"},
+    "event_insert_next_rows": {"rows": "(?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?)"},
     "connector_log_add_rows": {"rows": "(?, ?, ?, ?, ?, ?)"},
     "callback_insert_rows": {"rows": "(?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)"},
     "outbox_done_rows": {"rows": "(?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?)"},

@@ -420,14 +420,16 @@ UPDATE messages SET carrier_id = ? WHERE seq = ?
 -- The seq the next status event gets
 SELECT coalesce(max(seq), 0) + 1 FROM events
 
--- event_insert --
--- A status event, numbered by the caller
-INSERT INTO events (seq, message_id, account_id, status, error_code, carrier_error, at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+-- event_insert_next --
+-- A status event numbered by SQLite: its seq is the rowid (INTEGER PRIMARY KEY), which an
+-- insert without one makes one past the largest, as next_event_seq; so rows inserted in turn
+-- in one transaction are numbered on from what next_event_seq said
+INSERT INTO events (message_id, account_id, status, error_code, carrier_error, at)
+VALUES (?, ?, ?, ?, ?, ?)
 
--- event_insert_rows --
--- event_insert's rows, {rows} (that many `(?, ...)`) a statement (sqlite_reports.insert_rows)
-INSERT INTO events (seq, message_id, account_id, status, error_code, carrier_error, at)
+-- event_insert_next_rows --
+-- event_insert_next's rows, {rows} (that many `(?, ...)`) a statement (sqlite_reports.grouped)
+INSERT INTO events (message_id, account_id, status, error_code, carrier_error, at)
 VALUES {rows}
 
 
