@@ -2,7 +2,7 @@
 `PostgresStore`, postgres.py; rules.py decides, this module reads and writes).
 
 The engine's reports are mostly on messages it claimed or reported on itself: their states are
-remembered (`RecentMessages`), and those decide the plan (rules.decided_by); the other rows are
+remembered (`RecentMessages`), and those decide the plan (rules.decides); the other rows are
 read without a lock. The plan is then written in one statement, its own transaction
 (`reports_write`), in which each move applies only if its row is still in the status it was
 planned from, and the events and callbacks of the messages moved go with it. Two round trips a

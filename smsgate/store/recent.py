@@ -1,5 +1,5 @@
 """The message states a store remembers from its own claims and reports, so that the next
-reports on those messages are planned without reading their rows (rules.decided_by). Both
+reports on those messages are planned without reading their rows (rules.decides). Both
 backends write such a plan with a check: each move applies only if its row is still in the
 status it was planned from. A row that moved meanwhile is read and planned again."""
 
@@ -16,7 +16,7 @@ from . import rules
 class RecentMessages:
     """States of messages this store claimed or reported on, so that their reports need not
     read the rows back: a report that moves one on is checked against the row's status when
-    written; one that cannot apply to a settled message changes nothing (rules.decided_by).
+    written; one that cannot apply to a settled message changes nothing (rules.decides).
     Reports remember what they wrote once it is written, so the next batch starts from it; a
     write whose outcome is unknown forgets what it touched. Kept for final messages too (their
     late and repeated reports are common). Past `limit` the first remembered are forgotten
@@ -62,7 +62,7 @@ class RecentMessages:
 def decided(
     reports: Sequence[Report], known: Mapping[str, Message]
 ) -> tuple[dict[str, Message], list[str]]:
-    """The remembered state of each message whose reports it decides (rules.decided_by, the
+    """The remembered state of each message whose reports it decides (rules.decides, the
     first remembered for a message), and the ids of the reports it does not. A message's later
     report in the batch is judged by the state its earlier ones leave: an SMPP receipt that
     overtook the dispatcher's record brings SUBMITTED and then the final status, and its final

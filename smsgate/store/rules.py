@@ -606,20 +606,15 @@ def refundable(status: Status, submitted_at: float | None) -> bool:
 _SETTLED = FINAL | {Status.SUBMITTED, Status.UNKNOWN}
 
 
-# What decided_by reads of a remembered message: its status and carrier id.
+# What decides reads of a remembered message: its status and carrier id.
 Seen = tuple[Status, str | None]
 
 
-def decided_by(remembered: Message, report: Report) -> bool:
-    """Whether a remembered state (committed, or written earlier in the same transaction) is
-    enough to apply `report` without reading the row: it moves the message on (the update then
-    checks the row's status), or the message is settled and the report changes nothing (a
-    repeat, or a late report of an earlier step)."""
-    return decides((remembered.status, remembered.carrier_id), report)
-
-
 def decides(seen: Seen, report: Report) -> bool:
-    """decided_by, from what it reads of the remembered message."""
+    """Whether a remembered state (committed, or written earlier in the same transaction), as
+    its status and carrier id, is enough to apply `report` without reading the row: it moves
+    the message on (the update then checks the row's status), or the message is settled and the
+    report changes nothing (a repeat, or a late report of an earlier step)."""
     was, carrier_id = seen
     status = report.status
     if status != was and status in NEXT[was]:
@@ -629,7 +624,7 @@ def decides(seen: Seen, report: Report) -> bool:
 
 
 def moved_by(seen: Seen, report: Report) -> Seen:
-    """What decided_by reads of the state `report` leaves a message in: moved on where the
+    """What decides reads of the state `report` leaves a message in: moved on where the
     report moves it, else as it was (no new message made: a batch's earlier report, say its
     SUBMITTED, is followed by its final status, judged by this)."""
     was, carrier_id = seen

@@ -19,7 +19,7 @@ from smsgate.store.rules import (
     Known,
     adjusted_balance,
     cancel_report,
-    decided_by,
+    decides,
     dr_callbacks,
     lookups,
     mo_callbacks,
@@ -280,11 +280,11 @@ def test_confidential_text_is_blanked_once_handed_over() -> None:
 
 
 def test_remembered_state_decides_only_safe_reports() -> None:
-    submitted = queued(status=Status.SUBMITTED, carrier_id="c")
-    assert decided_by(submitted, report(Status.DELIVERED))  # a move on: the update checks it
-    assert decided_by(submitted, report(Status.QUEUED))  # settled: cannot apply later either
-    assert not decided_by(queued(), report(Status.QUEUED, carrier_id="c"))  # news: read the row
-    assert not decided_by(queued(), report(Status.ACCEPTED))  # not settled: read the row
+    submitted = (Status.SUBMITTED, "c")
+    assert decides(submitted, report(Status.DELIVERED))  # a move on: the update checks it
+    assert decides(submitted, report(Status.QUEUED))  # settled: cannot apply later either
+    assert not decides((Status.QUEUED, None), report(Status.QUEUED, carrier_id="c"))  # news
+    assert not decides((Status.QUEUED, None), report(Status.ACCEPTED))  # not settled: read it
 
 
 # Cancel, release, balance -------------------------------------------------------------------
